@@ -1,0 +1,163 @@
+//! Guest SDK for [wasm_exporter] collector plugins.
+//!
+//! A plugin is a WASI 0.2 component built for `wasm32-wasip2`. With this crate
+//! it is one type that implements [`Collector`] and one [`export_collector!`]
+//! call:
+//!
+//! ```ignore
+//! use wasm_exporter_sdk::{export_collector, Collector, CollectError, InitError, MetricFamily};
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Config { room: String }
+//!
+//! struct Thermometer { room: String }
+//!
+//! impl Collector for Thermometer {
+//!     type Config = Config;
+//!     fn init(config: Config) -> Result<Self, InitError> {
+//!         Ok(Thermometer { room: config.room })
+//!     }
+//!     fn collect(&mut self) -> Result<Vec<MetricFamily>, CollectError> {
+//!         let mut temp = MetricFamily::gauge("room_temperature_celsius", "Temperature.")
+//!             .with_unit("celsius")
+//!             .with_labels(["room"]);
+//!         temp.add_gauge([self.room.as_str()], 21.5);
+//!         Ok(vec![temp])
+//!     }
+//! }
+//!
+//! export_collector!(Thermometer);
+//! ```
+//!
+//! The crate's `Cargo.toml` needs `crate-type = ["cdylib"]`; then
+//! `cargo build --release --target wasm32-wasip2` writes the component.
+//!
+//! [wasm_exporter]: https://example.invalid/wasm_exporter
+
+#![deny(missing_docs)]
+
+mod builders;
+
+pub use builders::{IntoLabelValues, NoConfig};
+
+#[doc(hidden)]
+#[allow(missing_docs, unsafe_code, clippy::all)]
+pub mod __bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "plugin",
+        pub_export_macro: true,
+        export_macro_name: "__export_plugin",
+        default_bindings_module: "wasm_exporter_sdk::__bindings",
+    });
+}
+
+pub use __bindings::wasm_exporter::plugin::types::{
+    Bucket, CollectError, CounterValue, Exemplar, HistogramValue, InitError, Label, MetricFamily,
+    MetricKind, PluginMetadata, Quantile, SampleValue, Series, State, SummaryValue, Timestamp,
+};
+
+/// Log severity for [`log`].
+pub use __bindings::wasm_exporter::plugin::host::Level;
+
+/// Writes a record to the host's log, tagged with this plugin's name.
+pub fn log(level: Level, message: &str) {
+    __bindings::wasm_exporter::plugin::host::log(level, message);
+}
+
+/// A collector plugin.
+///
+/// The host creates one instance per configured plugin with [`Collector::init`]
+/// and then calls [`Collector::collect`] once per scrape. The instance lives
+/// as long as it stays healthy; after a trap the host starts a new one.
+pub trait Collector: Sized + 'static {
+    /// The plugin's configuration: the `config:` section of its `NAME.yml`,
+    /// deserialized from JSON. Use [`NoConfig`] for a plugin without one.
+    type Config: serde::de::DeserializeOwned;
+
+    /// Creates the collector from its configuration.
+    fn init(config: Self::Config) -> Result<Self, InitError>;
+
+    /// Returns fresh samples for one scrape.
+    fn collect(&mut self) -> Result<Vec<MetricFamily>, CollectError>;
+}
+
+impl CollectError {
+    /// A collect error with this message.
+    pub fn new(message: impl Into<String>) -> Self {
+        CollectError {
+            message: message.into(),
+        }
+    }
+}
+
+/// Exports `$ty`, which implements [`Collector`], as this component's
+/// collector. Call it once, at the crate root of a `cdylib`.
+///
+/// The plugin's metadata comes from its `Cargo.toml`: package name, version
+/// and description.
+#[macro_export]
+macro_rules! export_collector {
+    ($ty:ty) => {
+        const _: () = {
+            struct __WasmExporterCollector;
+
+            impl $crate::__private::Guest for __WasmExporterCollector {
+                fn metadata() -> $crate::PluginMetadata {
+                    $crate::PluginMetadata {
+                        name: ::core::env!("CARGO_PKG_NAME").into(),
+                        version: ::core::env!("CARGO_PKG_VERSION").into(),
+                        description: ::core::env!("CARGO_PKG_DESCRIPTION").into(),
+                    }
+                }
+                fn init(config: ::std::string::String) -> ::core::result::Result<(), $crate::InitError> {
+                    $crate::__private::init::<$ty>(&config)
+                }
+                fn collect() -> ::core::result::Result<
+                    ::std::vec::Vec<$crate::MetricFamily>,
+                    $crate::CollectError,
+                > {
+                    $crate::__private::collect::<$ty>()
+                }
+            }
+
+            $crate::__bindings::__export_plugin!(__WasmExporterCollector with_types_in $crate::__bindings);
+        };
+    };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    use std::any::Any;
+    use std::cell::RefCell;
+
+    pub use crate::__bindings::exports::wasm_exporter::plugin::collector::Guest;
+    use crate::{CollectError, Collector, InitError, MetricFamily};
+
+    thread_local! {
+        // The one collector of this component. Components are single-threaded
+        // and the host never overlaps calls, so a RefCell is enough.
+        static INSTANCE: RefCell<Option<Box<dyn Any>>> = const { RefCell::new(None) };
+    }
+
+    /// Parses the JSON config and stores a new collector.
+    pub fn init<C: Collector>(config: &str) -> Result<(), InitError> {
+        let config = if config.trim().is_empty() { "{}" } else { config };
+        let config: C::Config = serde_json::from_str(config)
+            .map_err(|e| InitError::InvalidConfig(format!("config: {e}")))?;
+        let collector = C::init(config)?;
+        INSTANCE.with(|slot| *slot.borrow_mut() = Some(Box::new(collector)));
+        Ok(())
+    }
+
+    /// Runs the stored collector.
+    pub fn collect<C: Collector>() -> Result<Vec<MetricFamily>, CollectError> {
+        INSTANCE.with(|slot| {
+            let mut slot = slot.borrow_mut();
+            match slot.as_mut().and_then(|c| c.downcast_mut::<C>()) {
+                Some(collector) => collector.collect(),
+                None => Err(CollectError::new("collect called before a successful init")),
+            }
+        })
+    }
+}

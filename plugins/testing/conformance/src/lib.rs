@@ -1,0 +1,164 @@
+//! Test plugin that emits every metric kind the contract has, with units,
+//! exemplars, timestamps, `_created`, special floats and awkward label values
+//! (quotes, backslashes, newlines, UTF-8). Its output is fixed, so the host's
+//! encoders can be checked against golden files and independent parsers.
+
+use wasm_exporter_sdk::{
+    Bucket, Collector, CollectError, Exemplar, HistogramValue, InitError, MetricFamily,
+    SummaryValue, Timestamp, export_collector,
+};
+
+/// Configuration of the conformance plugin.
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Prefix for every family name, so that two instances can run side by
+    /// side without clashing.
+    pub prefix: Option<String>,
+}
+
+/// The conformance collector: counts its own collects, everything else is
+/// constant.
+pub struct Conformance {
+    prefix: String,
+    collects: u64,
+}
+
+const CREATED: Timestamp = Timestamp {
+    seconds: 1_700_000_000,
+    nanoseconds: 250_000_000,
+};
+
+impl Collector for Conformance {
+    type Config = Config;
+
+    fn init(config: Config) -> Result<Self, InitError> {
+        let prefix = config.prefix.unwrap_or_else(|| "conformance".to_owned());
+        if prefix.is_empty() {
+            return Err(InitError::InvalidConfig("prefix must not be empty".into()));
+        }
+        Ok(Conformance {
+            prefix,
+            collects: 0,
+        })
+    }
+
+    fn collect(&mut self) -> Result<Vec<MetricFamily>, CollectError> {
+        self.collects += 1;
+        Ok(families(&self.prefix, self.collects))
+    }
+}
+
+/// The families of one collect; `collects` counts calls since `init`.
+pub fn families(prefix: &str, collects: u64) -> Vec<MetricFamily> {
+    let p = |name: &str| format!("{prefix}_{name}");
+    let mut out = Vec::new();
+
+    let mut calls = MetricFamily::counter(p("collects_total"), "Calls of collect since init.");
+    calls.add_counter((), collects as f64);
+    out.push(calls);
+
+    let mut requests = MetricFamily::counter(
+        p("requests_total"),
+        "Requests with \"quotes\", a backslash \\ and a\nnewline in the help.",
+    )
+    .with_labels(["method", "path"]);
+    requests
+        .add_counter(["GET", "/a\"quoted\"/b\\c\nd"], 1027.0)
+        .with_created(CREATED)
+        .with_exemplar(
+            Exemplar::new([("trace_id", "4bf92f3577b34da6")], 0.67).at(Timestamp::new(
+                1_700_000_100,
+                500_000_000,
+            )),
+        );
+    requests
+        .add_counter(["POST", "/ünïcödé/日本語"], 3.0)
+        .with_created(CREATED);
+    requests.add_counter(["PUT", ""], 0.0);
+    out.push(requests);
+
+    let mut temperature =
+        MetricFamily::gauge(p("temperature_celsius"), "Temperature by sensor.")
+            .with_unit("celsius")
+            .with_labels(["sensor"]);
+    temperature.add_gauge(["ambient"], 21.5);
+    temperature.add_gauge(["cold"], -40.0);
+    temperature.add_gauge(["tiny"], 1e-05);
+    temperature.add_gauge(["huge"], 1.5e21);
+    temperature.add_gauge(["broken"], f64::NAN);
+    temperature.add_gauge(["hot"], f64::INFINITY);
+    temperature.add_gauge(["frozen"], f64::NEG_INFINITY);
+    temperature
+        .add_gauge(["stamped"], 19.25)
+        .with_timestamp(Timestamp::new(1_700_000_200, 123_000_000));
+    out.push(temperature);
+
+    let mut mystery = MetricFamily::unknown(p("mystery"), "A value of unknown type.");
+    mystery.add_unknown((), 42.0);
+    out.push(mystery);
+
+    let mut latency = MetricFamily::histogram(
+        p("request_duration_seconds"),
+        "Request latency.",
+    )
+    .with_unit("seconds")
+    .with_labels(["handler"]);
+    let mut value = HistogramValue::from_cumulative(
+        [(0.005, 1), (0.01, 3), (0.1, 7), (1.0, 9), (f64::INFINITY, 10)],
+        4.2,
+        10,
+    );
+    value.buckets[2].exemplar =
+        Some(Exemplar::new([("trace_id", "a1b2"), ("span_id", "c3")], 0.07).at(CREATED));
+    value.buckets[4].exemplar = Some(Exemplar::new([("trace_id", "ff")], 2.5));
+    latency.add_histogram(["/api"], value).with_created(CREATED);
+    latency.add_histogram(
+        ["/empty"],
+        HistogramValue {
+            buckets: vec![Bucket {
+                upper_bound: f64::INFINITY,
+                cumulative_count: 0,
+                exemplar: None,
+            }],
+            sum: 0.0,
+            count: 0,
+        },
+    );
+    out.push(latency);
+
+    let mut queue = MetricFamily::gauge_histogram(p("queue_wait_seconds"), "Age of queued jobs.")
+        .with_unit("seconds");
+    queue.add_gauge_histogram(
+        (),
+        HistogramValue::from_cumulative([(1.0, 2), (10.0, 5), (f64::INFINITY, 6)], 31.5, 6),
+    );
+    out.push(queue);
+
+    let mut rpc = MetricFamily::summary(p("rpc_duration_seconds"), "RPC latency.")
+        .with_unit("seconds")
+        .with_labels(["service"]);
+    rpc.add_summary(
+        ["idle"],
+        SummaryValue::from_quantiles([(0.5, f64::NAN), (0.99, f64::NAN)], 0.0, 0),
+    )
+    .with_created(CREATED);
+    rpc.add_summary(
+        ["busy"],
+        SummaryValue::from_quantiles([(0.5, 0.0001), (0.9, 0.002), (0.99, 0.03)], 12.5, 1042),
+    );
+    out.push(rpc);
+
+    let mut build = MetricFamily::info(p("build_info"), "Build information.")
+        .with_labels(["version", "revision"]);
+    build.add_info(["1.2.3", "abc\"def"]);
+    out.push(build);
+
+    let mut mode = MetricFamily::stateset(p("mode"), "Operating mode.").with_labels(["unit"]);
+    mode.add_stateset(["a"], [("active", true), ("standby", false), ("failed", false)]);
+    out.push(mode);
+
+    out
+}
+
+export_collector!(Conformance);

@@ -1,1 +1,18 @@
+//! wasm_exporter: a Prometheus exporter whose collectors are sandboxed
+//! WebAssembly components.
+//!
+//! The binary (`main.rs`) is a thin shell over this library:
+//! - [`config`]: flags and per-plugin manifests;
+//! - [`runtime`]: the wasmtime engine, stores, limits and plugin calls;
+//! - [`catalogue`]: finding and compiling the plugins in a directory;
+//! - [`exposition`]: the data model, validation, merge and encoders (pure);
+//! - [`gather`]: one scrape: collect every plugin concurrently and merge;
+//! - [`selfmetrics`]: the host's own metrics;
+//! - [`http`]: the HTTP server.
 
+#![deny(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod config;
+pub mod exposition;
+pub mod runtime;

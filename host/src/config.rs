@@ -1,0 +1,316 @@
+//! Configuration: the command-line flags and each plugin's `NAME.yml`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Errors in flags or a plugin's `NAME.yml`.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A `NAME.yml` could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A `NAME.yml` is not valid YAML or has unknown or malformed fields.
+    #[error("parsing {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said, with line and column.
+        message: String,
+    },
+    /// A size such as `64MiB` could not be parsed.
+    #[error("invalid size {0:?}: use a number of bytes or a number with B, KiB, MiB, GiB, KB, MB or GB")]
+    Size(String),
+    /// A duration such as `5s` could not be parsed.
+    #[error("invalid duration {0:?}: use a number with ms, s, m or h, such as 500ms or 10s")]
+    Duration(String),
+    /// A listen address is not `host:port` or `:port`.
+    #[error("invalid listen address {0:?}: use host:port or :port")]
+    ListenAddress(String),
+}
+
+/// Default per-plugin memory limit (linear memory, all memories of a plugin).
+pub const DEFAULT_MEMORY: u64 = 128 << 20;
+/// Default per-call deadline when neither the plugin nor the scrape sets a
+/// shorter one.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default cap on the series one plugin may return per collect.
+pub const DEFAULT_MAX_SERIES: usize = 1_000_000;
+/// Default cap on one label value's length, in bytes.
+pub const DEFAULT_MAX_LABEL_VALUE_LENGTH: usize = 4096;
+/// Default cap on what a plugin may write to stdout and stderr per call.
+pub const DEFAULT_MAX_STDERR_BYTES: usize = 64 << 10;
+
+/// Parses `1024`, `64KiB`, `128MiB`, `1GiB`, `10MB`...
+pub fn parse_size(s: &str) -> Result<u64, ConfigError> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| ConfigError::Size(s.to_owned()))?;
+    let mult: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "KB" | "kB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        _ => return Err(ConfigError::Size(s.to_owned())),
+    };
+    n.checked_mul(mult).ok_or_else(|| ConfigError::Size(s.to_owned()))
+}
+
+/// Parses Prometheus-style durations: `500ms`, `10s`, `1m30s`, `2h`.
+pub fn parse_duration(s: &str) -> Result<Duration, ConfigError> {
+    let err = || ConfigError::Duration(s.to_owned());
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return Err(err());
+    }
+    let mut total = Duration::ZERO;
+    while !rest.is_empty() {
+        let split = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(err)?;
+        let (num, tail) = rest.split_at(split);
+        let unit_len = tail.find(|c: char| c.is_ascii_digit()).unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_len);
+        let n: f64 = num.parse().map_err(|_| err())?;
+        let secs = match unit {
+            "ms" => n / 1000.0,
+            "s" => n,
+            "m" => n * 60.0,
+            "h" => n * 3600.0,
+            _ => return Err(err()),
+        };
+        total += Duration::try_from_secs_f64(secs).map_err(|_| err())?;
+        rest = tail;
+    }
+    Ok(total)
+}
+
+/// Parses a listen address; `:9114` means all interfaces.
+pub fn parse_listen_address(s: &str) -> Result<SocketAddr, ConfigError> {
+    let full = if s.starts_with(':') { format!("0.0.0.0{s}") } else { s.to_owned() };
+    full.parse()
+        .or_else(|_| {
+            use std::net::ToSocketAddrs;
+            full.to_socket_addrs()
+                .ok()
+                .and_then(|mut it| it.next())
+                .ok_or(())
+        })
+        .map_err(|()| ConfigError::ListenAddress(s.to_owned()))
+}
+
+fn de_size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Int(u64),
+        Str(String),
+    }
+    match Option::<Raw>::deserialize(d)? {
+        None => Ok(None),
+        Some(Raw::Int(n)) => Ok(Some(n)),
+        Some(Raw::Str(s)) => parse_size(&s).map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+fn de_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        None => Ok(None),
+        Some(s) => parse_duration(&s).map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+/// The `limits:` section of `NAME.yml`. Every field is optional; an absent
+/// field takes the default shown.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSpec {
+    /// Most linear memory the plugin may grow to, as bytes or `64MiB`.
+    /// Default: `--plugins.memory-limit` (128MiB). Growing past it makes the
+    /// plugin trap (reason `memory`).
+    #[serde(default, deserialize_with = "de_size")]
+    pub memory: Option<u64>,
+    /// Longest a call may run, as `5s` or `500ms`. Default and ceiling:
+    /// `--plugins.timeout` (10s); a scrape's own timeout may shorten it.
+    #[serde(default, deserialize_with = "de_duration")]
+    pub timeout: Option<Duration>,
+    /// Most series one collect may return. Default: 1000000. Over it the
+    /// whole collect is refused (reason `too_many_series`).
+    #[serde(default)]
+    pub max_series: Option<usize>,
+    /// Longest label value, in bytes. Default: 4096. A family with a longer
+    /// one is dropped (reason `invalid_output`).
+    #[serde(default)]
+    pub max_label_value_length: Option<usize>,
+    /// Most bytes the plugin may write to stdout and stderr in one call; the
+    /// rest is dropped and counted. Default: 65536.
+    #[serde(default, deserialize_with = "de_size")]
+    pub max_stderr_bytes: Option<u64>,
+}
+
+/// One plugin's `NAME.yml`. Every section is optional: a plugin without the
+/// file gets `{}` as config and the default limits.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Handed to the plugin's `init` as JSON. Default: `{}`.
+    #[serde(default)]
+    pub config: Option<serde_json::Value>,
+    /// Resource limits.
+    #[serde(default)]
+    pub limits: LimitsSpec,
+}
+
+impl Manifest {
+    /// Reads and parses `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|message| ConfigError::Parse {
+            path: path.to_owned(),
+            message,
+        })
+    }
+
+    /// Parses the YAML text of a manifest.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text.trim().is_empty() {
+            return Ok(Manifest::default());
+        }
+        serde_norway::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// The config as the JSON text `init` receives.
+    pub fn config_json(&self) -> String {
+        match &self.config {
+            None | Some(serde_json::Value::Null) => "{}".to_owned(),
+            Some(v) => v.to_string(),
+        }
+    }
+}
+
+/// Limits in force for one plugin, defaults applied.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Memory cap in bytes.
+    pub memory: u64,
+    /// Per-call deadline ceiling.
+    pub timeout: Duration,
+    /// Series cap per collect.
+    pub max_series: usize,
+    /// Label value cap in bytes.
+    pub max_label_value_length: usize,
+    /// Output cap per call in bytes.
+    pub max_stderr_bytes: usize,
+}
+
+impl Limits {
+    /// Applies `spec` over the host-wide defaults. A plugin timeout longer
+    /// than the host's is cut to the host's.
+    pub fn resolve(spec: &LimitsSpec, host: &HostDefaults) -> Self {
+        Limits {
+            memory: spec.memory.unwrap_or(host.memory),
+            timeout: spec.timeout.map_or(host.timeout, |t| t.min(host.timeout)),
+            max_series: spec.max_series.unwrap_or(DEFAULT_MAX_SERIES),
+            max_label_value_length: spec
+                .max_label_value_length
+                .unwrap_or(DEFAULT_MAX_LABEL_VALUE_LENGTH),
+            max_stderr_bytes: spec
+                .max_stderr_bytes
+                .map_or(DEFAULT_MAX_STDERR_BYTES, |b| usize::try_from(b).unwrap_or(usize::MAX)),
+        }
+    }
+}
+
+/// Host-wide defaults that plugins' limits fall back to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HostDefaults {
+    /// `--plugins.memory-limit`.
+    pub memory: u64,
+    /// `--plugins.timeout`.
+    pub timeout: Duration,
+}
+
+impl Default for HostDefaults {
+    fn default() -> Self {
+        HostDefaults {
+            memory: DEFAULT_MEMORY,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1024").ok(), Some(1024));
+        assert_eq!(parse_size("64MiB").ok(), Some(64 << 20));
+        assert_eq!(parse_size("2 GiB").ok(), Some(2 << 30));
+        assert_eq!(parse_size("10MB").ok(), Some(10_000_000));
+        assert!(parse_size("10 parsecs").is_err());
+        assert!(parse_size("-1").is_err());
+        assert!(parse_size("99999999999GiB").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms").ok(), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m30s").ok(), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1.5s").ok(), Some(Duration::from_millis(1500)));
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("5 years").is_err());
+    }
+
+    #[test]
+    fn manifest_with_config_and_limits() {
+        let m = Manifest::parse("config:\n  target: http://x/\n  n: [1, 2]\nlimits:\n  memory: 32MiB\n  timeout: 2s\n")
+            .unwrap_or_default();
+        assert_eq!(m.config_json(), r#"{"n":[1,2],"target":"http://x/"}"#);
+        let limits = Limits::resolve(&m.limits, &HostDefaults::default());
+        assert_eq!(limits.memory, 32 << 20);
+        assert_eq!(limits.timeout, Duration::from_secs(2));
+        assert_eq!(limits.max_series, DEFAULT_MAX_SERIES);
+    }
+
+    #[test]
+    fn plugin_timeout_cannot_exceed_the_host_ceiling() {
+        let m = Manifest::parse("limits:\n  timeout: 1h\n").unwrap_or_default();
+        assert_eq!(Limits::resolve(&m.limits, &HostDefaults::default()).timeout, DEFAULT_TIMEOUT);
+    }
+
+    #[test]
+    fn manifest_errors_are_clear() {
+        let typo = Manifest::parse("limits:\n  memroy: 1MiB\n").err().unwrap_or_default();
+        assert!(typo.contains("unknown field `memroy`"), "{typo}");
+        let bad = Manifest::parse("limits:\n  memory: lots\n").err().unwrap_or_default();
+        assert!(bad.contains("invalid size"), "{bad}");
+        let broken = Manifest::parse("config: [unclosed\n").err().unwrap_or_default();
+        assert!(!broken.is_empty());
+        assert_eq!(Manifest::parse("").ok(), Some(Manifest::default()));
+        assert_eq!(Manifest::parse("config:\n").ok().map(|m| m.config_json()), Some("{}".into()));
+    }
+
+    #[test]
+    fn listen_addresses() {
+        assert_eq!(parse_listen_address(":9100").ok().map(|a| a.port()), Some(9100));
+        assert!(parse_listen_address("127.0.0.1:0").is_ok());
+        assert!(parse_listen_address("nonsense").is_err());
+    }
+}

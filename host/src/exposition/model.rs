@@ -1,0 +1,286 @@
+//! The validated, format-neutral data model that the encoders write.
+//!
+//! It mirrors the WIT contract's `types` interface but owes nothing to
+//! wasmtime: plugins' output is converted into it, and the host's own metrics
+//! are built in it directly.
+
+/// A point in time: seconds and nanoseconds since the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp {
+    /// Whole seconds; negative before 1970.
+    pub seconds: i64,
+    /// Nanoseconds past `seconds`, below 1e9.
+    pub nanos: u32,
+}
+
+impl Timestamp {
+    /// Milliseconds since the epoch, as text format 0.0.4 writes them.
+    pub fn as_millis(&self) -> i64 {
+        self.seconds
+            .saturating_mul(1000)
+            .saturating_add(i64::from(self.nanos / 1_000_000))
+    }
+
+    /// The current wall-clock time.
+    pub fn now() -> Self {
+        match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => Timestamp {
+                seconds: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+                nanos: d.subsec_nanos(),
+            },
+            Err(_) => Timestamp {
+                seconds: 0,
+                nanos: 0,
+            },
+        }
+    }
+}
+
+/// One label of an exemplar.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Label {
+    /// Label name.
+    pub name: String,
+    /// Label value.
+    pub value: String,
+}
+
+/// An exemplar attached to a counter or a histogram bucket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exemplar {
+    /// The exemplar's labels, such as a trace id.
+    pub labels: Vec<Label>,
+    /// The observed value.
+    pub value: f64,
+    /// When it was observed.
+    pub timestamp: Option<Timestamp>,
+}
+
+/// The type of a family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// Monotonic total.
+    Counter,
+    /// Value that goes up and down.
+    Gauge,
+    /// Untyped.
+    Unknown,
+    /// Classic histogram with cumulative buckets.
+    Histogram,
+    /// Histogram of a current distribution (OpenMetrics `gaugehistogram`).
+    GaugeHistogram,
+    /// Precomputed quantiles.
+    Summary,
+    /// Information carried by labels; value 1.
+    Info,
+    /// A set of boolean states.
+    Stateset,
+}
+
+impl Kind {
+    /// The name OpenMetrics uses in `# TYPE`.
+    pub fn openmetrics_name(self) -> &'static str {
+        match self {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+            Kind::Unknown => "unknown",
+            Kind::Histogram => "histogram",
+            Kind::GaugeHistogram => "gaugehistogram",
+            Kind::Summary => "summary",
+            Kind::Info => "info",
+            Kind::Stateset => "stateset",
+        }
+    }
+}
+
+/// One histogram bucket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bucket {
+    /// Inclusive upper bound.
+    pub upper_bound: f64,
+    /// Observations up to `upper_bound`, cumulative.
+    pub cumulative_count: u64,
+    /// The bucket's latest exemplar.
+    pub exemplar: Option<Exemplar>,
+}
+
+/// Value of a histogram or gauge-histogram series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Histogram {
+    /// Sorted buckets ending with `+Inf`.
+    pub buckets: Vec<Bucket>,
+    /// Sum of observations.
+    pub sum: f64,
+    /// Number of observations.
+    pub count: u64,
+}
+
+/// One quantile of a summary.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Quantile {
+    /// The quantile, in [0, 1].
+    pub quantile: f64,
+    /// Its value.
+    pub value: f64,
+}
+
+/// Value of a summary series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// Sorted quantiles.
+    pub quantiles: Vec<Quantile>,
+    /// Sum of observations.
+    pub sum: f64,
+    /// Number of observations.
+    pub count: u64,
+}
+
+/// One state of a stateset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    /// State name.
+    pub name: String,
+    /// Whether the state is set.
+    pub enabled: bool,
+}
+
+/// The value of one series, typed by kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A counter's total and optional exemplar.
+    Counter {
+        /// The total.
+        total: f64,
+        /// The latest exemplar.
+        exemplar: Option<Exemplar>,
+    },
+    /// A gauge value.
+    Gauge(f64),
+    /// An untyped value.
+    Unknown(f64),
+    /// A histogram.
+    Histogram(Histogram),
+    /// A gauge histogram.
+    GaugeHistogram(Histogram),
+    /// A summary.
+    Summary(Summary),
+    /// An info series (value 1).
+    Info,
+    /// A stateset.
+    Stateset(Vec<State>),
+}
+
+impl Value {
+    /// The kind this value belongs to.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Value::Counter { .. } => Kind::Counter,
+            Value::Gauge(_) => Kind::Gauge,
+            Value::Unknown(_) => Kind::Unknown,
+            Value::Histogram(_) => Kind::Histogram,
+            Value::GaugeHistogram(_) => Kind::GaugeHistogram,
+            Value::Summary(_) => Kind::Summary,
+            Value::Info => Kind::Info,
+            Value::Stateset(_) => Kind::Stateset,
+        }
+    }
+}
+
+/// One series of a family.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Values of the family's label names, in the same order.
+    pub label_values: Vec<String>,
+    /// The value.
+    pub value: Value,
+    /// When the value was observed.
+    pub timestamp: Option<Timestamp>,
+    /// When the series started (OpenMetrics `_created`).
+    pub created: Option<Timestamp>,
+}
+
+/// A metric family.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Family {
+    /// Metric name (for counters, with `_total` as in text format 0.0.4).
+    pub name: String,
+    /// Help text, unescaped.
+    pub help: String,
+    /// Unit, or empty.
+    pub unit: String,
+    /// Type.
+    pub kind: Kind,
+    /// Label names, given once for every series.
+    pub label_names: Vec<String>,
+    /// The series.
+    pub series: Vec<Series>,
+}
+
+impl Family {
+    /// An empty family.
+    pub fn new(kind: Kind, name: impl Into<String>, help: impl Into<String>) -> Self {
+        Family {
+            name: name.into(),
+            help: help.into(),
+            unit: String::new(),
+            kind,
+            label_names: Vec::new(),
+            series: Vec::new(),
+        }
+    }
+
+    /// Sets the label names.
+    pub fn with_labels(mut self, names: &[&str]) -> Self {
+        self.label_names = names.iter().map(|s| (*s).to_owned()).collect();
+        self
+    }
+
+    /// Sets the unit.
+    pub fn with_unit(mut self, unit: &str) -> Self {
+        self.unit = unit.to_owned();
+        self
+    }
+
+    /// Adds a series without timestamps.
+    pub fn push(&mut self, label_values: Vec<String>, value: Value) {
+        self.series.push(Series {
+            label_values,
+            value,
+            timestamp: None,
+            created: None,
+        });
+    }
+
+    /// The name OpenMetrics uses for the family in `# TYPE`, `# HELP` and
+    /// `# UNIT`: without `_total` for counters and `_info` for info.
+    pub fn openmetrics_name(&self) -> &str {
+        let suffix = match self.kind {
+            Kind::Counter => "_total",
+            Kind::Info => "_info",
+            _ => return &self.name,
+        };
+        self.name.strip_suffix(suffix).unwrap_or(&self.name)
+    }
+
+    /// Every name this family's samples or metadata take in either format.
+    /// Two families whose sets overlap would clash in the output.
+    pub fn reserved_names(&self) -> Vec<String> {
+        let base = self.openmetrics_name();
+        let with = |suffix: &str| format!("{base}{suffix}");
+        let mut names = vec![base.to_owned()];
+        match self.kind {
+            Kind::Counter => {
+                names.push(with("_total"));
+                names.push(with("_created"));
+            }
+            Kind::Info => names.push(with("_info")),
+            Kind::Histogram => {
+                names.extend(["_bucket", "_sum", "_count", "_created"].map(with));
+            }
+            Kind::GaugeHistogram => names.extend(["_bucket", "_gsum", "_gcount"].map(with)),
+            Kind::Summary => names.extend(["_sum", "_count", "_created"].map(with)),
+            Kind::Gauge | Kind::Unknown | Kind::Stateset => {}
+        }
+        names
+    }
+}

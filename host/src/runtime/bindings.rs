@@ -1,0 +1,14 @@
+#![allow(missing_docs, unsafe_code, unused_variables, clippy::all)]
+
+//! The only `bindgen!` call: host-side types and glue generated from `wit/`.
+//! It lives in its own module so that generated names (`Config`, `Level`...)
+//! never clash with wasmtime's or ours.
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "plugin",
+    exports: { default: async },
+});
+
+pub use exports::wasm_exporter::plugin::collector;
+pub use wasm_exporter::plugin::{host, types};

@@ -1,0 +1,115 @@
+//! Conversion of a plugin's returned values into the host's model. Strings
+//! and vectors are moved, not copied.
+
+use super::bindings::types as wit;
+use crate::exposition::model::{
+    Bucket, Exemplar, Family, Histogram, Kind, Label, Quantile, Series, State, Summary, Timestamp,
+    Value,
+};
+
+fn timestamp(t: wit::Timestamp) -> Timestamp {
+    Timestamp {
+        seconds: t.seconds,
+        nanos: t.nanoseconds,
+    }
+}
+
+fn exemplar(e: wit::Exemplar) -> Exemplar {
+    Exemplar {
+        labels: e
+            .labels
+            .into_iter()
+            .map(|l| Label {
+                name: l.name,
+                value: l.value,
+            })
+            .collect(),
+        value: e.value,
+        timestamp: e.timestamp.map(timestamp),
+    }
+}
+
+fn histogram(h: wit::HistogramValue) -> Histogram {
+    Histogram {
+        buckets: h
+            .buckets
+            .into_iter()
+            .map(|b| Bucket {
+                upper_bound: b.upper_bound,
+                cumulative_count: b.cumulative_count,
+                exemplar: b.exemplar.map(exemplar),
+            })
+            .collect(),
+        sum: h.sum,
+        count: h.count,
+    }
+}
+
+fn value(v: wit::SampleValue) -> Value {
+    match v {
+        wit::SampleValue::Counter(c) => Value::Counter {
+            total: c.total,
+            exemplar: c.exemplar.map(exemplar),
+        },
+        wit::SampleValue::Gauge(v) => Value::Gauge(v),
+        wit::SampleValue::Unknown(v) => Value::Unknown(v),
+        wit::SampleValue::Histogram(h) => Value::Histogram(histogram(h)),
+        wit::SampleValue::GaugeHistogram(h) => Value::GaugeHistogram(histogram(h)),
+        wit::SampleValue::Summary(s) => Value::Summary(Summary {
+            quantiles: s
+                .quantiles
+                .into_iter()
+                .map(|q| Quantile {
+                    quantile: q.quantile,
+                    value: q.value,
+                })
+                .collect(),
+            sum: s.sum,
+            count: s.count,
+        }),
+        wit::SampleValue::Info => Value::Info,
+        wit::SampleValue::Stateset(states) => Value::Stateset(
+            states
+                .into_iter()
+                .map(|s| State {
+                    name: s.name,
+                    enabled: s.enabled,
+                })
+                .collect(),
+        ),
+    }
+}
+
+fn kind(k: wit::MetricKind) -> Kind {
+    match k {
+        wit::MetricKind::Counter => Kind::Counter,
+        wit::MetricKind::Gauge => Kind::Gauge,
+        wit::MetricKind::Unknown => Kind::Unknown,
+        wit::MetricKind::Histogram => Kind::Histogram,
+        wit::MetricKind::GaugeHistogram => Kind::GaugeHistogram,
+        wit::MetricKind::Summary => Kind::Summary,
+        wit::MetricKind::Info => Kind::Info,
+        wit::MetricKind::Stateset => Kind::Stateset,
+    }
+}
+
+/// Converts one returned family.
+pub fn family(f: wit::MetricFamily) -> Family {
+    Family {
+        name: f.name,
+        help: f.help,
+        unit: f.unit,
+        kind: kind(f.kind),
+        label_names: f.label_names,
+        series: f
+            .series
+            .into_iter()
+            .map(|s| Series {
+                label_values: s.label_values,
+                value: value(s.value),
+                timestamp: s.timestamp.map(timestamp),
+                created: s.created.map(timestamp),
+            })
+            .collect(),
+    }
+}

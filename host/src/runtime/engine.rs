@@ -1,0 +1,92 @@
+//! The one wasmtime `Engine` (epoch interruption on, a ticker thread) and the
+//! `Linker` shared by every plugin.
+
+use std::time::Duration;
+
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine};
+
+use super::bindings::{Plugin, PluginPre};
+use super::state::StoreState;
+
+/// How often the epoch advances: the granularity of call deadlines, and how
+/// often a running guest yields to the async executor.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Errors setting up the runtime or compiling a plugin.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// The engine or linker could not be built.
+    #[error("setting up wasmtime: {0}")]
+    Setup(String),
+    /// The bytes are not a valid component.
+    #[error("not a valid WebAssembly component: {0}")]
+    Compile(String),
+    /// The component's imports or exports do not fit the plugin world.
+    #[error("does not fit the wasm-exporter:plugin world: {0}")]
+    Link(String),
+}
+
+/// Formats a wasmtime error with its causes, on one line.
+pub fn error_chain(e: &wasmtime::Error) -> String {
+    let mut parts: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+    parts.dedup();
+    parts.join(": ")
+}
+
+/// The engine and linker all plugins share.
+#[derive(Clone)]
+pub struct Runtime {
+    engine: Engine,
+    linker: std::sync::Arc<Linker<StoreState>>,
+}
+
+impl Runtime {
+    /// Builds the engine, starts its epoch ticker, and links WASI 0.2 (which
+    /// grants nothing by itself; see [`StoreState::new`]) and the host
+    /// interface.
+    pub fn new() -> Result<Self, RuntimeError> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        config.wasm_component_model(true);
+        let engine = Engine::new(&config).map_err(|e| RuntimeError::Setup(error_chain(&e)))?;
+
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("epoch-ticker".into())
+            .spawn(move || {
+                while let Some(engine) = weak.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(EPOCH_TICK);
+                }
+            })
+            .map_err(|e| RuntimeError::Setup(format!("starting the epoch ticker: {e}")))?;
+
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| RuntimeError::Setup(error_chain(&e)))?;
+        Plugin::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |s| s)
+            .map_err(|e| RuntimeError::Setup(error_chain(&e)))?;
+        Ok(Runtime {
+            engine,
+            linker: std::sync::Arc::new(linker),
+        })
+    }
+
+    /// The shared engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Compiles a component and checks it against the plugin world, ready
+    /// for fast instantiation.
+    pub fn prepare(&self, wasm: &[u8]) -> Result<PluginPre<StoreState>, RuntimeError> {
+        let component = Component::new(&self.engine, wasm).map_err(|e| RuntimeError::Compile(error_chain(&e)))?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| RuntimeError::Link(error_chain(&e)))?;
+        PluginPre::new(pre).map_err(|e| RuntimeError::Link(error_chain(&e)))
+    }
+}

@@ -1,0 +1,226 @@
+//! One live plugin instance: its own `Store`, calls bounded by a deadline and
+//! a memory limit, and every failure turned into a typed [`PluginError`].
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::{Store, Trap, UpdateDeadline};
+
+use super::bindings::{Plugin, PluginPre, types as wit};
+use super::convert;
+use super::engine::{Runtime, error_chain};
+use super::output::OutputCapture;
+use super::state::StoreState;
+use crate::config::Limits;
+use crate::exposition::model::Family;
+
+/// Extra time past the deadline before the host abandons a call that the
+/// epoch could not stop (a guest blocked inside a host call).
+const BACKSTOP_GRACE: Duration = Duration::from_millis(250);
+
+/// Why a plugin produced no data for a scrape.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PluginError {
+    /// The plugin's files could not be loaded (unreadable, not a component,
+    /// a bad `NAME.yml`).
+    #[error("{0}")]
+    Load(String),
+    /// Instantiation failed.
+    #[error("instantiation failed: {0}")]
+    Instantiate(String),
+    /// `init` rejected the configuration.
+    #[error("init rejected the config: {0}")]
+    InvalidConfig(String),
+    /// `init` failed for another reason.
+    #[error("init failed: {0}")]
+    Init(String),
+    /// `collect` returned an error value.
+    #[error("collect failed: {0}")]
+    Collect(String),
+    /// The call ran past its deadline.
+    #[error("deadline of {0:?} exceeded")]
+    Timeout(Duration),
+    /// The plugin grew its memory past the limit.
+    #[error("memory limit of {0} bytes exceeded")]
+    Memory(u64),
+    /// The plugin trapped (panic, unreachable, out of bounds...).
+    #[error("trapped: {0}")]
+    Trap(String),
+    /// The plugin returned more series than its limit.
+    #[error("returned {count} series, over the limit of {limit}")]
+    TooManySeries {
+        /// Series returned.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
+}
+
+impl PluginError {
+    /// The `reason` label of `wasm_exporter_plugin_errors_total`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            PluginError::Load(_) => "load",
+            PluginError::Instantiate(_) => "instantiate",
+            PluginError::InvalidConfig(_) | PluginError::Init(_) => "init",
+            PluginError::Collect(_) => "collect",
+            PluginError::Timeout(_) => "timeout",
+            PluginError::Memory(_) => "memory",
+            PluginError::Trap(_) => "trap",
+            PluginError::TooManySeries { .. } => "too_many_series",
+        }
+    }
+
+    /// Whether the instance must be thrown away: its Store is poisoned or it
+    /// never finished starting.
+    pub fn discards_instance(&self) -> bool {
+        !matches!(self, PluginError::Collect(_) | PluginError::TooManySeries { .. })
+    }
+}
+
+/// Metadata a plugin reports about itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Metadata {
+    /// Plugin name (its package name).
+    pub name: String,
+    /// Plugin version.
+    pub version: String,
+    /// One-line description.
+    pub description: String,
+}
+
+/// A started, initialised plugin instance.
+pub struct Instance {
+    store: Store<StoreState>,
+    bindings: Plugin,
+    output: OutputCapture,
+    limits: Limits,
+}
+
+impl Instance {
+    /// Instantiates `pre` in a fresh Store, reads its metadata and calls
+    /// `init` with `config_json`, all before `deadline`.
+    pub async fn start(
+        runtime: &Runtime,
+        pre: &PluginPre<StoreState>,
+        name: Arc<str>,
+        limits: Limits,
+        config_json: &str,
+        deadline: Instant,
+    ) -> Result<(Self, Metadata), PluginError> {
+        let output = OutputCapture::new(limits.max_stderr_bytes);
+        let mut store = Store::new(runtime.engine(), StoreState::new(name, limits.memory, &output));
+        store.limiter(|s| &mut s.limiter);
+        store.epoch_deadline_callback(|mut ctx| {
+            let state = ctx.data_mut();
+            if Instant::now() >= state.deadline {
+                state.timed_out = true;
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        arm(&mut store, deadline);
+
+        let started = bounded(deadline, pre.instantiate_async(&mut store)).await;
+        let bindings = match started {
+            Some(Ok(b)) => b,
+            Some(Err(e)) => {
+                flush_output(&store, &output);
+                return Err(match classify(&store, &e, limits) {
+                    PluginError::Trap(msg) => PluginError::Instantiate(msg),
+                    other => other,
+                });
+            }
+            None => return Err(PluginError::Timeout(limits.timeout)),
+        };
+        let mut instance = Instance {
+            store,
+            bindings,
+            output,
+            limits,
+        };
+        let collector = instance.bindings.wasm_exporter_plugin_collector();
+        let outcome = bounded(deadline, collector.call_metadata(&mut instance.store)).await;
+        let metadata = instance.settle(outcome)?;
+        let outcome = bounded(deadline, collector.call_init(&mut instance.store, config_json)).await;
+        let init = instance.settle(outcome)?;
+        let metadata = Metadata {
+            name: metadata.name,
+            version: metadata.version,
+            description: metadata.description,
+        };
+        match init {
+            Ok(()) => Ok((instance, metadata)),
+            Err(wit::InitError::InvalidConfig(msg)) => Err(PluginError::InvalidConfig(msg)),
+            Err(wit::InitError::Failed(msg)) => Err(PluginError::Init(msg)),
+        }
+    }
+
+    /// Calls `collect` and converts its families, before `deadline`.
+    pub async fn collect(&mut self, deadline: Instant) -> Result<Vec<Family>, PluginError> {
+        arm(&mut self.store, deadline);
+        let collector = self.bindings.wasm_exporter_plugin_collector();
+        let outcome = bounded(deadline, collector.call_collect(&mut self.store)).await;
+        let result = self.settle(outcome)?;
+        let families = result.map_err(|e| PluginError::Collect(e.message))?;
+        let count: usize = families.iter().map(|f| f.series.len()).sum();
+        if count > self.limits.max_series {
+            return Err(PluginError::TooManySeries {
+                count,
+                limit: self.limits.max_series,
+            });
+        }
+        Ok(families.into_iter().map(convert::family).collect())
+    }
+
+    /// Logs what the guest printed during a call and classifies a failure.
+    fn settle<R>(&self, outcome: Option<wasmtime::Result<R>>) -> Result<R, PluginError> {
+        flush_output(&self.store, &self.output);
+        match outcome {
+            Some(Ok(r)) => Ok(r),
+            Some(Err(e)) => Err(classify(&self.store, &e, self.limits)),
+            None => Err(PluginError::Timeout(self.limits.timeout)),
+        }
+    }
+}
+
+/// Sets the deadline for the next call. The epoch deadline is relative and
+/// one-shot, so it is armed before every call.
+fn arm(store: &mut Store<StoreState>, deadline: Instant) {
+    let state = store.data_mut();
+    state.deadline = deadline;
+    state.timed_out = false;
+    store.set_epoch_deadline(1);
+}
+
+/// Runs `fut` until a little past `deadline`; `None` when it had to be
+/// abandoned (which poisons the Store: the caller discards the instance).
+async fn bounded<F: Future>(deadline: Instant, fut: F) -> Option<F::Output> {
+    let backstop = tokio::time::Instant::from_std(deadline + BACKSTOP_GRACE);
+    tokio::time::timeout_at(backstop, fut).await.ok()
+}
+
+fn classify(store: &Store<StoreState>, e: &wasmtime::Error, limits: Limits) -> PluginError {
+    let state = store.data();
+    if state.timed_out || e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+        PluginError::Timeout(limits.timeout)
+    } else if state.limiter.exceeded {
+        PluginError::Memory(limits.memory)
+    } else if let Some(trap) = e.downcast_ref::<Trap>() {
+        PluginError::Trap(trap.to_string())
+    } else {
+        PluginError::Trap(error_chain(e))
+    }
+}
+
+fn flush_output(store: &Store<StoreState>, output: &OutputCapture) {
+    let drained = output.drain();
+    let plugin = &*store.data().plugin;
+    for line in drained.text.lines().filter(|l| !l.trim().is_empty()) {
+        tracing::warn!(plugin, stream = "stderr", "{line}");
+    }
+    if drained.dropped > 0 {
+        tracing::warn!(plugin, dropped_bytes = drained.dropped, "plugin output over the per-call limit was dropped");
+    }
+}

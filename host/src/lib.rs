@@ -13,6 +13,11 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod catalogue;
 pub mod config;
 pub mod exposition;
+pub mod gather;
+pub mod http;
+pub mod logging;
 pub mod runtime;
+pub mod selfmetrics;

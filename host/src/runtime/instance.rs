@@ -98,16 +98,14 @@ pub struct Instance {
 }
 
 impl Instance {
-    /// Instantiates `pre` in a fresh Store, reads its metadata and calls
-    /// `init` with `config_json`, all before `deadline`.
-    pub async fn start(
+    /// Instantiates `pre` in a fresh Store, before `deadline`.
+    pub async fn instantiate(
         runtime: &Runtime,
         pre: &PluginPre<StoreState>,
         name: Arc<str>,
         limits: Limits,
-        config_json: &str,
         deadline: Instant,
-    ) -> Result<(Self, Metadata), PluginError> {
+    ) -> Result<Self, PluginError> {
         let output = OutputCapture::new(limits.max_stderr_bytes);
         let mut store = Store::new(runtime.engine(), StoreState::new(name, limits.memory, &output));
         store.limiter(|s| &mut s.limiter);
@@ -121,37 +119,43 @@ impl Instance {
             }
         });
         arm(&mut store, deadline);
-
         let started = bounded(deadline, pre.instantiate_async(&mut store)).await;
-        let bindings = match started {
-            Some(Ok(b)) => b,
-            Some(Err(e)) => {
-                flush_output(&store, &output);
-                return Err(match classify(&store, &e, limits) {
-                    PluginError::Trap(msg) => PluginError::Instantiate(msg),
-                    other => other,
-                });
-            }
-            None => return Err(PluginError::Timeout(limits.timeout)),
-        };
-        let mut instance = Instance {
-            store,
-            bindings,
-            output,
-            limits,
-        };
-        let collector = instance.bindings.wasm_exporter_plugin_collector();
-        let outcome = bounded(deadline, collector.call_metadata(&mut instance.store)).await;
-        let metadata = instance.settle(outcome)?;
-        let outcome = bounded(deadline, collector.call_init(&mut instance.store, config_json)).await;
-        let init = instance.settle(outcome)?;
-        let metadata = Metadata {
-            name: metadata.name,
-            version: metadata.version,
-            description: metadata.description,
-        };
-        match init {
-            Ok(()) => Ok((instance, metadata)),
+        flush_output(&store, &output);
+        match started {
+            Some(Ok(bindings)) => Ok(Instance {
+                store,
+                bindings,
+                output,
+                limits,
+            }),
+            Some(Err(e)) => Err(match classify(&store, &e, limits) {
+                PluginError::Trap(msg) => PluginError::Instantiate(msg),
+                other => other,
+            }),
+            None => Err(PluginError::Timeout(limits.timeout)),
+        }
+    }
+
+    /// Asks the plugin for its metadata, before `deadline`.
+    pub async fn metadata(&mut self, deadline: Instant) -> Result<Metadata, PluginError> {
+        arm(&mut self.store, deadline);
+        let collector = self.bindings.wasm_exporter_plugin_collector();
+        let outcome = bounded(deadline, collector.call_metadata(&mut self.store)).await;
+        let m = self.settle(outcome)?;
+        Ok(Metadata {
+            name: m.name,
+            version: m.version,
+            description: m.description,
+        })
+    }
+
+    /// Calls `init` with the plugin's config as JSON, before `deadline`.
+    pub async fn init(&mut self, config_json: &str, deadline: Instant) -> Result<(), PluginError> {
+        arm(&mut self.store, deadline);
+        let collector = self.bindings.wasm_exporter_plugin_collector();
+        let outcome = bounded(deadline, collector.call_init(&mut self.store, config_json)).await;
+        match self.settle(outcome)? {
+            Ok(()) => Ok(()),
             Err(wit::InitError::InvalidConfig(msg)) => Err(PluginError::InvalidConfig(msg)),
             Err(wit::InitError::Failed(msg)) => Err(PluginError::Init(msg)),
         }

@@ -1,0 +1,326 @@
+//! The plugin catalogue: every `NAME.wasm` in the plugins directory with its
+//! optional `NAME.yml`, compiled once, instantiated on demand, and the status
+//! the self-metrics and landing page report.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::config::{HostDefaults, Limits, LimitsSpec, Manifest};
+use crate::exposition::model::Family;
+use crate::exposition::validate::{self, Invalid};
+use crate::runtime::bindings::PluginPre;
+use crate::runtime::state::StoreState;
+use crate::runtime::{Instance, Metadata, PluginError, Runtime};
+
+/// Every `reason` of `wasm_exporter_plugin_errors_total`, so each plugin's
+/// counters exist (at 0) from the start.
+pub const ERROR_REASONS: &[&str] = &[
+    "load",
+    "instantiate",
+    "init",
+    "collect",
+    "timeout",
+    "memory",
+    "trap",
+    "too_many_series",
+    "invalid_output",
+    "name_clash",
+];
+
+/// Errors that stop the catalogue from loading at all.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogueError {
+    /// The plugins directory cannot be listed.
+    #[error("reading plugins directory {path}: {source}")]
+    Dir {
+        /// The directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// What the host last saw of a plugin.
+#[derive(Debug, Clone, Default)]
+pub struct Status {
+    /// Metadata the plugin reported, once instantiated.
+    pub metadata: Option<Metadata>,
+    /// Whether the last collect produced data.
+    pub up: bool,
+    /// Whether the plugin was collected at all yet.
+    pub collected: bool,
+    /// Duration of the last collect, instantiation included.
+    pub last_duration: Duration,
+    /// Series served from the last collect.
+    pub series: usize,
+    /// Families dropped from the last collect (invalid or clashing).
+    pub dropped_families: usize,
+    /// The last error, if the last collect failed or dropped families.
+    pub last_error: Option<String>,
+    /// Error counts by reason.
+    pub errors: BTreeMap<&'static str, u64>,
+}
+
+/// One configured plugin.
+pub struct PluginEntry {
+    /// Instance name: the file stem, and the `plugin` label.
+    pub name: Arc<str>,
+    /// The `.wasm` file.
+    pub wasm_path: PathBuf,
+    /// Limits in force.
+    pub limits: Limits,
+    config_json: String,
+    pre: Result<PluginPre<StoreState>, PluginError>,
+    slot: tokio::sync::Mutex<Option<Instance>>,
+    status: Mutex<Status>,
+}
+
+/// The result of collecting one plugin, validated.
+pub struct Collected {
+    /// Valid families, or why there are none.
+    pub result: Result<Vec<Family>, PluginError>,
+    /// Families dropped by validation.
+    pub invalid: Vec<Invalid>,
+    /// Time taken.
+    pub duration: Duration,
+}
+
+fn lock(m: &Mutex<Status>) -> MutexGuard<'_, Status> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl PluginEntry {
+    /// An entry whose files failed to load: always down, with this error.
+    fn failed(name: Arc<str>, wasm_path: PathBuf, limits: Limits, error: String) -> Self {
+        Self::new(name, wasm_path, limits, String::new(), Err(PluginError::Load(error)))
+    }
+
+    fn new(
+        name: Arc<str>,
+        wasm_path: PathBuf,
+        limits: Limits,
+        config_json: String,
+        pre: Result<PluginPre<StoreState>, PluginError>,
+    ) -> Self {
+        let errors = ERROR_REASONS.iter().map(|r| (*r, 0)).collect();
+        PluginEntry {
+            name,
+            wasm_path,
+            limits,
+            config_json,
+            pre,
+            slot: tokio::sync::Mutex::new(None),
+            status: Mutex::new(Status {
+                errors,
+                ..Status::default()
+            }),
+        }
+    }
+
+    /// A copy of the current status.
+    pub fn status(&self) -> Status {
+        lock(&self.status).clone()
+    }
+
+    /// Collects and validates, finishing by `deadline`. A missing instance
+    /// (first call, or after a failure) is instantiated and initialised
+    /// first; a failure that poisons the instance discards it.
+    pub async fn collect(&self, runtime: &Runtime, deadline: Instant) -> Collected {
+        let start = Instant::now();
+        let result = self.collect_raw(runtime, deadline).await;
+        let duration = start.elapsed();
+        let limits = validate::Limits {
+            max_label_value_length: self.limits.max_label_value_length,
+        };
+        let mut invalid = Vec::new();
+        let result = result.map(|families| {
+            families
+                .into_iter()
+                .filter_map(|mut family| match validate::validate(&mut family, limits) {
+                    Ok(()) => Some(family),
+                    Err(e) => {
+                        invalid.push(e);
+                        None
+                    }
+                })
+                .collect()
+        });
+        Collected {
+            result,
+            invalid,
+            duration,
+        }
+    }
+
+    async fn collect_raw(&self, runtime: &Runtime, deadline: Instant) -> Result<Vec<Family>, PluginError> {
+        let pre = self.pre.as_ref().map_err(Clone::clone)?;
+        let wait = tokio::time::Instant::from_std(deadline);
+        let Ok(mut slot) = tokio::time::timeout_at(wait, self.slot.lock()).await else {
+            return Err(PluginError::Timeout(self.limits.timeout));
+        };
+        let result = async {
+            if slot.is_none() {
+                let mut instance =
+                    Instance::instantiate(runtime, pre, self.name.clone(), self.limits, deadline).await?;
+                let metadata = instance.metadata(deadline).await?;
+                lock(&self.status).metadata = Some(metadata);
+                instance.init(&self.config_json, deadline).await?;
+                *slot = Some(instance);
+            }
+            match slot.as_mut() {
+                Some(instance) => instance.collect(deadline).await,
+                None => Err(PluginError::Instantiate("no instance".into())),
+            }
+        }
+        .await;
+        if let Err(e) = &result
+            && e.discards_instance()
+        {
+            *slot = None;
+        }
+        result
+    }
+
+    /// Records a collect's outcome after the merge, counting errors. Logs
+    /// only when the plugin's state changes, not on every scrape.
+    pub fn record(&self, report: Report<'_>) {
+        let Report {
+            outcome,
+            duration,
+            series,
+            dropped,
+            invalid,
+            clashes,
+        } = report;
+        let mut status = lock(&self.status);
+        let was_up = status.up || !status.collected;
+        let previous_error = status.last_error.clone();
+        status.collected = true;
+        status.last_duration = duration;
+        status.dropped_families = dropped.len();
+        match outcome {
+            Ok(()) => {
+                status.up = true;
+                status.series = series;
+                status.last_error = dropped.first().cloned();
+                if invalid > 0 {
+                    *status.errors.entry("invalid_output").or_default() += 1;
+                }
+                if clashes > 0 {
+                    *status.errors.entry("name_clash").or_default() += 1;
+                }
+            }
+            Err(e) => {
+                status.up = false;
+                status.series = 0;
+                status.last_error = Some(e.to_string());
+                *status.errors.entry(e.reason()).or_default() += 1;
+            }
+        }
+        let plugin = &*self.name;
+        match (&outcome, was_up) {
+            (Err(e), true) => tracing::error!(plugin, reason = e.reason(), "plugin down: {e}"),
+            (Err(e), false) if previous_error.as_deref() != Some(&e.to_string()) => {
+                tracing::error!(plugin, reason = e.reason(), "plugin still down: {e}");
+            }
+            (Ok(()), false) => tracing::info!(plugin, "plugin up"),
+            _ => {}
+        }
+        if outcome.is_ok() && status.last_error != previous_error {
+            for problem in &dropped {
+                tracing::warn!(plugin, "dropped a family: {problem}");
+            }
+        }
+    }
+}
+
+/// What one scrape made of a plugin, after validation and merge.
+pub struct Report<'a> {
+    /// Success, or why the plugin produced nothing.
+    pub outcome: Result<(), &'a PluginError>,
+    /// Time the collect took.
+    pub duration: Duration,
+    /// Series served.
+    pub series: usize,
+    /// Why each dropped family was dropped.
+    pub dropped: Vec<String>,
+    /// How many were dropped as invalid.
+    pub invalid: usize,
+    /// How many were dropped for clashing with an earlier source.
+    pub clashes: usize,
+}
+
+/// All configured plugins, sorted by name.
+pub struct Catalogue {
+    /// The entries, sorted by name.
+    pub plugins: Vec<Arc<PluginEntry>>,
+}
+
+impl Catalogue {
+    /// Loads every `*.wasm` in `dir`. A plugin whose files are broken is kept
+    /// as a failed entry (reported down) and logged; only an unreadable
+    /// directory is an error.
+    pub fn load(runtime: &Runtime, dir: &Path, defaults: &HostDefaults) -> Result<Self, CatalogueError> {
+        let entries = std::fs::read_dir(dir).map_err(|source| CatalogueError::Dir {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let mut wasm_files: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file())
+            .collect();
+        wasm_files.sort();
+        let plugins = wasm_files
+            .into_iter()
+            .map(|path| Arc::new(load_one(runtime, &path, defaults)))
+            .collect();
+        Ok(Catalogue { plugins })
+    }
+}
+
+fn manifest_path(wasm: &Path) -> Option<PathBuf> {
+    ["yml", "yaml"]
+        .iter()
+        .map(|ext| wasm.with_extension(ext))
+        .find(|p| p.is_file())
+}
+
+fn load_one(runtime: &Runtime, path: &Path, defaults: &HostDefaults) -> PluginEntry {
+    let name: Arc<str> = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+        .into();
+    let default_limits = Limits::resolve(&LimitsSpec::default(), defaults);
+    let manifest = match manifest_path(path).map(|p| Manifest::load(&p)) {
+        None => Manifest::default(),
+        Some(Ok(m)) => m,
+        Some(Err(e)) => {
+            tracing::error!(plugin = &*name, file = %path.display(), "plugin not loaded: {e}");
+            return PluginEntry::failed(name, path.to_owned(), default_limits, e.to_string());
+        }
+    };
+    let limits = Limits::resolve(&manifest.limits, defaults);
+    let started = Instant::now();
+    let pre = std::fs::read(path)
+        .map_err(|e| format!("reading {}: {e}", path.display()))
+        .and_then(|bytes| runtime.prepare(&bytes).map_err(|e| format!("{}: {e}", path.display())));
+    match pre {
+        Ok(pre) => {
+            tracing::info!(
+                plugin = &*name,
+                file = %path.display(),
+                compile_ms = started.elapsed().as_millis() as u64,
+                "plugin loaded"
+            );
+            PluginEntry::new(name, path.to_owned(), limits, manifest.config_json(), Ok(pre))
+        }
+        Err(e) => {
+            tracing::error!(plugin = &*name, file = %path.display(), "plugin not loaded: {e}");
+            PluginEntry::failed(name, path.to_owned(), limits, e)
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! One scrape: collect every plugin concurrently, validate, merge with the
+//! host's own metrics, and record each plugin's status.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::catalogue::{Catalogue, Collected, Report};
+use crate::exposition::merge;
+use crate::exposition::model::Family;
+use crate::runtime::{PluginError, Runtime};
+use crate::selfmetrics::{self, BuildInfo};
+
+/// Gathers the merged exposition on demand.
+pub struct Gatherer {
+    runtime: Runtime,
+    catalogue: Arc<Catalogue>,
+    build: BuildInfo,
+}
+
+impl Gatherer {
+    /// A gatherer over `catalogue`.
+    pub fn new(runtime: Runtime, catalogue: Arc<Catalogue>) -> Self {
+        Gatherer {
+            runtime,
+            catalogue,
+            build: BuildInfo::current(),
+        }
+    }
+
+    /// The catalogue gathered from.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    /// Collects all plugins at once, each bounded by the smaller of its own
+    /// timeout and `budget` (the scrape's), and returns the merged families
+    /// sorted by name.
+    pub async fn gather(&self, budget: Option<Duration>) -> Vec<Family> {
+        let now = Instant::now();
+        let tasks: Vec<_> = self
+            .catalogue
+            .plugins
+            .iter()
+            .map(|plugin| {
+                let plugin = Arc::clone(plugin);
+                let runtime = self.runtime.clone();
+                let timeout = budget.map_or(plugin.limits.timeout, |b| b.min(plugin.limits.timeout));
+                tokio::spawn(async move { plugin.collect(&runtime, now + timeout).await })
+            })
+            .collect();
+        let mut collected = Vec::with_capacity(tasks.len());
+        for task in futures::future::join_all(tasks).await {
+            collected.push(task.unwrap_or_else(|e| Collected {
+                result: Err(PluginError::Trap(format!("host task failed: {e}"))),
+                invalid: Vec::new(),
+                duration: now.elapsed(),
+            }));
+        }
+
+        // Source 0 is the host, so no plugin can take the host's names; its
+        // values are filled in after the plugins' statuses are recorded.
+        let mut sources = Vec::with_capacity(collected.len() + 1);
+        sources.push(selfmetrics::families(&self.catalogue, &self.build));
+        let mut series_by_family: Vec<HashMap<String, usize>> = Vec::new();
+        for c in &mut collected {
+            let families = match &mut c.result {
+                Ok(families) => std::mem::take(families),
+                Err(_) => Vec::new(),
+            };
+            series_by_family.push(families.iter().map(|f| (f.name.clone(), f.series.len())).collect());
+            sources.push(families);
+        }
+        let (mut merged, clashes) = merge::merge(sources);
+
+        for (i, (plugin, c)) in self.catalogue.plugins.iter().zip(&collected).enumerate() {
+            let mine: Vec<&merge::Clash> = clashes.iter().filter(|cl| cl.source == i + 1).collect();
+            let clashed: usize = mine.iter().map(|cl| series_by_family[i].get(&cl.family).copied().unwrap_or(0)).sum();
+            let total: usize = series_by_family[i].values().sum();
+            let mut dropped: Vec<String> = c.invalid.iter().map(ToString::to_string).collect();
+            dropped.extend(mine.iter().map(|cl| format!("family {}: {}", cl.family, cl.reason)));
+            plugin.record(Report {
+                outcome: c.result.as_ref().map(|_| ()),
+                duration: c.duration,
+                series: total - clashed,
+                dropped,
+                invalid: c.invalid.len(),
+                clashes: mine.len(),
+            });
+        }
+
+        for family in selfmetrics::families(&self.catalogue, &self.build) {
+            match merged.binary_search_by(|f| f.name.as_str().cmp(&family.name)) {
+                Ok(i) => merged[i] = family,
+                Err(i) if !family.series.is_empty() => merged.insert(i, family),
+                Err(_) => {}
+            }
+        }
+        merged
+    }
+}

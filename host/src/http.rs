@@ -1,0 +1,282 @@
+//! The HTTP server: `/metrics` (or `--web.telemetry-path`), a landing page,
+//! `/-/healthy` and `/-/ready`, with graceful shutdown.
+
+use std::convert::Infallible;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+
+use crate::exposition::negotiate::{self, Format};
+use crate::exposition::{openmetrics, text};
+use crate::gather::Gatherer;
+use crate::selfmetrics::BuildInfo;
+
+/// Header in which Prometheus sends its scrape timeout.
+pub const SCRAPE_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
+/// How long a client may take to send its request headers.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long shutdown waits for requests in flight.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Settings of the web layer.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    /// Path of the metrics endpoint.
+    pub telemetry_path: String,
+    /// Subtracted from a scrape's timeout header to leave time for the
+    /// response.
+    pub timeout_offset: Duration,
+}
+
+/// Shared state of the server.
+pub struct App {
+    gatherer: tokio::sync::OnceCell<Gatherer>,
+    settings: WebSettings,
+    build: BuildInfo,
+    ready: AtomicBool,
+    /// Size of the last body, to size the next buffer.
+    last_size: AtomicUsize,
+}
+
+type Body = Full<Bytes>;
+
+impl App {
+    /// A server that answers `/-/healthy` at once and the rest once
+    /// [`App::set_gatherer`] was called.
+    pub fn new(settings: WebSettings) -> Self {
+        App {
+            gatherer: tokio::sync::OnceCell::new(),
+            settings,
+            build: BuildInfo::current(),
+            ready: AtomicBool::new(false),
+            last_size: AtomicUsize::new(16 << 10),
+        }
+    }
+
+    /// Installs the gatherer once plugins are loaded; the server is ready
+    /// from then on.
+    pub fn set_gatherer(&self, gatherer: Gatherer) {
+        if self.gatherer.set(gatherer).is_ok() {
+            self.ready.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Routes one request. Never fails: every problem is an HTTP answer.
+    pub async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
+        let path = req.uri().path();
+        let known = path == self.settings.telemetry_path || matches!(path, "/" | "/-/healthy" | "/-/ready");
+        if !known {
+            return plain(StatusCode::NOT_FOUND, "404 page not found\n");
+        }
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            let mut resp = plain(StatusCode::METHOD_NOT_ALLOWED, "405 method not allowed\n");
+            resp.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+            return resp;
+        }
+        if path == self.settings.telemetry_path {
+            return self.metrics(&req).await;
+        }
+        match path {
+            "/-/healthy" => plain(StatusCode::OK, "Healthy.\n"),
+            "/-/ready" if self.ready.load(Ordering::SeqCst) => plain(StatusCode::OK, "Ready.\n"),
+            "/-/ready" => plain(StatusCode::SERVICE_UNAVAILABLE, "Not ready: loading plugins.\n"),
+            _ => self.landing(),
+        }
+    }
+
+    fn scrape_budget(&self, req: &Request<Incoming>) -> Option<Duration> {
+        let raw = req.headers().get(SCRAPE_TIMEOUT_HEADER)?.to_str().ok()?;
+        let seconds: f64 = raw.trim().parse().ok().filter(|s: &f64| s.is_finite() && *s > 0.0)?;
+        let timeout = Duration::try_from_secs_f64(seconds).ok()?;
+        // Leave room for the response; with a tiny timeout, use half of it.
+        Some(timeout.checked_sub(self.settings.timeout_offset).filter(|d| !d.is_zero()).unwrap_or(timeout / 2))
+    }
+
+    async fn metrics(&self, req: &Request<Incoming>) -> Response<Body> {
+        let Some(gatherer) = self.gatherer.get() else {
+            return plain(StatusCode::SERVICE_UNAVAILABLE, "Not ready: loading plugins.\n");
+        };
+        let header_str = |name| req.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+        let format = negotiate::negotiate(header_str(header::ACCEPT));
+        let gzip = negotiate::accepts_gzip(header_str(header::ACCEPT_ENCODING));
+
+        let families = gatherer.gather(self.scrape_budget(req)).await;
+        let mut body = Vec::with_capacity(self.last_size.load(Ordering::Relaxed) + 4096);
+        match format {
+            Format::Text => text::encode(&families, &mut body),
+            Format::OpenMetrics { .. } => openmetrics::encode(&families, &mut body),
+        }
+        self.last_size.store(body.len(), Ordering::Relaxed);
+
+        let mut encoding = None;
+        if gzip {
+            let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
+            if encoder.write_all(&body).is_ok()
+                && let Ok(compressed) = encoder.finish()
+            {
+                body = compressed;
+                encoding = Some("gzip");
+            }
+        }
+        let mut resp = Response::new(Full::new(Bytes::from(body)));
+        let headers = resp.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+        headers.insert(header::VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
+        if let Some(encoding) = encoding {
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+        }
+        resp
+    }
+
+    fn landing(&self) -> Response<Body> {
+        let mut rows = String::new();
+        if let Some(gatherer) = self.gatherer.get() {
+            for plugin in &gatherer.catalogue().plugins {
+                let status = plugin.status();
+                let (name, version, description) = status
+                    .metadata
+                    .as_ref()
+                    .map(|m| (m.name.as_str(), m.version.as_str(), m.description.as_str()))
+                    .unwrap_or(("", "", ""));
+                let state = match (status.collected, status.up) {
+                    (false, _) => "not collected yet",
+                    (true, true) => "up",
+                    (true, false) => "down",
+                };
+                rows.push_str(&format!(
+                    "<tr class=\"{class}\"><td>{plugin}</td><td>{name}</td><td>{version}</td><td class=\"state\">{state}</td><td>{duration:.3} s</td><td>{series}</td><td class=\"error\">{error}</td><td>{description}</td></tr>\n",
+                    class = if status.up || !status.collected { "ok" } else { "down" },
+                    plugin = html(&plugin.name),
+                    name = html(name),
+                    version = html(version),
+                    duration = status.last_duration.as_secs_f64(),
+                    series = status.series,
+                    error = html(status.last_error.as_deref().unwrap_or("")),
+                    description = html(description),
+                ));
+            }
+        }
+        let page = format!(
+            include_str!("landing.html"),
+            path = html(&self.settings.telemetry_path),
+            rows = rows,
+            version = html(self.build.version),
+            revision = html(self.build.revision),
+            rustversion = html(self.build.rustversion),
+            wasmtime = html(self.build.wasmtime),
+        );
+        let mut resp = Response::new(Full::new(Bytes::from(page)));
+        resp.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        resp
+    }
+}
+
+fn plain(status: StatusCode, body: &'static str) -> Response<Body> {
+    let mut resp = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    resp
+}
+
+/// Escapes text for HTML.
+pub fn html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Binds every address, or fails naming the one that could not be bound.
+pub async fn bind(addresses: &[SocketAddr]) -> std::io::Result<Vec<TcpListener>> {
+    let mut listeners = Vec::with_capacity(addresses.len());
+    for addr in addresses {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| std::io::Error::new(e.kind(), format!("listening on {addr}: {e}")))?;
+        listeners.push(listener);
+    }
+    Ok(listeners)
+}
+
+/// Serves `app` on `listeners` until `shutdown` resolves, then lets requests
+/// in flight finish (up to [`SHUTDOWN_GRACE`]).
+pub async fn serve(listeners: Vec<TcpListener>, app: Arc<App>, shutdown: impl Future<Output = ()>) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let mut acceptors = tokio::task::JoinSet::new();
+    for listener in listeners {
+        let tx = tx.clone();
+        acceptors.spawn(async move {
+            loop {
+                match listener.accept().await {
+                    Ok(conn) => {
+                        if tx.send(conn).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off.
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        });
+    }
+    drop(tx);
+
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(64 << 10);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            conn = rx.recv() => {
+                let Some((stream, _peer)) = conn else { break };
+                let app = Arc::clone(&app);
+                let service = service_fn(move |req| {
+                    let app = Arc::clone(&app);
+                    async move { Ok::<_, Infallible>(app.handle(req).await) }
+                });
+                let conn = builder.serve_connection(TokioIo::new(stream), service);
+                let watched = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = watched.await {
+                        tracing::debug!("connection ended: {e}");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    acceptors.abort_all();
+    tokio::select! {
+        () = graceful.shutdown() => tracing::info!("all connections closed"),
+        () = tokio::time::sleep(SHUTDOWN_GRACE) => tracing::warn!("shutdown grace period over, closing connections"),
+    }
+}

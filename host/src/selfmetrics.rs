@@ -1,0 +1,232 @@
+//! The host's own metrics, made fresh for every scrape like any collector's:
+//! per-plugin status, build information, and the usual `process_*` metrics.
+
+use crate::catalogue::{Catalogue, ERROR_REASONS};
+use crate::exposition::model::{Family, Kind, Value};
+
+/// Build information for `wasm_exporter_build_info`.
+#[derive(Debug, Clone)]
+pub struct BuildInfo {
+    /// Crate version.
+    pub version: &'static str,
+    /// Git revision, or `unknown`.
+    pub revision: &'static str,
+    /// rustc version used.
+    pub rustversion: &'static str,
+    /// wasmtime version.
+    pub wasmtime: &'static str,
+}
+
+impl BuildInfo {
+    /// This binary's build information.
+    pub fn current() -> Self {
+        BuildInfo {
+            version: env!("CARGO_PKG_VERSION"),
+            revision: option_env!("WASM_EXPORTER_REVISION").unwrap_or("unknown"),
+            rustversion: env!("WASM_EXPORTER_RUSTC"),
+            wasmtime: "48.0.8",
+        }
+    }
+}
+
+fn gauge(name: &str, help: &str, labels: &[&str]) -> Family {
+    Family::new(Kind::Gauge, name, help).with_labels(labels)
+}
+
+/// The host's families for the current statuses of `catalogue`.
+pub fn families(catalogue: &Catalogue, build: &BuildInfo) -> Vec<Family> {
+    let mut up = gauge("wasm_exporter_plugin_up", "Whether the plugin's last collect succeeded (1) or failed (0).", &["plugin"]);
+    let mut duration = gauge(
+        "wasm_exporter_plugin_collect_duration_seconds",
+        "Duration of the plugin's last collect, instantiation included.",
+        &["plugin"],
+    )
+    .with_unit("seconds");
+    let mut series = gauge("wasm_exporter_plugin_series", "Series served from the plugin's last collect.", &["plugin"]);
+    let mut dropped = gauge(
+        "wasm_exporter_plugin_dropped_families",
+        "Families dropped from the plugin's last collect as invalid or clashing.",
+        &["plugin"],
+    );
+    let mut errors = Family::new(
+        Kind::Counter,
+        "wasm_exporter_plugin_errors_total",
+        "Failed or partly failed collects of the plugin, by reason.",
+    )
+    .with_labels(&["plugin", "reason"]);
+    let mut info = Family::new(
+        Kind::Info,
+        "wasm_exporter_plugin_info",
+        "Name and version the plugin reports about itself.",
+    )
+    .with_labels(&["plugin", "name", "version"]);
+
+    for plugin in &catalogue.plugins {
+        let status = plugin.status();
+        let name = plugin.name.to_string();
+        let label = || vec![name.clone()];
+        up.push(label(), Value::Gauge(if status.up { 1.0 } else { 0.0 }));
+        duration.push(label(), Value::Gauge(status.last_duration.as_secs_f64()));
+        series.push(label(), Value::Gauge(status.series as f64));
+        dropped.push(label(), Value::Gauge(status.dropped_families as f64));
+        for reason in ERROR_REASONS {
+            let count = status.errors.get(reason).copied().unwrap_or(0);
+            errors.push(
+                vec![name.clone(), (*reason).to_owned()],
+                Value::Counter {
+                    total: count as f64,
+                    exemplar: None,
+                },
+            );
+        }
+        if let Some(meta) = &status.metadata {
+            info.push(vec![name.clone(), meta.name.clone(), meta.version.clone()], Value::Info);
+        }
+    }
+
+    let mut build_info = Family::new(
+        Kind::Info,
+        "wasm_exporter_build_info",
+        "A metric with a constant '1' value labeled by version, revision, rustversion and wasmtime from which wasm_exporter was built.",
+    )
+    .with_labels(&["version", "revision", "rustversion", "wasmtime"]);
+    build_info.push(
+        vec![
+            build.version.to_owned(),
+            build.revision.to_owned(),
+            build.rustversion.to_owned(),
+            build.wasmtime.to_owned(),
+        ],
+        Value::Info,
+    );
+
+    let mut out = vec![up, duration, series, dropped, errors, info, build_info];
+    out.extend(process::families());
+    for family in &mut out {
+        family
+            .series
+            .sort_unstable_by(|a, b| a.label_values.cmp(&b.label_values));
+    }
+    out
+}
+
+/// `process_*` metrics from `/proc/self`, as client libraries export them.
+/// On systems without procfs they are simply absent.
+pub mod process {
+    use crate::exposition::model::{Family, Kind, Value};
+
+    fn single(kind: Kind, name: &str, help: &str, unit: &str, v: f64) -> Family {
+        let mut f = Family::new(kind, name, help).with_unit(unit);
+        let value = match kind {
+            Kind::Counter => Value::Counter {
+                total: v,
+                exemplar: None,
+            },
+            _ => Value::Gauge(v),
+        };
+        f.push(Vec::new(), value);
+        f
+    }
+
+    /// Clock ticks per second of `/proc/self/stat` times. Linux reports
+    /// USER_HZ, which is 100 on every architecture Rust targets.
+    const TICKS_PER_SECOND: f64 = 100.0;
+    /// Page size used by `/proc/self/stat` RSS, in bytes.
+    const PAGE_SIZE: f64 = 4096.0;
+
+    /// Reads the process metrics; empty where `/proc` is missing.
+    pub fn families() -> Vec<Family> {
+        let mut out = Vec::new();
+        if let Ok(stat) = std::fs::read_to_string("/proc/self/stat") {
+            // Fields after the command name, which is in parentheses.
+            let fields: Vec<&str> = stat
+                .rsplit_once(')')
+                .map(|(_, rest)| rest.split_whitespace().collect())
+                .unwrap_or_default();
+            let field = |n: usize| -> Option<f64> { fields.get(n - 3).and_then(|v| v.parse().ok()) };
+            if let (Some(utime), Some(stime)) = (field(14), field(15)) {
+                out.push(single(
+                    Kind::Counter,
+                    "process_cpu_seconds_total",
+                    "Total user and system CPU time spent in seconds.",
+                    "seconds",
+                    (utime + stime) / TICKS_PER_SECOND,
+                ));
+            }
+            if let Some(vsize) = field(23) {
+                out.push(single(Kind::Gauge, "process_virtual_memory_bytes", "Virtual memory size in bytes.", "bytes", vsize));
+            }
+            if let Some(rss) = field(24) {
+                out.push(single(
+                    Kind::Gauge,
+                    "process_resident_memory_bytes",
+                    "Resident memory size in bytes.",
+                    "bytes",
+                    rss * PAGE_SIZE,
+                ));
+            }
+            if let (Some(start_ticks), Some(boot)) = (field(22), boot_time()) {
+                out.push(single(
+                    Kind::Gauge,
+                    "process_start_time_seconds",
+                    "Start time of the process since unix epoch in seconds.",
+                    "seconds",
+                    boot + start_ticks / TICKS_PER_SECOND,
+                ));
+            }
+        }
+        if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+            out.push(single(Kind::Gauge, "process_open_fds", "Number of open file descriptors.", "", fds.count() as f64));
+        }
+        if let Ok(limits) = std::fs::read_to_string("/proc/self/limits") {
+            let soft = |prefix: &str| -> Option<f64> {
+                let line = limits.lines().find(|l| l.starts_with(prefix))?;
+                let value = line[prefix.len()..].split_whitespace().next()?;
+                Some(if value == "unlimited" { f64::INFINITY } else { value.parse().ok()? })
+            };
+            if let Some(max) = soft("Max open files") {
+                out.push(single(Kind::Gauge, "process_max_fds", "Maximum number of open file descriptors.", "", max));
+            }
+            if let Some(max) = soft("Max address space") {
+                out.push(single(
+                    Kind::Gauge,
+                    "process_virtual_memory_max_bytes",
+                    "Maximum amount of virtual memory available in bytes.",
+                    "bytes",
+                    max,
+                ));
+            }
+        }
+        out
+    }
+
+    fn boot_time() -> Option<f64> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        stat.lines()
+            .find_map(|l| l.strip_prefix("btime "))
+            .and_then(|v| v.trim().parse().ok())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn reads_this_process() {
+            let families = families();
+            let names: Vec<&str> = families.iter().map(|f| f.name.as_str()).collect();
+            for want in ["process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds", "process_start_time_seconds"] {
+                assert!(names.contains(&want), "{want} missing from {names:?}");
+            }
+            let rss = families
+                .iter()
+                .find(|f| f.name == "process_resident_memory_bytes")
+                .and_then(|f| match f.series[0].value {
+                    Value::Gauge(v) => Some(v),
+                    _ => None,
+                })
+                .unwrap_or(0.0);
+            assert!(rss > 1e6, "rss {rss}");
+        }
+    }
+}

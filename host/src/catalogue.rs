@@ -94,7 +94,13 @@ fn lock(m: &Mutex<Status>) -> MutexGuard<'_, Status> {
 impl PluginEntry {
     /// An entry whose files failed to load: always down, with this error.
     fn failed(name: Arc<str>, wasm_path: PathBuf, limits: Limits, error: String) -> Self {
-        Self::new(name, wasm_path, limits, String::new(), Err(PluginError::Load(error)))
+        Self::new(
+            name,
+            wasm_path,
+            limits,
+            String::new(),
+            Err(PluginError::Load(error)),
+        )
     }
 
     fn new(
@@ -154,7 +160,11 @@ impl PluginEntry {
         }
     }
 
-    async fn collect_raw(&self, runtime: &Runtime, deadline: Instant) -> Result<Vec<Family>, PluginError> {
+    async fn collect_raw(
+        &self,
+        runtime: &Runtime,
+        deadline: Instant,
+    ) -> Result<Vec<Family>, PluginError> {
         let pre = self.pre.as_ref().map_err(Clone::clone)?;
         let wait = tokio::time::Instant::from_std(deadline);
         let Ok(mut slot) = tokio::time::timeout_at(wait, self.slot.lock()).await else {
@@ -163,7 +173,8 @@ impl PluginEntry {
         let result = async {
             if slot.is_none() {
                 let mut instance =
-                    Instance::instantiate(runtime, pre, self.name.clone(), self.limits, deadline).await?;
+                    Instance::instantiate(runtime, pre, self.name.clone(), self.limits, deadline)
+                        .await?;
                 let metadata = instance.metadata(deadline).await?;
                 lock(&self.status).metadata = Some(metadata);
                 instance.init(&self.config_json, deadline).await?;
@@ -262,7 +273,11 @@ impl Catalogue {
     /// Loads every `*.wasm` in `dir`. A plugin whose files are broken is kept
     /// as a failed entry (reported down) and logged; only an unreadable
     /// directory is an error.
-    pub fn load(runtime: &Runtime, dir: &Path, defaults: &HostDefaults) -> Result<Self, CatalogueError> {
+    pub fn load(
+        runtime: &Runtime,
+        dir: &Path,
+        defaults: &HostDefaults,
+    ) -> Result<Self, CatalogueError> {
         let entries = std::fs::read_dir(dir).map_err(|source| CatalogueError::Dir {
             path: dir.to_owned(),
             source,
@@ -307,7 +322,11 @@ fn load_one(runtime: &Runtime, path: &Path, defaults: &HostDefaults) -> PluginEn
     let started = Instant::now();
     let pre = std::fs::read(path)
         .map_err(|e| format!("reading {}: {e}", path.display()))
-        .and_then(|bytes| runtime.prepare(&bytes).map_err(|e| format!("{}: {e}", path.display())));
+        .and_then(|bytes| {
+            runtime
+                .prepare(&bytes)
+                .map_err(|e| format!("{}: {e}", path.display()))
+        });
     match pre {
         Ok(pre) => {
             tracing::info!(
@@ -316,7 +335,13 @@ fn load_one(runtime: &Runtime, path: &Path, defaults: &HostDefaults) -> PluginEn
                 compile_ms = started.elapsed().as_millis() as u64,
                 "plugin loaded"
             );
-            PluginEntry::new(name, path.to_owned(), limits, manifest.config_json(), Ok(pre))
+            PluginEntry::new(
+                name,
+                path.to_owned(),
+                limits,
+                manifest.config_json(),
+                Ok(pre),
+            )
         }
         Err(e) => {
             tracing::error!(plugin = &*name, file = %path.display(), "plugin not loaded: {e}");

@@ -26,7 +26,9 @@ pub enum ConfigError {
         message: String,
     },
     /// A size such as `64MiB` could not be parsed.
-    #[error("invalid size {0:?}: use a number of bytes or a number with B, KiB, MiB, GiB, KB, MB or GB")]
+    #[error(
+        "invalid size {0:?}: use a number of bytes or a number with B, KiB, MiB, GiB, KB, MB or GB"
+    )]
     Size(String),
     /// A duration such as `5s` could not be parsed.
     #[error("invalid duration {0:?}: use a number with ms, s, m or h, such as 500ms or 10s")]
@@ -64,7 +66,8 @@ pub fn parse_size(s: &str) -> Result<u64, ConfigError> {
         "GB" => 1_000_000_000,
         _ => return Err(ConfigError::Size(s.to_owned())),
     };
-    n.checked_mul(mult).ok_or_else(|| ConfigError::Size(s.to_owned()))
+    n.checked_mul(mult)
+        .ok_or_else(|| ConfigError::Size(s.to_owned()))
 }
 
 /// Parses Prometheus-style durations: `500ms`, `10s`, `1m30s`, `2h`.
@@ -80,7 +83,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, ConfigError> {
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .ok_or_else(err)?;
         let (num, tail) = rest.split_at(split);
-        let unit_len = tail.find(|c: char| c.is_ascii_digit()).unwrap_or(tail.len());
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(tail.len());
         let (unit, tail) = tail.split_at(unit_len);
         let n: f64 = num.parse().map_err(|_| err())?;
         let secs = match unit {
@@ -98,7 +103,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, ConfigError> {
 
 /// Parses a listen address; `:9114` means all interfaces.
 pub fn parse_listen_address(s: &str) -> Result<SocketAddr, ConfigError> {
-    let full = if s.starts_with(':') { format!("0.0.0.0{s}") } else { s.to_owned() };
+    let full = if s.starts_with(':') {
+        format!("0.0.0.0{s}")
+    } else {
+        s.to_owned()
+    };
     full.parse()
         .or_else(|_| {
             use std::net::ToSocketAddrs;
@@ -127,7 +136,9 @@ fn de_size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Err
 fn de_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     match Option::<String>::deserialize(d)? {
         None => Ok(None),
-        Some(s) => parse_duration(&s).map(Some).map_err(serde::de::Error::custom),
+        Some(s) => parse_duration(&s)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
     }
 }
 
@@ -228,9 +239,9 @@ impl Limits {
             max_label_value_length: spec
                 .max_label_value_length
                 .unwrap_or(DEFAULT_MAX_LABEL_VALUE_LENGTH),
-            max_stderr_bytes: spec
-                .max_stderr_bytes
-                .map_or(DEFAULT_MAX_STDERR_BYTES, |b| usize::try_from(b).unwrap_or(usize::MAX)),
+            max_stderr_bytes: spec.max_stderr_bytes.map_or(DEFAULT_MAX_STDERR_BYTES, |b| {
+                usize::try_from(b).unwrap_or(usize::MAX)
+            }),
         }
     }
 }
@@ -270,9 +281,15 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("500ms").ok(), Some(Duration::from_millis(500)));
+        assert_eq!(
+            parse_duration("500ms").ok(),
+            Some(Duration::from_millis(500))
+        );
         assert_eq!(parse_duration("1m30s").ok(), Some(Duration::from_secs(90)));
-        assert_eq!(parse_duration("1.5s").ok(), Some(Duration::from_millis(1500)));
+        assert_eq!(
+            parse_duration("1.5s").ok(),
+            Some(Duration::from_millis(1500))
+        );
         assert!(parse_duration("10").is_err());
         assert!(parse_duration("").is_err());
         assert!(parse_duration("5 years").is_err());
@@ -280,8 +297,10 @@ mod tests {
 
     #[test]
     fn manifest_with_config_and_limits() {
-        let m = Manifest::parse("config:\n  target: http://x/\n  n: [1, 2]\nlimits:\n  memory: 32MiB\n  timeout: 2s\n")
-            .unwrap_or_default();
+        let m = Manifest::parse(
+            "config:\n  target: http://x/\n  n: [1, 2]\nlimits:\n  memory: 32MiB\n  timeout: 2s\n",
+        )
+        .unwrap_or_default();
         assert_eq!(m.config_json(), r#"{"n":[1,2],"target":"http://x/"}"#);
         let limits = Limits::resolve(&m.limits, &HostDefaults::default());
         assert_eq!(limits.memory, 32 << 20);
@@ -292,24 +311,39 @@ mod tests {
     #[test]
     fn plugin_timeout_cannot_exceed_the_host_ceiling() {
         let m = Manifest::parse("limits:\n  timeout: 1h\n").unwrap_or_default();
-        assert_eq!(Limits::resolve(&m.limits, &HostDefaults::default()).timeout, DEFAULT_TIMEOUT);
+        assert_eq!(
+            Limits::resolve(&m.limits, &HostDefaults::default()).timeout,
+            DEFAULT_TIMEOUT
+        );
     }
 
     #[test]
     fn manifest_errors_are_clear() {
-        let typo = Manifest::parse("limits:\n  memroy: 1MiB\n").err().unwrap_or_default();
+        let typo = Manifest::parse("limits:\n  memroy: 1MiB\n")
+            .err()
+            .unwrap_or_default();
         assert!(typo.contains("unknown field `memroy`"), "{typo}");
-        let bad = Manifest::parse("limits:\n  memory: lots\n").err().unwrap_or_default();
+        let bad = Manifest::parse("limits:\n  memory: lots\n")
+            .err()
+            .unwrap_or_default();
         assert!(bad.contains("invalid size"), "{bad}");
-        let broken = Manifest::parse("config: [unclosed\n").err().unwrap_or_default();
+        let broken = Manifest::parse("config: [unclosed\n")
+            .err()
+            .unwrap_or_default();
         assert!(!broken.is_empty());
         assert_eq!(Manifest::parse("").ok(), Some(Manifest::default()));
-        assert_eq!(Manifest::parse("config:\n").ok().map(|m| m.config_json()), Some("{}".into()));
+        assert_eq!(
+            Manifest::parse("config:\n").ok().map(|m| m.config_json()),
+            Some("{}".into())
+        );
     }
 
     #[test]
     fn listen_addresses() {
-        assert_eq!(parse_listen_address(":9100").ok().map(|a| a.port()), Some(9100));
+        assert_eq!(
+            parse_listen_address(":9100").ok().map(|a| a.port()),
+            Some(9100)
+        );
         assert!(parse_listen_address("127.0.0.1:0").is_ok());
         assert!(parse_listen_address("nonsense").is_err());
     }

@@ -45,7 +45,8 @@ impl Gatherer {
             .map(|plugin| {
                 let plugin = Arc::clone(plugin);
                 let runtime = self.runtime.clone();
-                let timeout = budget.map_or(plugin.limits.timeout, |b| b.min(plugin.limits.timeout));
+                let timeout =
+                    budget.map_or(plugin.limits.timeout, |b| b.min(plugin.limits.timeout));
                 tokio::spawn(async move { plugin.collect(&runtime, now + timeout).await })
             })
             .collect();
@@ -68,17 +69,28 @@ impl Gatherer {
                 Ok(families) => std::mem::take(families),
                 Err(_) => Vec::new(),
             };
-            series_by_family.push(families.iter().map(|f| (f.name.clone(), f.series.len())).collect());
+            series_by_family.push(
+                families
+                    .iter()
+                    .map(|f| (f.name.clone(), f.series.len()))
+                    .collect(),
+            );
             sources.push(families);
         }
         let (mut merged, clashes) = merge::merge(sources);
 
         for (i, (plugin, c)) in self.catalogue.plugins.iter().zip(&collected).enumerate() {
             let mine: Vec<&merge::Clash> = clashes.iter().filter(|cl| cl.source == i + 1).collect();
-            let clashed: usize = mine.iter().map(|cl| series_by_family[i].get(&cl.family).copied().unwrap_or(0)).sum();
+            let clashed: usize = mine
+                .iter()
+                .map(|cl| series_by_family[i].get(&cl.family).copied().unwrap_or(0))
+                .sum();
             let total: usize = series_by_family[i].values().sum();
             let mut dropped: Vec<String> = c.invalid.iter().map(ToString::to_string).collect();
-            dropped.extend(mine.iter().map(|cl| format!("family {}: {}", cl.family, cl.reason)));
+            dropped.extend(
+                mine.iter()
+                    .map(|cl| format!("family {}: {}", cl.family, cl.reason)),
+            );
             plugin.record(Report {
                 outcome: c.result.as_ref().map(|_| ()),
                 duration: c.duration,

@@ -76,7 +76,8 @@ impl App {
     /// Routes one request. Never fails: every problem is an HTTP answer.
     pub async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
         let path = req.uri().path();
-        let known = path == self.settings.telemetry_path || matches!(path, "/" | "/-/healthy" | "/-/ready");
+        let known =
+            path == self.settings.telemetry_path || matches!(path, "/" | "/-/healthy" | "/-/ready");
         if !known {
             return plain(StatusCode::NOT_FOUND, "404 page not found\n");
         }
@@ -92,24 +93,43 @@ impl App {
         match path {
             "/-/healthy" => plain(StatusCode::OK, "Healthy.\n"),
             "/-/ready" if self.ready.load(Ordering::SeqCst) => plain(StatusCode::OK, "Ready.\n"),
-            "/-/ready" => plain(StatusCode::SERVICE_UNAVAILABLE, "Not ready: loading plugins.\n"),
+            "/-/ready" => plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Not ready: loading plugins.\n",
+            ),
             _ => self.landing(),
         }
     }
 
     fn scrape_budget(&self, req: &Request<Incoming>) -> Option<Duration> {
         let raw = req.headers().get(SCRAPE_TIMEOUT_HEADER)?.to_str().ok()?;
-        let seconds: f64 = raw.trim().parse().ok().filter(|s: &f64| s.is_finite() && *s > 0.0)?;
+        let seconds: f64 = raw
+            .trim()
+            .parse()
+            .ok()
+            .filter(|s: &f64| s.is_finite() && *s > 0.0)?;
         let timeout = Duration::try_from_secs_f64(seconds).ok()?;
         // Leave room for the response; with a tiny timeout, use half of it.
-        Some(timeout.checked_sub(self.settings.timeout_offset).filter(|d| !d.is_zero()).unwrap_or(timeout / 2))
+        Some(
+            timeout
+                .checked_sub(self.settings.timeout_offset)
+                .filter(|d| !d.is_zero())
+                .unwrap_or(timeout / 2),
+        )
     }
 
     async fn metrics(&self, req: &Request<Incoming>) -> Response<Body> {
         let Some(gatherer) = self.gatherer.get() else {
-            return plain(StatusCode::SERVICE_UNAVAILABLE, "Not ready: loading plugins.\n");
+            return plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Not ready: loading plugins.\n",
+            );
         };
-        let header_str = |name| req.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+        let header_str = |name| {
+            req.headers()
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+        };
         let format = negotiate::negotiate(header_str(header::ACCEPT));
         let gzip = negotiate::accepts_gzip(header_str(header::ACCEPT_ENCODING));
 
@@ -123,7 +143,10 @@ impl App {
 
         let mut encoding = None;
         if gzip {
-            let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
+            let mut encoder = flate2::write::GzEncoder::new(
+                Vec::with_capacity(body.len() / 4),
+                flate2::Compression::fast(),
+            );
             if encoder.write_all(&body).is_ok()
                 && let Ok(compressed) = encoder.finish()
             {
@@ -133,8 +156,14 @@ impl App {
         }
         let mut resp = Response::new(Full::new(Bytes::from(body)));
         let headers = resp.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
-        headers.insert(header::VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(format.content_type()),
+        );
+        headers.insert(
+            header::VARY,
+            HeaderValue::from_static("Accept, Accept-Encoding"),
+        );
         if let Some(encoding) = encoding {
             headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
         }
@@ -179,8 +208,10 @@ impl App {
             wasmtime = html(self.build.wasmtime),
         );
         let mut resp = Response::new(Full::new(Bytes::from(page)));
-        resp.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
         resp
     }
 }
@@ -188,8 +219,10 @@ impl App {
 fn plain(status: StatusCode, body: &'static str) -> Response<Body> {
     let mut resp = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
     *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     resp
 }
 

@@ -39,19 +39,18 @@ impl Level {
 
 /// Installs the global subscriber. Dependencies' logs are kept at `warn`.
 pub fn init(level: Level, format: Format) {
-    let filter = EnvFilter::new(format!(
-        "warn,wasm_exporter={0}",
-        level.directive()
-    ));
+    let filter = EnvFilter::new(format!("warn,wasm_exporter={0}", level.directive()));
     let registry = tracing_subscriber::registry().with(filter);
     let result = match format {
         Format::Logfmt => registry
-            .with(tracing_logfmt::builder()
+            .with(
+                tracing_logfmt::builder()
                     .with_span_name(false)
                     .with_span_path(false)
                     .with_target(false)
                     .layer()
-                    .with_writer(std::io::stderr))
+                    .with_writer(std::io::stderr),
+            )
             .try_init(),
         Format::Json => registry
             .with(

@@ -21,11 +21,19 @@ use wasm_exporter::runtime::Runtime;
 #[command(name = "wasm_exporter", version, about)]
 struct Flags {
     /// Address to listen on, as host:port or :port. Repeat for several.
-    #[arg(long = "web.listen-address", value_name = "ADDR", default_value = ":10157")]
+    #[arg(
+        long = "web.listen-address",
+        value_name = "ADDR",
+        default_value = ":10157"
+    )]
     listen_address: Vec<String>,
 
     /// Path under which to expose metrics.
-    #[arg(long = "web.telemetry-path", value_name = "PATH", default_value = "/metrics")]
+    #[arg(
+        long = "web.telemetry-path",
+        value_name = "PATH",
+        default_value = "/metrics"
+    )]
     telemetry_path: String,
 
     /// Subtracted from Prometheus' X-Prometheus-Scrape-Timeout-Seconds to get
@@ -34,7 +42,11 @@ struct Flags {
     timeout_offset: Duration,
 
     /// Directory holding the plugins (NAME.wasm, with an optional NAME.yml).
-    #[arg(long = "plugins.dir", value_name = "DIR", default_value = "./plugins.d")]
+    #[arg(
+        long = "plugins.dir",
+        value_name = "DIR",
+        default_value = "./plugins.d"
+    )]
     plugins_dir: PathBuf,
 
     /// Longest a plugin call may take; a plugin's own limits.timeout and the

@@ -35,14 +35,22 @@ fn gauge(name: &str, help: &str, labels: &[&str]) -> Family {
 
 /// The host's families for the current statuses of `catalogue`.
 pub fn families(catalogue: &Catalogue, build: &BuildInfo) -> Vec<Family> {
-    let mut up = gauge("wasm_exporter_plugin_up", "Whether the plugin's last collect succeeded (1) or failed (0).", &["plugin"]);
+    let mut up = gauge(
+        "wasm_exporter_plugin_up",
+        "Whether the plugin's last collect succeeded (1) or failed (0).",
+        &["plugin"],
+    );
     let mut duration = gauge(
         "wasm_exporter_plugin_collect_duration_seconds",
         "Duration of the plugin's last collect, instantiation included.",
         &["plugin"],
     )
     .with_unit("seconds");
-    let mut series = gauge("wasm_exporter_plugin_series", "Series served from the plugin's last collect.", &["plugin"]);
+    let mut series = gauge(
+        "wasm_exporter_plugin_series",
+        "Series served from the plugin's last collect.",
+        &["plugin"],
+    );
     let mut dropped = gauge(
         "wasm_exporter_plugin_dropped_families",
         "Families dropped from the plugin's last collect as invalid or clashing.",
@@ -80,7 +88,10 @@ pub fn families(catalogue: &Catalogue, build: &BuildInfo) -> Vec<Family> {
             );
         }
         if let Some(meta) = &status.metadata {
-            info.push(vec![name.clone(), meta.name.clone(), meta.version.clone()], Value::Info);
+            info.push(
+                vec![name.clone(), meta.name.clone(), meta.version.clone()],
+                Value::Info,
+            );
         }
     }
 
@@ -143,7 +154,8 @@ pub mod process {
                 .rsplit_once(')')
                 .map(|(_, rest)| rest.split_whitespace().collect())
                 .unwrap_or_default();
-            let field = |n: usize| -> Option<f64> { fields.get(n - 3).and_then(|v| v.parse().ok()) };
+            let field =
+                |n: usize| -> Option<f64> { fields.get(n - 3).and_then(|v| v.parse().ok()) };
             if let (Some(utime), Some(stime)) = (field(14), field(15)) {
                 out.push(single(
                     Kind::Counter,
@@ -154,7 +166,13 @@ pub mod process {
                 ));
             }
             if let Some(vsize) = field(23) {
-                out.push(single(Kind::Gauge, "process_virtual_memory_bytes", "Virtual memory size in bytes.", "bytes", vsize));
+                out.push(single(
+                    Kind::Gauge,
+                    "process_virtual_memory_bytes",
+                    "Virtual memory size in bytes.",
+                    "bytes",
+                    vsize,
+                ));
             }
             if let Some(rss) = field(24) {
                 out.push(single(
@@ -176,16 +194,32 @@ pub mod process {
             }
         }
         if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
-            out.push(single(Kind::Gauge, "process_open_fds", "Number of open file descriptors.", "", fds.count() as f64));
+            out.push(single(
+                Kind::Gauge,
+                "process_open_fds",
+                "Number of open file descriptors.",
+                "",
+                fds.count() as f64,
+            ));
         }
         if let Ok(limits) = std::fs::read_to_string("/proc/self/limits") {
             let soft = |prefix: &str| -> Option<f64> {
                 let line = limits.lines().find(|l| l.starts_with(prefix))?;
                 let value = line[prefix.len()..].split_whitespace().next()?;
-                Some(if value == "unlimited" { f64::INFINITY } else { value.parse().ok()? })
+                Some(if value == "unlimited" {
+                    f64::INFINITY
+                } else {
+                    value.parse().ok()?
+                })
             };
             if let Some(max) = soft("Max open files") {
-                out.push(single(Kind::Gauge, "process_max_fds", "Maximum number of open file descriptors.", "", max));
+                out.push(single(
+                    Kind::Gauge,
+                    "process_max_fds",
+                    "Maximum number of open file descriptors.",
+                    "",
+                    max,
+                ));
             }
             if let Some(max) = soft("Max address space") {
                 out.push(single(
@@ -215,7 +249,12 @@ pub mod process {
         fn reads_this_process() {
             let families = families();
             let names: Vec<&str> = families.iter().map(|f| f.name.as_str()).collect();
-            for want in ["process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds", "process_start_time_seconds"] {
+            for want in [
+                "process_cpu_seconds_total",
+                "process_resident_memory_bytes",
+                "process_open_fds",
+                "process_start_time_seconds",
+            ] {
                 assert!(names.contains(&want), "{want} missing from {names:?}");
             }
             let rss = families

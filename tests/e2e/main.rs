@@ -1,1 +1,7 @@
+//! End-to-end tests: the real `wasm_exporter` binary, real plugins built by
+//! `make plugins`, real `promtool` and the Python client's parsers.
 
+mod exposition;
+mod faults;
+mod http;
+mod support;

@@ -249,12 +249,33 @@ mod tests {
     #[test]
     fn timestamps_trim_trailing_zeros() {
         let mut out = Vec::new();
-        write_timestamp_seconds(&mut out, Timestamp { seconds: 1_700_000_000, nanos: 250_000_000 });
+        write_timestamp_seconds(
+            &mut out,
+            Timestamp {
+                seconds: 1_700_000_000,
+                nanos: 250_000_000,
+            },
+        );
         out.push(b' ');
-        write_timestamp_seconds(&mut out, Timestamp { seconds: 12, nanos: 0 });
+        write_timestamp_seconds(
+            &mut out,
+            Timestamp {
+                seconds: 12,
+                nanos: 0,
+            },
+        );
         out.push(b' ');
-        write_timestamp_seconds(&mut out, Timestamp { seconds: 1, nanos: 1 });
-        assert_eq!(String::from_utf8_lossy(&out), "1700000000.25 12 1.000000001");
+        write_timestamp_seconds(
+            &mut out,
+            Timestamp {
+                seconds: 1,
+                nanos: 1,
+            },
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "1700000000.25 12 1.000000001"
+        );
     }
 
     #[test]

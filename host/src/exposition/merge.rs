@@ -37,7 +37,11 @@ pub fn merge(sources: Vec<Vec<Family>>) -> (Vec<Family>, Vec<Clash>) {
             if let Some(&idx) = by_name.get(&family.name) {
                 match absorb(&mut out[idx], family) {
                     Ok(()) => resort.push(idx),
-                    Err((name, reason)) => clashes.push(Clash { source, family: name, reason }),
+                    Err((name, reason)) => clashes.push(Clash {
+                        source,
+                        family: name,
+                        reason,
+                    }),
                 }
                 continue;
             }
@@ -97,7 +101,12 @@ fn absorb(existing: &mut Family, incoming: Family) -> Result<(), (String, String
                     .binary_search_by(|e| e.label_values.cmp(&s.label_values))
                     .is_ok()
             })
-            .map(|s| format!("series {:?} already comes from an earlier source", s.label_values))
+            .map(|s| {
+                format!(
+                    "series {:?} already comes from an earlier source",
+                    s.label_values
+                )
+            })
     };
     match mismatch {
         Some(reason) => Err((incoming.name, reason)),
@@ -117,7 +126,10 @@ mod tests {
         let mut f = Family::new(kind, name, "help").with_labels(&["l"]);
         for v in values {
             let value = match kind {
-                Kind::Counter => Value::Counter { total: 1.0, exemplar: None },
+                Kind::Counter => Value::Counter {
+                    total: 1.0,
+                    exemplar: None,
+                },
                 _ => Value::Gauge(1.0),
             };
             f.push(vec![(*v).to_owned()], value);
@@ -128,13 +140,20 @@ mod tests {
     #[test]
     fn sorts_families_and_merges_agreeing_sources() {
         let (out, clashes) = merge(vec![
-            vec![fam(Kind::Gauge, "zeta", &["a"]), fam(Kind::Gauge, "alpha", &["b"])],
+            vec![
+                fam(Kind::Gauge, "zeta", &["a"]),
+                fam(Kind::Gauge, "alpha", &["b"]),
+            ],
             vec![fam(Kind::Gauge, "alpha", &["a"])],
         ]);
         assert!(clashes.is_empty(), "{clashes:?}");
         let names: Vec<&str> = out.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["alpha", "zeta"]);
-        let alpha: Vec<&str> = out[0].series.iter().map(|s| s.label_values[0].as_str()).collect();
+        let alpha: Vec<&str> = out[0]
+            .series
+            .iter()
+            .map(|s| s.label_values[0].as_str())
+            .collect();
         assert_eq!(alpha, ["a", "b"]);
     }
 
@@ -142,7 +161,10 @@ mod tests {
     fn later_source_loses_a_type_clash() {
         let (out, clashes) = merge(vec![
             vec![fam(Kind::Gauge, "x", &["a"])],
-            vec![fam(Kind::Counter, "x", &["b"]), fam(Kind::Gauge, "y", &["b"])],
+            vec![
+                fam(Kind::Counter, "x", &["b"]),
+                fam(Kind::Gauge, "y", &["b"]),
+            ],
         ]);
         assert_eq!(out.len(), 2);
         assert_eq!(out[0].series.len(), 1);
@@ -170,7 +192,10 @@ mod tests {
             vec![h],
             vec![fam(Kind::Gauge, "h_count", &["a"])],
             // Counter `c_total` is `c` in OpenMetrics, so a gauge `c` clashes.
-            vec![fam(Kind::Counter, "c_total", &["a"]), fam(Kind::Gauge, "c", &["a"])],
+            vec![
+                fam(Kind::Counter, "c_total", &["a"]),
+                fam(Kind::Gauge, "c", &["a"]),
+            ],
         ]);
         let names: Vec<&str> = out.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["c_total", "h"]);

@@ -24,7 +24,14 @@ enum Extra<'a> {
 /// Appends `name{a="x",b="y",extra="..."}`; the braces are left out when
 /// there are no labels at all. `canonical` selects OpenMetrics float form for
 /// a float extra.
-fn write_series_name(out: &mut Vec<u8>, name: &str, suffix: &str, family: &Family, values: &[String], extra: Extra<'_>) {
+fn write_series_name(
+    out: &mut Vec<u8>,
+    name: &str,
+    suffix: &str,
+    family: &Family,
+    values: &[String],
+    extra: Extra<'_>,
+) {
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(suffix.as_bytes());
     let has_extra = !matches!(extra, Extra::None);

@@ -33,7 +33,11 @@ struct Clause<'a> {
 }
 
 fn parse_q(v: &str) -> f32 {
-    v.trim().parse::<f32>().ok().filter(|q| q.is_finite()).map_or(1.0, |q| q.clamp(0.0, 1.0))
+    v.trim()
+        .parse::<f32>()
+        .ok()
+        .filter(|q| q.is_finite())
+        .map_or(1.0, |q| q.clamp(0.0, 1.0))
 }
 
 fn clauses(header: &str) -> Vec<Clause<'_>> {
@@ -56,7 +60,9 @@ fn clauses(header: &str) -> Vec<Clause<'_>> {
                 },
             };
             for param in params {
-                let Some((key, value)) = param.split_once('=') else { continue };
+                let Some((key, value)) = param.split_once('=') else {
+                    continue;
+                };
                 match key.trim() {
                     "q" => clause.q = parse_q(value),
                     "version" => clause.version = Some(value.trim().trim_matches('"')),
@@ -68,9 +74,7 @@ fn clauses(header: &str) -> Vec<Clause<'_>> {
         .filter(|c| c.q > 0.0)
         .collect();
     // Stable: among equals, the header's order stands.
-    out.sort_by(|a, b| {
-        b.q.total_cmp(&a.q).then(b.specificity.cmp(&a.specificity))
-    });
+    out.sort_by(|a, b| b.q.total_cmp(&a.q).then(b.specificity.cmp(&a.specificity)));
     out
 }
 
@@ -118,7 +122,10 @@ mod tests {
     #[test]
     fn prometheus_2_42_gets_openmetrics_1() {
         let accept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
-        assert_eq!(negotiate(Some(accept)), Format::OpenMetrics { legacy: false });
+        assert_eq!(
+            negotiate(Some(accept)),
+            Format::OpenMetrics { legacy: false }
+        );
     }
 
     #[test]
@@ -129,20 +136,30 @@ mod tests {
         assert_eq!(negotiate(Some("text/plain;version=9.9.9")), Format::Text);
         // Protobuf is not offered, so the next clause decides.
         let proto = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,application/openmetrics-text;q=0.5";
-        assert_eq!(negotiate(Some(proto)), Format::OpenMetrics { legacy: false });
+        assert_eq!(
+            negotiate(Some(proto)),
+            Format::OpenMetrics { legacy: false }
+        );
     }
 
     #[test]
     fn quality_and_versions_rank() {
         assert_eq!(
-            negotiate(Some("text/plain;q=0.5, application/openmetrics-text; version=0.0.1")),
+            negotiate(Some(
+                "text/plain;q=0.5, application/openmetrics-text; version=0.0.1"
+            )),
             Format::OpenMetrics { legacy: true }
         );
         assert_eq!(
-            negotiate(Some("application/openmetrics-text;q=0.2, text/plain;version=0.0.4")),
+            negotiate(Some(
+                "application/openmetrics-text;q=0.2, text/plain;version=0.0.4"
+            )),
             Format::Text
         );
-        assert_eq!(negotiate(Some("application/openmetrics-text;q=0, */*")), Format::Text);
+        assert_eq!(
+            negotiate(Some("application/openmetrics-text;q=0, */*")),
+            Format::Text
+        );
         assert_eq!(
             negotiate(Some("Application/OpenMetrics-Text; version=\"1.0.0\"")),
             Format::OpenMetrics { legacy: false }

@@ -91,7 +91,14 @@ fn sample(
 
 fn created(out: &mut Vec<u8>, name: &str, family: &Family, series: &Series) {
     if let Some(t) = series.created {
-        write_series_name(out, name, "_created", family, &series.label_values, Extra::None);
+        write_series_name(
+            out,
+            name,
+            "_created",
+            family,
+            &series.label_values,
+            Extra::None,
+        );
         out.push(b' ');
         fmt::write_timestamp_seconds(out, t);
         out.push(b'\n');
@@ -107,7 +114,16 @@ fn encode_family(family: &Family, out: &mut Vec<u8>) {
         };
         match &series.value {
             Value::Counter { total, exemplar } => {
-                sample(out, name, "_total", family, series, Extra::None, Num::Float(*total), exemplar.as_ref());
+                sample(
+                    out,
+                    name,
+                    "_total",
+                    family,
+                    series,
+                    Extra::None,
+                    Num::Float(*total),
+                    exemplar.as_ref(),
+                );
                 created(out, name, family, series);
             }
             Value::Gauge(v) | Value::Unknown(v) => plain(out, "", Num::Float(*v)),
@@ -115,7 +131,16 @@ fn encode_family(family: &Family, out: &mut Vec<u8>) {
             Value::Stateset(states) => {
                 for state in states {
                     let extra = Extra::Str(name, &state.name);
-                    sample(out, name, "", family, series, extra, Num::Uint(u64::from(state.enabled)), None);
+                    sample(
+                        out,
+                        name,
+                        "",
+                        family,
+                        series,
+                        extra,
+                        Num::Uint(u64::from(state.enabled)),
+                        None,
+                    );
                 }
             }
             Value::Histogram(h) => {
@@ -132,7 +157,16 @@ fn encode_family(family: &Family, out: &mut Vec<u8>) {
             Value::Summary(s) => {
                 for q in &s.quantiles {
                     let extra = Extra::Float("quantile", q.quantile, true);
-                    sample(out, name, "", family, series, extra, Num::Float(q.value), None);
+                    sample(
+                        out,
+                        name,
+                        "",
+                        family,
+                        series,
+                        extra,
+                        Num::Float(q.value),
+                        None,
+                    );
                 }
                 plain(out, "_sum", Num::Float(s.sum));
                 plain(out, "_count", Num::Uint(s.count));
@@ -145,6 +179,15 @@ fn encode_family(family: &Family, out: &mut Vec<u8>) {
 fn buckets(out: &mut Vec<u8>, name: &str, family: &Family, series: &Series, h: &Histogram) {
     for b in &h.buckets {
         let extra = Extra::Float("le", b.upper_bound, true);
-        sample(out, name, "_bucket", family, series, extra, Num::Uint(b.cumulative_count), b.exemplar.as_ref());
+        sample(
+            out,
+            name,
+            "_bucket",
+            family,
+            series,
+            extra,
+            Num::Uint(b.cumulative_count),
+            b.exemplar.as_ref(),
+        );
     }
 }

@@ -41,14 +41,30 @@ fn end_sample(out: &mut Vec<u8>, series: &Series) {
     out.push(b'\n');
 }
 
-fn float_sample(out: &mut Vec<u8>, name: &str, suffix: &str, family: &Family, series: &Series, extra: Extra<'_>, v: f64) {
+fn float_sample(
+    out: &mut Vec<u8>,
+    name: &str,
+    suffix: &str,
+    family: &Family,
+    series: &Series,
+    extra: Extra<'_>,
+    v: f64,
+) {
     write_series_name(out, name, suffix, family, &series.label_values, extra);
     out.push(b' ');
     fmt::write_float(out, v);
     end_sample(out, series);
 }
 
-fn uint_sample(out: &mut Vec<u8>, name: &str, suffix: &str, family: &Family, series: &Series, extra: Extra<'_>, v: u64) {
+fn uint_sample(
+    out: &mut Vec<u8>,
+    name: &str,
+    suffix: &str,
+    family: &Family,
+    series: &Series,
+    extra: Extra<'_>,
+    v: u64,
+) {
     write_series_name(out, name, suffix, family, &series.label_values, extra);
     out.push(b' ');
     fmt::write_uint(out, v);
@@ -82,7 +98,15 @@ fn encode_family(family: &Family, out: &mut Vec<u8>) {
             Value::Stateset(states) => {
                 for state in states {
                     let v = if state.enabled { 1.0 } else { 0.0 };
-                    float_sample(out, name, "", family, series, Extra::Str(name, &state.name), v);
+                    float_sample(
+                        out,
+                        name,
+                        "",
+                        family,
+                        series,
+                        Extra::Str(name, &state.name),
+                        v,
+                    );
                 }
             }
             Value::Histogram(h) => {
@@ -93,7 +117,15 @@ fn encode_family(family: &Family, out: &mut Vec<u8>) {
             Value::GaugeHistogram(h) => buckets(out, name, family, series, h),
             Value::Summary(s) => {
                 for q in &s.quantiles {
-                    float_sample(out, name, "", family, series, Extra::Float("quantile", q.quantile, false), q.value);
+                    float_sample(
+                        out,
+                        name,
+                        "",
+                        family,
+                        series,
+                        Extra::Float("quantile", q.quantile, false),
+                        q.value,
+                    );
                 }
                 float_sample(out, name, "_sum", family, series, Extra::None, s.sum);
                 uint_sample(out, name, "_count", family, series, Extra::None, s.count);
@@ -121,6 +153,14 @@ fn encode_family(family: &Family, out: &mut Vec<u8>) {
 
 fn buckets(out: &mut Vec<u8>, name: &str, family: &Family, series: &Series, h: &Histogram) {
     for b in &h.buckets {
-        uint_sample(out, name, "_bucket", family, series, Extra::Float("le", b.upper_bound, false), b.cumulative_count);
+        uint_sample(
+            out,
+            name,
+            "_bucket",
+            family,
+            series,
+            Extra::Float("le", b.upper_bound, false),
+            b.cumulative_count,
+        );
     }
 }

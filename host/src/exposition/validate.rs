@@ -163,7 +163,9 @@ fn check_label_names(family: &Family) -> Result<(), Invalid> {
 
 fn check_timestamp(t: Option<Timestamp>) -> Result<(), String> {
     match t {
-        Some(t) if t.nanos >= 1_000_000_000 => Err(format!("timestamp nanoseconds {} out of range", t.nanos)),
+        Some(t) if t.nanos >= 1_000_000_000 => {
+            Err(format!("timestamp nanoseconds {} out of range", t.nanos))
+        }
         _ => Ok(()),
     }
 }
@@ -275,7 +277,10 @@ fn check_histogram(h: &Histogram, limits: Limits) -> Result<(), String> {
         if pair[0].cumulative_count > pair[1].cumulative_count {
             return Err(format!(
                 "bucket counts must be cumulative: le={} has {} > le={} has {}",
-                pair[0].upper_bound, pair[0].cumulative_count, pair[1].upper_bound, pair[1].cumulative_count
+                pair[0].upper_bound,
+                pair[0].cumulative_count,
+                pair[1].upper_bound,
+                pair[1].cumulative_count
             ));
         }
     }
@@ -382,17 +387,35 @@ mod tests {
     #[test]
     fn rejects_bad_names_and_reserved_labels() {
         let mut f = gauge("bad-name", &[]);
-        assert!(matches!(validate(&mut f, LIMITS), Err(Invalid::MetricName(_))));
+        assert!(matches!(
+            validate(&mut f, LIMITS),
+            Err(Invalid::MetricName(_))
+        ));
         let mut f = gauge("ok", &["__secret"]);
-        assert!(matches!(validate(&mut f, LIMITS), Err(Invalid::LabelName { .. })));
+        assert!(matches!(
+            validate(&mut f, LIMITS),
+            Err(Invalid::LabelName { .. })
+        ));
         let mut f = gauge("ok", &["a", "a"]);
-        assert!(matches!(validate(&mut f, LIMITS), Err(Invalid::LabelName { .. })));
+        assert!(matches!(
+            validate(&mut f, LIMITS),
+            Err(Invalid::LabelName { .. })
+        ));
         let mut f = Family::new(Kind::Histogram, "h", "").with_labels(&["le"]);
-        assert!(matches!(validate(&mut f, LIMITS), Err(Invalid::LabelName { .. })));
+        assert!(matches!(
+            validate(&mut f, LIMITS),
+            Err(Invalid::LabelName { .. })
+        ));
         let mut f = Family::new(Kind::Summary, "s", "").with_labels(&["quantile"]);
-        assert!(matches!(validate(&mut f, LIMITS), Err(Invalid::LabelName { .. })));
+        assert!(matches!(
+            validate(&mut f, LIMITS),
+            Err(Invalid::LabelName { .. })
+        ));
         let mut f = Family::new(Kind::Stateset, "mode", "").with_labels(&["mode"]);
-        assert!(matches!(validate(&mut f, LIMITS), Err(Invalid::LabelName { .. })));
+        assert!(matches!(
+            validate(&mut f, LIMITS),
+            Err(Invalid::LabelName { .. })
+        ));
         // `le` is an ordinary label on a gauge.
         let mut f = gauge("g", &["le"]);
         assert_eq!(validate(&mut f, LIMITS), Ok(()));
@@ -405,22 +428,37 @@ mod tests {
         let mut f = Family::new(Kind::Counter, "sent_bytes_total", "").with_unit("bytes");
         assert_eq!(validate(&mut f, LIMITS), Ok(()));
         let mut f = gauge("latency", &[]).with_unit("seconds");
-        assert!(matches!(validate(&mut f, LIMITS), Err(Invalid::Unit { .. })));
+        assert!(matches!(
+            validate(&mut f, LIMITS),
+            Err(Invalid::Unit { .. })
+        ));
         let mut f = gauge("xseconds", &[]).with_unit("seconds");
-        assert!(matches!(validate(&mut f, LIMITS), Err(Invalid::Unit { .. })));
+        assert!(matches!(
+            validate(&mut f, LIMITS),
+            Err(Invalid::Unit { .. })
+        ));
     }
 
     #[test]
     fn label_values_must_match_names_and_limits() {
         let mut f = gauge("g", &["a", "b"]);
         f.push(vals(&["x"]), Value::Gauge(1.0));
-        assert!(matches!(validate(&mut f, LIMITS), Err(Invalid::Series { .. })));
+        assert!(matches!(
+            validate(&mut f, LIMITS),
+            Err(Invalid::Series { .. })
+        ));
         let mut f = gauge("g", &["a"]);
         f.push(vec!["x".repeat(65)], Value::Gauge(1.0));
-        assert!(matches!(validate(&mut f, LIMITS), Err(Invalid::Series { .. })));
+        assert!(matches!(
+            validate(&mut f, LIMITS),
+            Err(Invalid::Series { .. })
+        ));
         let mut f = gauge("g", &["a"]);
         f.push(vals(&["x"]), Value::Unknown(1.0));
-        assert!(matches!(validate(&mut f, LIMITS), Err(Invalid::Series { .. })));
+        assert!(matches!(
+            validate(&mut f, LIMITS),
+            Err(Invalid::Series { .. })
+        ));
     }
 
     #[test]
@@ -430,27 +468,47 @@ mod tests {
             f.push(vals(&[v]), Value::Gauge(1.0));
         }
         assert_eq!(validate(&mut f, LIMITS), Ok(()));
-        let order: Vec<&str> = f.series.iter().map(|s| s.label_values[0].as_str()).collect();
+        let order: Vec<&str> = f
+            .series
+            .iter()
+            .map(|s| s.label_values[0].as_str())
+            .collect();
         assert_eq!(order, ["a", "b", "c"]);
         f.push(vals(&["b"]), Value::Gauge(2.0));
-        assert!(matches!(validate(&mut f, LIMITS), Err(Invalid::Duplicate { .. })));
+        assert!(matches!(
+            validate(&mut f, LIMITS),
+            Err(Invalid::Duplicate { .. })
+        ));
     }
 
     #[test]
     fn counters_must_be_non_negative_numbers() {
         for bad in [f64::NAN, -1.0] {
             let mut f = Family::new(Kind::Counter, "c_total", "");
-            f.push(vec![], Value::Counter { total: bad, exemplar: None });
+            f.push(
+                vec![],
+                Value::Counter {
+                    total: bad,
+                    exemplar: None,
+                },
+            );
             assert!(validate(&mut f, LIMITS).is_err(), "{bad}");
         }
         let mut f = Family::new(Kind::Counter, "c_total", "");
-        f.push(vec![], Value::Counter { total: f64::INFINITY, exemplar: None });
+        f.push(
+            vec![],
+            Value::Counter {
+                total: f64::INFINITY,
+                exemplar: None,
+            },
+        );
         assert_eq!(validate(&mut f, LIMITS), Ok(()));
     }
 
     #[test]
     fn histograms_need_cumulative_sorted_buckets_ending_in_inf() {
-        let cases: &[(&[(f64, u64)], u64, bool)] = &[
+        type Case = (&'static [(f64, u64)], u64, bool);
+        let cases: &[Case] = &[
             (&[(1.0, 1), (f64::INFINITY, 2)], 2, true),
             (&[(1.0, 1)], 1, false),
             (&[(1.0, 3), (f64::INFINITY, 2)], 2, false),
@@ -463,7 +521,11 @@ mod tests {
         for (buckets, count, ok) in cases {
             let mut f = Family::new(Kind::Histogram, "h", "");
             f.push(vec![], hist(buckets, *count));
-            assert_eq!(validate(&mut f, LIMITS).is_ok(), *ok, "{buckets:?} count {count}");
+            assert_eq!(
+                validate(&mut f, LIMITS).is_ok(),
+                *ok,
+                "{buckets:?} count {count}"
+            );
         }
     }
 
@@ -472,7 +534,10 @@ mod tests {
         let ex = |value: &str| Value::Counter {
             total: 1.0,
             exemplar: Some(Exemplar {
-                labels: vec![Label { name: "trace_id".into(), value: value.into() }],
+                labels: vec![Label {
+                    name: "trace_id".into(),
+                    value: value.into(),
+                }],
                 value: 1.0,
                 timestamp: None,
             }),
@@ -480,7 +545,9 @@ mod tests {
         // 8 + 120 = 128 characters (multi-byte ones count once).
         let mut f = Family::new(Kind::Counter, "c_total", "");
         f.push(vec![], ex(&"ü".repeat(120)));
-        let limits = Limits { max_label_value_length: 1024 };
+        let limits = Limits {
+            max_label_value_length: 1024,
+        };
         assert_eq!(validate(&mut f, limits), Ok(()));
         let mut f = Family::new(Kind::Counter, "c_total", "");
         f.push(vec![], ex(&"ü".repeat(121)));
@@ -491,17 +558,30 @@ mod tests {
     fn summaries_and_statesets() {
         let summary = |qs: &[f64]| {
             Value::Summary(Summary {
-                quantiles: qs.iter().map(|&quantile| Quantile { quantile, value: f64::NAN }).collect(),
+                quantiles: qs
+                    .iter()
+                    .map(|&quantile| Quantile {
+                        quantile,
+                        value: f64::NAN,
+                    })
+                    .collect(),
                 sum: 0.0,
                 count: 0,
             })
         };
-        for (qs, ok) in [(&[0.5, 0.9][..], true), (&[0.9, 0.5][..], false), (&[1.5][..], false)] {
+        for (qs, ok) in [
+            (&[0.5, 0.9][..], true),
+            (&[0.9, 0.5][..], false),
+            (&[1.5][..], false),
+        ] {
             let mut f = Family::new(Kind::Summary, "s", "");
             f.push(vec![], summary(qs));
             assert_eq!(validate(&mut f, LIMITS).is_ok(), ok, "{qs:?}");
         }
-        let state = |name: &str| State { name: name.into(), enabled: true };
+        let state = |name: &str| State {
+            name: name.into(),
+            enabled: true,
+        };
         let mut f = Family::new(Kind::Stateset, "mode", "");
         f.push(vec![], Value::Stateset(vec![state("a"), state("a")]));
         assert!(validate(&mut f, LIMITS).is_err());

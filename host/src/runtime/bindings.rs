@@ -10,5 +10,5 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use exports::wasm_exporter::plugin::collector;
-pub use wasm_exporter::plugin::{host, types};
+pub use self::exports::wasm_exporter::plugin::collector;
+pub use self::wasm_exporter::plugin::{host, types};

@@ -31,7 +31,12 @@ pub enum RuntimeError {
 pub fn error_chain(e: &wasmtime::Error) -> String {
     let mut parts: Vec<String> = e
         .chain()
-        .map(|c| c.to_string().split_whitespace().collect::<Vec<_>>().join(" "))
+        .map(|c| {
+            c.to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .collect();
     parts.dedup();
     parts.join(": ")
@@ -85,7 +90,8 @@ impl Runtime {
     /// Compiles a component and checks it against the plugin world, ready
     /// for fast instantiation.
     pub fn prepare(&self, wasm: &[u8]) -> Result<PluginPre<StoreState>, RuntimeError> {
-        let component = Component::new(&self.engine, wasm).map_err(|e| RuntimeError::Compile(error_chain(&e)))?;
+        let component = Component::new(&self.engine, wasm)
+            .map_err(|e| RuntimeError::Compile(error_chain(&e)))?;
         let pre = self
             .linker
             .instantiate_pre(&component)

@@ -74,7 +74,10 @@ impl PluginError {
     /// Whether the instance must be thrown away: its Store is poisoned or it
     /// never finished starting.
     pub fn discards_instance(&self) -> bool {
-        !matches!(self, PluginError::Collect(_) | PluginError::TooManySeries { .. })
+        !matches!(
+            self,
+            PluginError::Collect(_) | PluginError::TooManySeries { .. }
+        )
     }
 }
 
@@ -107,7 +110,10 @@ impl Instance {
         deadline: Instant,
     ) -> Result<Self, PluginError> {
         let output = OutputCapture::new(limits.max_stderr_bytes);
-        let mut store = Store::new(runtime.engine(), StoreState::new(name, limits.memory, &output));
+        let mut store = Store::new(
+            runtime.engine(),
+            StoreState::new(name, limits.memory, &output),
+        );
         store.limiter(|s| &mut s.limiter);
         store.epoch_deadline_callback(|mut ctx| {
             let state = ctx.data_mut();
@@ -225,6 +231,10 @@ fn flush_output(store: &Store<StoreState>, output: &OutputCapture) {
         tracing::warn!(plugin, stream = "stderr", "{line}");
     }
     if drained.dropped > 0 {
-        tracing::warn!(plugin, dropped_bytes = drained.dropped, "plugin output over the per-call limit was dropped");
+        tracing::warn!(
+            plugin,
+            dropped_bytes = drained.dropped,
+            "plugin output over the per-call limit was dropped"
+        );
     }
 }

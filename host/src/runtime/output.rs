@@ -82,7 +82,11 @@ impl StdoutStream for OutputCapture {
 }
 
 impl tokio::io::AsyncWrite for OutputCapture {
-    fn poll_write(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         self.append(buf);
         Poll::Ready(Ok(buf.len()))
     }
@@ -105,7 +109,13 @@ mod tests {
         let c = OutputCapture::new(4);
         c.append(b"abc");
         c.append(b"defg");
-        assert_eq!(c.drain(), Drained { text: "abcd".into(), dropped: 3 });
+        assert_eq!(
+            c.drain(),
+            Drained {
+                text: "abcd".into(),
+                dropped: 3
+            }
+        );
         assert_eq!(c.drain(), Drained::default());
         c.append(b"xy");
         assert_eq!(c.drain().text, "xy");

@@ -171,7 +171,11 @@ impl MetricFamily {
     }
 
     /// Adds a summary series.
-    pub fn add_summary(&mut self, labels: impl IntoLabelValues, value: SummaryValue) -> &mut Series {
+    pub fn add_summary(
+        &mut self,
+        labels: impl IntoLabelValues,
+        value: SummaryValue,
+    ) -> &mut Series {
         self.add(labels, SampleValue::Summary(value))
     }
 
@@ -334,7 +338,10 @@ mod tests {
         assert_eq!(family.label_names, vec!["code".to_owned()]);
         let series = &family.series[0];
         assert_eq!(series.label_values, vec!["200".to_owned()]);
-        assert_eq!(series.created.map(|t| (t.seconds, t.nanoseconds)), Some((10, 5)));
+        assert_eq!(
+            series.created.map(|t| (t.seconds, t.nanoseconds)),
+            Some((10, 5))
+        );
         match &series.value {
             SampleValue::Counter(c) => {
                 assert_eq!(c.total, 3.0);

@@ -121,6 +121,9 @@ macro_rules! export_collector {
                 }
             }
 
+            // Component exports only exist on wasm; a native build of the
+            // plugin crate (for its unit tests) links without them.
+            #[cfg(target_family = "wasm")]
             $crate::__bindings::__export_plugin!(__WasmExporterCollector with_types_in $crate::__bindings);
         };
     };
@@ -142,7 +145,11 @@ pub mod __private {
 
     /// Parses the JSON config and stores a new collector.
     pub fn init<C: Collector>(config: &str) -> Result<(), InitError> {
-        let config = if config.trim().is_empty() { "{}" } else { config };
+        let config = if config.trim().is_empty() {
+            "{}"
+        } else {
+            config
+        };
         let config: C::Config = serde_json::from_str(config)
             .map_err(|e| InitError::InvalidConfig(format!("config: {e}")))?;
         let collector = C::init(config)?;

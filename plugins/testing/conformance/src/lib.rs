@@ -4,7 +4,7 @@
 //! encoders can be checked against golden files and independent parsers.
 
 use wasm_exporter_sdk::{
-    Bucket, Collector, CollectError, Exemplar, HistogramValue, InitError, MetricFamily,
+    Bucket, CollectError, Collector, Exemplar, HistogramValue, InitError, MetricFamily,
     SummaryValue, Timestamp, export_collector,
 };
 
@@ -15,6 +15,9 @@ pub struct Config {
     /// Prefix for every family name, so that two instances can run side by
     /// side without clashing.
     pub prefix: Option<String>,
+    /// Sleep this long in every collect, and report when the collect started
+    /// and ended: for tests of deadlines and of concurrent collection.
+    pub sleep_ms: Option<u64>,
 }
 
 /// The conformance collector: counts its own collects, everything else is
@@ -22,6 +25,7 @@ pub struct Config {
 pub struct Conformance {
     prefix: String,
     collects: u64,
+    sleep: Option<std::time::Duration>,
 }
 
 const CREATED: Timestamp = Timestamp {
@@ -40,13 +44,36 @@ impl Collector for Conformance {
         Ok(Conformance {
             prefix,
             collects: 0,
+            sleep: config.sleep_ms.map(std::time::Duration::from_millis),
         })
     }
 
     fn collect(&mut self) -> Result<Vec<MetricFamily>, CollectError> {
         self.collects += 1;
-        Ok(families(&self.prefix, self.collects))
+        let Some(sleep) = self.sleep else {
+            return Ok(families(&self.prefix, self.collects));
+        };
+        let started = unix_seconds();
+        std::thread::sleep(sleep);
+        let mut out = families(&self.prefix, self.collects);
+        let mut window = MetricFamily::gauge(
+            format!("{}_collect_window_seconds", self.prefix),
+            "Wall-clock start and end of the last collect.",
+        )
+        .with_unit("seconds")
+        .with_labels(["edge"]);
+        window.add_gauge(["start"], started);
+        window.add_gauge(["end"], unix_seconds());
+        out.push(window);
+        Ok(out)
     }
+}
+
+fn unix_seconds() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 /// The families of one collect; `collects` counts calls since `init`.
@@ -67,10 +94,8 @@ pub fn families(prefix: &str, collects: u64) -> Vec<MetricFamily> {
         .add_counter(["GET", "/a\"quoted\"/b\\c\nd"], 1027.0)
         .with_created(CREATED)
         .with_exemplar(
-            Exemplar::new([("trace_id", "4bf92f3577b34da6")], 0.67).at(Timestamp::new(
-                1_700_000_100,
-                500_000_000,
-            )),
+            Exemplar::new([("trace_id", "4bf92f3577b34da6")], 0.67)
+                .at(Timestamp::new(1_700_000_100, 500_000_000)),
         );
     requests
         .add_counter(["POST", "/ünïcödé/日本語"], 3.0)
@@ -78,10 +103,9 @@ pub fn families(prefix: &str, collects: u64) -> Vec<MetricFamily> {
     requests.add_counter(["PUT", ""], 0.0);
     out.push(requests);
 
-    let mut temperature =
-        MetricFamily::gauge(p("temperature_celsius"), "Temperature by sensor.")
-            .with_unit("celsius")
-            .with_labels(["sensor"]);
+    let mut temperature = MetricFamily::gauge(p("temperature_celsius"), "Temperature by sensor.")
+        .with_unit("celsius")
+        .with_labels(["sensor"]);
     temperature.add_gauge(["ambient"], 21.5);
     temperature.add_gauge(["cold"], -40.0);
     temperature.add_gauge(["tiny"], 1e-05);
@@ -98,14 +122,17 @@ pub fn families(prefix: &str, collects: u64) -> Vec<MetricFamily> {
     mystery.add_unknown((), 42.0);
     out.push(mystery);
 
-    let mut latency = MetricFamily::histogram(
-        p("request_duration_seconds"),
-        "Request latency.",
-    )
-    .with_unit("seconds")
-    .with_labels(["handler"]);
+    let mut latency = MetricFamily::histogram(p("request_duration_seconds"), "Request latency.")
+        .with_unit("seconds")
+        .with_labels(["handler"]);
     let mut value = HistogramValue::from_cumulative(
-        [(0.005, 1), (0.01, 3), (0.1, 7), (1.0, 9), (f64::INFINITY, 10)],
+        [
+            (0.005, 1),
+            (0.01, 3),
+            (0.1, 7),
+            (1.0, 9),
+            (f64::INFINITY, 10),
+        ],
         4.2,
         10,
     );
@@ -155,7 +182,10 @@ pub fn families(prefix: &str, collects: u64) -> Vec<MetricFamily> {
     out.push(build);
 
     let mut mode = MetricFamily::stateset(p("mode"), "Operating mode.").with_labels(["unit"]);
-    mode.add_stateset(["a"], [("active", true), ("standby", false), ("failed", false)]);
+    mode.add_stateset(
+        ["a"],
+        [("active", true), ("standby", false), ("failed", false)],
+    );
     out.push(mode);
 
     out

@@ -5,7 +5,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use wasm_exporter_sdk::{Collector, CollectError, InitError, MetricFamily, export_collector};
+use wasm_exporter_sdk::{CollectError, Collector, InitError, MetricFamily, export_collector};
 
 /// Where the plugin traps.
 #[derive(serde::Deserialize, Default, Clone, Copy, PartialEq, Eq, Debug)]

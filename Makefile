@@ -1,0 +1,100 @@
+# wasm_exporter — build, run and test.
+#
+#   make run     build the host and the shipped plugins, and serve them
+#   make test    lint and the whole test suite (installs what it needs)
+#   make plugins build every plugin to wasm32-wasip2 (release, stripped)
+#   make lint    cargo fmt --check and clippy -D warnings
+#
+# Everything the host builds uses the `release` profile and one target dir,
+# so wasmtime is compiled once for `make run` and `make test` alike.
+
+SHELL          := /bin/bash
+CARGO          ?= cargo
+WASM_TARGET    := wasm32-wasip2
+BUILD          := build
+PLUGIN_OUT     := $(BUILD)/plugins
+RUN_DIR        := $(BUILD)/plugins.d
+VENV           := $(BUILD)/venv
+LISTEN         ?= :10157
+PY_CLIENT      := prometheus-client==0.21.1
+
+# Plugins served by `make run`, and test-only plugins.
+SHIPPED_PLUGINS :=
+TEST_PLUGINS    := conformance trap
+ALL_PLUGINS     := $(SHIPPED_PLUGINS) $(TEST_PLUGINS)
+
+# Debian packages the tests use: promtool (prometheus), Python for the
+# independent OpenMetrics parser.
+APT_PACKAGES := prometheus python3 python3-venv
+
+export WASM_EXPORTER_REVISION := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+export WASM_EXPORTER_PLUGINS  := $(abspath $(PLUGIN_OUT))
+export WASM_EXPORTER_TEST_PYTHON := $(abspath $(VENV))/bin/python
+
+.PHONY: all run test lint plugins build setup setup-rust setup-test fmt clean
+
+all: build plugins
+
+## Set-up ---------------------------------------------------------------
+
+setup-rust:
+	@rustup target list --installed | grep -qx '$(WASM_TARGET)' \
+	  || rustup target add $(WASM_TARGET)
+	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+
+setup-test: setup-rust
+	@missing=""; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	command -v python3 >/dev/null || missing="$$missing python3"; \
+	python3 -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@[ -x $(VENV)/bin/python ] || python3 -m venv $(VENV)
+	@$(VENV)/bin/python -c 'import prometheus_client' 2>/dev/null \
+	  || $(VENV)/bin/pip install -q --disable-pip-version-check '$(PY_CLIENT)'
+
+setup: setup-rust setup-test
+
+## Build ----------------------------------------------------------------
+
+build: setup-rust
+	$(CARGO) build --release -p wasm_exporter
+
+plugins: setup-rust
+	$(CARGO) build --profile plugin --target $(WASM_TARGET) $(addprefix -p ,$(ALL_PLUGINS))
+	@mkdir -p $(PLUGIN_OUT)
+	@for p in $(ALL_PLUGINS); do \
+	  cp target/$(WASM_TARGET)/plugin/$$(echo $$p | tr - _).wasm $(PLUGIN_OUT)/$$p.wasm; \
+	done
+	@ls -l $(PLUGIN_OUT)
+
+## Run ------------------------------------------------------------------
+
+run: build plugins
+	@rm -rf $(RUN_DIR) && mkdir -p $(RUN_DIR)
+	@for p in $(SHIPPED_PLUGINS); do \
+	  cp $(PLUGIN_OUT)/$$p.wasm $(RUN_DIR)/; \
+	  for y in plugins/$$p/$$p.yml; do [ -f $$y ] && cp $$y $(RUN_DIR)/ || true; done; \
+	done
+	./target/release/wasm_exporter --plugins.dir $(RUN_DIR) --web.listen-address $(LISTEN)
+
+## Test -----------------------------------------------------------------
+
+fmt:
+	$(CARGO) fmt --all
+
+lint: setup-rust
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test: setup-test lint plugins
+	@mkdir -p $(BUILD)
+	@set -o pipefail; $(CARGO) test --release --workspace 2>&1 | tee $(BUILD)/test.log
+	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "all tests: %d passed, %d failed\n", p, f }' $(BUILD)/test.log
+
+clean:
+	$(CARGO) clean
+	rm -rf $(BUILD)

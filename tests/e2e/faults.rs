@@ -1,0 +1,249 @@
+//! A bad plugin never costs the others their data: traps, broken files,
+//! deadlines, clashes; and recovery once the fault clears.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Result;
+
+use crate::support::*;
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+fn up(body: &str, plugin: &str) -> Option<f64> {
+    sample(
+        body,
+        &format!("wasm_exporter_plugin_up{{plugin=\"{plugin}\"}}"),
+    )
+}
+
+fn errors(body: &str, plugin: &str, reason: &str) -> f64 {
+    sample(
+        body,
+        &format!("wasm_exporter_plugin_errors_total{{plugin=\"{plugin}\",reason=\"{reason}\"}}"),
+    )
+    .unwrap_or(-1.0)
+}
+
+#[test]
+fn trapping_plugin_is_down_while_the_healthy_one_serves_and_both_recover() -> Result<()> {
+    let dir = PluginsDir::new("trap-collect");
+    // The trap plugin panics in collect for the next 4 seconds, then heals.
+    let until = now() + 4.0;
+    dir.add("conformance", "conformance", None).add(
+        "trap",
+        "trap",
+        Some(&format!(
+            "config:\n  stage: collect\n  until_unix_seconds: {until}\n"
+        )),
+    );
+    let exporter = Exporter::start(&dir.path, &[])?;
+
+    let body = exporter.scrape_text()?;
+    assert_eq!(up(&body, "trap"), Some(0.0));
+    assert_eq!(up(&body, "conformance"), Some(1.0));
+    assert!(errors(&body, "trap", "trap") >= 1.0, "{body}");
+    assert!(
+        sample(&body, "conformance_collects_total").is_some(),
+        "healthy plugin's data missing"
+    );
+    assert!(sample(&body, "trap_healthy_collects_total").is_none());
+
+    // Each scrape re-instantiates the trapped plugin; once the fault window
+    // closes it comes back, with a fresh instance (its counter starts at 1).
+    let healed = eventually(Duration::from_secs(20), || {
+        let body = exporter.scrape_text()?;
+        Ok((up(&body, "trap") == Some(1.0)).then_some(body))
+    })?;
+    assert_eq!(up(&healed, "conformance"), Some(1.0));
+    assert_eq!(sample(&healed, "trap_healthy_collects_total"), Some(1.0));
+    assert!(errors(&healed, "trap", "trap") >= 1.0);
+
+    // The panic message reached the log, tagged with the plugin, and the
+    // state changes were logged once each rather than once per scrape.
+    exporter.wait_for_log(&["deliberate panic in collect", "plugin=trap"]);
+    exporter.wait_for_log(&["plugin up", "plugin=trap"]);
+    assert_eq!(
+        exporter
+            .logs_matching(&["plugin down", "plugin=trap"])
+            .len(),
+        1,
+        "{:#?}",
+        exporter.logs()
+    );
+    assert_eq!(
+        exporter.logs_matching(&["plugin up", "plugin=trap"]).len(),
+        1
+    );
+    Ok(())
+}
+
+#[test]
+fn trap_in_init_is_reported_and_retried() -> Result<()> {
+    let dir = PluginsDir::new("trap-init");
+    dir.add("conformance", "conformance", None).add(
+        "trap",
+        "trap",
+        Some("config:\n  stage: init\n"),
+    );
+    let exporter = Exporter::start(&dir.path, &[])?;
+    for scrape in 1..=3 {
+        let body = exporter.scrape_text()?;
+        assert_eq!(up(&body, "trap"), Some(0.0));
+        assert_eq!(up(&body, "conformance"), Some(1.0));
+        assert_eq!(
+            errors(&body, "trap", "trap"),
+            f64::from(scrape),
+            "init is retried on every scrape"
+        );
+    }
+    exporter.wait_for_log(&["deliberate panic in init", "plugin=trap"]);
+    Ok(())
+}
+
+#[test]
+fn broken_files_are_reported_down_with_a_log_line_naming_them() -> Result<()> {
+    let dir = PluginsDir::new("broken-files");
+    dir.add("conformance", "conformance", None)
+        .add(
+            "badyaml",
+            "conformance",
+            Some("config: [unclosed\nlimits: {memory: 1MiB\n"),
+        )
+        .add("typo", "conformance", Some("limits:\n  memroy: 1MiB\n"))
+        .write("notwasm.wasm", b"this is not WebAssembly")
+        // A core module is wasm, but not a component.
+        .write("coremodule.wasm", b"\0asm\x01\0\0\0");
+    let exporter = Exporter::start(&dir.path, &[])?;
+    let body = exporter.scrape_text()?;
+    for bad in ["badyaml", "typo", "notwasm", "coremodule"] {
+        assert_eq!(up(&body, bad), Some(0.0), "{bad}");
+        assert_eq!(errors(&body, bad, "load"), 1.0, "{bad}");
+        let file = if bad.ends_with("yaml") || bad == "typo" {
+            format!("{bad}.yml")
+        } else {
+            format!("{bad}.wasm")
+        };
+        exporter.wait_for_log(&["plugin not loaded", &file]);
+        assert_eq!(
+            exporter.logs_matching(&["plugin not loaded", &file]).len(),
+            1
+        );
+    }
+    exporter.wait_for_log(&[
+        "plugin not loaded",
+        "typo.yml",
+        "unknown field `memroy`",
+        "line 2 column 3",
+    ]);
+    assert_eq!(up(&body, "conformance"), Some(1.0));
+    assert!(sample(&body, "conformance_collects_total").is_some());
+    Ok(())
+}
+
+#[test]
+fn bad_config_is_refused_by_init() -> Result<()> {
+    let dir = PluginsDir::new("bad-config");
+    dir.add(
+        "conformance",
+        "conformance",
+        Some("config:\n  prefix: 42\n"),
+    );
+    let exporter = Exporter::start(&dir.path, &[])?;
+    let body = exporter.scrape_text()?;
+    assert_eq!(up(&body, "conformance"), Some(0.0));
+    assert_eq!(errors(&body, "conformance", "init"), 1.0);
+    exporter.wait_for_log(&["init rejected the config", "plugin=conformance"]);
+    Ok(())
+}
+
+#[test]
+fn a_plugin_past_its_deadline_is_timed_out_and_the_scrape_still_answers() -> Result<()> {
+    let dir = PluginsDir::new("deadline");
+    dir.add("conformance", "conformance", None).add(
+        "slow",
+        "conformance",
+        Some("config:\n  prefix: slow\n  sleep_ms: 60000\nlimits:\n  timeout: 1s\n"),
+    );
+    let exporter = Exporter::start(&dir.path, &[])?;
+    let body = exporter.scrape_text()?;
+    assert_eq!(up(&body, "slow"), Some(0.0));
+    assert_eq!(errors(&body, "slow", "timeout"), 1.0);
+    assert_eq!(up(&body, "conformance"), Some(1.0));
+    let took = sample(
+        &body,
+        "wasm_exporter_plugin_collect_duration_seconds{plugin=\"slow\"}",
+    )
+    .unwrap_or(0.0);
+    // Bounded by the deadline (plus the backstop grace), far below the sleep.
+    assert!(took < 30.0, "collect of a 60 s sleeper took {took} s");
+    Ok(())
+}
+
+#[test]
+fn plugins_are_collected_concurrently() -> Result<()> {
+    let dir = PluginsDir::new("concurrent");
+    dir.add(
+        "a",
+        "conformance",
+        Some("config:\n  prefix: a\n  sleep_ms: 1500\n"),
+    )
+    .add(
+        "b",
+        "conformance",
+        Some("config:\n  prefix: b\n  sleep_ms: 1500\n"),
+    );
+    let exporter = Exporter::start(&dir.path, &[])?;
+    let body = exporter.scrape_text()?;
+    let edge = |p: &str, e: &str| {
+        sample(
+            &body,
+            &format!("{p}_collect_window_seconds{{edge=\"{e}\"}}"),
+        )
+        .unwrap_or(f64::NAN)
+    };
+    let (a0, a1, b0, b1) = (
+        edge("a", "start"),
+        edge("a", "end"),
+        edge("b", "start"),
+        edge("b", "end"),
+    );
+    // Each collect sleeps; run one after the other, the windows could not overlap.
+    assert!(
+        a0 < b1 && b0 < a1,
+        "collect windows do not overlap: a=[{a0}, {a1}] b=[{b0}, {b1}]"
+    );
+    Ok(())
+}
+
+#[test]
+fn same_family_from_two_plugins_is_kept_once_and_the_clash_counted() -> Result<()> {
+    let dir = PluginsDir::new("clash");
+    // Same prefix: every family of `second` repeats series of `first`.
+    dir.add("first", "conformance", None)
+        .add("second", "conformance", None);
+    let exporter = Exporter::start(&dir.path, &[])?;
+    let body = exporter.scrape_text()?;
+    assert_eq!(up(&body, "second"), Some(1.0));
+    assert_eq!(errors(&body, "second", "name_clash"), 1.0);
+    assert_eq!(errors(&body, "first", "name_clash"), 0.0);
+    assert_eq!(
+        sample(&body, "wasm_exporter_plugin_series{plugin=\"second\"}"),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(
+            &body,
+            "wasm_exporter_plugin_dropped_families{plugin=\"second\"}"
+        ),
+        Some(9.0)
+    );
+    assert_eq!(body.matches("\nconformance_mystery ").count(), 1);
+    let (ok, out) = run_with_stdin("promtool", &["check", "metrics"], &body)?;
+    assert!(ok, "{out}");
+    Ok(())
+}

@@ -4,4 +4,5 @@
 mod exposition;
 mod faults;
 mod http;
+mod simulator;
 mod support;

@@ -37,8 +37,13 @@
 #![deny(missing_docs)]
 
 mod builders;
+pub mod config;
+pub mod histogram;
+pub mod summary;
 
 pub use builders::{IntoLabelValues, NoConfig};
+pub use histogram::Histogram;
+pub use summary::Summary;
 
 #[doc(hidden)]
 #[allow(missing_docs, unsafe_code, clippy::all)]
@@ -49,6 +54,7 @@ pub mod __bindings {
         pub_export_macro: true,
         export_macro_name: "__export_plugin",
         default_bindings_module: "wasm_exporter_sdk::__bindings",
+        additional_derives: [PartialEq],
     });
 }
 

@@ -247,3 +247,63 @@ fn same_family_from_two_plugins_is_kept_once_and_the_clash_counted() -> Result<(
     assert!(ok, "{out}");
     Ok(())
 }
+
+#[test]
+fn the_sandbox_grants_no_environment_filesystem_or_network() -> Result<()> {
+    let dir = PluginsDir::new("sandbox");
+    dir.add(
+        "probe",
+        "conformance",
+        Some("config:\n  prefix: probe\n  probe_sandbox: true\n"),
+    );
+    let exporter = Exporter::start(&dir.path, &[])?;
+    let body = exporter.scrape_text()?;
+    for what in [
+        "env",
+        "args",
+        "fs_root",
+        "fs_etc_passwd",
+        "fs_write",
+        "tcp_loopback",
+        "udp",
+        "dns",
+    ] {
+        let series = format!("probe_sandbox_access{{what=\"{what}\"}}");
+        assert_eq!(
+            sample(&body, &series),
+            Some(0.0),
+            "{what} is reachable from a plugin:\n{body}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn a_plugin_over_its_memory_limit_is_reported_as_memory() -> Result<()> {
+    let dir = PluginsDir::new("memory");
+    dir.add("conformance", "conformance", None)
+        .add(
+            "hungry",
+            "conformance",
+            Some(
+                "config:\n  prefix: hungry\n  allocate_bytes: 67108864\nlimits:\n  memory: 16MiB\n",
+            ),
+        )
+        .add(
+            "fits",
+            "conformance",
+            Some("config:\n  prefix: fits\n  allocate_bytes: 4194304\nlimits:\n  memory: 16MiB\n"),
+        );
+    let exporter = Exporter::start(&dir.path, &[])?;
+    let body = exporter.scrape_text()?;
+    assert_eq!(up(&body, "hungry"), Some(0.0));
+    assert_eq!(errors(&body, "hungry", "memory"), 1.0, "{body}");
+    assert_eq!(up(&body, "fits"), Some(1.0));
+    assert_eq!(up(&body, "conformance"), Some(1.0));
+    exporter.wait_for_log(&[
+        "plugin down",
+        "memory limit of 16777216 bytes exceeded",
+        "plugin=hungry",
+    ]);
+    Ok(())
+}

@@ -18,6 +18,12 @@ pub struct Config {
     /// Sleep this long in every collect, and report when the collect started
     /// and ended: for tests of deadlines and of concurrent collection.
     pub sleep_ms: Option<u64>,
+    /// Allocate and touch this many bytes in every collect: for tests of the
+    /// memory limit.
+    pub allocate_bytes: Option<usize>,
+    /// Report what the sandbox lets the plugin reach (environment,
+    /// filesystem, network) as `<prefix>_sandbox_access{what}`.
+    pub probe_sandbox: bool,
 }
 
 /// The conformance collector: counts its own collects, everything else is
@@ -26,6 +32,8 @@ pub struct Conformance {
     prefix: String,
     collects: u64,
     sleep: Option<std::time::Duration>,
+    allocate: Option<usize>,
+    probe: bool,
 }
 
 const CREATED: Timestamp = Timestamp {
@@ -45,11 +53,22 @@ impl Collector for Conformance {
             prefix,
             collects: 0,
             sleep: config.sleep_ms.map(std::time::Duration::from_millis),
+            allocate: config.allocate_bytes,
+            probe: config.probe_sandbox,
         })
     }
 
     fn collect(&mut self) -> Result<Vec<MetricFamily>, CollectError> {
         self.collects += 1;
+        if let Some(bytes) = self.allocate {
+            let block = vec![1u8; bytes];
+            std::hint::black_box(&block);
+        }
+        if self.probe {
+            let mut out = families(&self.prefix, self.collects);
+            out.push(sandbox_probe(&self.prefix));
+            return Ok(out);
+        }
         let Some(sleep) = self.sleep else {
             return Ok(families(&self.prefix, self.collects));
         };
@@ -67,6 +86,41 @@ impl Collector for Conformance {
         out.push(window);
         Ok(out)
     }
+}
+
+/// 1 for each kind of access that works from inside the plugin.
+fn sandbox_probe(prefix: &str) -> MetricFamily {
+    let mut access = MetricFamily::gauge(
+        format!("{prefix}_sandbox_access"),
+        "Whether the plugin could reach this resource (1) or not (0).",
+    )
+    .with_labels(["what"]);
+    let flag = |ok: bool| if ok { 1.0 } else { 0.0 };
+    access.add_gauge(["env"], flag(std::env::vars_os().next().is_some()));
+    access.add_gauge(["args"], flag(std::env::args_os().nth(1).is_some()));
+    access.add_gauge(["fs_root"], flag(std::fs::read_dir("/").is_ok()));
+    access.add_gauge(
+        ["fs_etc_passwd"],
+        flag(std::fs::read("/etc/passwd").is_ok()),
+    );
+    access.add_gauge(
+        ["fs_write"],
+        flag(std::fs::write("probe.txt", b"x").is_ok()),
+    );
+    access.add_gauge(
+        ["tcp_loopback"],
+        flag(
+            std::net::TcpStream::connect(("127.0.0.1", 22)).is_ok()
+                || std::net::TcpListener::bind("127.0.0.1:0").is_ok(),
+        ),
+    );
+    access.add_gauge(
+        ["udp"],
+        flag(std::net::UdpSocket::bind("127.0.0.1:0").is_ok()),
+    );
+    use std::net::ToSocketAddrs as _;
+    access.add_gauge(["dns"], flag(("localhost", 80).to_socket_addrs().is_ok()));
+    access
 }
 
 fn unix_seconds() -> f64 {

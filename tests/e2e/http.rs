@@ -171,3 +171,21 @@ fn sigterm_shuts_down_cleanly() -> Result<()> {
     assert!(status.success(), "exit status {status}");
     Ok(())
 }
+
+#[test]
+fn json_logs_are_one_object_per_line() -> Result<()> {
+    let dir = PluginsDir::new("json-logs");
+    dir.add("trap", "trap", None);
+    let e = Exporter::start(&dir.path, &["--log.format", "json"])?;
+    e.scrape_text()?;
+    let lines = e.wait_for_log(&["plugin down"]);
+    let record: serde_json::Value = serde_json::from_str(&lines[0])?;
+    assert_eq!(record["plugin"], "trap");
+    assert_eq!(record["reason"], "trap");
+    assert_eq!(record["level"], "ERROR");
+    for line in e.logs() {
+        serde_json::from_str::<serde_json::Value>(&line)
+            .map_err(|err| anyhow::anyhow!("{err}: {line}"))?;
+    }
+    Ok(())
+}

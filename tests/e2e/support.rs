@@ -102,8 +102,14 @@ impl Exporter {
             let logs = Arc::clone(&logs);
             std::thread::spawn(move || {
                 for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    if let Some(addr) = line.split("address=").nth(1) {
-                        let _ = tx.send(addr.split_whitespace().next().unwrap_or("").to_owned());
+                    // logfmt `address=...` or JSON `"address":"..."`.
+                    let addr = line
+                        .split("address=")
+                        .nth(1)
+                        .or_else(|| line.split("\"address\":\"").nth(1))
+                        .map(|rest| rest.split([' ', '"']).next().unwrap_or("").to_owned());
+                    if let Some(addr) = addr {
+                        let _ = tx.send(addr);
                     }
                     logs.lock().unwrap_or_else(|p| p.into_inner()).push(line);
                 }

@@ -106,13 +106,15 @@ pub fn write_float_canonical(out: &mut Vec<u8>, v: f64) {
 
 /// Appends a decimal integer.
 pub fn write_int(out: &mut Vec<u8>, v: i64) {
-    let mut buf = itoa_buf();
-    out.extend_from_slice(format_int(&mut buf, v));
+    if v < 0 {
+        out.push(b'-');
+    }
+    write_uint(out, v.unsigned_abs());
 }
 
 /// Appends a decimal unsigned integer.
 pub fn write_uint(out: &mut Vec<u8>, v: u64) {
-    let mut buf = itoa_buf();
+    let mut buf = [0u8; 20];
     let mut i = buf.len();
     let mut n = v;
     loop {
@@ -124,28 +126,6 @@ pub fn write_uint(out: &mut Vec<u8>, v: u64) {
         }
     }
     out.extend_from_slice(&buf[i..]);
-}
-
-fn itoa_buf() -> [u8; 24] {
-    [0u8; 24]
-}
-
-fn format_int(buf: &mut [u8; 24], v: i64) -> &[u8] {
-    let mut i = buf.len();
-    let mut n = v.unsigned_abs();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if v < 0 {
-        i -= 1;
-        buf[i] = b'-';
-    }
-    &buf[i..]
 }
 
 /// Appends a timestamp as seconds with the fraction trimmed, e.g.

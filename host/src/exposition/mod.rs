@@ -11,7 +11,7 @@ pub mod openmetrics;
 pub mod text;
 pub mod validate;
 
-use model::Family;
+use model::{Family, Series};
 
 /// An extra label a format adds to a series: `le`, `quantile`, or a
 /// stateset's state.
@@ -73,4 +73,45 @@ fn write_series_name(
         }
     }
     out.push(b'}');
+}
+
+/// A sample value as the formats write it.
+enum Num {
+    Float(f64),
+    Uint(u64),
+}
+
+/// Which format a sample is written for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Syntax {
+    /// Text 0.0.4: Go floats, timestamps in milliseconds.
+    Text,
+    /// OpenMetrics: canonical floats, timestamps in seconds.
+    OpenMetrics,
+}
+
+/// Appends `name{labels} value[ timestamp]`, without the newline.
+fn write_sample(
+    out: &mut Vec<u8>,
+    syntax: Syntax,
+    (name, suffix): (&str, &str),
+    family: &Family,
+    series: &Series,
+    extra: Extra<'_>,
+    value: Num,
+) {
+    write_series_name(out, name, suffix, family, &series.label_values, extra);
+    out.push(b' ');
+    match (value, syntax) {
+        (Num::Float(v), Syntax::Text) => fmt::write_float(out, v),
+        (Num::Float(v), Syntax::OpenMetrics) => fmt::write_float_canonical(out, v),
+        (Num::Uint(v), _) => fmt::write_uint(out, v),
+    }
+    if let Some(ts) = series.timestamp {
+        out.push(b' ');
+        match syntax {
+            Syntax::Text => fmt::write_int(out, ts.as_millis()),
+            Syntax::OpenMetrics => fmt::write_timestamp_seconds(out, ts),
+        }
+    }
 }

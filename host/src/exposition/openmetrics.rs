@@ -2,8 +2,8 @@
 //! `_total` / `_info`), units, exemplars on counters and buckets, `_created`
 //! samples, timestamps in seconds, and the closing `# EOF`.
 
-use super::model::{Exemplar, Family, Histogram, Series, Value};
-use super::{Extra, fmt, write_series_name};
+use super::model::{Exemplar, Family, Series, Value};
+use super::{Extra, Num, Syntax, fmt, write_sample, write_series_name};
 
 /// `Content-Type` for OpenMetrics 1.0.0.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -41,33 +41,16 @@ fn metadata(out: &mut Vec<u8>, family: &Family, name: &str) {
     }
 }
 
-/// How a sample's value is written.
-enum Num {
-    Float(f64),
-    Uint(u64),
-}
-
-#[allow(clippy::too_many_arguments)]
 fn sample(
     out: &mut Vec<u8>,
-    name: &str,
-    suffix: &str,
+    name: (&str, &str),
     family: &Family,
     series: &Series,
     extra: Extra<'_>,
     value: Num,
     exemplar: Option<&Exemplar>,
 ) {
-    write_series_name(out, name, suffix, family, &series.label_values, extra);
-    out.push(b' ');
-    match value {
-        Num::Float(v) => fmt::write_float_canonical(out, v),
-        Num::Uint(v) => fmt::write_uint(out, v),
-    }
-    if let Some(ts) = series.timestamp {
-        out.push(b' ');
-        fmt::write_timestamp_seconds(out, ts);
-    }
+    write_sample(out, Syntax::OpenMetrics, name, family, series, extra, value);
     if let Some(ex) = exemplar {
         out.extend_from_slice(b" # {");
         for (i, label) in ex.labels.iter().enumerate() {
@@ -109,17 +92,21 @@ fn encode_family(family: &Family, out: &mut Vec<u8>) {
     let name = family.openmetrics_name();
     metadata(out, family, name);
     for series in &family.series {
+        let emit = |out: &mut Vec<u8>,
+                    suffix: &str,
+                    extra: Extra<'_>,
+                    value: Num,
+                    ex: Option<&Exemplar>| {
+            sample(out, (name, suffix), family, series, extra, value, ex);
+        };
         let plain = |out: &mut Vec<u8>, suffix: &str, value: Num| {
-            sample(out, name, suffix, family, series, Extra::None, value, None);
+            emit(out, suffix, Extra::None, value, None)
         };
         match &series.value {
             Value::Counter { total, exemplar } => {
-                sample(
+                emit(
                     out,
-                    name,
                     "_total",
-                    family,
-                    series,
                     Extra::None,
                     Num::Float(*total),
                     exemplar.as_ref(),
@@ -130,64 +117,41 @@ fn encode_family(family: &Family, out: &mut Vec<u8>) {
             Value::Info => plain(out, "_info", Num::Uint(1)),
             Value::Stateset(states) => {
                 for state in states {
-                    let extra = Extra::Str(name, &state.name);
-                    sample(
-                        out,
-                        name,
-                        "",
-                        family,
-                        series,
-                        extra,
-                        Num::Uint(u64::from(state.enabled)),
-                        None,
-                    );
+                    let enabled = Num::Uint(u64::from(state.enabled));
+                    emit(out, "", Extra::Str(name, &state.name), enabled, None);
                 }
             }
-            Value::Histogram(h) => {
-                buckets(out, name, family, series, h);
-                plain(out, "_sum", Num::Float(h.sum));
-                plain(out, "_count", Num::Uint(h.count));
-                created(out, name, family, series);
-            }
-            Value::GaugeHistogram(h) => {
-                buckets(out, name, family, series, h);
-                plain(out, "_gsum", Num::Float(h.sum));
-                plain(out, "_gcount", Num::Uint(h.count));
+            Value::Histogram(h) | Value::GaugeHistogram(h) => {
+                for b in &h.buckets {
+                    let le = Extra::Float("le", b.upper_bound, true);
+                    emit(
+                        out,
+                        "_bucket",
+                        le,
+                        Num::Uint(b.cumulative_count),
+                        b.exemplar.as_ref(),
+                    );
+                }
+                let gauge = matches!(series.value, Value::GaugeHistogram(_));
+                plain(out, if gauge { "_gsum" } else { "_sum" }, Num::Float(h.sum));
+                plain(
+                    out,
+                    if gauge { "_gcount" } else { "_count" },
+                    Num::Uint(h.count),
+                );
+                if !gauge {
+                    created(out, name, family, series);
+                }
             }
             Value::Summary(s) => {
                 for q in &s.quantiles {
-                    let extra = Extra::Float("quantile", q.quantile, true);
-                    sample(
-                        out,
-                        name,
-                        "",
-                        family,
-                        series,
-                        extra,
-                        Num::Float(q.value),
-                        None,
-                    );
+                    let quantile = Extra::Float("quantile", q.quantile, true);
+                    emit(out, "", quantile, Num::Float(q.value), None);
                 }
                 plain(out, "_sum", Num::Float(s.sum));
                 plain(out, "_count", Num::Uint(s.count));
                 created(out, name, family, series);
             }
         }
-    }
-}
-
-fn buckets(out: &mut Vec<u8>, name: &str, family: &Family, series: &Series, h: &Histogram) {
-    for b in &h.buckets {
-        let extra = Extra::Float("le", b.upper_bound, true);
-        sample(
-            out,
-            name,
-            "_bucket",
-            family,
-            series,
-            extra,
-            Num::Uint(b.cumulative_count),
-            b.exemplar.as_ref(),
-        );
     }
 }

@@ -5,8 +5,8 @@
 //! followed by `_gcount` and `_gsum` gauges, unknown as `untyped`. Exemplars,
 //! units and `_created` do not exist in this format and are left out.
 
-use super::model::{Family, Histogram, Kind, Series, Value};
-use super::{Extra, fmt, write_series_name};
+use super::model::{Family, Kind, Series, Value};
+use super::{Extra, Num, Syntax, fmt, write_sample};
 
 /// The `Content-Type` of this format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -33,42 +33,16 @@ fn header(out: &mut Vec<u8>, name: &str, help: &str, type_name: &str) {
     out.push(b'\n');
 }
 
-fn end_sample(out: &mut Vec<u8>, series: &Series) {
-    if let Some(ts) = series.timestamp {
-        out.push(b' ');
-        fmt::write_int(out, ts.as_millis());
-    }
+fn sample(
+    out: &mut Vec<u8>,
+    name: (&str, &str),
+    family: &Family,
+    series: &Series,
+    extra: Extra<'_>,
+    value: Num,
+) {
+    write_sample(out, Syntax::Text, name, family, series, extra, value);
     out.push(b'\n');
-}
-
-fn float_sample(
-    out: &mut Vec<u8>,
-    name: &str,
-    suffix: &str,
-    family: &Family,
-    series: &Series,
-    extra: Extra<'_>,
-    v: f64,
-) {
-    write_series_name(out, name, suffix, family, &series.label_values, extra);
-    out.push(b' ');
-    fmt::write_float(out, v);
-    end_sample(out, series);
-}
-
-fn uint_sample(
-    out: &mut Vec<u8>,
-    name: &str,
-    suffix: &str,
-    family: &Family,
-    series: &Series,
-    extra: Extra<'_>,
-    v: u64,
-) {
-    write_series_name(out, name, suffix, family, &series.label_values, extra);
-    out.push(b' ');
-    fmt::write_uint(out, v);
-    end_sample(out, series);
 }
 
 fn encode_family(family: &Family, out: &mut Vec<u8>) {
@@ -90,77 +64,55 @@ fn encode_family(family: &Family, out: &mut Vec<u8>) {
         name
     };
     for series in &family.series {
+        let emit = |out: &mut Vec<u8>, suffix: &str, extra: Extra<'_>, value: Num| {
+            sample(out, (name, suffix), family, series, extra, value);
+        };
         match &series.value {
             Value::Counter { total: v, .. } | Value::Gauge(v) | Value::Unknown(v) => {
-                float_sample(out, name, "", family, series, Extra::None, *v);
+                emit(out, "", Extra::None, Num::Float(*v));
             }
-            Value::Info => float_sample(out, name, "", family, series, Extra::None, 1.0),
+            Value::Info => emit(out, "", Extra::None, Num::Float(1.0)),
             Value::Stateset(states) => {
                 for state in states {
                     let v = if state.enabled { 1.0 } else { 0.0 };
-                    float_sample(
-                        out,
-                        name,
-                        "",
-                        family,
-                        series,
-                        Extra::Str(name, &state.name),
-                        v,
-                    );
+                    emit(out, "", Extra::Str(name, &state.name), Num::Float(v));
                 }
             }
-            Value::Histogram(h) => {
-                buckets(out, name, family, series, h);
-                float_sample(out, name, "_sum", family, series, Extra::None, h.sum);
-                uint_sample(out, name, "_count", family, series, Extra::None, h.count);
+            Value::Histogram(h) | Value::GaugeHistogram(h) => {
+                for b in &h.buckets {
+                    let le = Extra::Float("le", b.upper_bound, false);
+                    emit(out, "_bucket", le, Num::Uint(b.cumulative_count));
+                }
+                if matches!(series.value, Value::Histogram(_)) {
+                    emit(out, "_sum", Extra::None, Num::Float(h.sum));
+                    emit(out, "_count", Extra::None, Num::Uint(h.count));
+                }
             }
-            Value::GaugeHistogram(h) => buckets(out, name, family, series, h),
             Value::Summary(s) => {
                 for q in &s.quantiles {
-                    float_sample(
-                        out,
-                        name,
-                        "",
-                        family,
-                        series,
-                        Extra::Float("quantile", q.quantile, false),
-                        q.value,
-                    );
+                    let quantile = Extra::Float("quantile", q.quantile, false);
+                    emit(out, "", quantile, Num::Float(q.value));
                 }
-                float_sample(out, name, "_sum", family, series, Extra::None, s.sum);
-                uint_sample(out, name, "_count", family, series, Extra::None, s.count);
+                emit(out, "_sum", Extra::None, Num::Float(s.sum));
+                emit(out, "_count", Extra::None, Num::Uint(s.count));
             }
         }
     }
     if family.kind == Kind::GaugeHistogram {
         // The gauge-histogram totals are gauges of their own in this format.
-        let gcount = format!("{name}_gcount");
-        header(out, &gcount, &family.help, "gauge");
-        for series in &family.series {
-            if let Value::GaugeHistogram(h) = &series.value {
-                uint_sample(out, &gcount, "", family, series, Extra::None, h.count);
+        for (suffix, total) in [("_gcount", true), ("_gsum", false)] {
+            let gauge = format!("{name}{suffix}");
+            header(out, &gauge, &family.help, "gauge");
+            for series in &family.series {
+                if let Value::GaugeHistogram(h) = &series.value {
+                    let value = if total {
+                        Num::Uint(h.count)
+                    } else {
+                        Num::Float(h.sum)
+                    };
+                    sample(out, (&gauge, ""), family, series, Extra::None, value);
+                }
             }
         }
-        let gsum = format!("{name}_gsum");
-        header(out, &gsum, &family.help, "gauge");
-        for series in &family.series {
-            if let Value::GaugeHistogram(h) = &series.value {
-                float_sample(out, &gsum, "", family, series, Extra::None, h.sum);
-            }
-        }
-    }
-}
-
-fn buckets(out: &mut Vec<u8>, name: &str, family: &Family, series: &Series, h: &Histogram) {
-    for b in &h.buckets {
-        uint_sample(
-            out,
-            name,
-            "_bucket",
-            family,
-            series,
-            Extra::Float("le", b.upper_bound, false),
-            b.cumulative_count,
-        );
     }
 }

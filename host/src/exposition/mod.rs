@@ -115,3 +115,14 @@ fn write_sample(
         }
     }
 }
+
+/// Appends a metadata line `# KEYWORD name body`, `body` writing the text.
+fn write_meta(out: &mut Vec<u8>, keyword: &str, name: &str, body: impl FnOnce(&mut Vec<u8>)) {
+    out.extend_from_slice(b"# ");
+    out.extend_from_slice(keyword.as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(name.as_bytes());
+    out.push(b' ');
+    body(out);
+    out.push(b'\n');
+}

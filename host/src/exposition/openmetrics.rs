@@ -3,7 +3,7 @@
 //! samples, timestamps in seconds, and the closing `# EOF`.
 
 use super::model::{Exemplar, Family, Series, Value};
-use super::{Extra, Num, Syntax, fmt, write_sample, write_series_name};
+use super::{Extra, Num, Syntax, fmt, write_meta, write_sample, write_series_name};
 
 /// `Content-Type` for OpenMetrics 1.0.0.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -21,23 +21,16 @@ pub fn encode(families: &[Family], out: &mut Vec<u8>) {
 
 fn metadata(out: &mut Vec<u8>, family: &Family, name: &str) {
     if !family.help.is_empty() {
-        out.extend_from_slice(b"# HELP ");
-        out.extend_from_slice(name.as_bytes());
-        out.push(b' ');
-        fmt::write_escaped_value(out, &family.help);
-        out.push(b'\n');
+        write_meta(out, "HELP", name, |o| {
+            fmt::write_escaped_value(o, &family.help)
+        });
     }
-    out.extend_from_slice(b"# TYPE ");
-    out.extend_from_slice(name.as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(family.kind.openmetrics_name().as_bytes());
-    out.push(b'\n');
+    let kind = family.kind.openmetrics_name();
+    write_meta(out, "TYPE", name, |o| o.extend_from_slice(kind.as_bytes()));
     if !family.unit.is_empty() {
-        out.extend_from_slice(b"# UNIT ");
-        out.extend_from_slice(name.as_bytes());
-        out.push(b' ');
-        out.extend_from_slice(family.unit.as_bytes());
-        out.push(b'\n');
+        write_meta(out, "UNIT", name, |o| {
+            o.extend_from_slice(family.unit.as_bytes())
+        });
     }
 }
 

@@ -6,7 +6,7 @@
 //! units and `_created` do not exist in this format and are left out.
 
 use super::model::{Family, Kind, Series, Value};
-use super::{Extra, Num, Syntax, fmt, write_sample};
+use super::{Extra, Num, Syntax, fmt, write_meta, write_sample};
 
 /// The `Content-Type` of this format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -20,17 +20,11 @@ pub fn encode(families: &[Family], out: &mut Vec<u8>) {
 
 fn header(out: &mut Vec<u8>, name: &str, help: &str, type_name: &str) {
     if !help.is_empty() {
-        out.extend_from_slice(b"# HELP ");
-        out.extend_from_slice(name.as_bytes());
-        out.push(b' ');
-        fmt::write_escaped_help(out, help);
-        out.push(b'\n');
+        write_meta(out, "HELP", name, |o| fmt::write_escaped_help(o, help));
     }
-    out.extend_from_slice(b"# TYPE ");
-    out.extend_from_slice(name.as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(type_name.as_bytes());
-    out.push(b'\n');
+    write_meta(out, "TYPE", name, |o| {
+        o.extend_from_slice(type_name.as_bytes())
+    });
 }
 
 fn sample(

@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::config::{HostDefaults, Limits, LimitsSpec, Manifest};
+use crate::config::{HostDefaults, InstanceSpec, Limits, LimitsSpec, Manifest};
 use crate::exposition::model::Family;
 use crate::exposition::validate::{self, Invalid};
 use crate::runtime::bindings::PluginPre;
+use crate::runtime::fetch::{FetchContext, Grants};
 use crate::runtime::state::StoreState;
 use crate::runtime::{Instance, Metadata, PluginError, Runtime};
 
@@ -27,6 +28,8 @@ pub const ERROR_REASONS: &[&str] = &[
     "too_many_series",
     "invalid_output",
     "name_clash",
+    "fetch_denied",
+    "fetch",
 ];
 
 /// Errors that stop the catalogue from loading at all.
@@ -71,7 +74,10 @@ pub struct PluginEntry {
     pub wasm_path: PathBuf,
     /// Limits in force.
     pub limits: Limits,
+    /// Labels added to every series, sorted by name.
+    pub const_labels: Vec<(String, String)>,
     config_json: String,
+    fetch: FetchContext,
     pre: Result<PluginPre<StoreState>, PluginError>,
     slot: tokio::sync::Mutex<Option<Instance>>,
     status: Mutex<Status>,
@@ -94,20 +100,13 @@ fn lock(m: &Mutex<Status>) -> MutexGuard<'_, Status> {
 impl PluginEntry {
     /// An entry whose files failed to load: always down, with this error.
     fn failed(name: Arc<str>, wasm_path: PathBuf, limits: Limits, error: String) -> Self {
-        Self::new(
-            name,
-            wasm_path,
-            limits,
-            String::new(),
-            Err(PluginError::Load(error)),
-        )
+        Self::new(name, wasm_path, limits, Err(PluginError::Load(error)))
     }
 
     fn new(
         name: Arc<str>,
         wasm_path: PathBuf,
         limits: Limits,
-        config_json: String,
         pre: Result<PluginPre<StoreState>, PluginError>,
     ) -> Self {
         let errors = ERROR_REASONS.iter().map(|r| (*r, 0)).collect();
@@ -115,7 +114,9 @@ impl PluginEntry {
             name,
             wasm_path,
             limits,
-            config_json,
+            const_labels: Vec::new(),
+            config_json: "{}".to_owned(),
+            fetch: FetchContext::deny_all(),
             pre,
             slot: tokio::sync::Mutex::new(None),
             status: Mutex::new(Status {
@@ -125,9 +126,31 @@ impl PluginEntry {
         }
     }
 
-    /// A copy of the current status.
+    /// A copy of the current status, fetch failures included.
     pub fn status(&self) -> Status {
-        lock(&self.status).clone()
+        let mut status = lock(&self.status).clone();
+        let fetch = self.fetch.stats.lock().unwrap_or_else(|p| p.into_inner());
+        status.errors.insert("fetch_denied", fetch.denied);
+        status.errors.insert("fetch", fetch.failed);
+        status
+    }
+
+    /// Adds the instance's constant labels in front of every family's own.
+    fn add_const_labels(&self, families: &mut [Family]) {
+        if self.const_labels.is_empty() {
+            return;
+        }
+        for family in families {
+            let mut names: Vec<String> = self.const_labels.iter().map(|(n, _)| n.clone()).collect();
+            names.append(&mut family.label_names);
+            family.label_names = names;
+            for series in &mut family.series {
+                let mut values: Vec<String> =
+                    self.const_labels.iter().map(|(_, v)| v.clone()).collect();
+                values.append(&mut series.label_values);
+                series.label_values = values;
+            }
+        }
     }
 
     /// Collects and validates, finishing by `deadline`. A missing instance
@@ -141,7 +164,8 @@ impl PluginEntry {
             max_label_value_length: self.limits.max_label_value_length,
         };
         let mut invalid = Vec::new();
-        let result = result.map(|families| {
+        let result = result.map(|mut families| {
+            self.add_const_labels(&mut families);
             families
                 .into_iter()
                 .filter_map(|mut family| match validate::validate(&mut family, limits) {
@@ -172,9 +196,10 @@ impl PluginEntry {
         };
         let result = async {
             if slot.is_none() {
+                let fetch = self.fetch.clone();
+                let name = self.name.clone();
                 let mut instance =
-                    Instance::instantiate(runtime, pre, self.name.clone(), self.limits, deadline)
-                        .await?;
+                    Instance::instantiate(runtime, pre, name, self.limits, fetch, deadline).await?;
                 let metadata = instance.metadata(deadline).await?;
                 lock(&self.status).metadata = Some(metadata);
                 instance.init(&self.config_json, deadline).await?;
@@ -288,10 +313,29 @@ impl Catalogue {
             .filter(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file())
             .collect();
         wasm_files.sort();
-        let plugins = wasm_files
-            .into_iter()
-            .map(|path| Arc::new(load_one(runtime, &path, defaults)))
-            .collect();
+        let mut plugins: Vec<Arc<PluginEntry>> = Vec::new();
+        for path in wasm_files {
+            for entry in load_file(runtime, &path, defaults) {
+                if plugins.iter().any(|p| p.name == entry.name) {
+                    let error = format!(
+                        "{}: instance name {:?} is already taken by another plugin",
+                        path.display(),
+                        &*entry.name
+                    );
+                    tracing::error!(plugin = &*entry.name, file = %path.display(), "plugin not loaded: {error}");
+                    let name = format!("{}@{}", entry.name, path.display());
+                    plugins.push(Arc::new(PluginEntry::failed(
+                        name.into(),
+                        path.clone(),
+                        entry.limits,
+                        error,
+                    )));
+                    continue;
+                }
+                plugins.push(Arc::new(entry));
+            }
+        }
+        plugins.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(Catalogue { plugins })
     }
 }
@@ -303,22 +347,37 @@ fn manifest_path(wasm: &Path) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-fn load_one(runtime: &Runtime, path: &Path, defaults: &HostDefaults) -> PluginEntry {
-    let name: Arc<str> = path
+/// The entries of one `.wasm`: one per instance, sharing one compilation.
+fn load_file(runtime: &Runtime, path: &Path, defaults: &HostDefaults) -> Vec<PluginEntry> {
+    let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default()
-        .into();
+        .unwrap_or_default();
     let default_limits = Limits::resolve(&LimitsSpec::default(), defaults);
-    let manifest = match manifest_path(path).map(|p| Manifest::load(&p)) {
+    let manifest_file = manifest_path(path);
+    let failed = |error: String| {
+        tracing::error!(plugin = %stem, file = %path.display(), "plugin not loaded: {error}");
+        vec![PluginEntry::failed(
+            stem.clone().into(),
+            path.to_owned(),
+            default_limits,
+            error,
+        )]
+    };
+    let manifest = match manifest_file.as_deref().map(Manifest::load) {
         None => Manifest::default(),
         Some(Ok(m)) => m,
-        Some(Err(e)) => {
-            tracing::error!(plugin = &*name, file = %path.display(), "plugin not loaded: {e}");
-            return PluginEntry::failed(name, path.to_owned(), default_limits, e.to_string());
-        }
+        Some(Err(e)) => return failed(e.to_string()),
     };
-    let limits = Limits::resolve(&manifest.limits, defaults);
+    let yml = manifest_file
+        .as_deref()
+        .unwrap_or(path)
+        .display()
+        .to_string();
+    let instances = match manifest.instances(&stem) {
+        Ok(i) => i,
+        Err(e) => return failed(format!("{yml}: {e}")),
+    };
     let started = Instant::now();
     let pre = std::fs::read(path)
         .map_err(|e| format!("reading {}: {e}", path.display()))
@@ -327,25 +386,59 @@ fn load_one(runtime: &Runtime, path: &Path, defaults: &HostDefaults) -> PluginEn
                 .prepare(&bytes)
                 .map_err(|e| format!("{}: {e}", path.display()))
         });
-    match pre {
-        Ok(pre) => {
-            tracing::info!(
-                plugin = &*name,
-                file = %path.display(),
-                compile_ms = started.elapsed().as_millis() as u64,
-                "plugin loaded"
-            );
-            PluginEntry::new(
-                name,
-                path.to_owned(),
-                limits,
-                manifest.config_json(),
-                Ok(pre),
-            )
+    let pre = match pre {
+        Ok(pre) => pre,
+        Err(e) => return failed(e),
+    };
+    tracing::info!(
+        plugin = %stem,
+        file = %path.display(),
+        compile_ms = started.elapsed().as_millis() as u64,
+        instances = instances.len(),
+        "plugin loaded"
+    );
+    instances
+        .into_iter()
+        .map(|(name, spec)| instance_entry(&yml, path, name, &spec, defaults, pre.clone()))
+        .collect()
+}
+
+fn instance_entry(
+    yml: &str,
+    path: &Path,
+    name: String,
+    spec: &InstanceSpec,
+    defaults: &HostDefaults,
+    pre: PluginPre<StoreState>,
+) -> PluginEntry {
+    let limits = Limits::resolve(&spec.limits.clone().unwrap_or_default(), defaults);
+    let checked = Grants::parse(&spec.grants.fetch).and_then(|grants| {
+        for label in spec.labels.keys() {
+            if !validate::is_label_name(label) || label.starts_with("__") {
+                return Err(format!("label name {label:?} is not valid"));
+            }
         }
+        Ok(grants)
+    });
+    let grants = match checked {
+        Ok(g) => g,
         Err(e) => {
-            tracing::error!(plugin = &*name, file = %path.display(), "plugin not loaded: {e}");
-            PluginEntry::failed(name, path.to_owned(), limits, e)
+            let error = format!("{yml}: instance {name}: {e}");
+            tracing::error!(plugin = %name, file = %path.display(), "plugin not loaded: {error}");
+            return PluginEntry::failed(name.into(), path.to_owned(), limits, error);
         }
-    }
+    };
+    let mut entry = PluginEntry::new(name.into(), path.to_owned(), limits, Ok(pre));
+    entry.config_json = spec.config_json();
+    entry.const_labels = spec
+        .labels
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    entry.fetch = FetchContext {
+        grants: Arc::new(grants),
+        max_response_bytes: limits.max_response_bytes,
+        stats: Default::default(),
+    };
+    entry
 }

@@ -168,19 +168,74 @@ pub struct LimitsSpec {
     /// rest is dropped and counted. Default: 65536.
     #[serde(default, deserialize_with = "de_size")]
     pub max_stderr_bytes: Option<u64>,
+    /// Largest response one `fetch` may return, as bytes or `64MiB`.
+    /// Default: 64MiB. A larger one is a `too-large` error.
+    #[serde(default, deserialize_with = "de_size")]
+    pub max_response_bytes: Option<u64>,
+}
+
+/// The `grants:` section: what a plugin may reach. Default: nothing.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GrantsSpec {
+    /// Targets of the `fetch` capability: `http(s)://host:port/path` URL
+    /// patterns (`*` in the path matches anything), `unix:/socket/path`, and
+    /// `tcp://host:port`. Default: none.
+    #[serde(default)]
+    pub fetch: Vec<String>,
+}
+
+/// One instance of a plugin: its config, grants, constant labels and limits.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceSpec {
+    /// Handed to the plugin's `init` as JSON. Default: `{}`.
+    #[serde(default)]
+    pub config: Option<serde_json::Value>,
+    /// What the instance may reach. Default: nothing.
+    #[serde(default)]
+    pub grants: GrantsSpec,
+    /// Labels added to every series of the instance, so that several
+    /// instances of one plugin do not collide. Default: none.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Resource limits. Default: the manifest's top-level `limits`.
+    #[serde(default)]
+    pub limits: Option<LimitsSpec>,
+}
+
+impl InstanceSpec {
+    /// The config as the JSON text `init` receives.
+    pub fn config_json(&self) -> String {
+        match &self.config {
+            None | Some(serde_json::Value::Null) => "{}".to_owned(),
+            Some(v) => v.to_string(),
+        }
+    }
 }
 
 /// One plugin's `NAME.yml`. Every section is optional: a plugin without the
-/// file gets `{}` as config and the default limits.
+/// file gets `{}` as config, no grants and the default limits.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     /// Handed to the plugin's `init` as JSON. Default: `{}`.
     #[serde(default)]
     pub config: Option<serde_json::Value>,
-    /// Resource limits.
+    /// What the plugin may reach. Default: nothing.
+    #[serde(default)]
+    pub grants: GrantsSpec,
+    /// Labels added to every series. Default: none.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Resource limits (for every instance that sets none).
     #[serde(default)]
     pub limits: LimitsSpec,
+    /// Several named instances of the same `.wasm`, each with its own
+    /// config, grants and labels. The name becomes the `plugin` label.
+    /// Default: one instance named after the file.
+    #[serde(default)]
+    pub instances: std::collections::BTreeMap<String, InstanceSpec>,
 }
 
 impl Manifest {
@@ -204,12 +259,48 @@ impl Manifest {
         serde_norway::from_str(text).map_err(|e| e.to_string())
     }
 
-    /// The config as the JSON text `init` receives.
+    /// The config as the JSON text `init` receives (single instance).
     pub fn config_json(&self) -> String {
-        match &self.config {
-            None | Some(serde_json::Value::Null) => "{}".to_owned(),
-            Some(v) => v.to_string(),
+        self.single().config_json()
+    }
+
+    fn single(&self) -> InstanceSpec {
+        InstanceSpec {
+            config: self.config.clone(),
+            grants: self.grants.clone(),
+            labels: self.labels.clone(),
+            limits: Some(self.limits.clone()),
         }
+    }
+
+    /// The instances to run, as (name, spec) pairs; `default_name` names
+    /// the single instance of a manifest without `instances:`.
+    pub fn instances(&self, default_name: &str) -> Result<Vec<(String, InstanceSpec)>, String> {
+        if self.instances.is_empty() {
+            return Ok(vec![(default_name.to_owned(), self.single())]);
+        }
+        if self.config.is_some() || !self.grants.fetch.is_empty() || !self.labels.is_empty() {
+            return Err(
+                "with instances:, put config, grants and labels under each instance".into(),
+            );
+        }
+        self.instances
+            .iter()
+            .map(|(name, spec)| {
+                let valid = !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+                if !valid {
+                    return Err(format!(
+                        "instance name {name:?}: use letters, digits, _, - and ."
+                    ));
+                }
+                let mut spec = spec.clone();
+                spec.limits = Some(spec.limits.unwrap_or_else(|| self.limits.clone()));
+                Ok((name.clone(), spec))
+            })
+            .collect()
     }
 }
 
@@ -226,6 +317,8 @@ pub struct Limits {
     pub max_label_value_length: usize,
     /// Output cap per call in bytes.
     pub max_stderr_bytes: usize,
+    /// Response cap of one fetch, in bytes.
+    pub max_response_bytes: usize,
 }
 
 impl Limits {
@@ -242,6 +335,11 @@ impl Limits {
             max_stderr_bytes: spec.max_stderr_bytes.map_or(DEFAULT_MAX_STDERR_BYTES, |b| {
                 usize::try_from(b).unwrap_or(usize::MAX)
             }),
+            max_response_bytes: spec
+                .max_response_bytes
+                .map_or(crate::runtime::fetch::DEFAULT_MAX_RESPONSE_BYTES, |b| {
+                    usize::try_from(b).unwrap_or(usize::MAX)
+                }),
         }
     }
 }
@@ -336,6 +434,34 @@ mod tests {
             Manifest::parse("config:\n").ok().map(|m| m.config_json()),
             Some("{}".into())
         );
+    }
+
+    #[test]
+    fn instances_and_their_rules() {
+        let m = Manifest::parse(
+            "limits: {timeout: 3s}\ninstances:\n  edge:\n    config: {scrape_uri: 'unix:/a'}\n    grants: {fetch: ['unix:/a']}\n    labels: {site: edge}\n  core:\n    limits: {timeout: 1s}\n",
+        )
+        .unwrap_or_default();
+        let instances = m.instances("haproxy").unwrap_or_default();
+        let names: Vec<&str> = instances.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["core", "edge"]);
+        let edge = &instances[1].1;
+        assert_eq!(edge.grants.fetch, ["unix:/a"]);
+        assert_eq!(edge.labels.get("site").map(String::as_str), Some("edge"));
+        assert_eq!(
+            edge.limits.as_ref().and_then(|l| l.timeout),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            instances[0].1.limits.as_ref().and_then(|l| l.timeout),
+            Some(Duration::from_secs(1))
+        );
+        let single = Manifest::parse("labels: {a: b}\n").unwrap_or_default();
+        assert_eq!(single.instances("x").map(|v| v.len()), Ok(1));
+        let mixed = Manifest::parse("config: {}\ninstances:\n  a: {}\n").unwrap_or_default();
+        assert!(mixed.instances("x").is_err());
+        let bad = Manifest::parse("instances:\n  'a b': {}\n").unwrap_or_default();
+        assert!(bad.instances("x").is_err());
     }
 
     #[test]

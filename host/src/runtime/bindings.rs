@@ -7,8 +7,9 @@
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "plugin",
+    imports: { "wasm-exporter:plugin/fetch.fetch": async },
     exports: { default: async },
 });
 
 pub use self::exports::wasm_exporter::plugin::collector;
-pub use self::wasm_exporter::plugin::{host, types};
+pub use self::wasm_exporter::plugin::{fetch, host, types};

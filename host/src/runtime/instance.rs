@@ -9,6 +9,7 @@ use wasmtime::{Store, Trap, UpdateDeadline};
 use super::bindings::{Plugin, PluginPre, types as wit};
 use super::convert;
 use super::engine::{Runtime, error_chain};
+use super::fetch::FetchContext;
 use super::output::OutputCapture;
 use super::state::StoreState;
 use crate::config::Limits;
@@ -107,13 +108,12 @@ impl Instance {
         pre: &PluginPre<StoreState>,
         name: Arc<str>,
         limits: Limits,
+        fetch: FetchContext,
         deadline: Instant,
     ) -> Result<Self, PluginError> {
         let output = OutputCapture::new(limits.max_stderr_bytes);
-        let mut store = Store::new(
-            runtime.engine(),
-            StoreState::new(name, limits.memory, &output),
-        );
+        let state = StoreState::new(name, limits.memory, &output, fetch);
+        let mut store = Store::new(runtime.engine(), state);
         store.limiter(|s| &mut s.limiter);
         store.epoch_deadline_callback(|mut ctx| {
             let state = ctx.data_mut();

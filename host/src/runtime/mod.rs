@@ -4,6 +4,7 @@
 pub mod bindings;
 mod convert;
 pub mod engine;
+pub mod fetch;
 pub mod instance;
 pub mod output;
 pub mod state;

@@ -8,7 +8,8 @@ use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::bindings::{host, types};
+use super::bindings::{fetch, host, types};
+use super::fetch::FetchContext;
 use super::output::OutputCapture;
 
 /// Longest log message a plugin may send through `host.log`, in bytes.
@@ -81,13 +82,20 @@ pub struct StoreState {
     pub deadline: Instant,
     /// Set when the epoch callback stopped the guest at the deadline.
     pub timed_out: bool,
+    /// Grants and limits of the `fetch` capability.
+    pub fetch: FetchContext,
 }
 
 impl StoreState {
     /// State for a new instance of `plugin`. The WASI context grants nothing:
     /// no preopened directories, no environment, no arguments, no sockets and
     /// no name lookups; stdout and stderr go to `output`.
-    pub fn new(plugin: Arc<str>, memory_limit: u64, output: &OutputCapture) -> Self {
+    pub fn new(
+        plugin: Arc<str>,
+        memory_limit: u64,
+        output: &OutputCapture,
+        fetch: FetchContext,
+    ) -> Self {
         let wasi = WasiCtx::builder()
             .stdout(output.clone())
             .stderr(output.clone())
@@ -102,6 +110,7 @@ impl StoreState {
             limiter: MemoryLimiter::new(memory_limit),
             deadline: Instant::now(),
             timed_out: false,
+            fetch,
         }
     }
 }
@@ -142,3 +151,12 @@ impl host::Host for StoreState {
 }
 
 impl types::Host for StoreState {}
+
+impl fetch::Host for StoreState {
+    async fn fetch(
+        &mut self,
+        request: fetch::Request,
+    ) -> Result<fetch::Response, fetch::FetchError> {
+        self.fetch.fetch(&self.plugin, request, self.deadline).await
+    }
+}

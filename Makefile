@@ -19,7 +19,7 @@ LISTEN         ?= :10157
 PY_CLIENT      := prometheus-client==0.21.1
 
 # Plugins served by `make run`, and test-only plugins.
-SHIPPED_PLUGINS := latency-simulator
+SHIPPED_PLUGINS := latency-simulator haproxy
 TEST_PLUGINS    := conformance trap
 ALL_PLUGINS     := $(SHIPPED_PLUGINS) $(TEST_PLUGINS)
 

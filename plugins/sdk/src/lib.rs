@@ -63,12 +63,59 @@ pub use __bindings::wasm_exporter::plugin::types::{
     MetricKind, PluginMetadata, Quantile, SampleValue, Series, State, SummaryValue, Timestamp,
 };
 
+/// Outbound requests through the host, checked against the plugin's
+/// `grants.fetch` in its `NAME.yml`.
+pub mod fetch {
+    pub use crate::__bindings::wasm_exporter::plugin::fetch::{FetchError, Request, Response};
+
+    /// Performs `request` through the host.
+    pub fn fetch(request: &Request) -> Result<Response, FetchError> {
+        crate::__bindings::wasm_exporter::plugin::fetch::fetch(request)
+    }
+
+    impl Request {
+        /// A request for `target` (`http(s)://...`, `unix:/path`,
+        /// `tcp://host:port`) with TLS verification on and no timeout of its
+        /// own.
+        pub fn new(target: impl Into<String>) -> Self {
+            Request {
+                target: target.into(),
+                command: None,
+                tls_verify: true,
+                timeout_ms: None,
+            }
+        }
+
+        /// Sets the line written to a socket target before reading.
+        pub fn with_command(mut self, command: impl Into<String>) -> Self {
+            self.command = Some(command.into());
+            self
+        }
+
+        /// Sets whether to verify TLS certificates.
+        pub fn with_tls_verify(mut self, verify: bool) -> Self {
+            self.tls_verify = verify;
+            self
+        }
+
+        /// Sets a timeout, capped at `u32::MAX` milliseconds.
+        pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.timeout_ms = Some(u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX));
+            self
+        }
+    }
+}
+
 /// Log severity for [`log`].
 pub use __bindings::wasm_exporter::plugin::host::Level;
 
 /// Writes a record to the host's log, tagged with this plugin's name.
 pub fn log(level: Level, message: &str) {
+    #[cfg(target_family = "wasm")]
     __bindings::wasm_exporter::plugin::host::log(level, message);
+    // Native builds (a plugin's unit tests) have no host: print instead.
+    #[cfg(not(target_family = "wasm"))]
+    eprintln!("{level:?}: {message}");
 }
 
 /// A collector plugin.

@@ -23,15 +23,12 @@ SHIPPED_PLUGINS := latency-simulator haproxy
 TEST_PLUGINS    := conformance trap
 ALL_PLUGINS     := $(SHIPPED_PLUGINS) $(TEST_PLUGINS)
 
-# Debian packages the tests use: promtool (prometheus), Python for the
-# independent OpenMetrics parser.
-APT_PACKAGES := prometheus python3 python3-venv
 
 export WASM_EXPORTER_REVISION := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 export WASM_EXPORTER_PLUGINS  := $(abspath $(PLUGIN_OUT))
 export WASM_EXPORTER_TEST_PYTHON := $(abspath $(VENV))/bin/python
 
-.PHONY: all run test lint plugins build setup setup-rust setup-test fmt clean
+.PHONY: all run demo test lint plugins build setup setup-rust setup-test fmt clean
 
 all: build plugins
 
@@ -46,6 +43,8 @@ setup-rust:
 setup-test: setup-rust
 	@missing=""; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	command -v haproxy >/dev/null || missing="$$missing haproxy"; \
+	command -v prometheus-haproxy-exporter >/dev/null || missing="$$missing prometheus-haproxy-exporter"; \
 	command -v python3 >/dev/null || missing="$$missing python3"; \
 	python3 -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
@@ -80,6 +79,23 @@ run: build plugins
 	  for y in plugins/$$p/$$p.yml; do [ -f $$y ] && cp $$y $(RUN_DIR)/ || true; done; \
 	done
 	./target/release/wasm_exporter --plugins.dir $(RUN_DIR) --web.listen-address $(LISTEN)
+
+## Demo: a local HAProxy and the exporter, for a first look ------------------
+
+DEMO_DIR := $(BUILD)/demo
+
+demo: build plugins
+	@command -v haproxy >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; }
+	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)/plugins.d
+	@sed "s|@DIR@|$(abspath $(DEMO_DIR))|g" deploy/demo/haproxy.cfg > $(DEMO_DIR)/haproxy.cfg
+	@cp $(PLUGIN_OUT)/haproxy.wasm $(PLUGIN_OUT)/latency-simulator.wasm $(DEMO_DIR)/plugins.d/
+	@cp deploy/demo/haproxy.yml $(DEMO_DIR)/plugins.d/haproxy.yml
+	@cp plugins/latency-simulator/latency-simulator.yml $(DEMO_DIR)/plugins.d/
+	@haproxy -f $(DEMO_DIR)/haproxy.cfg -db > $(DEMO_DIR)/haproxy.log 2>&1 & echo $$! > $(DEMO_DIR)/haproxy.pid
+	@echo "HAProxy started (pid $$(cat $(DEMO_DIR)/haproxy.pid)): stats on 127.0.0.1:8404, traffic on 127.0.0.1:8080"
+	@echo "Scrape http://localhost$(LISTEN)/metrics ; Ctrl-C stops both."
+	@trap 'kill $$(cat $(DEMO_DIR)/haproxy.pid) 2>/dev/null' EXIT INT TERM; \
+	  ./target/release/wasm_exporter --plugins.dir $(DEMO_DIR)/plugins.d --web.listen-address $(LISTEN)
 
 ## Test -----------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 
 mod exposition;
 mod faults;
+mod haproxy;
 mod http;
 mod simulator;
 mod support;

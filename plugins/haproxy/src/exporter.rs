@@ -150,6 +150,16 @@ impl Exporter {
     ) -> bool {
         if self.transport == Transport::Socket {
             match fetch(&self.request("show info\n")) {
+                Ok(resp) if resp.body.is_empty() => {
+                    // haproxy_exporter would go on and report up 1 with
+                    // nothing (or 0, by a race on the write); a stats socket
+                    // that answers nothing is broken, so we say so.
+                    log(
+                        Level::Debug,
+                        "Can't scrape HAProxy: the socket closed without answering show info",
+                    );
+                    return false;
+                }
                 Ok(resp) => {
                     let info = parse_info(&String::from_utf8_lossy(&resp.body));
                     if !info.version.is_empty() || !info.release_date.is_empty() {
@@ -629,10 +639,10 @@ foo,BACKEND,0,0,0,0,,0,0,0,,0,,0,0,0,0,UP,1,1,0,0,0,5007,0,,1,8,1,,0,,2,
     }
 
     #[test]
-    fn socket_that_closes_at_once_is_up_and_empty() {
+    fn socket_that_closes_at_once_is_down() {
         let mut e = exporter("unix:/run/haproxy/admin.sock");
         let families = e.scrape(|_| ok(0, ""));
-        assert_eq!(summary(&families), (1.0, 1.0, 0.0, 0));
+        assert_eq!(summary(&families), (0.0, 1.0, 0.0, 0));
     }
 
     #[test]

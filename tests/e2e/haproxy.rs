@@ -1,0 +1,478 @@
+//! The haproxy plugin against a real HAProxy, side by side with Debian's
+//! haproxy_exporter, plus the fetch grants and the failure modes of the
+//! stats endpoint.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+use crate::support::*;
+
+/// A free loopback port (bound, then released).
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A real HAProxy with frontends, a backend whose servers are UP, DOWN,
+/// MAINT, DRAIN and `no check`, an empty backend, an HTTP stats page and an
+/// admin unix socket. Killed by PID when dropped.
+pub struct Haproxy {
+    child: Child,
+    dir: PathBuf,
+    pub stats_url: String,
+    pub socket: PathBuf,
+}
+
+impl Haproxy {
+    pub fn start(test: &str) -> Result<Self> {
+        let dir = std::env::temp_dir().join(format!(
+            "wasm_exporter-haproxy-{test}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        let (stats, web) = (free_port()?, free_port()?);
+        let socket = dir.join("admin.sock");
+        let config = format!(
+            "global\n  stats socket {sock} mode 600 level admin\n\
+             defaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+             frontend stats\n  bind 127.0.0.1:{stats}\n  stats enable\n  stats uri /stats\n\
+             frontend web\n  bind 127.0.0.1:{web}\n  default_backend app\n\
+             backend app\n\
+             \x20 server up1 127.0.0.1:{stats} check inter 100ms\n\
+             \x20 server down1 127.0.0.1:1 check inter 100ms fall 1\n\
+             \x20 server maint1 127.0.0.1:{stats} check disabled\n\
+             \x20 server drain1 127.0.0.1:{stats} check inter 100ms\n\
+             \x20 server nocheck1 127.0.0.1:{stats}\n\
+             backend empty\n",
+            sock = socket.display()
+        );
+        let cfg = dir.join("haproxy.cfg");
+        std::fs::write(&cfg, config)?;
+        let child = Command::new("haproxy")
+            .arg("-f")
+            .arg(&cfg)
+            .arg("-db")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting haproxy (make test installs it)")?;
+        let haproxy = Haproxy {
+            child,
+            dir,
+            stats_url: format!("http://127.0.0.1:{stats}/stats;csv"),
+            socket,
+        };
+        let addr = format!("127.0.0.1:{stats}");
+        eventually(Duration::from_secs(20), || {
+            Ok(request(&addr, "GET", "/stats;csv", &[])
+                .ok()
+                .filter(|r| r.status == 200))
+        })?;
+        haproxy.command("set server app/drain1 state drain\n")?;
+        // Wait for the health checks to settle into the states we want.
+        eventually(Duration::from_secs(20), || {
+            let csv = request(&addr, "GET", "/stats;csv", &[])?.text()?;
+            let status = |server: &str| {
+                csv.lines()
+                    .find(|l| l.starts_with(&format!("app,{server},")))
+                    .and_then(|l| l.split(',').nth(17).map(str::to_owned))
+            };
+            let settled = status("up1").as_deref() == Some("UP")
+                && status("down1").as_deref() == Some("DOWN")
+                && status("drain1").as_deref() == Some("DRAIN")
+                && status("maint1").as_deref() == Some("MAINT")
+                && status("nocheck1").as_deref() == Some("no check");
+            Ok(settled.then_some(()))
+        })?;
+        Ok(haproxy)
+    }
+
+    /// Sends one command to the admin socket and returns the answer.
+    pub fn command(&self, cmd: &str) -> Result<String> {
+        let mut s = std::os::unix::net::UnixStream::connect(&self.socket)?;
+        s.write_all(cmd.as_bytes())?;
+        s.shutdown(std::net::Shutdown::Write)?;
+        let mut out = String::new();
+        s.read_to_string(&mut out)?;
+        Ok(out)
+    }
+}
+
+impl Drop for Haproxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Debian's haproxy_exporter, the parity peer. Killed by PID when dropped.
+struct GoExporter {
+    child: Child,
+    addr: String,
+}
+
+impl GoExporter {
+    fn start(scrape_uri: &str) -> Result<Self> {
+        let addr = format!("127.0.0.1:{}", free_port()?);
+        let child = Command::new("prometheus-haproxy-exporter")
+            .arg(format!("--web.listen-address={addr}"))
+            .arg(format!("--haproxy.scrape-uri={scrape_uri}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting prometheus-haproxy-exporter (make test installs it)")?;
+        let e = GoExporter { child, addr };
+        eventually(Duration::from_secs(20), || {
+            Ok(request(&e.addr, "GET", "/metrics", &[])
+                .ok()
+                .filter(|r| r.status == 200))
+        })?;
+        Ok(e)
+    }
+
+    fn scrape(&self) -> Result<String> {
+        request(&self.addr, "GET", "/metrics", &[])?.text()
+    }
+}
+
+impl Drop for GoExporter {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `haproxy_*` families of a text exposition: name → type, and series →
+/// value, with the label names of each family.
+struct Parsed {
+    types: BTreeMap<String, String>,
+    labels: BTreeMap<String, BTreeSet<String>>,
+    values: BTreeMap<String, String>,
+}
+
+fn parse(exposition: &str) -> Parsed {
+    let mut p = Parsed {
+        types: BTreeMap::new(),
+        labels: BTreeMap::new(),
+        values: BTreeMap::new(),
+    };
+    for line in exposition.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE haproxy_") {
+            if let Some((name, kind)) = rest.split_once(' ') {
+                p.types.insert(format!("haproxy_{name}"), kind.to_owned());
+            }
+            continue;
+        }
+        if !line.starts_with("haproxy_") {
+            continue;
+        }
+        let Some((series, value)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let name = series.split('{').next().unwrap_or(series).to_owned();
+        let names: BTreeSet<String> = series
+            .split_once('{')
+            .map(|(_, l)| {
+                l.trim_end_matches('}')
+                    .split("\",")
+                    .filter_map(|kv| kv.split_once('=').map(|(k, _)| k.to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        p.labels.entry(name).or_default().extend(names);
+        p.values.insert(series.to_owned(), value.to_owned());
+    }
+    p
+}
+
+/// Deliberate differences, documented in the README.
+const ONLY_THEIRS: &[&str] = &["haproxy_exporter_build_info"];
+
+fn haproxy_yml(uri: &str, grant: &str) -> String {
+    format!(
+        "config:\n  scrape_uri: \"{uri}\"\n  ssl_verify: false\n  timeout: 2s\ngrants:\n  fetch:\n    - \"{grant}\"\n"
+    )
+}
+
+fn assert_parity(uri: &str, test: &str, haproxy: &Haproxy) -> Result<()> {
+    let _ = haproxy;
+    let go = GoExporter::start(uri)?;
+    let dir = PluginsDir::new(test);
+    dir.add("haproxy", "haproxy", Some(&haproxy_yml(uri, uri)));
+    let ours_exporter = Exporter::start(&dir.path, &[])?;
+
+    let before = parse(&go.scrape()?);
+    let ours_text = ours_exporter.scrape_text()?;
+    let after = parse(&go.scrape()?);
+    let ours = parse(&ours_text);
+
+    let mut theirs_families: BTreeSet<(String, String, BTreeSet<String>)> = BTreeSet::new();
+    for (name, kind) in &after.types {
+        if ONLY_THEIRS.contains(&name.as_str()) || !after.labels.contains_key(name) {
+            continue;
+        }
+        theirs_families.insert((name.clone(), kind.clone(), after.labels[name].clone()));
+    }
+    let ours_families: BTreeSet<(String, String, BTreeSet<String>)> = ours
+        .types
+        .iter()
+        .filter(|(name, _)| ours.labels.contains_key(*name))
+        .map(|(name, kind)| (name.clone(), kind.clone(), ours.labels[name].clone()))
+        .collect();
+    assert_eq!(
+        ours_families, theirs_families,
+        "(family, type, label names) differ"
+    );
+
+    let mut compared = 0;
+    for (series, value) in &after.values {
+        // Skip what moved between the peer's scrapes, and the `stats`
+        // frontend, whose sessions are the scrapers' own connections (the
+        // Go client keeps an idle keep-alive connection open, so each
+        // exporter sees a different count there).
+        let own_traffic = series.contains("frontend=\"stats\"");
+        if before.values.get(series) != Some(value)
+            || series.starts_with("haproxy_exporter_")
+            || own_traffic
+        {
+            continue;
+        }
+        compared += 1;
+        assert_eq!(ours.values.get(series), Some(value), "{series}");
+    }
+    let theirs_series: BTreeSet<&String> = after
+        .values
+        .keys()
+        .filter(|s| !s.starts_with("haproxy_exporter_build_info"))
+        .collect();
+    let ours_series: BTreeSet<&String> = ours.values.keys().collect();
+    let only_ours: Vec<&&String> = ours_series.difference(&theirs_series).collect();
+    let only_theirs: Vec<&&String> = theirs_series.difference(&ours_series).collect();
+    assert!(
+        only_ours.is_empty() && only_theirs.is_empty(),
+        "series only in ours: {only_ours:?}\nonly in theirs: {only_theirs:?}"
+    );
+    assert!(compared > 100, "only {compared} stable series compared");
+    let (ok, out) = run_with_stdin("promtool", &["check", "metrics"], &ours_text)?;
+    assert!(ok, "promtool check metrics:\n{out}");
+    Ok(())
+}
+
+#[test]
+fn parity_with_haproxy_exporter_over_http() -> Result<()> {
+    let haproxy = Haproxy::start("parity-http")?;
+    let uri = haproxy.stats_url.clone();
+    assert_parity(&uri, "parity-http", &haproxy)
+}
+
+#[test]
+fn parity_with_haproxy_exporter_over_the_unix_socket() -> Result<()> {
+    let haproxy = Haproxy::start("parity-unix")?;
+    let uri = format!("unix:{}", haproxy.socket.display());
+    assert_parity(&uri, "parity-unix", &haproxy)
+}
+
+#[test]
+fn several_instances_of_one_plugin_with_constant_labels() -> Result<()> {
+    let haproxy = Haproxy::start("instances")?;
+    let sock = format!("unix:{}", haproxy.socket.display());
+    let http = haproxy.stats_url.clone();
+    let yml = format!(
+        "instances:\n  edge:\n    config: {{scrape_uri: \"{http}\"}}\n    grants: {{fetch: [\"{http}\"]}}\n    labels: {{haproxy: edge}}\n  core:\n    config: {{scrape_uri: \"{sock}\"}}\n    grants: {{fetch: [\"{sock}\"]}}\n    labels: {{haproxy: core}}\n"
+    );
+    let dir = PluginsDir::new("instances");
+    dir.add("haproxy", "haproxy", Some(&yml));
+    let e = Exporter::start(&dir.path, &[])?;
+    let body = e.scrape_text()?;
+    assert_eq!(
+        sample(&body, "haproxy_up{haproxy=\"edge\"}"),
+        Some(1.0),
+        "{body}"
+    );
+    assert_eq!(sample(&body, "haproxy_up{haproxy=\"core\"}"), Some(1.0));
+    assert_eq!(
+        sample(
+            &body,
+            "haproxy_server_up{haproxy=\"edge\",backend=\"app\",server=\"down1\"}"
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(
+            &body,
+            "haproxy_server_up{haproxy=\"core\",backend=\"app\",server=\"up1\"}"
+        ),
+        Some(1.0)
+    );
+    for plugin in ["edge", "core"] {
+        assert_eq!(
+            sample(
+                &body,
+                &format!("wasm_exporter_plugin_up{{plugin=\"{plugin}\"}}")
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            sample(
+                &body,
+                &format!("wasm_exporter_plugin_dropped_families{{plugin=\"{plugin}\"}}")
+            ),
+            Some(0.0)
+        );
+    }
+    let (ok, out) = run_with_stdin("promtool", &["check", "metrics"], &body)?;
+    assert!(ok, "{out}");
+    Ok(())
+}
+
+/// A TCP listener that counts connections and never answers.
+fn silent_listener() -> Result<(TcpListener, String)> {
+    let l = TcpListener::bind("127.0.0.1:0")?;
+    let addr = l.local_addr()?.to_string();
+    Ok((l, addr))
+}
+
+#[test]
+fn an_ungranted_target_is_denied_and_never_contacted() -> Result<()> {
+    let (listener, addr) = silent_listener()?;
+    listener.set_nonblocking(true)?;
+    let dir = PluginsDir::new("denied");
+    let target = format!("http://{addr}/;csv");
+    dir.add(
+        "haproxy",
+        "haproxy",
+        Some(&haproxy_yml(&target, "http://127.0.0.1:1/;csv")),
+    );
+    let e = Exporter::start(&dir.path, &[])?;
+    for _ in 0..3 {
+        let body = e.scrape_text()?;
+        assert_eq!(sample(&body, "haproxy_up"), Some(0.0));
+        assert_eq!(
+            sample(&body, "wasm_exporter_plugin_up{plugin=\"haproxy\"}"),
+            Some(1.0)
+        );
+    }
+    let body = e.scrape_text()?;
+    assert_eq!(
+        sample(
+            &body,
+            "wasm_exporter_plugin_errors_total{plugin=\"haproxy\",reason=\"fetch_denied\"}"
+        ),
+        Some(4.0)
+    );
+    match listener.accept() {
+        Ok(_) => bail!("the denied request reached the target"),
+        Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
+        Err(err) => return Err(err.into()),
+    }
+    // Logged once, not once per scrape.
+    e.wait_for_log(&["fetch failed", "denied"]);
+    assert_eq!(e.logs_matching(&["fetch failed", "denied"]).len(), 1);
+    Ok(())
+}
+
+#[test]
+fn a_slow_target_times_out_within_the_deadline() -> Result<()> {
+    let (listener, addr) = silent_listener()?;
+    let target = format!("http://{addr}/;csv");
+    let dir = PluginsDir::new("slow");
+    // timeout: 2s in the plugin config; the plugin's deadline is 10 s.
+    dir.add("haproxy", "haproxy", Some(&haproxy_yml(&target, &target)));
+    let e = Exporter::start(&dir.path, &[])?;
+    let body = e.scrape_text()?;
+    drop(listener);
+    assert_eq!(sample(&body, "haproxy_up"), Some(0.0));
+    assert_eq!(
+        sample(&body, "wasm_exporter_plugin_up{plugin=\"haproxy\"}"),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &body,
+            "wasm_exporter_plugin_errors_total{plugin=\"haproxy\",reason=\"fetch\"}"
+        ),
+        Some(1.0)
+    );
+    let took = sample(
+        &body,
+        "wasm_exporter_plugin_collect_duration_seconds{plugin=\"haproxy\"}",
+    )
+    .unwrap_or(f64::NAN);
+    assert!(took < 10.0, "collect took {took} s, past its 10 s deadline");
+    e.wait_for_log(&["fetch failed", "timeout"]);
+    Ok(())
+}
+
+#[test]
+fn a_socket_that_closes_at_once_and_a_body_cut_by_the_deadline() -> Result<()> {
+    // A unix socket that accepts and closes without a byte.
+    let dir = PluginsDir::new("sockets");
+    let sock = dir.path.join("closing.sock");
+    let closing = UnixListener::bind(&sock)?;
+    std::thread::spawn(move || {
+        for conn in closing.incoming() {
+            drop(conn);
+        }
+    });
+    // An HTTP server that sends half a body, then stalls.
+    let stall = TcpListener::bind("127.0.0.1:0")?;
+    let stall_addr = stall.local_addr()?.to_string();
+    std::thread::spawn(move || {
+        for conn in stall.incoming().flatten() {
+            let mut conn = conn;
+            let _ = conn.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n# pxname,svname\nfoo,",
+            );
+            std::thread::sleep(Duration::from_secs(30));
+        }
+    });
+    let closing_uri = format!("unix:{}", sock.display());
+    let stall_uri = format!("http://{stall_addr}/;csv");
+    let yml = format!(
+        "instances:\n  closing:\n    config: {{scrape_uri: \"{closing_uri}\"}}\n    grants: {{fetch: [\"{closing_uri}\"]}}\n    labels: {{target: closing}}\n  stalling:\n    config: {{scrape_uri: \"{stall_uri}\", timeout: 1s}}\n    grants: {{fetch: [\"{stall_uri}\"]}}\n    labels: {{target: stalling}}\n"
+    );
+    dir.add("haproxy", "haproxy", Some(&yml));
+    let e = Exporter::start(&dir.path, &[])?;
+    let body = e.scrape_text()?;
+    // A stats socket that answers nothing is reported down (see README).
+    assert_eq!(
+        sample(&body, "haproxy_up{target=\"closing\"}"),
+        Some(0.0),
+        "{body}"
+    );
+    assert_eq!(
+        sample(
+            &body,
+            "haproxy_exporter_csv_parse_failures_total{target=\"closing\"}"
+        ),
+        Some(0.0)
+    );
+    assert_eq!(sample(&body, "haproxy_up{target=\"stalling\"}"), Some(0.0));
+    for plugin in ["closing", "stalling"] {
+        assert_eq!(
+            sample(
+                &body,
+                &format!("wasm_exporter_plugin_up{{plugin=\"{plugin}\"}}")
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            sample(
+                &body,
+                &format!(
+                    "wasm_exporter_plugin_errors_total{{plugin=\"{plugin}\",reason=\"trap\"}}"
+                )
+            ),
+            Some(0.0)
+        );
+    }
+    Ok(())
+}

@@ -476,3 +476,134 @@ fn a_socket_that_closes_at_once_and_a_body_cut_by_the_deadline() -> Result<()> {
     }
     Ok(())
 }
+
+/// A HAProxy serving its stats over TLS (self-signed, made by openssl) with
+/// basic auth, and on a TCP stats socket.
+struct SecureHaproxy {
+    child: Child,
+    dir: PathBuf,
+    https: String,
+    tcp: String,
+}
+
+impl SecureHaproxy {
+    fn start() -> Result<Self> {
+        let dir =
+            std::env::temp_dir().join(format!("wasm_exporter-haproxy-tls-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+        let status = Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=127.0.0.1",
+            ])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()?;
+        anyhow::ensure!(status.success(), "openssl failed");
+        let pem = dir.join("both.pem");
+        std::fs::write(&pem, [std::fs::read(&cert)?, std::fs::read(&key)?].concat())?;
+        let (https, tcp) = (free_port()?, free_port()?);
+        let config = format!(
+            "global\n  stats socket ipv4@127.0.0.1:{tcp} level admin\n\
+             defaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+             frontend stats\n  bind 127.0.0.1:{https} ssl crt {pem}\n  stats enable\n  stats uri /stats\n  stats auth admin:s3cr%t\n\
+             backend app\n  server one 127.0.0.1:1\n",
+            pem = pem.display()
+        );
+        let cfg = dir.join("haproxy.cfg");
+        std::fs::write(&cfg, config)?;
+        let child = Command::new("haproxy")
+            .arg("-f")
+            .arg(&cfg)
+            .arg("-db")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let h = SecureHaproxy {
+            child,
+            dir,
+            https: format!("https://127.0.0.1:{https}/stats;csv"),
+            tcp: format!("tcp://127.0.0.1:{tcp}"),
+        };
+        let addr = format!("127.0.0.1:{tcp}");
+        eventually(Duration::from_secs(20), || {
+            Ok(std::net::TcpStream::connect(&addr).ok())
+        })?;
+        Ok(h)
+    }
+}
+
+impl Drop for SecureHaproxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn https_with_basic_auth_and_a_tcp_stats_socket() -> Result<()> {
+    let h = SecureHaproxy::start()?;
+    let with_auth = h.https.replace("https://", "https://admin:s3cr%25t@");
+    let instance = |name: &str, uri: &str, verify: bool| {
+        format!(
+            "  {name}:\n    config: {{scrape_uri: \"{uri}\", ssl_verify: {verify}}}\n    grants: {{fetch: [\"{uri}\"]}}\n    labels: {{via: {name}}}\n"
+        )
+    };
+    let yml = format!(
+        "instances:\n{}{}{}{}",
+        instance("tls", &with_auth, false),
+        instance("verified", &with_auth, true),
+        instance("noauth", &h.https, false),
+        instance("tcp", &h.tcp, true),
+    );
+    let dir = PluginsDir::new("tls");
+    dir.add("haproxy", "haproxy", Some(&yml));
+    let e = Exporter::start(&dir.path, &[])?;
+    let body = e.scrape_text()?;
+    // Certificate checks skipped, credentials from the URL: scraped.
+    assert_eq!(
+        sample(&body, "haproxy_up{via=\"tls\"}"),
+        Some(1.0),
+        "{body}"
+    );
+    // Its one server has no health check: "no check" counts as up.
+    assert_eq!(
+        sample(
+            &body,
+            "haproxy_server_up{via=\"tls\",backend=\"app\",server=\"one\"}"
+        ),
+        Some(1.0)
+    );
+    // A self-signed certificate fails verification.
+    assert_eq!(sample(&body, "haproxy_up{via=\"verified\"}"), Some(0.0));
+    e.wait_for_log(&["fetch failed", "TLS handshake"]);
+    // Without credentials HAProxy answers 401.
+    assert_eq!(sample(&body, "haproxy_up{via=\"noauth\"}"), Some(0.0));
+    // The TCP stats socket answers show info and show stat.
+    assert_eq!(sample(&body, "haproxy_up{via=\"tcp\"}"), Some(1.0));
+    assert!(
+        body.contains("haproxy_version_info{via=\"tcp\",release_date="),
+        "{body}"
+    );
+    // The password never reaches the log.
+    assert!(
+        e.logs_matching(&["s3cr"]).is_empty(),
+        "{:#?}",
+        e.logs_matching(&["s3cr"])
+    );
+    Ok(())
+}

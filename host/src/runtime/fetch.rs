@@ -224,7 +224,7 @@ impl FetchContext {
                 } else {
                     stats.failed += 1;
                 }
-                let message = format!("{target_text}: {}", describe(e));
+                let message = format!("{}: {}", redact(&target_text), describe(e));
                 if stats.last_logged.as_deref() != Some(&message) {
                     tracing::warn!(plugin, "fetch failed: {message}");
                     stats.last_logged = Some(message);

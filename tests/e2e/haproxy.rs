@@ -23,20 +23,14 @@ fn free_port() -> Result<u16> {
 /// MAINT, DRAIN and `no check`, an empty backend, an HTTP stats page and an
 /// admin unix socket. Killed by PID when dropped.
 pub struct Haproxy {
-    child: Child,
-    dir: PathBuf,
+    _process: HaproxyProcess,
     pub stats_url: String,
     pub socket: PathBuf,
 }
 
 impl Haproxy {
     pub fn start(test: &str) -> Result<Self> {
-        let dir = std::env::temp_dir().join(format!(
-            "wasm_exporter-haproxy-{test}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir)?;
+        let dir = HaproxyProcess::dir(test)?;
         let (stats, web) = (free_port()?, free_port()?);
         let socket = dir.join("admin.sock");
         let config = format!(
@@ -53,19 +47,8 @@ impl Haproxy {
              backend empty\n",
             sock = socket.display()
         );
-        let cfg = dir.join("haproxy.cfg");
-        std::fs::write(&cfg, config)?;
-        let child = Command::new("haproxy")
-            .arg("-f")
-            .arg(&cfg)
-            .arg("-db")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting haproxy (make test installs it)")?;
         let haproxy = Haproxy {
-            child,
-            dir,
+            _process: HaproxyProcess::start(dir, &config)?,
             stats_url: format!("http://127.0.0.1:{stats}/stats;csv"),
             socket,
         };
@@ -105,7 +88,40 @@ impl Haproxy {
     }
 }
 
-impl Drop for Haproxy {
+/// A HAProxy process run from a config in its own temporary directory,
+/// killed by PID (and the directory removed) when dropped.
+struct HaproxyProcess {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl HaproxyProcess {
+    fn dir(test: &str) -> Result<PathBuf> {
+        let dir = std::env::temp_dir().join(format!(
+            "wasm_exporter-haproxy-{test}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        Ok(dir)
+    }
+
+    fn start(dir: PathBuf, config: &str) -> Result<Self> {
+        let cfg = dir.join("haproxy.cfg");
+        std::fs::write(&cfg, config)?;
+        let child = Command::new("haproxy")
+            .arg("-f")
+            .arg(&cfg)
+            .arg("-db")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting haproxy (make test installs it)")?;
+        Ok(HaproxyProcess { child, dir })
+    }
+}
+
+impl Drop for HaproxyProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -480,18 +496,14 @@ fn a_socket_that_closes_at_once_and_a_body_cut_by_the_deadline() -> Result<()> {
 /// A HAProxy serving its stats over TLS (self-signed, made by openssl) with
 /// basic auth, and on a TCP stats socket.
 struct SecureHaproxy {
-    child: Child,
-    dir: PathBuf,
+    _process: HaproxyProcess,
     https: String,
     tcp: String,
 }
 
 impl SecureHaproxy {
     fn start() -> Result<Self> {
-        let dir =
-            std::env::temp_dir().join(format!("wasm_exporter-haproxy-tls-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir)?;
+        let dir = HaproxyProcess::dir("tls")?;
         let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
         let status = Command::new("openssl")
             .args([
@@ -523,18 +535,8 @@ impl SecureHaproxy {
              backend app\n  server one 127.0.0.1:1\n",
             pem = pem.display()
         );
-        let cfg = dir.join("haproxy.cfg");
-        std::fs::write(&cfg, config)?;
-        let child = Command::new("haproxy")
-            .arg("-f")
-            .arg(&cfg)
-            .arg("-db")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
         let h = SecureHaproxy {
-            child,
-            dir,
+            _process: HaproxyProcess::start(dir, &config)?,
             https: format!("https://127.0.0.1:{https}/stats;csv"),
             tcp: format!("tcp://127.0.0.1:{tcp}"),
         };
@@ -543,14 +545,6 @@ impl SecureHaproxy {
             Ok(std::net::TcpStream::connect(&addr).ok())
         })?;
         Ok(h)
-    }
-}
-
-impl Drop for SecureHaproxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -319,7 +319,7 @@ impl Layout {
             status: position("status", metrics::STATUS),
             type_: position("type", metrics::TYPE),
             frontend: table(metrics::FRONTEND),
-            backend: table(metrics::BACKEND),
+            backend: table(&metrics::backend()),
             server: table(server_fields),
         }
     }
@@ -472,7 +472,7 @@ foo,BACKEND,0,0,0,0,,0,0,0,,0,,0,0,0,0,UP,1,1,0,0,0,5007,0,,1,8,1,,0,,2,
         // Every default server field but the empty check_duration and the
         // fields past the end of this short row.
         assert_eq!((up, failures), (1.0, 0.0));
-        let present = metrics::SERVER
+        let present = metrics::server()
             .iter()
             .filter(|f| {
                 SERVER_WITHOUT_CHECKS

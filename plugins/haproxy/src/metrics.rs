@@ -186,22 +186,8 @@ pub const FRONTEND: &[Field] = &[
     ),
 ];
 
-/// Backend metrics.
-pub const BACKEND: &[Field] = &[
-    f(
-        2,
-        "qcur",
-        "current_queue",
-        "Current number of queued requests not assigned to any server.",
-        false,
-    ),
-    f(
-        3,
-        "qmax",
-        "max_queue",
-        "Maximum observed number of queued requests not assigned to any server.",
-        false,
-    ),
+/// Fields that backends and servers export alike.
+const PROXY_SHARED: &[Field] = &[
     f(4, "scur", "current_sessions", SESSIONS, false),
     f(5, "smax", "max_sessions", MAX_SESSIONS, false),
     f(6, "slim", "limit_sessions", LIMIT_SESSIONS, false),
@@ -235,6 +221,38 @@ pub const BACKEND: &[Field] = &[
         "redispatch_warnings_total",
         "Total of redispatch warnings.",
         true,
+    ),
+    f(30, "lbtot", "server_selected_total", LBTOT, true),
+    f(33, "rate", "current_session_rate", SESSION_RATE, false),
+    RESPONSES[0],
+    RESPONSES[1],
+    RESPONSES[2],
+    RESPONSES[3],
+    RESPONSES[4],
+    RESPONSES[5],
+    f(49, "cli_abrt", "client_aborts_total", CLI_ABRT, true),
+    f(50, "srv_abrt", "server_aborts_total", SRV_ABRT, true),
+    ms(58, "qtime", "http_queue_time_average_seconds", QTIME),
+    ms(59, "ctime", "http_connect_time_average_seconds", CTIME),
+    ms(60, "rtime", "http_response_time_average_seconds", RTIME),
+    ms(61, "ttime", "http_total_time_average_seconds", TTIME),
+];
+
+/// Backend metrics: [`PROXY_SHARED`] plus these.
+const BACKEND_OWN: &[Field] = &[
+    f(
+        2,
+        "qcur",
+        "current_queue",
+        "Current number of queued requests not assigned to any server.",
+        false,
+    ),
+    f(
+        3,
+        "qmax",
+        "max_queue",
+        "Maximum observed number of queued requests not assigned to any server.",
+        false,
     ),
     f(
         17,
@@ -257,8 +275,6 @@ pub const BACKEND: &[Field] = &[
         "Current number of active servers",
         false,
     ),
-    f(30, "lbtot", "server_selected_total", LBTOT, true),
-    f(33, "rate", "current_session_rate", SESSION_RATE, false),
     f(
         35,
         "rate_max",
@@ -266,14 +282,6 @@ pub const BACKEND: &[Field] = &[
         "Maximum number of sessions per second.",
         false,
     ),
-    RESPONSES[0],
-    RESPONSES[1],
-    RESPONSES[2],
-    RESPONSES[3],
-    RESPONSES[4],
-    RESPONSES[5],
-    f(49, "cli_abrt", "client_aborts_total", CLI_ABRT, true),
-    f(50, "srv_abrt", "server_aborts_total", SRV_ABRT, true),
     f(51, "comp_in", "compressor_bytes_in_total", COMP_IN, true),
     f(52, "comp_out", "compressor_bytes_out_total", COMP_OUT, true),
     f(
@@ -290,14 +298,11 @@ pub const BACKEND: &[Field] = &[
         COMP_RSP,
         true,
     ),
-    ms(58, "qtime", "http_queue_time_average_seconds", QTIME),
-    ms(59, "ctime", "http_connect_time_average_seconds", CTIME),
-    ms(60, "rtime", "http_response_time_average_seconds", RTIME),
-    ms(61, "ttime", "http_total_time_average_seconds", TTIME),
 ];
 
-/// Every server metric; `server_metric_fields` selects among them.
-pub const SERVER: &[Field] = &[
+/// Server metrics: [`PROXY_SHARED`] plus these; `server_metric_fields`
+/// selects among them all.
+const SERVER_OWN: &[Field] = &[
     f(
         2,
         "qcur",
@@ -311,40 +316,6 @@ pub const SERVER: &[Field] = &[
         "max_queue",
         "Maximum observed number of queued requests assigned to this server.",
         false,
-    ),
-    f(4, "scur", "current_sessions", SESSIONS, false),
-    f(5, "smax", "max_sessions", MAX_SESSIONS, false),
-    f(6, "slim", "limit_sessions", LIMIT_SESSIONS, false),
-    f(7, "stot", "sessions_total", SESSIONS_TOTAL, true),
-    f(8, "bin", "bytes_in_total", BYTES_IN, true),
-    f(9, "bout", "bytes_out_total", BYTES_OUT, true),
-    f(
-        13,
-        "econ",
-        "connection_errors_total",
-        "Total of connection errors.",
-        true,
-    ),
-    f(
-        14,
-        "eresp",
-        "response_errors_total",
-        "Total of response errors.",
-        true,
-    ),
-    f(
-        15,
-        "wretr",
-        "retry_warnings_total",
-        "Total of retry warnings.",
-        true,
-    ),
-    f(
-        16,
-        "wredis",
-        "redispatch_warnings_total",
-        "Total of redispatch warnings.",
-        true,
     ),
     f(
         17,
@@ -374,8 +345,6 @@ pub const SERVER: &[Field] = &[
         "Total downtime in seconds.",
         true,
     ),
-    f(30, "lbtot", "server_selected_total", LBTOT, true),
-    f(33, "rate", "current_session_rate", SESSION_RATE, false),
     f(
         35,
         "rate_max",
@@ -389,19 +358,17 @@ pub const SERVER: &[Field] = &[
         "check_duration_seconds",
         "Previously run health check duration, in seconds",
     ),
-    RESPONSES[0],
-    RESPONSES[1],
-    RESPONSES[2],
-    RESPONSES[3],
-    RESPONSES[4],
-    RESPONSES[5],
-    f(49, "cli_abrt", "client_aborts_total", CLI_ABRT, true),
-    f(50, "srv_abrt", "server_aborts_total", SRV_ABRT, true),
-    ms(58, "qtime", "http_queue_time_average_seconds", QTIME),
-    ms(59, "ctime", "http_connect_time_average_seconds", CTIME),
-    ms(60, "rtime", "http_response_time_average_seconds", RTIME),
-    ms(61, "ttime", "http_total_time_average_seconds", TTIME),
 ];
+
+/// Every backend metric.
+pub fn backend() -> Vec<Field> {
+    [PROXY_SHARED, BACKEND_OWN].concat()
+}
+
+/// Every server metric.
+pub fn server() -> Vec<Field> {
+    [PROXY_SHARED, SERVER_OWN].concat()
+}
 
 /// haproxy_exporter's `parseStatusField`: 1 for a serving state.
 pub fn parse_status(value: &str) -> f64 {
@@ -421,10 +388,9 @@ pub fn select_server_fields(spec: &str) -> Result<Vec<Field>, String> {
             .map_err(|_| format!("invalid server metric field number: {part}"))?;
         wanted.push(n);
     }
-    Ok(SERVER
-        .iter()
+    Ok(server()
+        .into_iter()
         .filter(|f| wanted.contains(&f.index))
-        .copied()
         .collect())
 }
 
@@ -463,15 +429,15 @@ mod tests {
         assert_eq!(eight.len(), 1);
         assert_eq!(eight[0].name, "bytes_in_total");
         let all = select_server_fields(DEFAULT_SERVER_FIELDS).unwrap_or_default();
-        assert_eq!(all.len(), SERVER.len());
+        assert_eq!(all.len(), server().len());
         assert!(select_server_fields("8,x").is_err());
         assert_eq!(select_server_fields("8,999").map(|v| v.len()), Ok(1));
     }
 
     #[test]
     fn tables_are_consistent() {
-        for table in [FRONTEND, BACKEND, SERVER] {
-            for field in table {
+        for table in [FRONTEND.to_vec(), backend(), server()] {
+            for field in &table {
                 assert_eq!(
                     field.name.ends_with("_total"),
                     field.counter,

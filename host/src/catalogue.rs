@@ -64,6 +64,14 @@ pub struct Status {
     pub last_error: Option<String>,
     /// Error counts by reason.
     pub errors: BTreeMap<&'static str, u64>,
+    /// Failed collects in a row that discarded the instance.
+    pub consecutive_failures: u32,
+    /// No new instance is tried before this time.
+    pub retry_at: Option<Instant>,
+    /// The last collect whose clashes were counted.
+    clashes_counted_for: u64,
+    /// Families the last collect's validation dropped.
+    last_invalid: usize,
 }
 
 /// One configured plugin.
@@ -81,10 +89,34 @@ pub struct PluginEntry {
     pre: Result<PluginPre<StoreState>, PluginError>,
     slot: tokio::sync::Mutex<Option<Instance>>,
     status: Mutex<Status>,
+    /// The collect in flight, which concurrent scrapes join.
+    inflight: Mutex<Option<InFlight>>,
+    collects: std::sync::atomic::AtomicU64,
 }
 
-/// The result of collecting one plugin, validated.
+type InFlight = futures::future::Shared<futures::future::BoxFuture<'static, Arc<Collected>>>;
+
+/// First wait after the second failure in a row; it doubles with each
+/// further failure.
+pub const BACKOFF_BASE: Duration = Duration::from_secs(1);
+/// Longest wait between attempts at a plugin that keeps failing.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
+
+/// The wait before the next attempt after `failures` failures in a row.
+pub fn backoff(failures: u32) -> Duration {
+    if failures < 2 {
+        return Duration::ZERO;
+    }
+    let exp = (failures - 2).min(16);
+    BACKOFF_BASE.saturating_mul(1 << exp).min(BACKOFF_MAX)
+}
+
+/// The result of collecting one plugin, validated. Shared by every scrape
+/// that arrived while it ran.
+#[derive(Clone)]
 pub struct Collected {
+    /// Sequence number of the collect, per plugin.
+    pub id: u64,
     /// Valid families, or why there are none.
     pub result: Result<Vec<Family>, PluginError>,
     /// Families dropped by validation.
@@ -119,6 +151,8 @@ impl PluginEntry {
             fetch: FetchContext::deny_all(),
             pre,
             slot: tokio::sync::Mutex::new(None),
+            inflight: Mutex::new(None),
+            collects: std::sync::atomic::AtomicU64::new(0),
             status: Mutex::new(Status {
                 errors,
                 ..Status::default()
@@ -153,10 +187,45 @@ impl PluginEntry {
         }
     }
 
+    /// Collects once for every scrape that asks while a collect is in
+    /// flight: the first caller starts it (bounded by its `deadline`), later
+    /// ones share its result. No double work, no overlapping calls.
+    pub async fn collect_coalesced(
+        self: &Arc<Self>,
+        runtime: &Runtime,
+        deadline: Instant,
+    ) -> Arc<Collected> {
+        use futures::FutureExt as _;
+        let shared = {
+            let mut inflight = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
+            match inflight.as_ref() {
+                Some(f) if f.peek().is_none() => f.clone(),
+                _ => {
+                    let me = Arc::clone(self);
+                    let runtime = runtime.clone();
+                    let fut = async move {
+                        let collected = me.collect(&runtime, deadline).await;
+                        me.record_collect(&collected);
+                        Arc::new(collected)
+                    }
+                    .boxed()
+                    .shared();
+                    *inflight = Some(fut.clone());
+                    fut
+                }
+            }
+        };
+        shared.await
+    }
+
     /// Collects and validates, finishing by `deadline`. A missing instance
     /// (first call, or after a failure) is instantiated and initialised
     /// first; a failure that poisons the instance discards it.
     pub async fn collect(&self, runtime: &Runtime, deadline: Instant) -> Collected {
+        let id = self
+            .collects
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
         let start = Instant::now();
         let result = self.collect_raw(runtime, deadline).await;
         let duration = start.elapsed();
@@ -178,6 +247,7 @@ impl PluginEntry {
                 .collect()
         });
         Collected {
+            id,
             result,
             invalid,
             duration,
@@ -191,9 +261,24 @@ impl PluginEntry {
     ) -> Result<Vec<Family>, PluginError> {
         let pre = self.pre.as_ref().map_err(Clone::clone)?;
         let wait = tokio::time::Instant::from_std(deadline);
+        let backing_off = {
+            let status = lock(&self.status);
+            status.retry_at.filter(|at| *at > Instant::now()).map(|at| {
+                let last = status.last_error.clone().unwrap_or_default();
+                (at - Instant::now(), last)
+            })
+        };
         let Ok(mut slot) = tokio::time::timeout_at(wait, self.slot.lock()).await else {
             return Err(PluginError::Timeout(self.limits.timeout));
         };
+        if slot.is_none()
+            && let Some((wait, last)) = backing_off
+        {
+            return Err(PluginError::Backoff {
+                seconds: wait.as_secs_f64().ceil() as u64,
+                last,
+            });
+        }
         let result = async {
             if slot.is_none() {
                 let fetch = self.fetch.clone();
@@ -219,73 +304,91 @@ impl PluginEntry {
         result
     }
 
-    /// Records a collect's outcome after the merge, counting errors. Logs
-    /// only when the plugin's state changes, not on every scrape.
-    pub fn record(&self, report: Report<'_>) {
-        let Report {
-            outcome,
-            duration,
-            series,
-            dropped,
-            invalid,
-            clashes,
-        } = report;
+    /// Records a collect's outcome, once per collect however many scrapes
+    /// share it: up or down, error counts, backoff. Logs only when the
+    /// plugin's state changes, not on every scrape.
+    fn record_collect(&self, c: &Collected) {
         let mut status = lock(&self.status);
         let was_up = status.up || !status.collected;
         let previous_error = status.last_error.clone();
         status.collected = true;
-        status.last_duration = duration;
-        status.dropped_families = dropped.len();
-        match outcome {
-            Ok(()) => {
+        status.last_duration = c.duration;
+        status.last_invalid = c.invalid.len();
+        status.dropped_families = c.invalid.len();
+        let plugin = &*self.name;
+        match &c.result {
+            Ok(_) => {
                 status.up = true;
-                status.series = series;
-                status.last_error = dropped.first().cloned();
-                if invalid > 0 {
+                status.consecutive_failures = 0;
+                status.retry_at = None;
+                status.last_error = c.invalid.first().map(ToString::to_string);
+                if !c.invalid.is_empty() {
                     *status.errors.entry("invalid_output").or_default() += 1;
+                    if status.last_error != previous_error {
+                        for problem in &c.invalid {
+                            tracing::warn!(plugin, "dropped a family: {problem}");
+                        }
+                    }
                 }
-                if clashes > 0 {
-                    *status.errors.entry("name_clash").or_default() += 1;
+                if !was_up {
+                    tracing::info!(plugin, "plugin up");
                 }
+            }
+            Err(PluginError::Backoff { .. }) => {
+                status.up = false;
+                status.series = 0;
             }
             Err(e) => {
                 status.up = false;
                 status.series = 0;
                 status.last_error = Some(e.to_string());
                 *status.errors.entry(e.reason()).or_default() += 1;
-            }
-        }
-        let plugin = &*self.name;
-        match (&outcome, was_up) {
-            (Err(e), true) => tracing::error!(plugin, reason = e.reason(), "plugin down: {e}"),
-            (Err(e), false) if previous_error.as_deref() != Some(&e.to_string()) => {
-                tracing::error!(plugin, reason = e.reason(), "plugin still down: {e}");
-            }
-            (Ok(()), false) => tracing::info!(plugin, "plugin up"),
-            _ => {}
-        }
-        if outcome.is_ok() && status.last_error != previous_error {
-            for problem in &dropped {
-                tracing::warn!(plugin, "dropped a family: {problem}");
+                let was_backing_off = status.retry_at.is_some();
+                if e.discards_instance() {
+                    status.consecutive_failures += 1;
+                    let wait = backoff(status.consecutive_failures);
+                    status.retry_at = (!wait.is_zero()).then(|| Instant::now() + wait);
+                }
+                let retry = match status.retry_at {
+                    Some(at) => format!(
+                        " (next attempt in {:.0?})",
+                        at.saturating_duration_since(Instant::now())
+                    ),
+                    None => String::new(),
+                };
+                if was_up {
+                    tracing::error!(plugin, reason = e.reason(), "plugin down: {e}{retry}");
+                } else if previous_error.as_deref() != Some(&e.to_string())
+                    || (!was_backing_off && status.retry_at.is_some())
+                {
+                    tracing::error!(plugin, reason = e.reason(), "plugin still down: {e}{retry}");
+                }
             }
         }
     }
-}
 
-/// What one scrape made of a plugin, after validation and merge.
-pub struct Report<'a> {
-    /// Success, or why the plugin produced nothing.
-    pub outcome: Result<(), &'a PluginError>,
-    /// Time the collect took.
-    pub duration: Duration,
-    /// Series served.
-    pub series: usize,
-    /// Why each dropped family was dropped.
-    pub dropped: Vec<String>,
-    /// How many were dropped as invalid.
-    pub invalid: usize,
-    /// How many were dropped for clashing with an earlier source.
-    pub clashes: usize,
+    /// Records what one scrape's merge kept of collect `id`: the series
+    /// served and the families dropped for clashing. A clash is counted
+    /// once per collect, and logged once per change.
+    pub fn record_merge(&self, id: u64, series: usize, clashes: &[String]) {
+        let mut status = lock(&self.status);
+        if !status.up {
+            return;
+        }
+        status.series = series;
+        status.dropped_families = status.last_invalid + clashes.len();
+        if !clashes.is_empty() && status.clashes_counted_for != id {
+            status.clashes_counted_for = id;
+            *status.errors.entry("name_clash").or_default() += 1;
+            let first = clashes.first().cloned();
+            if status.last_error != first {
+                for problem in clashes {
+                    tracing::warn!(plugin = &*self.name, "dropped a family: {problem}");
+                }
+                status.last_error = first;
+            }
+        }
+    }
 }
 
 /// All configured plugins, sorted by name.

@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::catalogue::{Catalogue, Collected, Report};
+use crate::catalogue::Catalogue;
 use crate::exposition::merge;
 use crate::exposition::model::Family;
-use crate::runtime::{PluginError, Runtime};
+use crate::runtime::Runtime;
 use crate::selfmetrics::{self, BuildInfo};
 
 /// Gathers the merged exposition on demand.
@@ -47,58 +47,54 @@ impl Gatherer {
                 let runtime = self.runtime.clone();
                 let timeout =
                     budget.map_or(plugin.limits.timeout, |b| b.min(plugin.limits.timeout));
-                tokio::spawn(async move { plugin.collect(&runtime, now + timeout).await })
+                tokio::spawn(async move { plugin.collect_coalesced(&runtime, now + timeout).await })
             })
             .collect();
-        let mut collected = Vec::with_capacity(tasks.len());
+        let mut collected: Vec<(u64, Vec<Family>)> = Vec::with_capacity(tasks.len());
         for task in futures::future::join_all(tasks).await {
-            collected.push(task.unwrap_or_else(|e| Collected {
-                result: Err(PluginError::Trap(format!("host task failed: {e}"))),
-                invalid: Vec::new(),
-                duration: now.elapsed(),
-            }));
+            let shared = match task {
+                Ok(shared) => shared,
+                Err(e) => {
+                    tracing::error!("collect task failed: {e}");
+                    collected.push((0, Vec::new()));
+                    continue;
+                }
+            };
+            // Sole owner: take the families; shared with another scrape: copy.
+            let c = Arc::try_unwrap(shared).unwrap_or_else(|arc| (*arc).clone());
+            collected.push((c.id, c.result.unwrap_or_default()));
         }
 
         // Source 0 is the host, so no plugin can take the host's names; its
         // values are filled in after the plugins' statuses are recorded.
         let mut sources = Vec::with_capacity(collected.len() + 1);
         sources.push(selfmetrics::families(&self.catalogue, &self.build));
-        let mut series_by_family: Vec<HashMap<String, usize>> = Vec::new();
-        for c in &mut collected {
-            let families = match &mut c.result {
-                Ok(families) => std::mem::take(families),
-                Err(_) => Vec::new(),
-            };
+        let mut series_by_family: Vec<HashMap<String, usize>> = Vec::with_capacity(collected.len());
+        let mut ids = Vec::with_capacity(collected.len());
+        for (id, families) in collected {
             series_by_family.push(
                 families
                     .iter()
                     .map(|f| (f.name.clone(), f.series.len()))
                     .collect(),
             );
+            ids.push(id);
             sources.push(families);
         }
         let (mut merged, clashes) = merge::merge(sources);
 
-        for (i, (plugin, c)) in self.catalogue.plugins.iter().zip(&collected).enumerate() {
+        for (i, plugin) in self.catalogue.plugins.iter().enumerate() {
             let mine: Vec<&merge::Clash> = clashes.iter().filter(|cl| cl.source == i + 1).collect();
             let clashed: usize = mine
                 .iter()
                 .map(|cl| series_by_family[i].get(&cl.family).copied().unwrap_or(0))
                 .sum();
             let total: usize = series_by_family[i].values().sum();
-            let mut dropped: Vec<String> = c.invalid.iter().map(ToString::to_string).collect();
-            dropped.extend(
-                mine.iter()
-                    .map(|cl| format!("family {}: {}", cl.family, cl.reason)),
-            );
-            plugin.record(Report {
-                outcome: c.result.as_ref().map(|_| ()),
-                duration: c.duration,
-                series: total - clashed,
-                dropped,
-                invalid: c.invalid.len(),
-                clashes: mine.len(),
-            });
+            let problems: Vec<String> = mine
+                .iter()
+                .map(|cl| format!("family {}: {}", cl.family, cl.reason))
+                .collect();
+            plugin.record_merge(ids[i], total - clashed, &problems);
         }
 
         for family in selfmetrics::families(&self.catalogue, &self.build) {

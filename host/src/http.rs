@@ -38,6 +38,8 @@ pub struct WebSettings {
     /// Subtracted from a scrape's timeout header to leave time for the
     /// response.
     pub timeout_offset: Duration,
+    /// Most metrics requests served at once; 0 for no limit.
+    pub max_requests: usize,
 }
 
 /// Shared state of the server.
@@ -48,6 +50,8 @@ pub struct App {
     ready: AtomicBool,
     /// Size of the last body, to size the next buffer.
     last_size: AtomicUsize,
+    /// Permits for metrics requests in flight (`--web.max-requests`).
+    in_flight: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 type Body = Full<Bytes>;
@@ -56,7 +60,10 @@ impl App {
     /// A server that answers `/-/healthy` at once and the rest once
     /// [`App::set_gatherer`] was called.
     pub fn new(settings: WebSettings) -> Self {
+        let in_flight = (settings.max_requests > 0)
+            .then(|| Arc::new(tokio::sync::Semaphore::new(settings.max_requests)));
         App {
+            in_flight,
             gatherer: tokio::sync::OnceCell::new(),
             settings,
             build: BuildInfo::current(),
@@ -88,6 +95,19 @@ impl App {
             return resp;
         }
         if path == self.settings.telemetry_path {
+            // Over the limit, answer at once rather than queue up work.
+            let _permit = match &self.in_flight {
+                Some(sem) => match Arc::clone(sem).try_acquire_owned() {
+                    Ok(permit) => Some(permit),
+                    Err(_) => {
+                        return plain(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "503 too many metrics requests in flight (--web.max-requests); try again later\n",
+                        );
+                    }
+                },
+                None => None,
+            };
             return self.metrics(&req).await;
         }
         match path {

@@ -41,6 +41,11 @@ struct Flags {
     #[arg(long = "web.timeout-offset", value_name = "DURATION", default_value = "500ms", value_parser = duration)]
     timeout_offset: Duration,
 
+    /// Most scrapes of the metrics path served at once; more get 503 at
+    /// once. 0 means no limit.
+    #[arg(long = "web.max-requests", value_name = "N", default_value_t = 40)]
+    max_requests: usize,
+
     /// Directory holding the plugins (NAME.wasm, with an optional NAME.yml).
     #[arg(
         long = "plugins.dir",
@@ -117,6 +122,7 @@ fn run(flags: Flags) -> anyhow::Result<ExitCode> {
         let app = Arc::new(App::new(WebSettings {
             telemetry_path,
             timeout_offset: flags.timeout_offset,
+            max_requests: flags.max_requests,
         }));
         let listeners = http::bind(&addresses).await?;
         for l in &listeners {

@@ -83,7 +83,7 @@ fn trapping_plugin_is_down_while_the_healthy_one_serves_and_both_recover() -> Re
 }
 
 #[test]
-fn trap_in_init_is_reported_and_retried() -> Result<()> {
+fn trap_in_init_is_retried_with_exponential_backoff() -> Result<()> {
     let dir = PluginsDir::new("trap-init");
     dir.add("conformance", "conformance", None).add(
         "trap",
@@ -91,17 +91,22 @@ fn trap_in_init_is_reported_and_retried() -> Result<()> {
         Some("config:\n  stage: init\n"),
     );
     let exporter = Exporter::start(&dir.path, &[])?;
-    for scrape in 1..=3 {
+    // Two attempts in a row, then a backoff of 1 s (doubling after each
+    // further failure): a third scrape right away does not run init again.
+    for (scrape, attempts) in [(1, 1.0), (2, 2.0), (3, 2.0)] {
         let body = exporter.scrape_text()?;
-        assert_eq!(up(&body, "trap"), Some(0.0));
+        assert_eq!(up(&body, "trap"), Some(0.0), "scrape {scrape}");
         assert_eq!(up(&body, "conformance"), Some(1.0));
-        assert_eq!(
-            errors(&body, "trap", "trap"),
-            f64::from(scrape),
-            "init is retried on every scrape"
-        );
+        assert_eq!(errors(&body, "trap", "trap"), attempts, "scrape {scrape}");
     }
     exporter.wait_for_log(&["deliberate panic in init", "plugin=trap"]);
+    exporter.wait_for_log(&["plugin still down", "next attempt in", "plugin=trap"]);
+    // Once the backoff has passed, init runs again (and fails again).
+    let third = eventually(Duration::from_secs(10), || {
+        let body = exporter.scrape_text()?;
+        Ok((errors(&body, "trap", "trap") == 3.0).then_some(body))
+    })?;
+    assert_eq!(up(&third, "trap"), Some(0.0));
     Ok(())
 }
 

@@ -189,3 +189,80 @@ fn json_logs_are_one_object_per_line() -> Result<()> {
     }
     Ok(())
 }
+
+/// Fires `n` scrapes at once and returns the responses.
+fn wave(addr: &str, n: usize) -> Result<Vec<HttpResponse>> {
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(n));
+    let handles: Vec<_> = (0..n)
+        .map(|_| {
+            let (addr, barrier) = (addr.to_owned(), std::sync::Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                request(
+                    &addr,
+                    "GET",
+                    "/metrics",
+                    &[("Accept", "application/openmetrics-text")],
+                )
+            })
+        })
+        .collect();
+    handles
+        .into_iter()
+        .map(|h| {
+            h.join()
+                .map_err(|_| anyhow::anyhow!("scrape thread panicked"))?
+        })
+        .collect()
+}
+
+#[test]
+fn concurrent_scrapes_share_one_collect_per_wave() -> Result<()> {
+    let dir = PluginsDir::new("coalesce");
+    dir.add(
+        "slow",
+        "conformance",
+        Some("config:\n  prefix: slow\n  sleep_ms: 1500\n"),
+    )
+    .add("fast", "conformance", Some("config:\n  prefix: fast\n"));
+    let e = Exporter::start(&dir.path, &["--web.max-requests", "100"])?;
+    for expected in [1.0, 2.0] {
+        let responses = wave(&e.addr, 64)?;
+        let mut collects = std::collections::BTreeSet::new();
+        for r in &responses {
+            assert_eq!(r.status, 200);
+            let body = r.text()?;
+            assert!(body.ends_with("# EOF\n"), "incomplete response");
+            assert!(body.contains("slow_mystery 42.0") && body.contains("fast_mystery 42.0"));
+            collects.insert(format!("{:?}", sample(&body, "slow_collects_total")));
+        }
+        // The slow plugin's collect ran once for the whole wave.
+        assert_eq!(collects.len(), 1, "{collects:?}");
+        assert_eq!(
+            collects.first().map(String::as_str),
+            Some(format!("{:?}", Some(expected)).as_str())
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn requests_over_the_limit_get_503_at_once() -> Result<()> {
+    let dir = PluginsDir::new("max-requests");
+    dir.add(
+        "slow",
+        "conformance",
+        Some("config:\n  prefix: slow\n  sleep_ms: 2000\n"),
+    );
+    let e = Exporter::start(&dir.path, &["--web.max-requests", "2"])?;
+    let responses = wave(&e.addr, 8)?;
+    let ok = responses.iter().filter(|r| r.status == 200).count();
+    let busy = responses.iter().filter(|r| r.status == 503).count();
+    assert_eq!(ok + busy, 8);
+    assert!(ok >= 1 && ok <= 2, "{ok} served");
+    assert!(busy >= 6, "{busy} refused");
+    // The other endpoints are not limited, and the limit frees up.
+    assert_eq!(e.get("/-/healthy", &[])?.status, 200);
+    assert_eq!(e.get("/metrics", &[])?.status, 200);
+    Ok(())
+}

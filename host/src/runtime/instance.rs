@@ -47,6 +47,15 @@ pub enum PluginError {
     /// The plugin trapped (panic, unreachable, out of bounds...).
     #[error("trapped: {0}")]
     Trap(String),
+    /// The plugin keeps failing; no new instance is tried until the backoff
+    /// has passed.
+    #[error("backing off after repeated failures, next attempt in {seconds} s; last error: {last}")]
+    Backoff {
+        /// Seconds until the next attempt.
+        seconds: u64,
+        /// The last failure.
+        last: String,
+    },
     /// The plugin returned more series than its limit.
     #[error("returned {count} series, over the limit of {limit}")]
     TooManySeries {
@@ -69,6 +78,7 @@ impl PluginError {
             PluginError::Memory(_) => "memory",
             PluginError::Trap(_) => "trap",
             PluginError::TooManySeries { .. } => "too_many_series",
+            PluginError::Backoff { .. } => "backoff",
         }
     }
 

@@ -80,6 +80,8 @@ pub struct PluginEntry {
     pub name: Arc<str>,
     /// The `.wasm` file.
     pub wasm_path: PathBuf,
+    /// Hash of the `.wasm` and `NAME.yml` contents this entry was made from.
+    pub fingerprint: u64,
     /// Limits in force.
     pub limits: Limits,
     /// Labels added to every series, sorted by name.
@@ -143,6 +145,7 @@ impl PluginEntry {
     ) -> Self {
         let errors = ERROR_REASONS.iter().map(|r| (*r, 0)).collect();
         PluginEntry {
+            fingerprint: fingerprint(&wasm_path),
             name,
             wasm_path,
             limits,
@@ -304,6 +307,29 @@ impl PluginEntry {
         result
     }
 
+    /// Instantiates and initialises the plugin now, so that a reload can
+    /// check a new version before it replaces the old one. The instance is
+    /// kept for the next collect.
+    pub async fn prime(&self, runtime: &Runtime) -> Result<(), PluginError> {
+        let pre = self.pre.as_ref().map_err(Clone::clone)?;
+        let deadline = Instant::now() + self.limits.timeout;
+        let mut slot = self.slot.lock().await;
+        let mut instance = Instance::instantiate(
+            runtime,
+            pre,
+            self.name.clone(),
+            self.limits,
+            self.fetch.clone(),
+            deadline,
+        )
+        .await?;
+        let metadata = instance.metadata(deadline).await?;
+        lock(&self.status).metadata = Some(metadata);
+        instance.init(&self.config_json, deadline).await?;
+        *slot = Some(instance);
+        Ok(())
+    }
+
     /// Records a collect's outcome, once per collect however many scrapes
     /// share it: up or down, error counts, backoff. Logs only when the
     /// plugin's state changes, not on every scrape.
@@ -397,6 +423,82 @@ pub struct Catalogue {
     pub plugins: Vec<Arc<PluginEntry>>,
 }
 
+/// What a reload did.
+#[derive(Debug, Default)]
+pub struct ReloadReport {
+    /// Plugins added, replaced or removed, by instance name.
+    pub added: Vec<String>,
+    /// Plugins whose new version replaced the old one.
+    pub replaced: Vec<String>,
+    /// Plugins removed with their file.
+    pub removed: Vec<String>,
+    /// New versions that failed to compile or init, with the error; their
+    /// old version (if any) keeps serving.
+    pub failed: Vec<(String, String)>,
+}
+
+impl std::fmt::Display for ReloadReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "added: {}", self.added.join(", "))?;
+        writeln!(f, "replaced: {}", self.replaced.join(", "))?;
+        writeln!(f, "removed: {}", self.removed.join(", "))?;
+        for (plugin, error) in &self.failed {
+            writeln!(f, "failed: {plugin}: {error}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The `.wasm` files of `dir`, sorted.
+fn scan(dir: &Path) -> Result<Vec<PathBuf>, CatalogueError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| CatalogueError::Dir {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Hash of a plugin's `.wasm` and `NAME.yml` contents.
+fn fingerprint(wasm: &Path) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    std::fs::read(wasm).ok().hash(&mut h);
+    manifest_path(wasm)
+        .and_then(|p| std::fs::read(p).ok())
+        .hash(&mut h);
+    h.finish()
+}
+
+/// Adds `entries` to `plugins`, refusing a name that is already taken.
+fn push_unique(plugins: &mut Vec<Arc<PluginEntry>>, entries: Vec<Arc<PluginEntry>>) {
+    for entry in entries {
+        if plugins.iter().any(|p| p.name == entry.name) {
+            let path = entry.wasm_path.clone();
+            let error = format!(
+                "{}: instance name {:?} is already taken by another plugin",
+                path.display(),
+                &*entry.name
+            );
+            tracing::error!(plugin = &*entry.name, file = %path.display(), "plugin not loaded: {error}");
+            let name = format!("{}@{}", entry.name, path.display());
+            plugins.push(Arc::new(PluginEntry::failed(
+                name.into(),
+                path,
+                entry.limits,
+                error,
+            )));
+            continue;
+        }
+        plugins.push(entry);
+    }
+}
+
 impl Catalogue {
     /// Loads every `*.wasm` in `dir`. A plugin whose files are broken is kept
     /// as a failed entry (reported down) and logged; only an unreadable
@@ -406,40 +508,88 @@ impl Catalogue {
         dir: &Path,
         defaults: &HostDefaults,
     ) -> Result<Self, CatalogueError> {
-        let entries = std::fs::read_dir(dir).map_err(|source| CatalogueError::Dir {
-            path: dir.to_owned(),
-            source,
-        })?;
-        let mut wasm_files: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file())
-            .collect();
-        wasm_files.sort();
         let mut plugins: Vec<Arc<PluginEntry>> = Vec::new();
-        for path in wasm_files {
-            for entry in load_file(runtime, &path, defaults) {
-                if plugins.iter().any(|p| p.name == entry.name) {
-                    let error = format!(
-                        "{}: instance name {:?} is already taken by another plugin",
-                        path.display(),
-                        &*entry.name
-                    );
-                    tracing::error!(plugin = &*entry.name, file = %path.display(), "plugin not loaded: {error}");
-                    let name = format!("{}@{}", entry.name, path.display());
-                    plugins.push(Arc::new(PluginEntry::failed(
-                        name.into(),
-                        path.clone(),
-                        entry.limits,
-                        error,
-                    )));
-                    continue;
-                }
-                plugins.push(Arc::new(entry));
-            }
+        for path in scan(dir)? {
+            let entries = load_file(runtime, &path, defaults)
+                .into_iter()
+                .map(Arc::new)
+                .collect();
+            push_unique(&mut plugins, entries);
         }
         plugins.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(Catalogue { plugins })
+    }
+
+    /// A new catalogue for the current contents of `dir`: unchanged plugins
+    /// are kept as they are (instance and state included); a new or changed
+    /// one is compiled and initialised first, and replaces the old version
+    /// only if that worked; a removed one is gone.
+    pub async fn reload(
+        &self,
+        runtime: &Runtime,
+        dir: &Path,
+        defaults: &HostDefaults,
+    ) -> Result<(Self, ReloadReport), CatalogueError> {
+        let files = scan(dir)?;
+        let mut report = ReloadReport::default();
+        let mut plugins: Vec<Arc<PluginEntry>> = Vec::new();
+        for path in &files {
+            let old: Vec<Arc<PluginEntry>> = self
+                .plugins
+                .iter()
+                .filter(|p| &p.wasm_path == path)
+                .cloned()
+                .collect();
+            let current = fingerprint(path);
+            if !old.is_empty() && old.iter().all(|p| p.fingerprint == current) {
+                push_unique(&mut plugins, old);
+                continue;
+            }
+            let (rt, p, d) = (runtime.clone(), path.clone(), *defaults);
+            let fresh = tokio::task::spawn_blocking(move || load_file(&rt, &p, &d))
+                .await
+                .unwrap_or_default();
+            let mut failure = None;
+            for entry in &fresh {
+                if let Err(e) = entry.prime(runtime).await {
+                    failure = Some((entry.name.to_string(), e.to_string()));
+                    break;
+                }
+            }
+            let names: Vec<String> = fresh.iter().map(|e| e.name.to_string()).collect();
+            match failure {
+                Some((name, error)) if !old.is_empty() => {
+                    tracing::error!(plugin = %name, file = %path.display(), "reload failed, the old version keeps serving: {error}");
+                    report.failed.push((name, error));
+                    push_unique(&mut plugins, old);
+                }
+                Some((name, error)) => {
+                    tracing::error!(plugin = %name, file = %path.display(), "new plugin failed to start: {error}");
+                    report.failed.push((name, error));
+                    push_unique(&mut plugins, fresh.into_iter().map(Arc::new).collect());
+                }
+                None => {
+                    if old.is_empty() {
+                        tracing::info!(file = %path.display(), "plugin added");
+                        report.added.extend(names);
+                    } else {
+                        tracing::info!(file = %path.display(), "plugin replaced");
+                        report.replaced.extend(names);
+                    }
+                    push_unique(&mut plugins, fresh.into_iter().map(Arc::new).collect());
+                }
+            }
+        }
+        for gone in self
+            .plugins
+            .iter()
+            .filter(|p| !files.contains(&p.wasm_path))
+        {
+            tracing::info!(plugin = &*gone.name, file = %gone.wasm_path.display(), "plugin removed");
+            report.removed.push(gone.name.to_string());
+        }
+        plugins.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok((Catalogue { plugins }, report))
     }
 }
 

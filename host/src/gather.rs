@@ -14,7 +14,8 @@ use crate::selfmetrics::{self, BuildInfo};
 /// Gathers the merged exposition on demand.
 pub struct Gatherer {
     runtime: Runtime,
-    catalogue: Arc<Catalogue>,
+    catalogue: std::sync::RwLock<Arc<Catalogue>>,
+    load_errors: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
     build: BuildInfo,
 }
 
@@ -23,14 +24,39 @@ impl Gatherer {
     pub fn new(runtime: Runtime, catalogue: Arc<Catalogue>) -> Self {
         Gatherer {
             runtime,
-            catalogue,
+            catalogue: std::sync::RwLock::new(catalogue),
+            load_errors: std::sync::Mutex::new(std::collections::BTreeMap::new()),
             build: BuildInfo::current(),
         }
     }
 
-    /// The catalogue gathered from.
-    pub fn catalogue(&self) -> &Catalogue {
-        &self.catalogue
+    /// The catalogue in force. A scrape holds on to the one it started
+    /// with, so it never sees half of a reload.
+    pub fn catalogue(&self) -> Arc<Catalogue> {
+        Arc::clone(&self.catalogue.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The runtime plugins run in.
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// Puts a reloaded catalogue in force and counts the versions that
+    /// failed to load.
+    pub fn install(&self, catalogue: Catalogue, failed: &[(String, String)]) {
+        *self.catalogue.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(catalogue);
+        let mut errors = self.load_errors.lock().unwrap_or_else(|p| p.into_inner());
+        for (plugin, _) in failed {
+            *errors.entry(plugin.clone()).or_default() += 1;
+        }
+    }
+
+    /// Failed reloads per plugin.
+    pub fn load_errors(&self) -> std::collections::BTreeMap<String, u64> {
+        self.load_errors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Collects all plugins at once, each bounded by the smaller of its own
@@ -38,8 +64,9 @@ impl Gatherer {
     /// sorted by name.
     pub async fn gather(&self, budget: Option<Duration>) -> Vec<Family> {
         let now = Instant::now();
-        let tasks: Vec<_> = self
-            .catalogue
+        let catalogue = self.catalogue();
+        let load_errors = self.load_errors();
+        let tasks: Vec<_> = catalogue
             .plugins
             .iter()
             .map(|plugin| {
@@ -68,7 +95,7 @@ impl Gatherer {
         // Source 0 is the host, so no plugin can take the host's names; its
         // values are filled in after the plugins' statuses are recorded.
         let mut sources = Vec::with_capacity(collected.len() + 1);
-        sources.push(selfmetrics::families(&self.catalogue, &self.build));
+        sources.push(selfmetrics::families(&catalogue, &load_errors, &self.build));
         let mut series_by_family: Vec<HashMap<String, usize>> = Vec::with_capacity(collected.len());
         let mut ids = Vec::with_capacity(collected.len());
         for (id, families) in collected {
@@ -83,7 +110,7 @@ impl Gatherer {
         }
         let (mut merged, clashes) = merge::merge(sources);
 
-        for (i, plugin) in self.catalogue.plugins.iter().enumerate() {
+        for (i, plugin) in catalogue.plugins.iter().enumerate() {
             let mine: Vec<&merge::Clash> = clashes.iter().filter(|cl| cl.source == i + 1).collect();
             let clashed: usize = mine
                 .iter()
@@ -97,7 +124,7 @@ impl Gatherer {
             plugin.record_merge(ids[i], total - clashed, &problems);
         }
 
-        for family in selfmetrics::families(&self.catalogue, &self.build) {
+        for family in selfmetrics::families(&catalogue, &load_errors, &self.build) {
             match merged.binary_search_by(|f| f.name.as_str().cmp(&family.name)) {
                 Ok(i) => merged[i] = family,
                 Err(i) if !family.series.is_empty() => merged.insert(i, family),

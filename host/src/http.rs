@@ -44,7 +44,7 @@ pub struct WebSettings {
 
 /// Shared state of the server.
 pub struct App {
-    gatherer: tokio::sync::OnceCell<Gatherer>,
+    gatherer: tokio::sync::OnceCell<Arc<Gatherer>>,
     settings: WebSettings,
     build: BuildInfo,
     ready: AtomicBool,
@@ -52,7 +52,12 @@ pub struct App {
     last_size: AtomicUsize,
     /// Permits for metrics requests in flight (`--web.max-requests`).
     in_flight: Option<Arc<tokio::sync::Semaphore>>,
+    reload: std::sync::OnceLock<ReloadTrigger>,
 }
+
+/// Asks the reload loop for a reload; with a sender, for its outcome too.
+pub type ReloadTrigger =
+    tokio::sync::mpsc::Sender<Option<tokio::sync::oneshot::Sender<Result<String, String>>>>;
 
 type Body = Full<Bytes>;
 
@@ -64,6 +69,7 @@ impl App {
             .then(|| Arc::new(tokio::sync::Semaphore::new(settings.max_requests)));
         App {
             in_flight,
+            reload: std::sync::OnceLock::new(),
             gatherer: tokio::sync::OnceCell::new(),
             settings,
             build: BuildInfo::current(),
@@ -74,7 +80,7 @@ impl App {
 
     /// Installs the gatherer once plugins are loaded; the server is ready
     /// from then on.
-    pub fn set_gatherer(&self, gatherer: Gatherer) {
+    pub fn set_gatherer(&self, gatherer: Arc<Gatherer>) {
         if self.gatherer.set(gatherer).is_ok() {
             self.ready.store(true, Ordering::SeqCst);
         }
@@ -85,6 +91,9 @@ impl App {
         let path = req.uri().path();
         let known =
             path == self.settings.telemetry_path || matches!(path, "/" | "/-/healthy" | "/-/ready");
+        if path == "/-/reload" {
+            return self.reload(req.method()).await;
+        }
         if !known {
             return plain(StatusCode::NOT_FOUND, "404 page not found\n");
         }
@@ -119,6 +128,41 @@ impl App {
             ),
             _ => self.landing(),
         }
+    }
+
+    async fn reload(&self, method: &Method) -> Response<Body> {
+        if method != Method::POST && method != Method::PUT {
+            let mut resp = plain(StatusCode::METHOD_NOT_ALLOWED, "405 use POST to reload\n");
+            resp.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST, PUT"));
+            return resp;
+        }
+        let Some(trigger) = self.reload.get() else {
+            return plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Not ready: loading plugins.\n",
+            );
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if trigger.send(Some(tx)).await.is_err() {
+            return plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "reloading is not running\n",
+            );
+        }
+        match rx.await {
+            Ok(Ok(report)) => text_response(StatusCode::OK, report),
+            Ok(Err(error)) => text_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("reload failed: {error}\n"),
+            ),
+            Err(_) => plain(StatusCode::INTERNAL_SERVER_ERROR, "reload did not answer\n"),
+        }
+    }
+
+    /// Connects `POST /-/reload` to the reload loop.
+    pub fn set_reload(&self, trigger: ReloadTrigger) {
+        let _ = self.reload.set(trigger);
     }
 
     fn scrape_budget(&self, req: &Request<Incoming>) -> Option<Duration> {
@@ -193,6 +237,7 @@ impl App {
     fn landing(&self) -> Response<Body> {
         let mut rows = String::new();
         if let Some(gatherer) = self.gatherer.get() {
+            let load_errors = gatherer.load_errors();
             for plugin in &gatherer.catalogue().plugins {
                 let status = plugin.status();
                 let (name, version, description) = status
@@ -213,7 +258,10 @@ impl App {
                     version = html(version),
                     duration = status.last_duration.as_secs_f64(),
                     series = status.series,
-                    error = html(status.last_error.as_deref().unwrap_or("")),
+                    error = html(&match load_errors.get(&*plugin.name) {
+                        Some(n) => format!("{} (failed reloads: {n})", status.last_error.as_deref().unwrap_or("")),
+                        None => status.last_error.clone().unwrap_or_default(),
+                    }),
                     description = html(description),
                 ));
             }
@@ -234,6 +282,16 @@ impl App {
         );
         resp
     }
+}
+
+fn text_response(status: StatusCode, body: String) -> Response<Body> {
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
 }
 
 fn plain(status: StatusCode, body: &'static str) -> Response<Body> {

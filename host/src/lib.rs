@@ -8,7 +8,8 @@
 //! - [`exposition`]: the data model, validation, merge and encoders (pure);
 //! - [`gather`]: one scrape: collect every plugin concurrently and merge;
 //! - [`selfmetrics`]: the host's own metrics;
-//! - [`http`]: the HTTP server.
+//! - [`http`]: the HTTP server;
+//! - [`reload`]: reloading the plugins on a change, SIGHUP or `POST /-/reload`.
 
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
@@ -19,5 +20,6 @@ pub mod exposition;
 pub mod gather;
 pub mod http;
 pub mod logging;
+pub mod reload;
 pub mod runtime;
 pub mod selfmetrics;

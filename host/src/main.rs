@@ -13,8 +13,8 @@ use wasm_exporter::catalogue::Catalogue;
 use wasm_exporter::config::{self, HostDefaults};
 use wasm_exporter::gather::Gatherer;
 use wasm_exporter::http::{self, App, WebSettings};
-use wasm_exporter::logging;
 use wasm_exporter::runtime::Runtime;
+use wasm_exporter::{logging, reload};
 
 /// Prometheus exporter whose collectors are sandboxed WebAssembly plugins.
 #[derive(Debug, Parser)]
@@ -53,6 +53,11 @@ struct Flags {
         default_value = "./plugins.d"
     )]
     plugins_dir: PathBuf,
+
+    /// Watch the plugins directory and reload on changes (reloads also
+    /// happen on SIGHUP and POST /-/reload).
+    #[arg(long = "plugins.watch", default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    plugins_watch: bool,
 
     /// Longest a plugin call may take; a plugin's own limits.timeout and the
     /// scrape's timeout can only shorten it.
@@ -152,7 +157,15 @@ fn run(flags: Flags) -> anyhow::Result<ExitCode> {
             plugins = catalogue.plugins.len(),
             "plugins loaded, ready"
         );
-        app.set_gatherer(Gatherer::new(wasm, Arc::new(catalogue)));
+        let gatherer = Arc::new(Gatherer::new(wasm, Arc::new(catalogue)));
+        app.set_gatherer(Arc::clone(&gatherer));
+        let trigger = reload::spawn(
+            gatherer,
+            flags.plugins_dir.clone(),
+            defaults,
+            flags.plugins_watch,
+        );
+        app.set_reload(trigger);
         server.await.context("HTTP server")?;
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)

@@ -34,7 +34,11 @@ fn gauge(name: &str, help: &str, labels: &[&str]) -> Family {
 }
 
 /// The host's families for the current statuses of `catalogue`.
-pub fn families(catalogue: &Catalogue, build: &BuildInfo) -> Vec<Family> {
+pub fn families(
+    catalogue: &Catalogue,
+    load_errors: &std::collections::BTreeMap<String, u64>,
+    build: &BuildInfo,
+) -> Vec<Family> {
     let mut up = gauge(
         "wasm_exporter_plugin_up",
         "Whether the plugin's last collect succeeded (1) or failed (0).",
@@ -111,7 +115,26 @@ pub fn families(catalogue: &Catalogue, build: &BuildInfo) -> Vec<Family> {
         Value::Info,
     );
 
-    let mut out = vec![up, duration, series, dropped, errors, info, build_info];
+    let mut reloads = Family::new(
+        Kind::Counter,
+        "wasm_exporter_plugin_load_errors_total",
+        "New versions of the plugin that failed to compile or init on reload; the old version kept serving.",
+    )
+    .with_labels(&["plugin"]);
+    for plugin in &catalogue.plugins {
+        let count = load_errors.get(&*plugin.name).copied().unwrap_or(0);
+        reloads.push(
+            vec![plugin.name.to_string()],
+            Value::Counter {
+                total: count as f64,
+                exemplar: None,
+            },
+        );
+    }
+
+    let mut out = vec![
+        up, duration, series, dropped, errors, info, build_info, reloads,
+    ];
     out.extend(process::families());
     for family in &mut out {
         family

@@ -5,5 +5,6 @@ mod exposition;
 mod faults;
 mod haproxy;
 mod http;
+mod reload;
 mod simulator;
 mod support;

@@ -1,0 +1,127 @@
+//! Hot reload through the real binary: add, replace, break, reconfigure and
+//! remove plugins without a restart, triggered by the directory watch,
+//! SIGHUP and `POST /-/reload`.
+
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::support::*;
+
+fn prefix_yml(prefix: &str) -> String {
+    format!("config:\n  prefix: {prefix}\n")
+}
+
+fn collects(body: &str, prefix: &str) -> Option<f64> {
+    sample(body, &format!("{prefix}_collects_total"))
+}
+
+/// Scrapes until `f` holds, or fails after 15 s.
+fn scrape_until(e: &Exporter, what: &str, f: impl Fn(&str) -> bool) -> Result<String> {
+    eventually(Duration::from_secs(15), || {
+        let body = e.scrape_text()?;
+        Ok(f(&body).then_some(body))
+    })
+    .map_err(|err| anyhow::anyhow!("{what}: {err}"))
+}
+
+#[test]
+fn the_directory_watch_adds_replaces_and_removes_plugins() -> Result<()> {
+    let dir = PluginsDir::new("reload-watch");
+    dir.add("a", "conformance", Some(&prefix_yml("a")));
+    let e = Exporter::start(&dir.path, &[])?;
+    assert!(collects(&e.scrape_text()?, "a").is_some());
+
+    // Added: b appears, a keeps its instance (its counter goes on).
+    dir.add("b", "conformance", Some(&prefix_yml("b")));
+    let body = scrape_until(&e, "b added", |b| collects(b, "b").is_some())?;
+    assert!(
+        collects(&body, "a").is_some_and(|n| n >= 2.0),
+        "a was restarted"
+    );
+
+    // A NAME.yml change reloads that plugin alone.
+    let a_before = collects(&e.scrape_text()?, "a").unwrap_or(0.0);
+    dir.write("b.yml", prefix_yml("renamed").as_bytes());
+    let body = scrape_until(&e, "b reconfigured", |b| collects(b, "renamed").is_some())?;
+    assert!(collects(&body, "b").is_none(), "old b series still served");
+    assert!(
+        collects(&body, "a").is_some_and(|n| n > a_before),
+        "a was reloaded too"
+    );
+
+    // Removed: its series go with it.
+    std::fs::remove_file(dir.path.join("b.wasm"))?;
+    let body = scrape_until(&e, "b removed", |b| collects(b, "renamed").is_none())?;
+    assert!(
+        !body.contains("plugin=\"b\""),
+        "self-metrics of b still served"
+    );
+    e.wait_for_log(&["plugin removed", "plugin=b"]);
+    Ok(())
+}
+
+#[test]
+fn a_broken_new_version_leaves_the_old_one_serving() -> Result<()> {
+    let dir = PluginsDir::new("reload-broken");
+    dir.add("a", "conformance", Some(&prefix_yml("a"))).add(
+        "c",
+        "conformance",
+        Some(&prefix_yml("c")),
+    );
+    let e = Exporter::start(&dir.path, &[])?;
+    e.scrape_text()?;
+
+    // A .wasm that does not compile.
+    dir.write("a.wasm", b"not a component");
+    let body = scrape_until(&e, "load error counted", |b| {
+        sample(b, "wasm_exporter_plugin_load_errors_total{plugin=\"a\"}") == Some(1.0)
+    })?;
+    assert_eq!(
+        sample(&body, "wasm_exporter_plugin_up{plugin=\"a\"}"),
+        Some(1.0)
+    );
+    assert!(collects(&body, "a").is_some(), "the old a stopped serving");
+    e.wait_for_log(&["reload failed, the old version keeps serving", "plugin=a"]);
+    let landing = e.get("/", &[])?.text()?;
+    assert!(landing.contains("failed reloads: 1"), "{landing}");
+
+    // A config that init refuses: the old c keeps serving too.
+    dir.write("c.yml", b"config:\n  prefix: ''\n");
+    let body = scrape_until(&e, "init failure counted", |b| {
+        sample(b, "wasm_exporter_plugin_load_errors_total{plugin=\"c\"}") == Some(1.0)
+    })?;
+    assert!(collects(&body, "c").is_some(), "the old c stopped serving");
+    assert_eq!(
+        sample(&body, "wasm_exporter_plugin_up{plugin=\"c\"}"),
+        Some(1.0)
+    );
+    Ok(())
+}
+
+#[test]
+fn sighup_and_post_reload_without_the_watch() -> Result<()> {
+    let dir = PluginsDir::new("reload-manual");
+    dir.add("a", "conformance", Some(&prefix_yml("a")));
+    let e = Exporter::start(&dir.path, &["--plugins.watch=false"])?;
+
+    dir.add("b", "conformance", Some(&prefix_yml("b")));
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        collects(&e.scrape_text()?, "b").is_none(),
+        "reloaded without a trigger"
+    );
+    let r = request(&e.addr, "POST", "/-/reload", &[("Content-Length", "0")])?;
+    assert_eq!(r.status, 200);
+    assert!(r.text()?.contains("added: b"), "{}", r.text()?);
+    assert!(collects(&e.scrape_text()?, "b").is_some());
+    assert_eq!(e.get("/-/reload", &[])?.status, 405);
+
+    dir.add("c", "conformance", Some(&prefix_yml("c")));
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &e.pid().to_string()])
+        .status()?;
+    assert!(status.success());
+    scrape_until(&e, "c added on SIGHUP", |b| collects(b, "c").is_some())?;
+    Ok(())
+}

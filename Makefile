@@ -20,7 +20,7 @@ PY_CLIENT      := prometheus-client==0.21.1
 
 # Plugins served by `make run`, and test-only plugins.
 SHIPPED_PLUGINS := latency-simulator haproxy
-TEST_PLUGINS    := conformance trap
+TEST_PLUGINS    := conformance trap faulty
 ALL_PLUGINS     := $(SHIPPED_PLUGINS) $(TEST_PLUGINS)
 
 

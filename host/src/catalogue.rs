@@ -30,6 +30,7 @@ pub const ERROR_REASONS: &[&str] = &[
     "name_clash",
     "fetch_denied",
     "fetch",
+    "stderr_limit",
 ];
 
 /// Errors that stop the catalogue from loading at all.
@@ -72,6 +73,10 @@ pub struct Status {
     clashes_counted_for: u64,
     /// Families the last collect's validation dropped.
     last_invalid: usize,
+    /// The last collect that produced data.
+    ok_collect: u64,
+    /// Down because everything it returned clashed with other sources.
+    clash_down: bool,
 }
 
 /// One configured plugin.
@@ -125,6 +130,15 @@ pub struct Collected {
     pub invalid: Vec<Invalid>,
     /// Time taken.
     pub duration: Duration,
+}
+
+/// Problems on one log line.
+fn join<T: std::fmt::Display>(problems: &[T]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn lock(m: &Mutex<Status>) -> MutexGuard<'_, Status> {
@@ -343,20 +357,40 @@ impl PluginEntry {
         status.dropped_families = c.invalid.len();
         let plugin = &*self.name;
         match &c.result {
+            Ok(valid) if valid.is_empty() && !c.invalid.is_empty() => {
+                // Everything it returned was invalid: nothing to serve.
+                status.up = false;
+                status.series = 0;
+                status.last_error = c.invalid.first().map(ToString::to_string);
+                *status.errors.entry("invalid_output").or_default() += 1;
+                if was_up || status.last_error != previous_error {
+                    let problems = join(&c.invalid);
+                    tracing::error!(
+                        plugin,
+                        reason = "invalid_output",
+                        "plugin down: every family it returned is invalid: {problems}"
+                    );
+                }
+            }
             Ok(_) => {
-                status.up = true;
+                status.ok_collect = c.id;
+                status.up = !status.clash_down;
                 status.consecutive_failures = 0;
                 status.retry_at = None;
                 status.last_error = c.invalid.first().map(ToString::to_string);
                 if !c.invalid.is_empty() {
                     *status.errors.entry("invalid_output").or_default() += 1;
                     if status.last_error != previous_error {
-                        for problem in &c.invalid {
-                            tracing::warn!(plugin, "dropped a family: {problem}");
-                        }
+                        let problems = join(&c.invalid);
+                        tracing::warn!(
+                            plugin,
+                            reason = "invalid_output",
+                            "dropped {} families: {problems}",
+                            c.invalid.len()
+                        );
                     }
                 }
-                if !was_up {
+                if !was_up && !status.clash_down {
                     tracing::info!(plugin, "plugin up");
                 }
             }
@@ -398,19 +432,40 @@ impl PluginEntry {
     /// once per collect, and logged once per change.
     pub fn record_merge(&self, id: u64, series: usize, clashes: &[String]) {
         let mut status = lock(&self.status);
-        if !status.up {
+        // Only the latest collect that produced data has a merge to record.
+        if status.ok_collect != id {
             return;
         }
         status.series = series;
         status.dropped_families = status.last_invalid + clashes.len();
+        let plugin = &*self.name;
+        // Every family clashed with an earlier source's: nothing served.
+        let clash_down = series == 0 && !clashes.is_empty();
+        if clash_down != status.clash_down {
+            status.clash_down = clash_down;
+            status.up = !clash_down;
+            if clash_down {
+                tracing::error!(
+                    plugin,
+                    reason = "name_clash",
+                    "plugin down: every family it returned clashes with another source's"
+                );
+            } else {
+                tracing::info!(plugin, "plugin up");
+            }
+        }
         if !clashes.is_empty() && status.clashes_counted_for != id {
             status.clashes_counted_for = id;
             *status.errors.entry("name_clash").or_default() += 1;
             let first = clashes.first().cloned();
             if status.last_error != first {
-                for problem in clashes {
-                    tracing::warn!(plugin = &*self.name, "dropped a family: {problem}");
-                }
+                let problems = join(clashes);
+                tracing::warn!(
+                    plugin,
+                    reason = "name_clash",
+                    "dropped {} families: {problems}",
+                    clashes.len()
+                );
                 status.last_error = first;
             }
         }

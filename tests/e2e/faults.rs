@@ -228,12 +228,14 @@ fn plugins_are_collected_concurrently() -> Result<()> {
 #[test]
 fn same_family_from_two_plugins_is_kept_once_and_the_clash_counted() -> Result<()> {
     let dir = PluginsDir::new("clash");
-    // Same prefix: every family of `second` repeats series of `first`.
+    // Same prefix: every family of `second` repeats series of `first`, so
+    // nothing of it is served and it is reported down.
     dir.add("first", "conformance", None)
         .add("second", "conformance", None);
     let exporter = Exporter::start(&dir.path, &[])?;
     let body = exporter.scrape_text()?;
-    assert_eq!(up(&body, "second"), Some(1.0));
+    assert_eq!(up(&body, "second"), Some(0.0));
+    assert_eq!(up(&body, "first"), Some(1.0));
     assert_eq!(errors(&body, "second", "name_clash"), 1.0);
     assert_eq!(errors(&body, "first", "name_clash"), 0.0);
     assert_eq!(

@@ -47,6 +47,15 @@ pub enum PluginError {
     /// The plugin trapped (panic, unreachable, out of bounds...).
     #[error("trapped: {0}")]
     Trap(String),
+    /// The plugin wrote more to stdout and stderr in one call than its
+    /// `limits.max_stderr_bytes`; the call's result is not used.
+    #[error("wrote {bytes} bytes to stdout/stderr in one call, over the limit of {limit}")]
+    StderrLimit {
+        /// Bytes written.
+        bytes: u64,
+        /// The limit.
+        limit: usize,
+    },
     /// The plugin keeps failing; no new instance is tried until the backoff
     /// has passed.
     #[error("backing off after repeated failures, next attempt in {seconds} s; last error: {last}")]
@@ -79,6 +88,7 @@ impl PluginError {
             PluginError::Trap(_) => "trap",
             PluginError::TooManySeries { .. } => "too_many_series",
             PluginError::Backoff { .. } => "backoff",
+            PluginError::StderrLimit { .. } => "stderr_limit",
         }
     }
 
@@ -136,7 +146,7 @@ impl Instance {
         });
         arm(&mut store, deadline);
         let started = bounded(deadline, pre.instantiate_async(&mut store)).await;
-        flush_output(&store, &output);
+        let _ = flush_output(&store, &output);
         match started {
             Some(Ok(bindings)) => Ok(Instance {
                 store,
@@ -196,8 +206,14 @@ impl Instance {
 
     /// Logs what the guest printed during a call and classifies a failure.
     fn settle<R>(&self, outcome: Option<wasmtime::Result<R>>) -> Result<R, PluginError> {
-        flush_output(&self.store, &self.output);
+        let written = flush_output(&self.store, &self.output);
         match outcome {
+            Some(Ok(_)) if written > self.limits.max_stderr_bytes as u64 => {
+                Err(PluginError::StderrLimit {
+                    bytes: written,
+                    limit: self.limits.max_stderr_bytes,
+                })
+            }
             Some(Ok(r)) => Ok(r),
             Some(Err(e)) => Err(classify(&self.store, &e, self.limits)),
             None => Err(PluginError::Timeout(self.limits.timeout)),
@@ -234,17 +250,17 @@ fn classify(store: &Store<StoreState>, e: &wasmtime::Error, limits: Limits) -> P
     }
 }
 
-fn flush_output(store: &Store<StoreState>, output: &OutputCapture) {
+/// Logs what the guest printed during a call, tagged with the plugin, and
+/// returns how many bytes it wrote. Output over the per-call limit is not
+/// logged line by line: the call fails with `stderr_limit`, which is logged
+/// once per state change like any failure.
+fn flush_output(store: &Store<StoreState>, output: &OutputCapture) -> u64 {
     let drained = output.drain();
-    let plugin = &*store.data().plugin;
-    for line in drained.text.lines().filter(|l| !l.trim().is_empty()) {
-        tracing::warn!(plugin, stream = "stderr", "{line}");
+    if drained.dropped == 0 {
+        let plugin = &*store.data().plugin;
+        for line in drained.text.lines().filter(|l| !l.trim().is_empty()) {
+            tracing::warn!(plugin, stream = "stderr", "{line}");
+        }
     }
-    if drained.dropped > 0 {
-        tracing::warn!(
-            plugin,
-            dropped_bytes = drained.dropped,
-            "plugin output over the per-call limit was dropped"
-        );
-    }
+    drained.text.len() as u64 + drained.dropped
 }

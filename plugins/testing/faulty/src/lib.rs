@@ -1,0 +1,197 @@
+//! Test plugin: the fault catalogue. Each instance misbehaves in the one way
+//! its `fault` config names, so that tests can show a bad plugin never costs
+//! the host or the other plugins anything.
+
+use wasm_exporter_sdk::fetch::{Request, fetch};
+use wasm_exporter_sdk::{
+    CollectError, Collector, Exemplar, HistogramValue, InitError, MetricFamily, export_collector,
+};
+
+/// The faults.
+#[derive(serde::Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "snake_case")]
+pub enum Fault {
+    /// Spin forever in `collect`.
+    LoopCollect,
+    /// Spin forever in `init`.
+    LoopInit,
+    /// Grow linear memory until the limit stops it.
+    MemoryBomb,
+    /// Panic in `collect`.
+    PanicCollect,
+    /// Panic in `init`.
+    PanicInit,
+    /// Invalid metric and label names, and a `__` label.
+    BadNames,
+    /// Label values that do not match the label names.
+    LabelMismatch,
+    /// The same series twice.
+    DuplicateSeries,
+    /// Buckets that are not cumulative.
+    NonCumulative,
+    /// A histogram without `+Inf`.
+    MissingInf,
+    /// A NaN counter.
+    NanCounter,
+    /// An exemplar of more than 128 characters.
+    LongExemplar,
+    /// `clash_metric` as a gauge (pair with `clash_counter`).
+    ClashGauge,
+    /// `clash_metric` as a counter (pair with `clash_gauge`).
+    ClashCounter,
+    /// More series than any sane limit.
+    TooManySeries,
+    /// Label values of many megabytes.
+    HugeLabelValues,
+    /// Fetch `target`, which is expected never to answer.
+    FetchHang,
+    /// Fetch `target`, which is expected not to be granted.
+    FetchDenied,
+    /// Write megabytes to stderr on every collect.
+    StderrFlood,
+}
+
+/// Configuration: the fault, and a fetch target for the fetch faults.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// What to do wrong.
+    pub fault: Fault,
+    /// Target of `fetch_hang` and `fetch_denied`.
+    #[serde(default)]
+    pub target: String,
+}
+
+/// The collector.
+pub struct Faulty {
+    config: Config,
+}
+
+fn gauge(name: &str, labels: &[&str]) -> MetricFamily {
+    MetricFamily::gauge(name, "A deliberately broken family.").with_labels(labels.iter().copied())
+}
+
+/// Spins without end, in a way the compiler cannot remove.
+fn spin() -> ! {
+    let mut x: u64 = 0;
+    loop {
+        x = std::hint::black_box(x.wrapping_add(1));
+    }
+}
+
+impl Collector for Faulty {
+    type Config = Config;
+
+    fn init(config: Config) -> Result<Self, InitError> {
+        match config.fault {
+            Fault::LoopInit => spin(),
+            Fault::PanicInit => panic!("faulty plugin: panic in init"),
+            _ => Ok(Faulty { config }),
+        }
+    }
+
+    fn collect(&mut self) -> Result<Vec<MetricFamily>, CollectError> {
+        let mut out = Vec::new();
+        match self.config.fault {
+            Fault::LoopInit | Fault::PanicInit => {}
+            Fault::LoopCollect => spin(),
+            Fault::PanicCollect => panic!("faulty plugin: panic in collect"),
+            Fault::MemoryBomb => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![7u8; 1 << 20]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            Fault::BadNames => {
+                let mut f = gauge("bad-name", &[]);
+                f.add_gauge((), 1.0);
+                out.push(f);
+                let mut f = gauge("bad_label", &["1x"]);
+                f.add_gauge(["v"], 1.0);
+                out.push(f);
+                let mut f = gauge("reserved_label", &["__name"]);
+                f.add_gauge(["v"], 1.0);
+                out.push(f);
+            }
+            Fault::LabelMismatch => {
+                let mut f = gauge("mismatch", &["a", "b"]);
+                f.add_gauge(["only-one"], 1.0);
+                out.push(f);
+            }
+            Fault::DuplicateSeries => {
+                let mut f = gauge("duplicate", &["a"]);
+                f.add_gauge(["x"], 1.0);
+                f.add_gauge(["x"], 2.0);
+                out.push(f);
+            }
+            Fault::NonCumulative | Fault::MissingInf => {
+                let buckets: &[(f64, u64)] = if self.config.fault == Fault::NonCumulative {
+                    &[(1.0, 5), (2.0, 3), (f64::INFINITY, 5)]
+                } else {
+                    &[(1.0, 1), (2.0, 2)]
+                };
+                let mut f =
+                    MetricFamily::histogram("broken_histogram", "A deliberately broken family.");
+                f.add_histogram(
+                    (),
+                    HistogramValue::from_cumulative(buckets.iter().copied(), 1.0, 5),
+                );
+                out.push(f);
+            }
+            Fault::NanCounter => {
+                let mut f = MetricFamily::counter("nan_total", "A deliberately broken family.");
+                f.add_counter((), f64::NAN);
+                out.push(f);
+            }
+            Fault::LongExemplar => {
+                let mut f =
+                    MetricFamily::counter("long_exemplar_total", "A deliberately broken family.");
+                let long = "x".repeat(200);
+                f.add_counter((), 1.0)
+                    .with_exemplar(Exemplar::new([("trace_id", long.as_str())], 1.0));
+                out.push(f);
+            }
+            Fault::ClashGauge => {
+                let mut f = gauge("clash_metric", &[]);
+                f.add_gauge((), 1.0);
+                out.push(f);
+            }
+            Fault::ClashCounter => {
+                let mut f = MetricFamily::counter("clash_metric", "A deliberately broken family.");
+                f.add_counter((), 1.0);
+                out.push(f);
+            }
+            Fault::TooManySeries => {
+                let mut f = gauge("many", &["i"]);
+                for i in 0..5000 {
+                    f.add_gauge([i.to_string()], 1.0);
+                }
+                out.push(f);
+            }
+            Fault::HugeLabelValues => {
+                let mut f = gauge("huge", &["v"]);
+                f.add_gauge(["x".repeat(8 << 20)], 1.0);
+                out.push(f);
+            }
+            Fault::FetchHang | Fault::FetchDenied => {
+                // A fetch failure is an expected failure: report it as one.
+                if let Err(e) = fetch(&Request::new(self.config.target.clone())) {
+                    return Err(CollectError::new(format!("fetch failed: {e:?}")));
+                }
+            }
+            Fault::StderrFlood => {
+                let line = "flood ".repeat(1000);
+                for _ in 0..2000 {
+                    eprintln!("{line}");
+                }
+                let mut f = gauge("flooder_alive", &[]);
+                f.add_gauge((), 1.0);
+                out.push(f);
+            }
+        }
+        Ok(out)
+    }
+}
+
+export_collector!(Faulty);

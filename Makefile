@@ -4,6 +4,9 @@
 #   make test    lint and the whole test suite (installs what it needs)
 #   make plugins build every plugin to wasm32-wasip2 (release, stripped)
 #   make lint    cargo fmt --check and clippy -D warnings
+#   make demo    a local HAProxy and the exporter
+#   make fuzz    cargo-fuzz targets, bounded (nightly; not CI)
+#   make soak    wrk at 64 connections against the shipped plugins (not CI)
 #
 # Everything the host builds uses the `release` profile and one target dir,
 # so wasmtime is compiled once for `make run` and `make test` alike.
@@ -28,7 +31,7 @@ export WASM_EXPORTER_REVISION := $(shell git rev-parse --short=12 HEAD 2>/dev/nu
 export WASM_EXPORTER_PLUGINS  := $(abspath $(PLUGIN_OUT))
 export WASM_EXPORTER_TEST_PYTHON := $(abspath $(VENV))/bin/python
 
-.PHONY: all run demo test lint plugins build setup setup-rust setup-test fmt clean
+.PHONY: all run demo test lint plugins build setup setup-rust setup-test fmt clean fuzz soak
 
 all: build plugins
 
@@ -110,6 +113,14 @@ test: setup-test lint plugins
 	@mkdir -p $(BUILD)
 	@set -o pipefail; $(CARGO) test --release --workspace 2>&1 | tee $(BUILD)/test.log
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "all tests: %d passed, %d failed\n", p, f }' $(BUILD)/test.log
+
+## Reliability (scripts, not CI; figures go to RELIABILITY.md) -------------
+
+fuzz:
+	bash scripts/fuzz.sh
+
+soak: build plugins
+	bash scripts/soak.sh
 
 clean:
 	$(CARGO) clean

@@ -248,6 +248,7 @@ impl PluginEntry {
         let duration = start.elapsed();
         let limits = validate::Limits {
             max_label_value_length: self.limits.max_label_value_length,
+            max_label_name_length: self.limits.max_label_name_length,
         };
         let mut invalid = Vec::new();
         let result = result.map(|mut families| {

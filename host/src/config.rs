@@ -47,6 +47,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_MAX_SERIES: usize = 1_000_000;
 /// Default cap on one label value's length, in bytes.
 pub const DEFAULT_MAX_LABEL_VALUE_LENGTH: usize = 4096;
+/// Default cap on one `fetch` response, in bytes.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 << 20;
+/// Default cap on one label name's length, in bytes.
+pub const DEFAULT_MAX_LABEL_NAME_LENGTH: usize = 256;
 /// Default cap on what a plugin may write to stdout and stderr per call.
 pub const DEFAULT_MAX_STDERR_BYTES: usize = 64 << 10;
 
@@ -164,6 +168,10 @@ pub struct LimitsSpec {
     /// one is dropped (reason `invalid_output`).
     #[serde(default)]
     pub max_label_value_length: Option<usize>,
+    /// Longest label name, in bytes. Default: 256. A family with a longer
+    /// one is dropped (reason `invalid_output`).
+    #[serde(default)]
+    pub max_label_name_length: Option<usize>,
     /// Most bytes the plugin may write to stdout and stderr in one call; the
     /// rest is dropped and counted. Default: 65536.
     #[serde(default, deserialize_with = "de_size")]
@@ -315,6 +323,8 @@ pub struct Limits {
     pub max_series: usize,
     /// Label value cap in bytes.
     pub max_label_value_length: usize,
+    /// Label name cap in bytes.
+    pub max_label_name_length: usize,
     /// Output cap per call in bytes.
     pub max_stderr_bytes: usize,
     /// Response cap of one fetch, in bytes.
@@ -332,12 +342,15 @@ impl Limits {
             max_label_value_length: spec
                 .max_label_value_length
                 .unwrap_or(DEFAULT_MAX_LABEL_VALUE_LENGTH),
+            max_label_name_length: spec
+                .max_label_name_length
+                .unwrap_or(DEFAULT_MAX_LABEL_NAME_LENGTH),
             max_stderr_bytes: spec.max_stderr_bytes.map_or(DEFAULT_MAX_STDERR_BYTES, |b| {
                 usize::try_from(b).unwrap_or(usize::MAX)
             }),
             max_response_bytes: spec
                 .max_response_bytes
-                .map_or(crate::runtime::fetch::DEFAULT_MAX_RESPONSE_BYTES, |b| {
+                .map_or(DEFAULT_MAX_RESPONSE_BYTES, |b| {
                     usize::try_from(b).unwrap_or(usize::MAX)
                 }),
         }

@@ -14,12 +14,18 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(feature = "runtime")]
 pub mod catalogue;
 pub mod config;
 pub mod exposition;
+#[cfg(feature = "runtime")]
 pub mod gather;
+#[cfg(feature = "runtime")]
 pub mod http;
 pub mod logging;
+#[cfg(feature = "runtime")]
 pub mod reload;
+#[cfg(feature = "runtime")]
 pub mod runtime;
+#[cfg(feature = "runtime")]
 pub mod selfmetrics;

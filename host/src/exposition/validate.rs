@@ -54,6 +54,8 @@ pub enum Invalid {
 pub struct Limits {
     /// Longest label value (and exemplar label value), in bytes.
     pub max_label_value_length: usize,
+    /// Longest label name, in bytes.
+    pub max_label_name_length: usize,
 }
 
 /// Longest combined length of an exemplar's label names and values, in
@@ -103,7 +105,7 @@ pub fn validate(family: &mut Family, limits: Limits) -> Result<(), Invalid> {
         return Err(Invalid::MetricName(family.name.clone()));
     }
     check_unit(family)?;
-    check_label_names(family)?;
+    check_label_names(family, limits)?;
     for series in &family.series {
         check_series(family, series, limits)?;
     }
@@ -132,7 +134,7 @@ fn check_unit(family: &Family) -> Result<(), Invalid> {
     }
 }
 
-fn check_label_names(family: &Family) -> Result<(), Invalid> {
+fn check_label_names(family: &Family, limits: Limits) -> Result<(), Invalid> {
     let bad = |label: &str, why| Invalid::LabelName {
         family: family.name.clone(),
         label: label.to_owned(),
@@ -141,6 +143,9 @@ fn check_label_names(family: &Family) -> Result<(), Invalid> {
     for (i, label) in family.label_names.iter().enumerate() {
         if !is_label_name(label) {
             return Err(bad(label, "must match [a-zA-Z_][a-zA-Z0-9_]*"));
+        }
+        if label.len() > limits.max_label_name_length {
+            return Err(bad(label, "longer than the label name limit"));
         }
         if label.starts_with("__") {
             return Err(bad(label, "names starting with __ are reserved"));
@@ -346,6 +351,7 @@ mod tests {
 
     const LIMITS: Limits = Limits {
         max_label_value_length: 64,
+        max_label_name_length: 32,
     };
 
     fn gauge(name: &str, labels: &[&str]) -> Family {
@@ -412,6 +418,11 @@ mod tests {
             Err(Invalid::LabelName { .. })
         ));
         let mut f = Family::new(Kind::Stateset, "mode", "").with_labels(&["mode"]);
+        assert!(matches!(
+            validate(&mut f, LIMITS),
+            Err(Invalid::LabelName { .. })
+        ));
+        let mut f = gauge("ok", &[&"n".repeat(33)]);
         assert!(matches!(
             validate(&mut f, LIMITS),
             Err(Invalid::LabelName { .. })
@@ -547,6 +558,7 @@ mod tests {
         f.push(vec![], ex(&"ü".repeat(120)));
         let limits = Limits {
             max_label_value_length: 1024,
+            max_label_name_length: 32,
         };
         assert_eq!(validate(&mut f, limits), Ok(()));
         let mut f = Family::new(Kind::Counter, "c_total", "");

@@ -24,8 +24,7 @@ use url::Url;
 
 use super::bindings::fetch::{FetchError, Request, Response};
 
-/// Default cap on one response, in bytes.
-pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 << 20;
+pub use crate::config::DEFAULT_MAX_RESPONSE_BYTES;
 
 /// One grant.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -113,9 +113,12 @@ pub use __bindings::wasm_exporter::plugin::host::Level;
 pub fn log(level: Level, message: &str) {
     #[cfg(target_family = "wasm")]
     __bindings::wasm_exporter::plugin::host::log(level, message);
-    // Native builds (a plugin's unit tests) have no host: print instead.
+    // Native builds (a plugin's unit tests, fuzzing) have no host: print
+    // instead when WASM_EXPORTER_LOG is set.
     #[cfg(not(target_family = "wasm"))]
-    eprintln!("{level:?}: {message}");
+    if std::env::var_os("WASM_EXPORTER_LOG").is_some() {
+        eprintln!("{level:?}: {message}");
+    }
 }
 
 /// A collector plugin.

@@ -314,3 +314,37 @@ fn a_plugin_over_its_memory_limit_is_reported_as_memory() -> Result<()> {
     ]);
     Ok(())
 }
+
+#[test]
+fn the_scrape_timeout_header_shortens_the_deadline() -> Result<()> {
+    let dir = PluginsDir::new("scrape-timeout");
+    // Sleeps 4 s; its own limit (and the host's) is 10 s.
+    dir.add(
+        "slow",
+        "conformance",
+        Some("config:\n  prefix: slow\n  sleep_ms: 4000\n"),
+    );
+    let exporter = Exporter::start(&dir.path, &["--web.timeout-offset", "500ms"])?;
+    // Prometheus says it gives up after 2 s: the plugin gets 1.5 s.
+    let r = exporter.get("/metrics", &[("X-Prometheus-Scrape-Timeout-Seconds", "2")])?;
+    assert_eq!(r.status, 200);
+    let body = r.text()?;
+    assert_eq!(up(&body, "slow"), Some(0.0));
+    assert_eq!(errors(&body, "slow", "timeout"), 1.0);
+    let took = sample(
+        &body,
+        "wasm_exporter_plugin_collect_duration_seconds{plugin=\"slow\"}",
+    )
+    .unwrap_or(f64::NAN);
+    assert!(
+        took < 4.0,
+        "the plugin ran {took} s, past the scrape's deadline"
+    );
+    // Without the header the plugin has its full 10 s and succeeds.
+    let body = eventually(Duration::from_secs(30), || {
+        let body = exporter.scrape_text()?;
+        Ok((up(&body, "slow") == Some(1.0)).then_some(body))
+    })?;
+    assert!(sample(&body, "slow_collects_total").is_some());
+    Ok(())
+}

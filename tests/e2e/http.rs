@@ -137,24 +137,7 @@ fn hostile_requests_get_errors_and_the_server_keeps_serving() -> Result<()> {
 #[test]
 fn concurrent_scrapes_all_get_complete_answers() -> Result<()> {
     let (_dir, e) = exporter("concurrent-scrapes")?;
-    let addr = e.addr.clone();
-    let handles: Vec<_> = (0..16)
-        .map(|_| {
-            let addr = addr.clone();
-            std::thread::spawn(move || {
-                request(
-                    &addr,
-                    "GET",
-                    "/metrics",
-                    &[("Accept", "application/openmetrics-text")],
-                )
-            })
-        })
-        .collect();
-    for h in handles {
-        let r = h
-            .join()
-            .map_err(|_| anyhow::anyhow!("scrape thread panicked"))??;
+    for r in wave(&e.addr, 16)? {
         assert_eq!(r.status, 200);
         let body = r.text()?;
         assert!(body.ends_with("# EOF\n"));

@@ -91,6 +91,25 @@ const RESPONSES: [Field; 6] = [
     code(44, "hrsp_other", "other"),
 ];
 
+const COMPRESSION: [Field; 4] = [
+    f(51, "comp_in", "compressor_bytes_in_total", COMP_IN, true),
+    f(52, "comp_out", "compressor_bytes_out_total", COMP_OUT, true),
+    f(
+        53,
+        "comp_byp",
+        "compressor_bytes_bypassed_total",
+        COMP_BYP,
+        true,
+    ),
+    f(
+        54,
+        "comp_rsp",
+        "http_responses_compressed_total",
+        COMP_RSP,
+        true,
+    ),
+];
+
 const SESSIONS: &str = "Current number of active sessions.";
 const MAX_SESSIONS: &str = "Maximum observed number of active sessions.";
 const LIMIT_SESSIONS: &str = "Configured session limit.";
@@ -161,22 +180,10 @@ pub const FRONTEND: &[Field] = &[
         "Total HTTP requests.",
         true,
     ),
-    f(51, "comp_in", "compressor_bytes_in_total", COMP_IN, true),
-    f(52, "comp_out", "compressor_bytes_out_total", COMP_OUT, true),
-    f(
-        53,
-        "comp_byp",
-        "compressor_bytes_bypassed_total",
-        COMP_BYP,
-        true,
-    ),
-    f(
-        54,
-        "comp_rsp",
-        "http_responses_compressed_total",
-        COMP_RSP,
-        true,
-    ),
+    COMPRESSION[0],
+    COMPRESSION[1],
+    COMPRESSION[2],
+    COMPRESSION[3],
     f(
         79,
         "conn_tot",
@@ -282,22 +289,10 @@ const BACKEND_OWN: &[Field] = &[
         "Maximum number of sessions per second.",
         false,
     ),
-    f(51, "comp_in", "compressor_bytes_in_total", COMP_IN, true),
-    f(52, "comp_out", "compressor_bytes_out_total", COMP_OUT, true),
-    f(
-        53,
-        "comp_byp",
-        "compressor_bytes_bypassed_total",
-        COMP_BYP,
-        true,
-    ),
-    f(
-        54,
-        "comp_rsp",
-        "http_responses_compressed_total",
-        COMP_RSP,
-        true,
-    ),
+    COMPRESSION[0],
+    COMPRESSION[1],
+    COMPRESSION[2],
+    COMPRESSION[3],
 ];
 
 /// Server metrics: [`PROXY_SHARED`] plus these; `server_metric_fields`

@@ -48,6 +48,8 @@ setup-test: setup-rust
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	command -v haproxy >/dev/null || missing="$$missing haproxy"; \
 	command -v prometheus-haproxy-exporter >/dev/null || missing="$$missing prometheus-haproxy-exporter"; \
+	command -v openssl >/dev/null || missing="$$missing openssl"; \
+	[ -x /usr/bin/kill ] || [ -x /bin/kill ] || missing="$$missing procps"; \
 	command -v python3 >/dev/null || missing="$$missing python3"; \
 	python3 -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \

@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail};
 use crate::support::*;
 
 /// A free loopback port (bound, then released).
-fn free_port() -> Result<u16> {
+pub fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 

@@ -6,6 +6,7 @@ mod exposition;
 mod faults;
 mod haproxy;
 mod http;
+mod prometheus;
 mod reload;
 mod simulator;
 mod support;

@@ -135,6 +135,14 @@ fn openmetrics_output_carries_exemplars() -> Result<()> {
     assert_eq!(structure(&body).2, structure(&theirs).2);
     // The text format has no exemplars.
     assert!(!e.scrape_text()?.contains("dummyID"));
+    // Its buckets go below zero, so OpenMetrics 1.0 forbids the histogram's
+    // _sum and _count there (they stay in text format).
+    assert!(!body.contains("rpc_durations_histogram_seconds_sum"));
+    assert!(!body.contains("rpc_durations_histogram_seconds_count"));
+    assert!(
+        e.scrape_text()?
+            .contains("rpc_durations_histogram_seconds_sum")
+    );
     Ok(())
 }
 

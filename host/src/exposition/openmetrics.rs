@@ -126,12 +126,14 @@ fn encode_family(family: &Family, out: &mut Vec<u8>) {
                     );
                 }
                 let gauge = matches!(series.value, Value::GaugeHistogram(_));
-                plain(out, if gauge { "_gsum" } else { "_sum" }, Num::Float(h.sum));
-                plain(
-                    out,
-                    if gauge { "_gcount" } else { "_count" },
-                    Num::Uint(h.count),
-                );
+                // OpenMetrics 1.0: with a negative bucket threshold the sum
+                // is no longer a counter and MUST NOT be exposed, and the
+                // count goes with it (the +Inf bucket still carries it).
+                if h.buckets.iter().all(|b| b.upper_bound >= 0.0) {
+                    plain(out, if gauge { "_gsum" } else { "_sum" }, Num::Float(h.sum));
+                    let count = if gauge { "_gcount" } else { "_count" };
+                    plain(out, count, Num::Uint(h.count));
+                }
                 if !gauge {
                     created(out, name, family, series);
                 }

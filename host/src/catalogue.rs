@@ -159,7 +159,7 @@ impl PluginEntry {
     ) -> Self {
         let errors = ERROR_REASONS.iter().map(|r| (*r, 0)).collect();
         PluginEntry {
-            fingerprint: fingerprint(&wasm_path),
+            fingerprint: 0,
             name,
             wasm_path,
             limits,
@@ -520,15 +520,19 @@ fn scan(dir: &Path) -> Result<Vec<PathBuf>, CatalogueError> {
     Ok(files)
 }
 
-/// Hash of a plugin's `.wasm` and `NAME.yml` contents.
-fn fingerprint(wasm: &Path) -> u64 {
+/// Hash of a plugin's `.wasm` and `NAME.yml` contents, as read.
+fn fingerprint_of(wasm: Option<&Vec<u8>>, yml: Option<&Vec<u8>>) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    std::fs::read(wasm).ok().hash(&mut h);
-    manifest_path(wasm)
-        .and_then(|p| std::fs::read(p).ok())
-        .hash(&mut h);
+    wasm.hash(&mut h);
+    yml.hash(&mut h);
     h.finish()
+}
+
+/// Hash of a plugin's `.wasm` and `NAME.yml` contents on disk.
+fn fingerprint(wasm: &Path) -> u64 {
+    let yml = manifest_path(wasm).and_then(|p| std::fs::read(p).ok());
+    fingerprint_of(std::fs::read(wasm).ok().as_ref(), yml.as_ref())
 }
 
 /// Adds `entries` to `plugins`, refusing a name that is already taken.
@@ -658,12 +662,41 @@ fn manifest_path(wasm: &Path) -> Option<PathBuf> {
 
 /// The entries of one `.wasm`: one per instance, sharing one compilation.
 fn load_file(runtime: &Runtime, path: &Path, defaults: &HostDefaults) -> Vec<PluginEntry> {
+    // Each file is read once: for the fingerprint, the manifest and the
+    // compilation alike.
+    let wasm = std::fs::read(path);
+    let manifest_file = manifest_path(path);
+    let yml = manifest_file.as_deref().map(std::fs::read);
+    let print = fingerprint_of(
+        wasm.as_ref().ok(),
+        yml.as_ref().and_then(|r| r.as_ref().ok()),
+    );
+    let mut entries = load_read(
+        runtime,
+        path,
+        defaults,
+        wasm,
+        manifest_file.as_deref().zip(yml),
+    );
+    for entry in &mut entries {
+        entry.fingerprint = print;
+    }
+    entries
+}
+
+fn load_read(
+    runtime: &Runtime,
+    path: &Path,
+    defaults: &HostDefaults,
+    wasm: std::io::Result<Vec<u8>>,
+    yml: Option<(&Path, std::io::Result<Vec<u8>>)>,
+) -> Vec<PluginEntry> {
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     let default_limits = Limits::resolve(&LimitsSpec::default(), defaults);
-    let manifest_file = manifest_path(path);
+    let manifest_file = yml.as_ref().map(|(p, _)| p.to_path_buf());
     let failed = |error: String| {
         tracing::error!(plugin = %stem, file = %path.display(), "plugin not loaded: {error}");
         vec![PluginEntry::failed(
@@ -673,7 +706,7 @@ fn load_file(runtime: &Runtime, path: &Path, defaults: &HostDefaults) -> Vec<Plu
             error,
         )]
     };
-    let manifest = match manifest_file.as_deref().map(Manifest::load) {
+    let manifest = match yml.map(|(p, read)| Manifest::from_read(p, read)) {
         None => Manifest::default(),
         Some(Ok(m)) => m,
         Some(Err(e)) => return failed(e.to_string()),
@@ -688,7 +721,7 @@ fn load_file(runtime: &Runtime, path: &Path, defaults: &HostDefaults) -> Vec<Plu
         Err(e) => return failed(format!("{yml}: {e}")),
     };
     let started = Instant::now();
-    let pre = std::fs::read(path)
+    let pre = wasm
         .map_err(|e| format!("reading {}: {e}", path.display()))
         .and_then(|bytes| {
             runtime

@@ -249,11 +249,16 @@ pub struct Manifest {
 impl Manifest {
     /// Reads and parses `path`.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        Self::from_read(path, std::fs::read(path))
+    }
+
+    /// Parses what reading `path` gave.
+    pub fn from_read(path: &Path, read: std::io::Result<Vec<u8>>) -> Result<Self, ConfigError> {
+        let bytes = read.map_err(|source| ConfigError::Read {
             path: path.to_owned(),
             source,
         })?;
-        Self::parse(&text).map_err(|message| ConfigError::Parse {
+        Self::parse(&String::from_utf8_lossy(&bytes)).map_err(|message| ConfigError::Parse {
             path: path.to_owned(),
             message,
         })

@@ -318,7 +318,7 @@ impl Layout {
             svname: position("svname", 1),
             status: position("status", metrics::STATUS),
             type_: position("type", metrics::TYPE),
-            frontend: table(metrics::FRONTEND),
+            frontend: table(&metrics::frontend()),
             backend: table(&metrics::backend()),
             server: table(server_fields),
         }

@@ -130,14 +130,18 @@ const CTIME: &str = "Avg. HTTP connect time for last 1024 successful connections
 const RTIME: &str = "Avg. HTTP response time for last 1024 successful connections.";
 const TTIME: &str = "Avg. HTTP total time for last 1024 successful connections.";
 
-/// Frontend metrics.
-pub const FRONTEND: &[Field] = &[
+/// Session and byte counts, which every kind of row exports alike.
+const SESSIONS_AND_BYTES: &[Field] = &[
     f(4, "scur", "current_sessions", SESSIONS, false),
     f(5, "smax", "max_sessions", MAX_SESSIONS, false),
     f(6, "slim", "limit_sessions", LIMIT_SESSIONS, false),
     f(7, "stot", "sessions_total", SESSIONS_TOTAL, true),
     f(8, "bin", "bytes_in_total", BYTES_IN, true),
     f(9, "bout", "bytes_out_total", BYTES_OUT, true),
+];
+
+/// Frontend metrics: [`SESSIONS_AND_BYTES`] plus these.
+const FRONTEND_OWN: &[Field] = &[
     f(
         10,
         "dreq",
@@ -193,14 +197,9 @@ pub const FRONTEND: &[Field] = &[
     ),
 ];
 
-/// Fields that backends and servers export alike.
+/// Fields that backends and servers export alike, besides
+/// [`SESSIONS_AND_BYTES`].
 const PROXY_SHARED: &[Field] = &[
-    f(4, "scur", "current_sessions", SESSIONS, false),
-    f(5, "smax", "max_sessions", MAX_SESSIONS, false),
-    f(6, "slim", "limit_sessions", LIMIT_SESSIONS, false),
-    f(7, "stot", "sessions_total", SESSIONS_TOTAL, true),
-    f(8, "bin", "bytes_in_total", BYTES_IN, true),
-    f(9, "bout", "bytes_out_total", BYTES_OUT, true),
     f(
         13,
         "econ",
@@ -355,14 +354,19 @@ const SERVER_OWN: &[Field] = &[
     ),
 ];
 
+/// Every frontend metric.
+pub fn frontend() -> Vec<Field> {
+    [SESSIONS_AND_BYTES, FRONTEND_OWN].concat()
+}
+
 /// Every backend metric.
 pub fn backend() -> Vec<Field> {
-    [PROXY_SHARED, BACKEND_OWN].concat()
+    [SESSIONS_AND_BYTES, PROXY_SHARED, BACKEND_OWN].concat()
 }
 
 /// Every server metric.
 pub fn server() -> Vec<Field> {
-    [PROXY_SHARED, SERVER_OWN].concat()
+    [SESSIONS_AND_BYTES, PROXY_SHARED, SERVER_OWN].concat()
 }
 
 /// haproxy_exporter's `parseStatusField`: 1 for a serving state.
@@ -431,7 +435,7 @@ mod tests {
 
     #[test]
     fn tables_are_consistent() {
-        for table in [FRONTEND.to_vec(), backend(), server()] {
+        for table in [frontend(), backend(), server()] {
             for field in &table {
                 assert_eq!(
                     field.name.ends_with("_total"),

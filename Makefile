@@ -3,6 +3,7 @@
 #   make run     build the host and the shipped plugins, and serve them
 #   make test    lint and the whole test suite (installs what it needs)
 #   make plugins build every plugin to wasm32-wasip2 (release, stripped)
+#   make man     the man page, build/wasm_exporter.1
 #   make lint    cargo fmt --check and clippy -D warnings
 #   make demo    a local HAProxy and the exporter
 #   make fuzz    cargo-fuzz targets, bounded (nightly; not CI)
@@ -31,7 +32,7 @@ export WASM_EXPORTER_REVISION := $(shell git rev-parse --short=12 HEAD 2>/dev/nu
 export WASM_EXPORTER_PLUGINS  := $(abspath $(PLUGIN_OUT))
 export WASM_EXPORTER_TEST_PYTHON := $(abspath $(VENV))/bin/python
 
-.PHONY: all run demo test lint plugins build setup setup-rust setup-test fmt clean fuzz soak
+.PHONY: all run demo test lint plugins build setup setup-rust setup-test fmt clean fuzz soak man
 
 all: build plugins
 
@@ -49,6 +50,9 @@ setup-test: setup-rust
 	command -v haproxy >/dev/null || missing="$$missing haproxy"; \
 	command -v prometheus-haproxy-exporter >/dev/null || missing="$$missing prometheus-haproxy-exporter"; \
 	command -v openssl >/dev/null || missing="$$missing openssl"; \
+	command -v curl >/dev/null || missing="$$missing curl"; \
+	command -v systemd-socket-activate >/dev/null || missing="$$missing systemd"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	[ -x /usr/bin/kill ] || [ -x /bin/kill ] || missing="$$missing procps"; \
 	command -v python3 >/dev/null || missing="$$missing python3"; \
 	python3 -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
@@ -74,6 +78,12 @@ plugins: setup-rust
 	  cp target/$(WASM_TARGET)/plugin/$$(echo $$p | tr - _).wasm $(PLUGIN_OUT)/$$p.wasm; \
 	done
 	@ls -l $(PLUGIN_OUT)
+
+# The man page, generated from the same clap definitions as --help.
+man: setup-rust
+	@mkdir -p $(BUILD)
+	$(CARGO) run --release -q -p wasm_exporter --bin wasm_exporter-man > $(BUILD)/wasm_exporter.1
+	@echo "man -l $(BUILD)/wasm_exporter.1"
 
 ## Run ------------------------------------------------------------------
 

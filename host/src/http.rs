@@ -22,11 +22,14 @@ use crate::exposition::negotiate::{self, Format};
 use crate::exposition::{openmetrics, text};
 use crate::gather::Gatherer;
 use crate::selfmetrics::BuildInfo;
+use crate::webconfig::{self, Settings, WebConfig};
 
 /// Header in which Prometheus sends its scrape timeout.
 pub const SCRAPE_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
 /// How long a client may take to send its request headers.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest request body accepted (no endpoint reads one); more gets 413.
+pub const MAX_BODY_BYTES: u64 = 64 << 10;
 /// How long shutdown waits for requests in flight.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -40,6 +43,8 @@ pub struct WebSettings {
     pub timeout_offset: Duration,
     /// Most metrics requests served at once; 0 for no limit.
     pub max_requests: usize,
+    /// `--web.config.file`: TLS, basic auth and extra headers.
+    pub web_config: Option<Arc<WebConfig>>,
 }
 
 /// Shared state of the server.
@@ -86,8 +91,49 @@ impl App {
         }
     }
 
+    /// Serves one request under the connection's web settings: basic
+    /// auth first, the configured headers on every answer.
+    pub async fn handle_with(
+        &self,
+        req: Request<Incoming>,
+        web: Option<Arc<Settings>>,
+    ) -> Response<Body> {
+        let Some(web) = web else {
+            return self.handle(req).await;
+        };
+        let mut resp = if web.users.enabled() && !authorized(&web, &req).await {
+            let mut resp = plain(StatusCode::UNAUTHORIZED, "Unauthorized\n");
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"wasm_exporter\", charset=\"UTF-8\""),
+            );
+            resp
+        } else {
+            self.handle(req).await
+        };
+        for (name, value) in &web.headers {
+            resp.headers_mut().insert(name.clone(), value.clone());
+        }
+        resp
+    }
+
     /// Routes one request. Never fails: every problem is an HTTP answer.
     pub async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
+        let too_big = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .is_some_and(|n| n > MAX_BODY_BYTES);
+        if too_big {
+            let mut resp = plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "413 request body too large\n",
+            );
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return resp;
+        }
         let path = req.uri().path();
         let known =
             path == self.settings.telemetry_path || matches!(path, "/" | "/-/healthy" | "/-/ready");
@@ -284,6 +330,21 @@ impl App {
     }
 }
 
+/// Checks basic auth; bcrypt runs off the async threads when not cached.
+async fn authorized(web: &Arc<Settings>, req: &Request<Incoming>) -> bool {
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.as_bytes().to_vec());
+    let web = Arc::clone(web);
+    tokio::task::spawn_blocking(move || {
+        web.users
+            .check(authorization.as_deref(), webconfig::bcrypt_verify)
+    })
+    .await
+    .unwrap_or(false)
+}
+
 fn text_response(status: StatusCode, body: String) -> Response<Body> {
     let mut resp = Response::new(Full::new(Bytes::from(body)));
     *resp.status_mut() = status;
@@ -332,6 +393,30 @@ pub async fn bind(addresses: &[SocketAddr]) -> std::io::Result<Vec<TcpListener>>
     Ok(listeners)
 }
 
+/// The listening sockets systemd passed (`LISTEN_FDS`), for
+/// `--web.systemd-socket`.
+pub fn systemd_listeners() -> std::io::Result<Vec<TcpListener>> {
+    let mut fds = listenfd::ListenFd::from_env();
+    if fds.len() == 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "--web.systemd-socket: no sockets passed by systemd (LISTEN_FDS/LISTEN_PID unset)",
+        ));
+    }
+    let mut listeners = Vec::with_capacity(fds.len());
+    for i in 0..fds.len() {
+        let listener = fds.take_tcp_listener(i)?.ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("--web.systemd-socket: socket {i} is not a TCP listener"),
+            )
+        })?;
+        listener.set_nonblocking(true)?;
+        listeners.push(TcpListener::from_std(listener)?);
+    }
+    Ok(listeners)
+}
+
 /// Serves `app` on `listeners` until `shutdown` resolves, then lets requests
 /// in flight finish (up to [`SHUTDOWN_GRACE`]).
 pub async fn serve(listeners: Vec<TcpListener>, app: Arc<App>, shutdown: impl Future<Output = ()>) {
@@ -370,14 +455,39 @@ pub async fn serve(listeners: Vec<TcpListener>, app: Arc<App>, shutdown: impl Fu
             conn = rx.recv() => {
                 let Some((stream, _peer)) = conn else { break };
                 let app = Arc::clone(&app);
-                let service = service_fn(move |req| {
-                    let app = Arc::clone(&app);
-                    async move { Ok::<_, Infallible>(app.handle(req).await) }
-                });
-                let conn = builder.serve_connection(TokioIo::new(stream), service);
-                let watched = graceful.watch(conn);
+                let builder = builder.clone();
+                let watcher = graceful.watcher();
                 tokio::spawn(async move {
-                    if let Err(e) = watched.await {
+                    // Picks up a renewed certificate or changed users.
+                    let web = app.settings.web_config.as_ref().map(|w| w.current());
+                    let tls = web.as_ref().and_then(|w| w.tls.clone());
+                    let service = {
+                        let web = web.clone();
+                        service_fn(move |req| {
+                            let app = Arc::clone(&app);
+                            let web = web.clone();
+                            async move { Ok::<_, Infallible>(app.handle_with(req, web).await) }
+                        })
+                    };
+                    let result = match tls {
+                        None => watcher.watch(builder.serve_connection(TokioIo::new(stream), service)).await,
+                        Some(config) => {
+                            // The handshake is bounded like the headers are.
+                            let accept = tokio_rustls::TlsAcceptor::from(config).accept(stream);
+                            match tokio::time::timeout(HEADER_READ_TIMEOUT, accept).await {
+                                Ok(Ok(tls)) => watcher.watch(builder.serve_connection(TokioIo::new(tls), service)).await,
+                                Ok(Err(e)) => {
+                                    tracing::debug!("TLS handshake failed: {e}");
+                                    return;
+                                }
+                                Err(_) => {
+                                    tracing::debug!("TLS handshake timed out");
+                                    return;
+                                }
+                            }
+                        }
+                    };
+                    if let Err(e) = result {
                         tracing::debug!("connection ended: {e}");
                     }
                 });

@@ -10,3 +10,4 @@ mod prometheus;
 mod reload;
 mod simulator;
 mod support;
+mod web;

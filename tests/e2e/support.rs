@@ -81,15 +81,22 @@ pub struct Exporter {
 impl Exporter {
     /// Starts the binary on a free loopback port and waits until ready.
     pub fn start(dir: &Path, extra: &[&str]) -> Result<Self> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wasm_exporter"))
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasm_exporter"));
+        cmd.args(["--web.listen-address", "127.0.0.1:0"]);
+        Self::spawn(cmd, dir, extra, true)
+    }
+
+    /// Starts the binary as `cmd` says (TLS or auth on, or socket
+    /// activation), ready once it logs so rather than on a plain HTTP probe.
+    pub fn start_secured(cmd: Command, dir: &Path, extra: &[&str]) -> Result<Self> {
+        Self::spawn(cmd, dir, extra, false)
+    }
+
+    fn spawn(mut cmd: Command, dir: &Path, extra: &[&str], probe: bool) -> Result<Self> {
+        let mut child = cmd
             .arg("--plugins.dir")
             .arg(dir)
-            .args([
-                "--web.listen-address",
-                "127.0.0.1:0",
-                "--log.level",
-                "debug",
-            ])
+            .args(["--log.level", "debug"])
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -129,7 +136,14 @@ impl Exporter {
         };
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
-            if exporter.get("/-/ready", &[]).is_ok_and(|r| r.status == 200) {
+            let ready = if probe {
+                exporter.get("/-/ready", &[]).is_ok_and(|r| r.status == 200)
+            } else {
+                !exporter
+                    .logs_matching(&["plugins loaded, ready"])
+                    .is_empty()
+            };
+            if ready {
                 return Ok(exporter);
             }
             if let Ok(Some(status)) = exporter.child.try_wait() {

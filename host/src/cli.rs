@@ -1,0 +1,156 @@
+//! Command-line flags, shared by the binary and the man page generator
+//! (`make man`). Names follow the Prometheus exporters: `--web.*`,
+//! `--log.*`, and `--plugins.*` for what is ours.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::{config, logging};
+
+/// Prometheus exporter whose collectors are sandboxed WebAssembly plugins.
+#[derive(Debug, Parser)]
+#[command(
+    name = "wasm_exporter",
+    version,
+    about,
+    long_about = "Prometheus exporter whose collectors are sandboxed WebAssembly plugins.\n\n\
+        Loads every WASI 0.2 component (NAME.wasm, with an optional NAME.yml) in \
+        --plugins.dir, calls each plugin's collect on every scrape and serves the \
+        merged samples on --web.telemetry-path.",
+    override_usage = "wasm_exporter [<flags>]",
+    help_template = "{about-with-newline}\nusage: {usage}\n\nFlags:\n{options}{after-help}"
+)]
+pub struct Flags {
+    /// Address to listen on, as host:port or :port. Repeat for several.
+    #[arg(
+        long = "web.listen-address",
+        value_name = "ADDR",
+        default_value = ":10157"
+    )]
+    pub listen_address: Vec<String>,
+
+    /// Use systemd socket activation listeners instead of
+    /// --web.listen-address (Linux only).
+    #[arg(long = "web.systemd-socket")]
+    pub systemd_socket: bool,
+
+    /// Path to a configuration file that can enable TLS or authentication
+    /// (the Prometheus exporter-toolkit format).
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    pub web_config_file: Option<PathBuf>,
+
+    /// Path under which to expose metrics.
+    #[arg(
+        long = "web.telemetry-path",
+        value_name = "PATH",
+        default_value = "/metrics"
+    )]
+    pub telemetry_path: String,
+
+    /// Subtracted from Prometheus' X-Prometheus-Scrape-Timeout-Seconds to get
+    /// the plugins' deadline.
+    #[arg(long = "web.timeout-offset", value_name = "DURATION", default_value = "500ms", value_parser = duration)]
+    pub timeout_offset: Duration,
+
+    /// Most scrapes of the metrics path served at once; more get 503 at
+    /// once. 0 means no limit.
+    #[arg(long = "web.max-requests", value_name = "N", default_value_t = 40)]
+    pub max_requests: usize,
+
+    /// Directory holding the plugins (NAME.wasm, with an optional NAME.yml).
+    #[arg(
+        long = "plugins.dir",
+        value_name = "DIR",
+        default_value = "./plugins.d"
+    )]
+    pub plugins_dir: PathBuf,
+
+    /// Watch the plugins directory and reload on changes (reloads also
+    /// happen on SIGHUP and POST /-/reload).
+    #[arg(long = "plugins.watch", default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub plugins_watch: bool,
+
+    /// Longest a plugin call may take; a plugin's own limits.timeout and the
+    /// scrape's timeout can only shorten it.
+    #[arg(long = "plugins.timeout", value_name = "DURATION", default_value = "10s", value_parser = duration)]
+    pub plugins_timeout: Duration,
+
+    /// Default memory limit of each plugin, unless its NAME.yml sets
+    /// limits.memory.
+    #[arg(long = "plugins.memory-limit", value_name = "SIZE", default_value = "128MiB", value_parser = size)]
+    pub plugins_memory_limit: u64,
+
+    /// Only log messages with the given severity or above.
+    #[arg(long = "log.level", value_enum, default_value = "info")]
+    pub log_level: logging::Level,
+
+    /// Output format of log messages.
+    #[arg(long = "log.format", value_enum, default_value = "logfmt")]
+    pub log_format: logging::Format,
+}
+
+/// Parses a duration flag (`500ms`, `10s`, `1m`).
+pub fn duration(s: &str) -> Result<Duration, String> {
+    config::parse_duration(s).map_err(|e| e.to_string())
+}
+
+/// Parses a size flag (`128MiB`).
+pub fn size(s: &str) -> Result<u64, String> {
+    config::parse_size(s).map_err(|e| e.to_string())
+}
+
+/// The man page, from the same definitions as `--help`.
+pub fn man_page() -> std::io::Result<Vec<u8>> {
+    use clap::CommandFactory as _;
+    let mut out = Vec::new();
+    clap_mangen::Man::new(Flags::command()).render(&mut out)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn man_page_lists_every_flag() {
+        let page = String::from_utf8(man_page().unwrap_or_default()).unwrap_or_default();
+        assert!(
+            page.starts_with(".ie") || page.contains(".TH wasm_exporter"),
+            "{page}"
+        );
+        for arg in Flags::command().get_arguments() {
+            if let Some(long) = arg.get_long() {
+                // roff escapes '-' as '\-'.
+                let escaped = long.replace('-', "\\-");
+                assert!(
+                    page.contains(&escaped),
+                    "--{long} missing from the man page"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn flags_parse_like_the_exporters() {
+        let f = Flags::try_parse_from([
+            "wasm_exporter",
+            "--web.listen-address=:1",
+            "--web.listen-address",
+            "127.0.0.1:2",
+            "--web.config.file",
+            "web.yml",
+            "--plugins.timeout=2s",
+        ]);
+        let f = f.map_err(|e| e.to_string());
+        assert!(
+            f.as_ref()
+                .is_ok_and(|f| f.listen_address == [":1", "127.0.0.1:2"]
+                    && f.web_config_file.as_deref() == Some(std::path::Path::new("web.yml"))
+                    && f.plugins_timeout == Duration::from_secs(2)),
+            "{f:?}"
+        );
+    }
+}

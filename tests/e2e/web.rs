@@ -1,0 +1,479 @@
+//! `--web.config.file` (exporter-toolkit format) against a real client:
+//! curl and openssl, with certificates made by openssl at test time; the
+//! listener limits; systemd socket activation with systemd's own
+//! `systemd-socket-activate`.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+
+use crate::haproxy::free_port;
+use crate::support::*;
+
+/// A folder of test certificates: a CA, a server certificate for
+/// 127.0.0.1 signed by it, a client certificate signed by it, and a
+/// second, unrelated CA with a client certificate of its own.
+struct Pki {
+    dir: PathBuf,
+}
+
+impl Pki {
+    fn new(test: &str) -> Result<Self> {
+        let dir =
+            std::env::temp_dir().join(format!("wasm_exporter-pki-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        let pki = Pki { dir };
+        pki.ca("ca")?;
+        pki.ca("other-ca")?;
+        pki.leaf(
+            "server",
+            "ca",
+            "first",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+        )?;
+        pki.leaf(
+            "client",
+            "ca",
+            "client",
+            "subjectAltName=DNS:prometheus.test\nextendedKeyUsage=clientAuth\n",
+        )?;
+        pki.leaf(
+            "stranger",
+            "other-ca",
+            "stranger",
+            "subjectAltName=DNS:prometheus.test\nextendedKeyUsage=clientAuth\n",
+        )?;
+        Ok(pki)
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.join(name).display().to_string()
+    }
+
+    fn openssl(&self, args: &[&str]) -> Result<()> {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(&self.dir)
+            .stdin(Stdio::null())
+            .output()
+            .context("running openssl")?;
+        ensure!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(())
+    }
+
+    fn ca(&self, name: &str) -> Result<()> {
+        self.openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            &format!("/CN={name}"),
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.crt"),
+        ])
+    }
+
+    /// A certificate `name.crt`/`name.key` with common name `cn`, signed by
+    /// `ca`, with the extensions `ext`.
+    fn leaf(&self, name: &str, ca: &str, cn: &str, ext: &str) -> Result<()> {
+        std::fs::write(self.dir.join(format!("{name}.ext")), ext)?;
+        self.openssl(&[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-subj",
+            &format!("/CN={cn}"),
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.csr"),
+        ])?;
+        self.openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{name}.csr"),
+            "-CA",
+            &format!("{ca}.crt"),
+            "-CAkey",
+            &format!("{ca}.key"),
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            &format!("{name}.ext"),
+            "-out",
+            &format!("{name}.crt"),
+        ])
+    }
+
+    fn write_config(&self, yaml: &str) -> Result<String> {
+        let path = self.dir.join("web.yml");
+        std::fs::write(&path, yaml)?;
+        Ok(path.display().to_string())
+    }
+}
+
+impl Drop for Pki {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// What curl got: its exit code, the HTTP status (0 without one), the
+/// response headers and body.
+#[derive(Debug)]
+struct Curl {
+    exit: i32,
+    status: u16,
+    head: String,
+    body: String,
+}
+
+fn curl(args: &[&str]) -> Result<Curl> {
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "30", "-D", "/dev/stderr", "-o", "-"])
+        .args(args)
+        .output()
+        .context("running curl")?;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let status = stderr
+        .lines()
+        .rfind(|l| l.starts_with("HTTP/"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    Ok(Curl {
+        exit: out.status.code().unwrap_or(-1),
+        status,
+        head: stderr,
+        body: String::from_utf8_lossy(&out.stdout).into_owned(),
+    })
+}
+
+fn secured(dir: &Path, web_config: &str) -> Result<Exporter> {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasm_exporter"));
+    cmd.args([
+        "--web.listen-address",
+        "127.0.0.1:0",
+        "--web.config.file",
+        web_config,
+    ]);
+    Exporter::start_secured(cmd, dir, &[])
+}
+
+fn conformance_dir(test: &str) -> PluginsDir {
+    let dir = PluginsDir::new(test);
+    dir.add("conformance", "conformance", None);
+    dir
+}
+
+#[test]
+fn tls_without_client_certificates() -> Result<()> {
+    let pki = Pki::new("tls")?;
+    let config = pki.write_config(
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS12\n",
+    )?;
+    let plugins = conformance_dir("tls");
+    let exporter = secured(&plugins.path, &config)?;
+    let url = format!("https://{}/metrics", exporter.addr);
+
+    let ok = curl(&["--cacert", &pki.path("ca.crt"), &url])?;
+    ensure!(ok.exit == 0 && ok.status == 200, "{ok:?}");
+    ensure!(ok.body.contains("wasm_exporter_build_info"), "{}", ok.body);
+    // TLS 1.2 is on as well as 1.3.
+    let tls12 = curl(&["--cacert", &pki.path("ca.crt"), "--tls-max", "1.2", &url])?;
+    ensure!(tls12.status == 200, "{tls12:?}");
+
+    // The client does not trust the server's CA: the handshake fails.
+    let wrong = curl(&["--cacert", &pki.path("other-ca.crt"), &url])?;
+    ensure!(wrong.exit == 60 && wrong.status == 0, "{wrong:?}");
+    // Plain HTTP on a TLS port gets no HTTP answer.
+    let plain = curl(&[&format!("http://{}/metrics", exporter.addr)])?;
+    ensure!(plain.status == 0 && plain.exit != 0, "{plain:?}");
+    // The server still serves afterwards.
+    ensure!(curl(&["--cacert", &pki.path("ca.crt"), &url])?.status == 200);
+    Ok(())
+}
+
+#[test]
+fn tls_requiring_verified_client_certificates() -> Result<()> {
+    let pki = Pki::new("mtls")?;
+    let config = pki.write_config(
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n  client_allowed_sans: [prometheus.test]\n",
+    )?;
+    let plugins = conformance_dir("mtls");
+    let exporter = secured(&plugins.path, &config)?;
+    let url = format!("https://{}/metrics", exporter.addr);
+    let ca = pki.path("ca.crt");
+
+    let with_cert = curl(&[
+        "--cacert",
+        &ca,
+        "--cert",
+        &pki.path("client.crt"),
+        "--key",
+        &pki.path("client.key"),
+        &url,
+    ])?;
+    ensure!(
+        with_cert.exit == 0 && with_cert.status == 200,
+        "{with_cert:?}"
+    );
+    ensure!(
+        with_cert.body.contains("conformance_"),
+        "{}",
+        with_cert.body
+    );
+
+    let without = curl(&["--cacert", &ca, &url])?;
+    ensure!(
+        without.status == 0 && without.exit != 0,
+        "no client cert: {without:?}"
+    );
+
+    // A client certificate from a CA the server does not trust.
+    let stranger = curl(&[
+        "--cacert",
+        &ca,
+        "--cert",
+        &pki.path("stranger.crt"),
+        "--key",
+        &pki.path("stranger.key"),
+        &url,
+    ])?;
+    ensure!(
+        stranger.status == 0 && stranger.exit != 0,
+        "untrusted client cert: {stranger:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn client_certificate_outside_the_allowed_sans_is_refused() -> Result<()> {
+    let pki = Pki::new("sans")?;
+    let config = pki.write_config(
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n  client_allowed_sans: [other.test]\n",
+    )?;
+    let plugins = conformance_dir("sans");
+    let exporter = secured(&plugins.path, &config)?;
+    let r = curl(&[
+        "--cacert",
+        &pki.path("ca.crt"),
+        "--cert",
+        &pki.path("client.crt"),
+        "--key",
+        &pki.path("client.key"),
+        &format!("https://{}/metrics", exporter.addr),
+    ])?;
+    ensure!(r.status == 0 && r.exit != 0, "{r:?}");
+    Ok(())
+}
+
+/// The subject of the certificate the server presents, per openssl.
+fn served_subject(addr: &str) -> Result<String> {
+    let out = Command::new("openssl")
+        .args(["s_client", "-connect", addr, "-servername", "localhost"])
+        .stdin(Stdio::null())
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find(|l| l.starts_with("subject="))
+        .map(str::to_owned)
+        .context("no subject in openssl s_client output")
+}
+
+#[test]
+fn renewed_certificate_is_served_without_restart() -> Result<()> {
+    let pki = Pki::new("renew")?;
+    let config =
+        pki.write_config("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n")?;
+    let plugins = conformance_dir("renew");
+    let exporter = secured(&plugins.path, &config)?;
+    ensure!(served_subject(&exporter.addr)?.contains("first"));
+
+    // A half-written renewal (no key yet) is refused; the old pair serves.
+    std::fs::write(pki.dir.join("server.key"), "-----BEGIN PRIVATE KEY-----\n")?;
+    ensure!(served_subject(&exporter.addr)?.contains("first"));
+    exporter.wait_for_log(&["web config change not loaded"]);
+
+    // Then the renewal lands, as certbot or cert-manager would write it.
+    pki.leaf("server", "ca", "second", "subjectAltName=IP:127.0.0.1\n")?;
+    let subject = eventually(Duration::from_secs(10), || {
+        let s = served_subject(&exporter.addr)?;
+        Ok(s.contains("second").then_some(s))
+    })?;
+    ensure!(subject.contains("second"));
+    let r = curl(&[
+        "--cacert",
+        &pki.path("ca.crt"),
+        &format!("https://{}/metrics", exporter.addr),
+    ])?;
+    ensure!(r.status == 200, "{r:?}");
+    Ok(())
+}
+
+#[test]
+fn basic_auth_right_and_wrong() -> Result<()> {
+    let pki = Pki::new("auth")?;
+    let hash = bcrypt::hash("s3cret", 10)?;
+    let config = pki.write_config(&format!(
+        "basic_auth_users:\n  prometheus: '{hash}'\nhttp_server_config:\n  headers:\n    X-Frame-Options: deny\n    X-Content-Type-Options: nosniff\n"
+    ))?;
+    let plugins = conformance_dir("auth");
+    let exporter = secured(&plugins.path, &config)?;
+    let url = format!("http://{}/metrics", exporter.addr);
+
+    let right = curl(&["-u", "prometheus:s3cret", &url])?;
+    ensure!(
+        right.status == 200 && right.body.contains("conformance_"),
+        "{right:?}"
+    );
+    ensure!(
+        right
+            .head
+            .to_ascii_lowercase()
+            .contains("x-frame-options: deny"),
+        "{}",
+        right.head
+    );
+
+    for (what, args) in [
+        ("wrong password", vec!["-u", "prometheus:guess"]),
+        ("unknown user", vec!["-u", "root:s3cret"]),
+        ("no credentials", vec![]),
+    ] {
+        let mut args = args.clone();
+        args.push(&url);
+        let r = curl(&args)?;
+        ensure!(r.status == 401, "{what}: {r:?}");
+        let head = r.head.to_ascii_lowercase();
+        ensure!(
+            head.contains("www-authenticate: basic"),
+            "{what}: {}",
+            r.head
+        );
+        ensure!(
+            head.contains("x-content-type-options: nosniff"),
+            "{what}: {}",
+            r.head
+        );
+        ensure!(!r.body.contains("conformance_"), "{what} got data");
+    }
+    // Every path is behind the login, as with the exporter-toolkit.
+    ensure!(curl(&[&format!("http://{}/", exporter.addr)])?.status == 401);
+    // The right password again (now from the cache) still works.
+    ensure!(curl(&["-u", "prometheus:s3cret", &url])?.status == 200);
+    Ok(())
+}
+
+#[test]
+fn bad_web_config_stops_the_start_with_the_reason() -> Result<()> {
+    let pki = Pki::new("badweb")?;
+    let config =
+        pki.write_config("tls_server_config:\n  cert_file: server.crt\n  min_version: TLS10\n")?;
+    let plugins = conformance_dir("badweb");
+    let out = Command::new(env!("CARGO_BIN_EXE_wasm_exporter"))
+        .args([
+            "--web.listen-address",
+            "127.0.0.1:0",
+            "--web.config.file",
+            &config,
+        ])
+        .arg("--plugins.dir")
+        .arg(&plugins.path)
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(!out.status.success(), "{stderr}");
+    ensure!(stderr.contains("missing key_file"), "{stderr}");
+    Ok(())
+}
+
+#[test]
+fn slow_headers_and_large_bodies_are_cut_off() -> Result<()> {
+    let plugins = conformance_dir("slowloris");
+    let exporter = Exporter::start(&plugins.path, &[])?;
+
+    // Half a request line, then silence: the server hangs up after its
+    // header read timeout (10 s) instead of holding the connection.
+    let mut slow = TcpStream::connect(&exporter.addr)?;
+    slow.set_read_timeout(Some(Duration::from_secs(60)))?;
+    slow.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")?;
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    let _ = slow.read_to_end(&mut buf);
+    ensure!(
+        started.elapsed() < Duration::from_secs(50),
+        "connection held for {:?}",
+        started.elapsed()
+    );
+
+    // A body larger than any endpoint takes is refused before it is read.
+    let big = send_raw(
+        &exporter.addr,
+        b"POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\nConnection: close\r\n\r\n",
+    )?;
+    ensure!(big.status == 413, "{}", big.status);
+    // And the server is fine.
+    ensure!(exporter.get("/metrics", &[])?.status == 200);
+    Ok(())
+}
+
+#[test]
+fn systemd_socket_activation() -> Result<()> {
+    let plugins = conformance_dir("systemd");
+    let port = free_port()?;
+    let addr = format!("127.0.0.1:{port}");
+    let mut cmd = Command::new("systemd-socket-activate");
+    cmd.args([
+        "-l",
+        &addr,
+        "--",
+        env!("CARGO_BIN_EXE_wasm_exporter"),
+        "--web.systemd-socket",
+    ]);
+    // systemd-socket-activate execs the exporter on the first connection.
+    let knock = {
+        let addr = addr.clone();
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < deadline {
+                if TcpStream::connect(&addr).is_ok() {
+                    return true;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            false
+        })
+    };
+    let exporter = Exporter::start_secured(cmd, &plugins.path, &[])?;
+    if !knock.join().unwrap_or(false) {
+        bail!("could not connect to {addr}");
+    }
+    // The exporter serves on the socket it was handed, not on a port of
+    // its own.
+    ensure!(exporter.addr == addr, "{} != {addr}", exporter.addr);
+    let r = exporter.get("/metrics", &[])?;
+    ensure!(r.status == 200 && r.text()?.contains("conformance_"));
+    Ok(())
+}

@@ -297,7 +297,7 @@ impl App {
                     (true, false) => "down",
                 };
                 rows.push_str(&format!(
-                    "<tr class=\"{class}\"><td>{plugin}</td><td>{name}</td><td>{version}</td><td class=\"state\">{state}</td><td>{duration:.3} s</td><td>{series}</td><td class=\"error\">{error}</td><td>{description}</td></tr>\n",
+                    "<tr class=\"{class}\"><td class=\"plugin\">{plugin}</td><td class=\"name\">{name}</td><td class=\"version\">{version}</td><td class=\"state\">{state}</td><td class=\"duration\">{duration:.3} s</td><td class=\"series\">{series}</td><td class=\"error\">{error}</td><td class=\"description\">{description}</td></tr>\n",
                     class = if status.up || !status.collected { "ok" } else { "down" },
                     plugin = html(&plugin.name),
                     name = html(name),

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `wasm_exporter` binary, real plugins built by
 //! `make plugins`, real `promtool` and the Python client's parsers.
 
+mod browser;
 mod catalogue;
 mod exposition;
 mod faults;

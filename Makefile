@@ -93,7 +93,7 @@ run: build plugins
 	  cp $(PLUGIN_OUT)/$$p.wasm $(RUN_DIR)/; \
 	  for y in plugins/$$p/$$p.yml; do [ -f $$y ] && cp $$y $(RUN_DIR)/ || true; done; \
 	done
-	./target/release/wasm_exporter --plugins.dir $(RUN_DIR) --web.listen-address $(LISTEN)
+	./target/release/wasm_exporter --plugins.dir $(RUN_DIR) --plugins.cache-dir $(BUILD)/cache --web.listen-address $(LISTEN)
 
 ## Demo: a local HAProxy and the exporter, for a first look ------------------
 

@@ -728,7 +728,7 @@ fn load_read(
                 .prepare(&bytes)
                 .map_err(|e| format!("{}: {e}", path.display()))
         });
-    let pre = match pre {
+    let (pre, cache) = match pre {
         Ok(pre) => pre,
         Err(e) => return failed(e),
     };
@@ -736,6 +736,7 @@ fn load_read(
         plugin = %stem,
         file = %path.display(),
         compile_ms = started.elapsed().as_millis() as u64,
+        cache = cache.as_str(),
         instances = instances.len(),
         "plugin loaded"
     );

@@ -72,6 +72,12 @@ pub struct Flags {
     #[arg(long = "plugins.watch", default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub plugins_watch: bool,
 
+    /// Directory for compiled plugins, so that starts and reloads skip
+    /// compiling unchanged ones. Must be writable by the exporter alone.
+    /// Off when empty.
+    #[arg(long = "plugins.cache-dir", value_name = "DIR")]
+    pub plugins_cache_dir: Option<PathBuf>,
+
     /// Longest a plugin call may take; a plugin's own limits.timeout and the
     /// scrape's timeout can only shorten it.
     #[arg(long = "plugins.timeout", value_name = "DURATION", default_value = "10s", value_parser = duration)]

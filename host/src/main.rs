@@ -82,8 +82,15 @@ fn run(flags: Flags) -> anyhow::Result<ExitCode> {
         let server = tokio::spawn(http::serve(listeners, Arc::clone(&app), shutdown_signal()));
 
         let dir = flags.plugins_dir.clone();
+        let cache_dir = flags
+            .plugins_cache_dir
+            .clone()
+            .filter(|d| !d.as_os_str().is_empty());
         let loaded = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            let wasm = Runtime::new()?;
+            let wasm = match &cache_dir {
+                Some(dir) => Runtime::with_cache_dir(dir)?,
+                None => Runtime::new()?,
+            };
             let catalogue = Catalogue::load(&wasm, &dir, &defaults)?;
             Ok((wasm, catalogue))
         })

@@ -212,7 +212,7 @@ fn parse(exposition: &str) -> Parsed {
 /// Deliberate differences, documented in the README.
 const ONLY_THEIRS: &[&str] = &["haproxy_exporter_build_info"];
 
-fn haproxy_yml(uri: &str, grant: &str) -> String {
+pub fn haproxy_yml(uri: &str, grant: &str) -> String {
     format!(
         "config:\n  scrape_uri: \"{uri}\"\n  ssl_verify: false\n  timeout: 2s\ngrants:\n  fetch:\n    - \"{grant}\"\n"
     )

@@ -2,7 +2,9 @@
 //! `make plugins`, real `promtool` and the Python client's parsers.
 
 mod browser;
+mod cache;
 mod catalogue;
+mod deploy;
 mod exposition;
 mod faults;
 mod haproxy;

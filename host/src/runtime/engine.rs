@@ -7,6 +7,7 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine};
 
 use super::bindings::{Plugin, PluginPre};
+use super::cache::{CacheError, ComponentCache, Lookup};
 use super::state::StoreState;
 
 /// How often the epoch advances: the granularity of call deadlines, and how
@@ -25,6 +26,9 @@ pub enum RuntimeError {
     /// The component's imports or exports do not fit the plugin world.
     #[error("does not fit the wasm-exporter:plugin world: {0}")]
     Link(String),
+    /// The compiled-component cache cannot be used.
+    #[error(transparent)]
+    Cache(#[from] CacheError),
 }
 
 /// Formats a wasmtime error with its causes, on one line.
@@ -47,6 +51,7 @@ pub fn error_chain(e: &wasmtime::Error) -> String {
 pub struct Runtime {
     engine: Engine,
     linker: std::sync::Arc<Linker<StoreState>>,
+    cache: Option<std::sync::Arc<ComponentCache>>,
 }
 
 impl Runtime {
@@ -79,7 +84,18 @@ impl Runtime {
         Ok(Runtime {
             engine,
             linker: std::sync::Arc::new(linker),
+            cache: None,
         })
+    }
+
+    /// The same, keeping compiled plugins in `dir` (`--plugins.cache-dir`).
+    pub fn with_cache_dir(dir: &std::path::Path) -> Result<Self, RuntimeError> {
+        let mut runtime = Self::new()?;
+        runtime.cache = Some(std::sync::Arc::new(ComponentCache::open(
+            dir,
+            &runtime.engine,
+        )?));
+        Ok(runtime)
     }
 
     /// The shared engine.
@@ -87,15 +103,21 @@ impl Runtime {
         &self.engine
     }
 
-    /// Compiles a component and checks it against the plugin world, ready
-    /// for fast instantiation.
-    pub fn prepare(&self, wasm: &[u8]) -> Result<PluginPre<StoreState>, RuntimeError> {
-        let component = Component::new(&self.engine, wasm)
-            .map_err(|e| RuntimeError::Compile(error_chain(&e)))?;
+    /// Compiles a component (or loads it from the cache) and checks it
+    /// against the plugin world, ready for fast instantiation.
+    pub fn prepare(&self, wasm: &[u8]) -> Result<(PluginPre<StoreState>, Lookup), RuntimeError> {
+        let compile = || {
+            Component::new(&self.engine, wasm).map_err(|e| RuntimeError::Compile(error_chain(&e)))
+        };
+        let (component, lookup) = match &self.cache {
+            Some(cache) => cache.get_or_compile(&self.engine, wasm, compile)?,
+            None => (compile()?, Lookup::Off),
+        };
         let pre = self
             .linker
             .instantiate_pre(&component)
             .map_err(|e| RuntimeError::Link(error_chain(&e)))?;
-        PluginPre::new(pre).map_err(|e| RuntimeError::Link(error_chain(&e)))
+        let pre = PluginPre::new(pre).map_err(|e| RuntimeError::Link(error_chain(&e)))?;
+        Ok((pre, lookup))
     }
 }

@@ -2,6 +2,7 @@
 //! deadlines, and calls into plugins.
 
 pub mod bindings;
+pub mod cache;
 mod convert;
 pub mod engine;
 pub mod fetch;

@@ -24,6 +24,9 @@ pub struct Config {
     /// Report what the sandbox lets the plugin reach (environment,
     /// filesystem, network) as `<prefix>_sandbox_access{what}`.
     pub probe_sandbox: bool,
+    /// Also export `<prefix>_bulk` with this many gauge series (labels
+    /// `shard` and `id`): for the series-growth benchmark.
+    pub bulk_series: Option<u64>,
 }
 
 /// The conformance collector: counts its own collects, everything else is
@@ -34,6 +37,7 @@ pub struct Conformance {
     sleep: Option<std::time::Duration>,
     allocate: Option<usize>,
     probe: bool,
+    bulk: Option<u64>,
 }
 
 const CREATED: Timestamp = Timestamp {
@@ -55,6 +59,7 @@ impl Collector for Conformance {
             sleep: config.sleep_ms.map(std::time::Duration::from_millis),
             allocate: config.allocate_bytes,
             probe: config.probe_sandbox,
+            bulk: config.bulk_series,
         })
     }
 
@@ -67,6 +72,11 @@ impl Collector for Conformance {
         if self.probe {
             let mut out = families(&self.prefix, self.collects);
             out.push(sandbox_probe(&self.prefix));
+            return Ok(out);
+        }
+        if let Some(n) = self.bulk {
+            let mut out = families(&self.prefix, self.collects);
+            out.push(bulk(&self.prefix, n, self.collects));
             return Ok(out);
         }
         let Some(sleep) = self.sleep else {
@@ -86,6 +96,22 @@ impl Collector for Conformance {
         out.push(window);
         Ok(out)
     }
+}
+
+/// `n` gauge series in 100-series shards, values changing per collect.
+fn bulk(prefix: &str, n: u64, collects: u64) -> MetricFamily {
+    let mut family = MetricFamily::gauge(
+        format!("{prefix}_bulk"),
+        "Many series, for the series-growth benchmark.",
+    )
+    .with_labels(["shard", "id"]);
+    for i in 0..n {
+        family.add_gauge(
+            [(i / 100).to_string(), format!("series-{i}")],
+            (i + collects) as f64 * 0.5,
+        );
+    }
+    family
 }
 
 /// 1 for each kind of access that works from inside the plugin.

@@ -1,0 +1,165 @@
+//! The haproxy plugin's parsing and building, compiled natively, against the
+//! same work through the plugin boundary (wasmtime, the host's fetch,
+//! lowering, conversion and validation), on a 500x10 HAProxy CSV.
+//!
+//! Both paths fetch the CSV over HTTP from the same loopback server, so the
+//! I/O is the same and the difference is the boundary. The CSV comes from
+//! `WASM_EXPORTER_BENCH_CSV` (written by `make bench` from a real HAProxy),
+//! or is generated in HAProxy 2.6's format when unset.
+
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use haproxy::exporter::{Config, Exporter};
+use wasm_exporter::catalogue::Catalogue;
+use wasm_exporter::config::HostDefaults;
+use wasm_exporter::runtime::Runtime;
+use wasm_exporter_sdk::fetch::{FetchError, Request, Response};
+
+/// A CSV in HAProxy 2.6's layout: `backends` x `servers` servers.
+fn generated_csv(backends: usize, servers: usize) -> String {
+    let header = "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate,rate_lim,rate_max,check_status,check_code,check_duration,hrsp_1xx,hrsp_2xx,hrsp_3xx,hrsp_4xx,hrsp_5xx,hrsp_other,hanafail,req_rate,req_rate_max,req_tot,cli_abrt,srv_abrt,comp_in,comp_out,comp_byp,comp_rsp,lastsess,last_chk,last_agt,qtime,ctime,rtime,ttime,agent_status,agent_code,agent_duration,check_desc,agent_desc,check_rise,check_fall,check_health,agent_rise,agent_fall,agent_health,addr,cookie,mode,algo,conn_rate,conn_rate_max,conn_tot,intercepted,dcon,dses,wrew,connect,reuse,cache_lookups,cache_hits,srv_icur,src_ilim,qtime_max,ctime_max,rtime_max,ttime_max,eint,idle_conn_cur,safe_conn_cur,used_conn_cur,need_conn_est,uweight,agg_server_status,agg_server_check_status,agg_check_status,-,ssl_sess,ssl_reused_sess,ssl_failed_handshake,h2_headers_rcvd,h2_data_rcvd,h2_settings_rcvd,h2_rst_stream_rcvd,h2_goaway_rcvd,h2_detected_conn_protocol_err,h2_detected_strm_protocol_err,h2_rst_stream_resp,h2_goaway_resp,h2_open_connections,h2_backend_open_streams,h2_total_connections,h2_backend_total_streams,h1_open_connections,h1_open_streams,h1_total_connections,h1_total_streams,h1_bytes_in,h1_bytes_out,h1_spliced_bytes_in,h1_spliced_bytes_out,\n";
+    let columns = header.split(',').count() - 1;
+    let row = |px: &str, sv: &str, ty: u32, status: &str, i: usize| {
+        let mut f = vec![String::new(); columns];
+        f[0] = px.into();
+        f[1] = sv.into();
+        for (k, v) in f.iter_mut().enumerate().take(17).skip(2) {
+            *v = ((i * 7 + k) % 1000).to_string();
+        }
+        f[17] = status.into();
+        f[18] = "1".into();
+        f[32] = ty.to_string();
+        for v in f.iter_mut().take(62).skip(39) {
+            *v = (i % 97).to_string();
+        }
+        f.join(",") + ",\n"
+    };
+    let mut csv = String::from(header);
+    csv.push_str(&row("stats", "FRONTEND", 0, "OPEN", 0));
+    for b in 0..backends {
+        for s in 0..servers {
+            csv.push_str(&row(&format!("b{b}"), &format!("s{s}"), 2, "no check", b * servers + s));
+        }
+        csv.push_str(&row(&format!("b{b}"), "BACKEND", 1, "UP", b));
+    }
+    csv
+}
+
+/// Serves `body` to every HTTP request on a loopback port.
+fn serve(body: Arc<Vec<u8>>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let body = Arc::clone(&body);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let mut seen = Vec::new();
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&body);
+            });
+        }
+    });
+    format!("http://{addr}/stats;csv")
+}
+
+/// The native side's fetch: the same HTTP request, read to the end.
+fn native_fetch(request: &Request) -> Result<Response, FetchError> {
+    let rest = request.target.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut stream = std::net::TcpStream::connect(host).map_err(|e| FetchError::Connect(e.to_string()))?;
+    write!(stream, "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+        .map_err(|e| FetchError::Connect(e.to_string()))?;
+    let mut data = Vec::new();
+    stream.read_to_end(&mut data).map_err(|e| FetchError::Connect(e.to_string()))?;
+    let split = data.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    Ok(Response {
+        status: 200,
+        body: data.split_off(split),
+    })
+}
+
+fn plugin_path() -> PathBuf {
+    std::env::var_os("WASM_EXPORTER_PLUGINS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../build/plugins")))
+        .join("haproxy.wasm")
+}
+
+fn bench(c: &mut Criterion) {
+    let csv = match std::env::var_os("WASM_EXPORTER_BENCH_CSV") {
+        Some(path) => std::fs::read(path).unwrap(),
+        None => generated_csv(500, 10).into_bytes(),
+    };
+    let url = serve(Arc::new(csv));
+
+    let mut native = Exporter::new(Config {
+        scrape_uri: url.clone(),
+        ..Config::default()
+    })
+    .unwrap();
+
+    let dir = std::env::temp_dir().join(format!("wasm_exporter-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(plugin_path(), dir.join("haproxy.wasm")).expect("run `make plugins` first");
+    std::fs::write(
+        dir.join("haproxy.yml"),
+        format!(
+            "config:\n  scrape_uri: \"{url}\"\ngrants:\n  fetch: [\"{url}\"]\nlimits:\n  max_series: 1000000\n  memory: 1GiB\n  timeout: 60s\n"
+        ),
+    )
+    .unwrap();
+    let runtime = Runtime::new().unwrap();
+    let defaults = HostDefaults::default();
+    let catalogue = Catalogue::load(&runtime, &dir, &defaults).unwrap();
+    let entry = Arc::clone(&catalogue.plugins[0]);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let deadline = || Instant::now() + Duration::from_secs(60);
+
+    // The two paths agree on what they produce.
+    let native_series: usize = native.scrape(native_fetch).iter().map(|f| f.series.len()).sum();
+    let collected = rt.block_on(entry.collect(&runtime, deadline()));
+    let families = collected.result.as_ref().expect("plugin collect failed");
+    let plugin_series: usize = families.iter().map(|f| f.series.len()).sum();
+    assert_eq!(native_series, plugin_series, "native and plugin disagree");
+    eprintln!("500x10: {native_series} series per collect");
+
+    let mut group = c.benchmark_group("haproxy_500x10");
+    group.sample_size(30);
+    group.bench_function("native", |b| {
+        b.iter(|| {
+            let families = native.scrape(native_fetch);
+            std::hint::black_box(families);
+        })
+    });
+    group.bench_function("plugin", |b| {
+        b.iter(|| {
+            let collected = rt.block_on(entry.collect(&runtime, deadline()));
+            std::hint::black_box(collected);
+        })
+    });
+    group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -171,9 +171,6 @@ def haproxy_config(backends, servers, stats_port):
         f"  bind 127.0.0.1:{stats_port}",
         "  stats enable",
         "  stats uri /stats",
-        "frontend web",
-        "  bind 127.0.0.1:0",
-        "  default_backend b0",
     ]
     for b in range(backends):
         lines.append(f"backend b{b}")

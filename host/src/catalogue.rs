@@ -195,7 +195,7 @@ impl PluginEntry {
             let mut names: Vec<String> = self.const_labels.iter().map(|(n, _)| n.clone()).collect();
             names.append(&mut family.label_names);
             family.label_names = names;
-            for series in &mut family.series {
+            for series in Arc::make_mut(&mut family.series) {
                 let mut values: Vec<String> =
                     self.const_labels.iter().map(|(_, v)| v.clone()).collect();
                 values.append(&mut series.label_values);
@@ -232,7 +232,19 @@ impl PluginEntry {
                 }
             }
         };
-        shared.await
+        let collected = shared.await;
+        // Once done, the slot's handle would keep a reference to the result
+        // alive until the next collect, and every scrape would have to copy
+        // it; drop it so that the last scrape to finish can take it.
+        let mut inflight = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
+        if inflight
+            .as_ref()
+            .and_then(|f| f.peek())
+            .is_some_and(|done| Arc::ptr_eq(done, &collected))
+        {
+            *inflight = None;
+        }
+        collected
     }
 
     /// Collects and validates, finishing by `deadline`. A missing instance

@@ -137,9 +137,7 @@ pub fn families(
     ];
     out.extend(process::families());
     for family in &mut out {
-        family
-            .series
-            .sort_unstable_by(|a, b| a.label_values.cmp(&b.label_values));
+        std::sync::Arc::make_mut(&mut family.series).sort_unstable_by(|a, b| a.label_values.cmp(&b.label_values));
     }
     out
 }

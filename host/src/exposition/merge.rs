@@ -8,6 +8,7 @@
 //! name) is dropped and reported, and the rest is kept.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::model::Family;
 
@@ -68,9 +69,7 @@ pub fn merge(sources: Vec<Vec<Family>>) -> (Vec<Family>, Vec<Clash>) {
     resort.sort_unstable();
     resort.dedup();
     for idx in resort {
-        out[idx]
-            .series
-            .sort_unstable_by(|a, b| a.label_values.cmp(&b.label_values));
+        Arc::make_mut(&mut out[idx].series).sort_unstable_by(|a, b| a.label_values.cmp(&b.label_values));
     }
     out.sort_unstable_by(|a, b| a.name.cmp(&b.name));
     (out, clashes)
@@ -111,7 +110,10 @@ fn absorb(existing: &mut Family, incoming: Family) -> Result<(), (String, String
     match mismatch {
         Some(reason) => Err((incoming.name, reason)),
         None => {
-            existing.series.extend(incoming.series);
+            match Arc::try_unwrap(incoming.series) {
+                Ok(series) => Arc::make_mut(&mut existing.series).extend(series),
+                Err(shared) => Arc::make_mut(&mut existing.series).extend(shared.iter().cloned()),
+            }
             Ok(())
         }
     }

@@ -4,6 +4,8 @@
 //! wasmtime: plugins' output is converted into it, and the host's own metrics
 //! are built in it directly.
 
+
+use std::sync::Arc;
 /// A point in time: seconds and nanoseconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Timestamp {
@@ -212,8 +214,10 @@ pub struct Family {
     pub kind: Kind,
     /// Label names, given once for every series.
     pub label_names: Vec<String>,
-    /// The series.
-    pub series: Vec<Series>,
+    /// The series. Shared, so that scrapes served from one collect (and
+    /// the merge) pass them around without copying; [`Arc::make_mut`] gives
+    /// a private copy only when a shared list must change.
+    pub series: Arc<Vec<Series>>,
 }
 
 impl Family {
@@ -225,7 +229,7 @@ impl Family {
             unit: String::new(),
             kind,
             label_names: Vec::new(),
-            series: Vec::new(),
+            series: Arc::default(),
         }
     }
 
@@ -243,7 +247,7 @@ impl Family {
 
     /// Adds a series without timestamps.
     pub fn push(&mut self, label_values: Vec<String>, value: Value) {
-        self.series.push(Series {
+        Arc::make_mut(&mut self.series).push(Series {
             label_values,
             value,
             timestamp: None,

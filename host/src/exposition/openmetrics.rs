@@ -84,7 +84,7 @@ fn created(out: &mut Vec<u8>, name: &str, family: &Family, series: &Series) {
 fn encode_family(family: &Family, out: &mut Vec<u8>) {
     let name = family.openmetrics_name();
     metadata(out, family, name);
-    for series in &family.series {
+    for series in family.series.iter() {
         let emit = |out: &mut Vec<u8>,
                     suffix: &str,
                     extra: Extra<'_>,

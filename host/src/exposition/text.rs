@@ -57,7 +57,7 @@ fn encode_family(family: &Family, out: &mut Vec<u8>) {
     } else {
         name
     };
-    for series in &family.series {
+    for series in family.series.iter() {
         let emit = |out: &mut Vec<u8>, suffix: &str, extra: Extra<'_>, value: Num| {
             sample(out, (name, suffix), family, series, extra, value);
         };
@@ -97,7 +97,7 @@ fn encode_family(family: &Family, out: &mut Vec<u8>) {
         for (suffix, total) in [("_gcount", true), ("_gsum", false)] {
             let gauge = format!("{name}{suffix}");
             header(out, &gauge, &family.help, "gauge");
-            for series in &family.series {
+            for series in family.series.iter() {
                 if let Value::GaugeHistogram(h) = &series.value {
                     let value = if total {
                         Num::Uint(h.count)

@@ -1,6 +1,7 @@
 //! Validation of one family, to the rules of client_golang's `Gatherers` and
 //! of the exposition formats. The host trusts nothing a plugin returns.
 
+use std::sync::Arc;
 use std::cmp::Ordering;
 
 use super::model::{Exemplar, Family, Histogram, Kind, Series, Timestamp, Value};
@@ -106,7 +107,7 @@ pub fn validate(family: &mut Family, limits: Limits) -> Result<(), Invalid> {
     }
     check_unit(family)?;
     check_label_names(family, limits)?;
-    for series in &family.series {
+    for series in family.series.iter() {
         check_series(family, series, limits)?;
     }
     sort_and_dedupe(family)
@@ -327,8 +328,7 @@ fn sort_and_dedupe(family: &mut Family) -> Result<(), Invalid> {
         .windows(2)
         .all(|w| w[0].label_values < w[1].label_values);
     if !sorted {
-        family
-            .series
+        Arc::make_mut(&mut family.series)
             .sort_unstable_by(|a, b| a.label_values.cmp(&b.label_values));
         if let Some(w) = family
             .series

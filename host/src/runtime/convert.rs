@@ -101,8 +101,8 @@ pub fn family(f: wit::MetricFamily) -> Family {
         unit: f.unit,
         kind: kind(f.kind),
         label_names: f.label_names,
-        series: f
-            .series
+        series: std::sync::Arc::new(
+            f.series
             .into_iter()
             .map(|s| Series {
                 label_values: s.label_values,
@@ -111,5 +111,6 @@ pub fn family(f: wit::MetricFamily) -> Family {
                 created: s.created.map(timestamp),
             })
             .collect(),
+        ),
     }
 }

@@ -45,7 +45,13 @@ fn generated_csv(backends: usize, servers: usize) -> String {
     csv.push_str(&row("stats", "FRONTEND", 0, "OPEN", 0));
     for b in 0..backends {
         for s in 0..servers {
-            csv.push_str(&row(&format!("b{b}"), &format!("s{s}"), 2, "no check", b * servers + s));
+            csv.push_str(&row(
+                &format!("b{b}"),
+                &format!("s{s}"),
+                2,
+                "no check",
+                b * servers + s,
+            ));
         }
         csv.push_str(&row(&format!("b{b}"), "BACKEND", 1, "UP", b));
     }
@@ -85,11 +91,17 @@ fn serve(body: Arc<Vec<u8>>) -> String {
 fn native_fetch(request: &Request) -> Result<Response, FetchError> {
     let rest = request.target.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_once('/').unwrap();
-    let mut stream = std::net::TcpStream::connect(host).map_err(|e| FetchError::Connect(e.to_string()))?;
-    write!(stream, "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
-        .map_err(|e| FetchError::Connect(e.to_string()))?;
+    let mut stream =
+        std::net::TcpStream::connect(host).map_err(|e| FetchError::Connect(e.to_string()))?;
+    write!(
+        stream,
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| FetchError::Connect(e.to_string()))?;
     let mut data = Vec::new();
-    stream.read_to_end(&mut data).map_err(|e| FetchError::Connect(e.to_string()))?;
+    stream
+        .read_to_end(&mut data)
+        .map_err(|e| FetchError::Connect(e.to_string()))?;
     let split = data.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
     Ok(Response {
         status: 200,
@@ -132,11 +144,18 @@ fn bench(c: &mut Criterion) {
     let defaults = HostDefaults::default();
     let catalogue = Catalogue::load(&runtime, &dir, &defaults).unwrap();
     let entry = Arc::clone(&catalogue.plugins[0]);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let deadline = || Instant::now() + Duration::from_secs(60);
 
     // The two paths agree on what they produce.
-    let native_series: usize = native.scrape(native_fetch).iter().map(|f| f.series.len()).sum();
+    let native_series: usize = native
+        .scrape(native_fetch)
+        .iter()
+        .map(|f| f.series.len())
+        .sum();
     let collected = rt.block_on(entry.collect(&runtime, deadline()));
     let families = collected.result.as_ref().expect("plugin collect failed");
     let plugin_series: usize = families.iter().map(|f| f.series.len()).sum();

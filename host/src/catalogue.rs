@@ -794,6 +794,7 @@ fn instance_entry(
         grants: Arc::new(grants),
         max_response_bytes: limits.max_response_bytes,
         stats: Default::default(),
+        idle: Default::default(),
     };
     entry
 }

@@ -8,6 +8,8 @@ use std::net::TcpListener;
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -599,5 +601,74 @@ fn https_with_basic_auth_and_a_tcp_stats_socket() -> Result<()> {
         "{:#?}",
         e.logs_matching(&["s3cr"])
     );
+    Ok(())
+}
+
+/// Serves a small stats CSV over HTTP/1.1 on every request of every
+/// connection, closing after each answer when `close` is set; counts the
+/// connections it accepted.
+fn counting_stats_server(close: bool) -> Result<(String, Arc<AtomicUsize>)> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?.to_string();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&accepted);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            counter.fetch_add(1, Ordering::SeqCst);
+            std::thread::spawn(move || {
+                let body = "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type\n\
+                            app,BACKEND,0,0,1,2,,3,4,5,0,0,,0,0,0,0,UP,1,1,0,,0,10,0,,1,2,0,,3,,1\n";
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 1024];
+                loop {
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut chunk) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    buf.clear();
+                    let connection = if close { "close" } else { "keep-alive" };
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: {connection}\r\n\r\n",
+                        body.len()
+                    );
+                    if stream.write_all(head.as_bytes()).is_err()
+                        || stream.write_all(body.as_bytes()).is_err()
+                        || close
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    Ok((addr, accepted))
+}
+
+#[test]
+fn http_connections_to_haproxy_are_kept_alive_between_scrapes() -> Result<()> {
+    for (close, want) in [(false, 1), (true, 4)] {
+        let (addr, accepted) = counting_stats_server(close)?;
+        let uri = format!("http://{addr}/;csv");
+        let dir = PluginsDir::new(if close {
+            "keepalive-close"
+        } else {
+            "keepalive"
+        });
+        dir.add("haproxy", "haproxy", Some(&haproxy_yml(&uri, &uri)));
+        let e = Exporter::start(&dir.path, &[])?;
+        for _ in 0..4 {
+            let body = e.scrape_text()?;
+            assert_eq!(sample(&body, "haproxy_up"), Some(1.0), "{body}");
+            assert_eq!(
+                sample(&body, "haproxy_backend_current_sessions{backend=\"app\"}"),
+                Some(1.0)
+            );
+        }
+        // One connection for four scrapes, unless the server closes each.
+        assert_eq!(accepted.load(Ordering::SeqCst), want, "close: {close}");
+    }
     Ok(())
 }

@@ -69,7 +69,8 @@ pub fn merge(sources: Vec<Vec<Family>>) -> (Vec<Family>, Vec<Clash>) {
     resort.sort_unstable();
     resort.dedup();
     for idx in resort {
-        Arc::make_mut(&mut out[idx].series).sort_unstable_by(|a, b| a.label_values.cmp(&b.label_values));
+        Arc::make_mut(&mut out[idx].series)
+            .sort_unstable_by(|a, b| a.label_values.cmp(&b.label_values));
     }
     out.sort_unstable_by(|a, b| a.name.cmp(&b.name));
     (out, clashes)

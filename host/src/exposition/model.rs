@@ -4,7 +4,6 @@
 //! wasmtime: plugins' output is converted into it, and the host's own metrics
 //! are built in it directly.
 
-
 use std::sync::Arc;
 /// A point in time: seconds and nanoseconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -1,8 +1,8 @@
 //! Validation of one family, to the rules of client_golang's `Gatherers` and
 //! of the exposition formats. The host trusts nothing a plugin returns.
 
-use std::sync::Arc;
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 use super::model::{Exemplar, Family, Histogram, Kind, Series, Timestamp, Value};
 

@@ -103,14 +103,14 @@ pub fn family(f: wit::MetricFamily) -> Family {
         label_names: f.label_names,
         series: std::sync::Arc::new(
             f.series
-            .into_iter()
-            .map(|s| Series {
-                label_values: s.label_values,
-                value: value(s.value),
-                timestamp: s.timestamp.map(timestamp),
-                created: s.created.map(timestamp),
-            })
-            .collect(),
+                .into_iter()
+                .map(|s| Series {
+                    label_values: s.label_values,
+                    value: value(s.value),
+                    timestamp: s.timestamp.map(timestamp),
+                    created: s.created.map(timestamp),
+                })
+                .collect(),
         ),
     }
 }

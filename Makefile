@@ -8,6 +8,8 @@
 #   make demo    a local HAProxy and the exporter
 #   make fuzz    cargo-fuzz targets, bounded (nightly; not CI)
 #   make soak    wrk at 64 connections against the shipped plugins (not CI)
+#   make bench   side by side with haproxy_exporter and the Go random example;
+#                rewrites the tables in BENCHMARKS.md (not CI)
 #
 # Everything the host builds uses the `release` profile and one target dir,
 # so wasmtime is compiled once for `make run` and `make test` alike.
@@ -32,7 +34,7 @@ export WASM_EXPORTER_REVISION := $(shell git rev-parse --short=12 HEAD 2>/dev/nu
 export WASM_EXPORTER_PLUGINS  := $(abspath $(PLUGIN_OUT))
 export WASM_EXPORTER_TEST_PYTHON := $(abspath $(VENV))/bin/python
 
-.PHONY: all run demo test lint plugins build setup setup-rust setup-test fmt clean fuzz soak man
+.PHONY: all run demo test lint plugins build setup setup-rust setup-test fmt clean fuzz soak man bench
 
 all: build plugins
 
@@ -137,3 +139,21 @@ soak: build plugins
 clean:
 	$(CARGO) clean
 	rm -rf $(BUILD)
+
+## Benchmarks (not CI; figures go to BENCHMARKS.md) ------------------------
+
+BENCH_PACKAGES := haproxy:haproxy prometheus-haproxy-exporter:prometheus-haproxy-exporter \
+  wrk:wrk go:golang-go perf:linux-perf
+
+bench: build plugins
+	@missing=""; \
+	for pair in $(BENCH_PACKAGES); do \
+	  command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; \
+	done; \
+	[ -d /usr/share/gocode/src/github.com/prometheus/client_golang ] \
+	  || missing="$$missing golang-github-prometheus-client-golang-dev"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	python3 scripts/bench.py

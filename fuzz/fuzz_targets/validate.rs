@@ -84,11 +84,17 @@ fuzz_target!(|input: In| {
             unit: f.unit.clone(),
             kind: kind(f.kind),
             label_names: f.labels.clone(),
-            series: f
-                .series
-                .iter()
-                .map(|s| Series { label_values: s.values.clone(), value: value(s), timestamp: ts(s.ts), created: ts(s.created) })
-                .collect(),
+            series: std::sync::Arc::new(
+                f.series
+                    .iter()
+                    .map(|s| Series {
+                        label_values: s.values.iter().map(|v| v.as_str().into()).collect(),
+                        value: value(s),
+                        timestamp: ts(s.ts),
+                        created: ts(s.created),
+                    })
+                    .collect(),
+            ),
         };
         if validate::validate(&mut family, limits).is_ok() {
             valid.push(family);

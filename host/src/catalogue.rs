@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::config::{HostDefaults, InstanceSpec, Limits, LimitsSpec, Manifest};
-use crate::exposition::model::Family;
+use crate::exposition::model::{Family, LabelValue};
 use crate::exposition::validate::{self, Invalid};
 use crate::runtime::bindings::PluginPre;
 use crate::runtime::fetch::{FetchContext, Grants};
@@ -196,8 +196,11 @@ impl PluginEntry {
             names.append(&mut family.label_names);
             family.label_names = names;
             for series in Arc::make_mut(&mut family.series) {
-                let mut values: Vec<String> =
-                    self.const_labels.iter().map(|(_, v)| v.clone()).collect();
+                let mut values: Vec<LabelValue> = self
+                    .const_labels
+                    .iter()
+                    .map(|(_, v)| LabelValue::from(v.as_str()))
+                    .collect();
                 values.append(&mut series.label_values);
                 series.label_values = values;
             }
@@ -263,7 +266,11 @@ impl PluginEntry {
             max_label_name_length: self.limits.max_label_name_length,
         };
         let mut invalid = Vec::new();
-        let result = result.map(|mut families| {
+        let result = result.map(|converted| {
+            let mut families: Vec<Family> = converted
+                .into_iter()
+                .filter_map(|f| f.map_err(|e| invalid.push(e)).ok())
+                .collect();
             self.add_const_labels(&mut families);
             families
                 .into_iter()
@@ -288,7 +295,7 @@ impl PluginEntry {
         &self,
         runtime: &Runtime,
         deadline: Instant,
-    ) -> Result<Vec<Family>, PluginError> {
+    ) -> Result<Vec<Result<Family, Invalid>>, PluginError> {
         let pre = self.pre.as_ref().map_err(Clone::clone)?;
         let wait = tokio::time::Instant::from_std(deadline);
         let backing_off = {

@@ -152,11 +152,7 @@ mod tests {
         assert!(clashes.is_empty(), "{clashes:?}");
         let names: Vec<&str> = out.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["alpha", "zeta"]);
-        let alpha: Vec<&str> = out[0]
-            .series
-            .iter()
-            .map(|s| s.label_values[0].as_str())
-            .collect();
+        let alpha: Vec<&str> = out[0].series.iter().map(|s| &*s.label_values[0]).collect();
         assert_eq!(alpha, ["a", "b"]);
     }
 

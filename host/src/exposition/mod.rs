@@ -11,7 +11,7 @@ pub mod openmetrics;
 pub mod text;
 pub mod validate;
 
-use model::{Family, Series};
+use model::{Family, LabelValue, Series};
 
 /// An extra label a format adds to a series: `le`, `quantile`, or a
 /// stateset's state.
@@ -29,7 +29,7 @@ fn write_series_name(
     name: &str,
     suffix: &str,
     family: &Family,
-    values: &[String],
+    values: &[LabelValue],
     extra: Extra<'_>,
 ) {
     out.extend_from_slice(name.as_bytes());

@@ -187,11 +187,15 @@ impl Value {
     }
 }
 
+/// A label value. Shared: a plugin sends each distinct value once per
+/// collect, and every series that uses it points at the same string.
+pub type LabelValue = Arc<str>;
+
 /// One series of a family.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     /// Values of the family's label names, in the same order.
-    pub label_values: Vec<String>,
+    pub label_values: Vec<LabelValue>,
     /// The value.
     pub value: Value,
     /// When the value was observed.
@@ -247,7 +251,7 @@ impl Family {
     /// Adds a series without timestamps.
     pub fn push(&mut self, label_values: Vec<String>, value: Value) {
         Arc::make_mut(&mut self.series).push(Series {
-            label_values,
+            label_values: label_values.into_iter().map(LabelValue::from).collect(),
             value,
             timestamp: None,
             created: None,

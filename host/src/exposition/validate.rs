@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use super::model::{Exemplar, Family, Histogram, Kind, Series, Timestamp, Value};
+use super::model::{Exemplar, Family, Histogram, Kind, LabelValue, Series, Timestamp, Value};
 
 /// Why a family was rejected.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -86,7 +86,7 @@ fn series_err(family: &Family, series: &Series, why: impl Into<String>) -> Inval
 }
 
 /// `{a="x",b="y"}`, each value shortened for the log.
-fn describe_labels(names: &[String], values: &[String]) -> String {
+fn describe_labels(names: &[String], values: &[LabelValue]) -> String {
     let pairs: Vec<String> = names
         .iter()
         .zip(values)
@@ -479,11 +479,7 @@ mod tests {
             f.push(vals(&[v]), Value::Gauge(1.0));
         }
         assert_eq!(validate(&mut f, LIMITS), Ok(()));
-        let order: Vec<&str> = f
-            .series
-            .iter()
-            .map(|s| s.label_values[0].as_str())
-            .collect();
+        let order: Vec<&str> = f.series.iter().map(|s| &*s.label_values[0]).collect();
         assert_eq!(order, ["a", "b", "c"]);
         f.push(vals(&["b"]), Value::Gauge(2.0));
         assert!(matches!(

@@ -14,6 +14,7 @@ use super::output::OutputCapture;
 use super::state::StoreState;
 use crate::config::Limits;
 use crate::exposition::model::Family;
+use crate::exposition::validate::Invalid;
 
 /// Extra time past the deadline before the host abandons a call that the
 /// epoch could not stop (a guest blocked inside a host call).
@@ -187,21 +188,31 @@ impl Instance {
         }
     }
 
-    /// Calls `collect` and converts its families, before `deadline`.
-    pub async fn collect(&mut self, deadline: Instant) -> Result<Vec<Family>, PluginError> {
+    /// Calls `collect` and converts its families, before `deadline`. A
+    /// family whose label values cannot be resolved comes back as an error
+    /// of its own, to drop and count like a validation failure.
+    pub async fn collect(
+        &mut self,
+        deadline: Instant,
+    ) -> Result<Vec<Result<Family, Invalid>>, PluginError> {
         arm(&mut self.store, deadline);
         let collector = self.bindings.wasm_exporter_plugin_collector();
         let outcome = bounded(deadline, collector.call_collect(&mut self.store)).await;
         let result = self.settle(outcome)?;
-        let families = result.map_err(|e| PluginError::Collect(e.message))?;
-        let count: usize = families.iter().map(|f| f.series.len()).sum();
+        let collection = result.map_err(|e| PluginError::Collect(e.message))?;
+        let count: usize = collection.families.iter().map(|f| f.series.len()).sum();
         if count > self.limits.max_series {
             return Err(PluginError::TooManySeries {
                 count,
                 limit: self.limits.max_series,
             });
         }
-        Ok(families.into_iter().map(convert::family).collect())
+        let strings = convert::strings(collection.strings);
+        Ok(collection
+            .families
+            .into_iter()
+            .map(|f| convert::family(f, &strings))
+            .collect())
     }
 
     /// Logs what the guest printed during a call and classifies a failure.

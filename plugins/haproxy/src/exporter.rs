@@ -356,13 +356,27 @@ impl Builder {
                     .push(family.with_labels(labels.iter().copied()));
                 self.families.len() - 1
             });
-        let labels: Vec<String> = match (kind, field.code) {
-            (Kind::Frontend, None) | (Kind::Backend, None) => vec![pxname.to_owned()],
-            (Kind::Frontend, Some(code)) => vec![code.to_owned(), pxname.to_owned()],
-            (Kind::Backend, Some(code)) => vec![pxname.to_owned(), code.to_owned()],
-            (Kind::Server, None) => vec![pxname.to_owned(), svname.to_owned()],
+        let (one, two, three);
+        let labels: &[&str] = match (kind, field.code) {
+            (Kind::Frontend, None) | (Kind::Backend, None) => {
+                one = [pxname];
+                &one
+            }
+            (Kind::Frontend, Some(code)) => {
+                two = [code, pxname];
+                &two
+            }
+            (Kind::Backend, Some(code)) => {
+                two = [pxname, code];
+                &two
+            }
+            (Kind::Server, None) => {
+                two = [pxname, svname];
+                &two
+            }
             (Kind::Server, Some(code)) => {
-                vec![pxname.to_owned(), code.to_owned(), svname.to_owned()]
+                three = [pxname, code, svname];
+                &three
             }
         };
         let family = &mut self.families[slot];
@@ -451,7 +465,8 @@ foo,BACKEND,0,0,0,0,,0,0,0,,0,,0,0,0,0,UP,1,1,0,0,0,5007,0,,1,8,1,,0,,2,
 
     fn series(families: &[MetricFamily], name: &str, labels: &[&str]) -> Option<f64> {
         let family = families.iter().find(|f| f.name == name)?;
-        let s = family.series.iter().find(|s| s.label_values == labels)?;
+        let i = (0..family.series.len()).find(|i| family.series_labels(*i) == labels)?;
+        let s = &family.series[i];
         match &s.value {
             SampleValue::Gauge(v) => Some(*v),
             SampleValue::Counter(c) => Some(c.total),

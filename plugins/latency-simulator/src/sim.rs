@@ -351,7 +351,7 @@ mod tests {
         let SampleValue::Summary(uniform) = &families[0].series[2].value else {
             panic!("not a summary")
         };
-        assert_eq!(families[0].series[2].label_values, ["uniform"]);
+        assert_eq!(families[0].series_labels(2), ["uniform"]);
         // The median of uniform[0, 0.0002) is 0.0001, within its 5% rank error.
         let median = uniform.quantiles[0].value;
         assert!((median - 0.0001).abs() < 0.0002 * 0.06, "median {median}");

@@ -1,6 +1,7 @@
 //! Builders for families and series, so that a collector reads like the
 //! exposition it produces.
 
+use crate::strings;
 use crate::{
     Bucket, CounterValue, Exemplar, HistogramValue, Label, MetricFamily, MetricKind, Quantile,
     SampleValue, Series, State, SummaryValue, Timestamp,
@@ -13,39 +14,33 @@ use crate::{
 pub struct NoConfig {}
 
 /// Anything that can be the label values of one series: `()` for none,
-/// arrays, slices and vectors of `&str` or `String`.
+/// arrays, slices and vectors of `&str` or `String`. Values are interned
+/// ([`crate::strings`]), so passing `&str` allocates nothing per series.
 pub trait IntoLabelValues {
-    /// The values, in the order of the family's label names.
-    fn into_label_values(self) -> Vec<String>;
+    /// Appends the values' indices, in the order of the family's label
+    /// names.
+    fn push_indices(self, out: &mut Vec<u32>);
 }
 
 impl IntoLabelValues for () {
-    fn into_label_values(self) -> Vec<String> {
-        Vec::new()
-    }
-}
-
-impl IntoLabelValues for Vec<String> {
-    fn into_label_values(self) -> Vec<String> {
-        self
-    }
+    fn push_indices(self, _out: &mut Vec<u32>) {}
 }
 
 impl<S: AsRef<str>> IntoLabelValues for &[S] {
-    fn into_label_values(self) -> Vec<String> {
-        self.iter().map(|s| s.as_ref().to_owned()).collect()
+    fn push_indices(self, out: &mut Vec<u32>) {
+        out.extend(self.iter().map(|s| strings::intern(s.as_ref())));
     }
 }
 
-impl<S: Into<String>, const N: usize> IntoLabelValues for [S; N] {
-    fn into_label_values(self) -> Vec<String> {
-        self.into_iter().map(Into::into).collect()
+impl<S: AsRef<str>, const N: usize> IntoLabelValues for [S; N] {
+    fn push_indices(self, out: &mut Vec<u32>) {
+        out.extend(self.iter().map(|s| strings::intern(s.as_ref())));
     }
 }
 
-impl IntoLabelValues for Vec<&str> {
-    fn into_label_values(self) -> Vec<String> {
-        self.into_iter().map(str::to_owned).collect()
+impl<S: AsRef<str>> IntoLabelValues for Vec<S> {
+    fn push_indices(self, out: &mut Vec<u32>) {
+        out.extend(self.iter().map(|s| strings::intern(s.as_ref())));
     }
 }
 
@@ -58,6 +53,7 @@ impl MetricFamily {
             unit: String::new(),
             kind,
             label_names: Vec::new(),
+            label_values: Vec::new(),
             series: Vec::new(),
         }
     }
@@ -122,13 +118,24 @@ impl MetricFamily {
     /// Adds a series and returns it, to set a timestamp or `created`.
     pub fn add(&mut self, labels: impl IntoLabelValues, value: SampleValue) -> &mut Series {
         let index = self.series.len();
+        labels.push_indices(&mut self.label_values);
         self.series.push(Series {
-            label_values: labels.into_label_values(),
             value,
             timestamp: None,
             created: None,
         });
         &mut self.series[index]
+    }
+
+    /// The label values of series `index`, resolved (for tests).
+    pub fn series_labels(&self, index: usize) -> Vec<String> {
+        let n = self.label_names.len();
+        self.label_values
+            .get(index * n..(index + 1) * n)
+            .unwrap_or(&[])
+            .iter()
+            .map(|i| strings::resolve(*i).unwrap_or_default())
+            .collect()
     }
 
     /// Adds a counter series.
@@ -337,7 +344,7 @@ mod tests {
             .with_exemplar(Exemplar::new([("trace_id", "abc")], 1.0));
         assert_eq!(family.label_names, vec!["code".to_owned()]);
         let series = &family.series[0];
-        assert_eq!(series.label_values, vec!["200".to_owned()]);
+        assert_eq!(family.series_labels(0), vec!["200".to_owned()]);
         assert_eq!(
             series.created.map(|t| (t.seconds, t.nanoseconds)),
             Some((10, 5))
@@ -362,5 +369,21 @@ mod tests {
     fn no_config_rejects_unknown_keys() {
         assert!(serde_json::from_str::<NoConfig>("{}").is_ok());
         assert!(serde_json::from_str::<NoConfig>(r#"{"x":1}"#).is_err());
+    }
+
+    #[test]
+    fn label_values_are_interned_once_per_collect() {
+        strings::reset();
+        let mut a = MetricFamily::gauge("a", "A.").with_labels(["backend", "server"]);
+        let mut b = MetricFamily::gauge("b", "B.").with_labels(["backend"]);
+        a.add_gauge(["web", "s1"], 1.0);
+        a.add_gauge(["web", "s2"], 2.0);
+        b.add_gauge(["web"], 3.0);
+        assert_eq!(a.label_values, vec![0, 1, 0, 2]);
+        assert_eq!(b.label_values, vec![0]);
+        assert_eq!(a.series_labels(1), ["web", "s2"]);
+        assert_eq!(strings::take(), ["web", "s1", "s2"]);
+        // The next collect starts from an empty table.
+        assert_eq!(strings::intern("s2"), 0);
     }
 }

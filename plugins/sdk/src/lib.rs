@@ -39,6 +39,7 @@
 mod builders;
 pub mod config;
 pub mod histogram;
+pub mod strings;
 pub mod summary;
 
 pub use builders::{IntoLabelValues, NoConfig};
@@ -59,8 +60,9 @@ pub mod __bindings {
 }
 
 pub use __bindings::wasm_exporter::plugin::types::{
-    Bucket, CollectError, CounterValue, Exemplar, HistogramValue, InitError, Label, MetricFamily,
-    MetricKind, PluginMetadata, Quantile, SampleValue, Series, State, SummaryValue, Timestamp,
+    Bucket, CollectError, Collection, CounterValue, Exemplar, HistogramValue, InitError, Label,
+    MetricFamily, MetricKind, PluginMetadata, Quantile, SampleValue, Series, State, SummaryValue,
+    Timestamp,
 };
 
 /// Outbound requests through the host, checked against the plugin's
@@ -134,7 +136,9 @@ pub trait Collector: Sized + 'static {
     /// Creates the collector from its configuration.
     fn init(config: Self::Config) -> Result<Self, InitError>;
 
-    /// Returns fresh samples for one scrape.
+    /// Returns fresh samples for one scrape. Build the families here, on
+    /// every call: their label values index this collect's string table
+    /// ([`strings`]), which starts empty each time.
     fn collect(&mut self) -> Result<Vec<MetricFamily>, CollectError>;
 }
 
@@ -169,10 +173,7 @@ macro_rules! export_collector {
                 fn init(config: ::std::string::String) -> ::core::result::Result<(), $crate::InitError> {
                     $crate::__private::init::<$ty>(&config)
                 }
-                fn collect() -> ::core::result::Result<
-                    ::std::vec::Vec<$crate::MetricFamily>,
-                    $crate::CollectError,
-                > {
+                fn collect() -> ::core::result::Result<$crate::Collection, $crate::CollectError> {
                     $crate::__private::collect::<$ty>()
                 }
             }
@@ -191,7 +192,7 @@ pub mod __private {
     use std::cell::RefCell;
 
     pub use crate::__bindings::exports::wasm_exporter::plugin::collector::Guest;
-    use crate::{CollectError, Collector, InitError, MetricFamily};
+    use crate::{CollectError, Collection, Collector, InitError, strings};
 
     thread_local! {
         // The one collector of this component. Components are single-threaded
@@ -213,14 +214,20 @@ pub mod __private {
         Ok(())
     }
 
-    /// Runs the stored collector.
-    pub fn collect<C: Collector>() -> Result<Vec<MetricFamily>, CollectError> {
-        INSTANCE.with(|slot| {
+    /// Runs the stored collector, with a fresh string table.
+    pub fn collect<C: Collector>() -> Result<Collection, CollectError> {
+        strings::reset();
+        let families = INSTANCE.with(|slot| {
             let mut slot = slot.borrow_mut();
             match slot.as_mut().and_then(|c| c.downcast_mut::<C>()) {
                 Some(collector) => collector.collect(),
                 None => Err(CollectError::new("collect called before a successful init")),
             }
+        });
+        let strings = strings::take();
+        Ok(Collection {
+            strings,
+            families: families?,
         })
     }
 }

@@ -25,6 +25,8 @@ pub enum Fault {
     BadNames,
     /// Label values that do not match the label names.
     LabelMismatch,
+    /// A label value index outside the collection's string table.
+    BadLabelIndex,
     /// The same series twice.
     DuplicateSeries,
     /// Buckets that are not cumulative.
@@ -112,6 +114,12 @@ impl Collector for Faulty {
                 out.push(f);
                 let mut f = gauge("reserved_label", &["__name"]);
                 f.add_gauge(["v"], 1.0);
+                out.push(f);
+            }
+            Fault::BadLabelIndex => {
+                let mut f = gauge("bad_index", &["a"]);
+                f.add_gauge(["x"], 1.0);
+                f.label_values[0] = u32::MAX;
                 out.push(f);
             }
             Fault::LabelMismatch => {

@@ -56,6 +56,9 @@ pub struct Exporter {
     excluded_states: HashSet<String>,
     scrapes: u64,
     parse_failures: u64,
+    /// The column layout of the last CSV header seen; HAProxy sends the
+    /// same header every time, so it is worked out once.
+    layout: Option<(String, Layout)>,
 }
 
 /// What `show info` told.
@@ -104,6 +107,7 @@ impl Exporter {
             excluded_states,
             scrapes: 0,
             parse_failures: 0,
+            layout: None,
         })
     }
 
@@ -198,6 +202,7 @@ impl Exporter {
     fn parse_csv(&mut self, text: &str, out: &mut Vec<MetricFamily>) {
         let mut reader = Reader::new(text);
         let mut fields: Vec<CsvField<'_>> = Vec::with_capacity(128);
+        let mut cached = self.layout.take();
         let mut layout: Option<Layout> = None;
         let mut builder = Builder::default();
         let mut seen: HashSet<(u8, String, String)> = HashSet::new();
@@ -207,8 +212,13 @@ impl Exporter {
                 self.parse_failures += 1;
                 continue;
             }
-            let layout =
-                layout.get_or_insert_with(|| Layout::new(reader.header, &self.server_fields));
+            let layout = layout.get_or_insert_with(|| {
+                let header = reader.header.unwrap_or("");
+                match cached.take() {
+                    Some((h, l)) if h == header => l,
+                    _ => Layout::new(reader.header, &self.server_fields),
+                }
+            });
             if fields.len() < metrics::MIN_FIELDS {
                 log(
                     Level::Debug,
@@ -279,6 +289,9 @@ impl Exporter {
             }
         }
         out.extend(builder.finish());
+        if let Some(layout) = layout {
+            self.layout = Some((reader.header.unwrap_or("").to_owned(), layout));
+        }
     }
 }
 
@@ -727,15 +740,20 @@ foo,BACKEND,0,0,0,0,,0,0,0,,0,,0,0,0,0,UP,1,1,0,0,0,5007,0,,1,8,1,,0,,2,
             .collect();
         let original = exporter("http://x/").scrape(|_| ok(200, HAPROXY_26));
         let swapped = exporter("http://x/").scrape(|_| ok(200, &body));
+        // One exporter seeing the header change between scrapes (an HAProxy
+        // upgrade) must not reuse the old layout.
+        let mut both = exporter("http://x/");
+        let first = both.scrape(|_| ok(200, HAPROXY_26));
+        let after_change = both.scrape(|_| ok(200, &body));
         for name in [
             "haproxy_frontend_current_sessions",
             "haproxy_frontend_bytes_in_total",
         ] {
-            assert_eq!(
-                series(&original, name, &["stats"]),
-                series(&swapped, name, &["stats"]),
-                "{name}"
-            );
+            let want = series(&original, name, &["stats"]);
+            assert!(want.is_some(), "{name}");
+            assert_eq!(want, series(&swapped, name, &["stats"]), "{name}");
+            assert_eq!(want, series(&first, name, &["stats"]), "{name}");
+            assert_eq!(want, series(&after_change, name, &["stats"]), "{name}");
         }
     }
 

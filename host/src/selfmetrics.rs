@@ -137,8 +137,9 @@ pub fn families(
     ];
     out.extend(process::families());
     for family in &mut out {
-        std::sync::Arc::make_mut(&mut family.series)
-            .sort_unstable_by(|a, b| a.label_values.cmp(&b.label_values));
+        std::sync::Arc::make_mut(&mut family.series).sort_unstable_by(|a, b| {
+            crate::exposition::model::cmp_label_values(&a.label_values, &b.label_values)
+        });
     }
     out
 }

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::model::Family;
+use super::model::{Family, cmp_label_values};
 
 /// A family dropped because it clashed with an earlier source's family.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +70,7 @@ pub fn merge(sources: Vec<Vec<Family>>) -> (Vec<Family>, Vec<Clash>) {
     resort.dedup();
     for idx in resort {
         Arc::make_mut(&mut out[idx].series)
-            .sort_unstable_by(|a, b| a.label_values.cmp(&b.label_values));
+            .sort_unstable_by(|a, b| cmp_label_values(&a.label_values, &b.label_values));
     }
     out.sort_unstable_by(|a, b| a.name.cmp(&b.name));
     (out, clashes)
@@ -98,7 +98,7 @@ fn absorb(existing: &mut Family, incoming: Family) -> Result<(), (String, String
             .find(|s| {
                 existing
                     .series
-                    .binary_search_by(|e| e.label_values.cmp(&s.label_values))
+                    .binary_search_by(|e| cmp_label_values(&e.label_values, &s.label_values))
                     .is_ok()
             })
             .map(|s| {

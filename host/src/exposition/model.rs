@@ -191,6 +191,22 @@ impl Value {
 /// collect, and every series that uses it points at the same string.
 pub type LabelValue = Arc<str>;
 
+/// Orders series by label values, as the output is sorted. Values from
+/// one plugin share their strings, so equal ones are usually the same
+/// pointer and need no byte comparison.
+pub fn cmp_label_values(a: &[LabelValue], b: &[LabelValue]) -> std::cmp::Ordering {
+    for (x, y) in a.iter().zip(b) {
+        if Arc::ptr_eq(x, y) {
+            continue;
+        }
+        match x.cmp(y) {
+            std::cmp::Ordering::Equal => {}
+            other => return other,
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
 /// One series of a family.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {

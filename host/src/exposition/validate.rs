@@ -4,7 +4,9 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use super::model::{Exemplar, Family, Histogram, Kind, LabelValue, Series, Timestamp, Value};
+use super::model::{
+    Exemplar, Family, Histogram, Kind, LabelValue, Series, Timestamp, Value, cmp_label_values,
+};
 
 /// Why a family was rejected.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -326,14 +328,14 @@ fn sort_and_dedupe(family: &mut Family) -> Result<(), Invalid> {
     let sorted = family
         .series
         .windows(2)
-        .all(|w| w[0].label_values < w[1].label_values);
+        .all(|w| cmp_label_values(&w[0].label_values, &w[1].label_values).is_lt());
     if !sorted {
         Arc::make_mut(&mut family.series)
-            .sort_unstable_by(|a, b| a.label_values.cmp(&b.label_values));
+            .sort_unstable_by(|a, b| cmp_label_values(&a.label_values, &b.label_values));
         if let Some(w) = family
             .series
             .windows(2)
-            .find(|w| w[0].label_values == w[1].label_values)
+            .find(|w| cmp_label_values(&w[0].label_values, &w[1].label_values).is_eq())
         {
             return Err(Invalid::Duplicate {
                 family: family.name.clone(),

@@ -136,6 +136,16 @@ impl Instance {
         let state = StoreState::new(name, limits.memory, &output, fetch);
         let mut store = Store::new(runtime.engine(), state);
         store.limiter(|s| &mut s.limiter);
+        // wasmtime caps what one call may make the host allocate while
+        // lifting its result (128 MiB by default), which a plugin within its
+        // own memory limit and max_series can pass: a million series lift to
+        // ~150 MiB of host structures. Scale the cap with the memory limit;
+        // max_series remains the bound on the series themselves.
+        store.set_hostcall_fuel(
+            usize::try_from(limits.memory.saturating_mul(2))
+                .unwrap_or(usize::MAX)
+                .max(128 << 20),
+        );
         store.epoch_deadline_callback(|mut ctx| {
             let state = ctx.data_mut();
             if Instant::now() >= state.deadline {

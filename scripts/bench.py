@@ -494,7 +494,7 @@ def report(res):
     cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
                 if l.startswith("model name")), "?")
     lines = [
-        f"Run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, `make bench`"
+        f"Run: {res.get('run_at', '?')}, `make bench`"
         + (" (BENCH_QUICK=1)" if QUICK else "") + f", on {os.cpu_count()} cores ({cpu}), {machine}.",
         f"wrk: 2 threads, 4 connections, {WRK_SECONDS} s per exporter. CPU per scrape: utime+stime of the "
         "exporter process over N sequential scrapes (N: 1x10 400, 50x10 100, 500x10 20). Ratios are ours/theirs.",
@@ -559,6 +559,7 @@ def report(res):
                   "By object: " + ", ".join(f"{name} {pct:.0f} %" for pct, name in prof["dso"]) + ".", "",
                   "| % | symbol (host side; guest code has no symbols) |", "|---|---|"]
         for pct, sym in prof["symbols"]:
+            sym = re.sub(r"(\s+-)*\s*$", "", sym)
             lines.append(f"| {pct:.1f} | `{sym.replace('|', '/')}` |")
     return "\n".join(lines) + "\n"
 
@@ -577,6 +578,7 @@ def main():
             break
         if not only or name in only:
             res[name] = fn()
+            res["run_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
             prev.write_text(json.dumps(res, indent=1))
     text = report(res)
     (OUT / "report.md").write_text(text)

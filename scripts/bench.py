@@ -526,13 +526,13 @@ def report(res):
     lines += [
         "", "### Latency simulator vs the seed's Go program (client_golang examples/random)", "",
         "| figure | Go random | wasm_exporter | ours/theirs |", "|---|---|---|---|",
-        f"| requests/s (wrk) | {t['rps']:.0f} | {o['rps']:.0f} | **{ratio(o['rps'], t['rps']):.2f}×** |",
-        f"| p50 ms | {t['p50_ms']:.3f} | {o['p50_ms']:.3f} | {ratio(o['p50_ms'], t['p50_ms']):.2f}× |",
-        f"| p99 ms | {t['p99_ms']:.3f} | {o['p99_ms']:.3f} | {ratio(o['p99_ms'], t['p99_ms']):.2f}× |",
-        f"| CPU ms/scrape | {t['cpu_ms']:.3f} | {o['cpu_ms']:.3f} | {ratio(o['cpu_ms'], t['cpu_ms']):.2f}× |",
-        f"| peak RSS MiB | {t['peak_rss_mib']:.1f} | {o['peak_rss_mib']:.1f} | {ratio(o['peak_rss_mib'], t['peak_rss_mib']):.2f}× |",
-        f"| body bytes | {t['bytes']:,} | {o['bytes']:,} | {ratio(o['bytes'], t['bytes']):.2f}× |",
     ]
+    for label, key, fmt in (("requests/s (wrk)", "rps", "{:.0f}"), ("p50 ms", "p50_ms", "{:.3f}"),
+                            ("p99 ms", "p99_ms", "{:.3f}"), ("CPU ms/scrape", "cpu_ms", "{:.3f}"),
+                            ("peak RSS MiB", "peak_rss_mib", "{:.1f}"), ("body bytes", "bytes", "{:,}")):
+        r = f"{ratio(o[key], t[key]):.2f}×"
+        lines.append(f"| {label} | {fmt.format(t[key])} | {fmt.format(o[key])} | "
+                     f"{f'**{r}**' if key == 'rps' else r} |")
     c = res["criterion"]
     lines += [
         "", "### Plugin path vs native (criterion, 500x10 CSV)", "",

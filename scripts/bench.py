@@ -436,16 +436,16 @@ def bench_series():
 def bench_criterion():
     log("plugin path vs native (criterion)")
     env = dict(os.environ, WASM_EXPORTER_PLUGINS=str(PLUGINS))
-    args = ["cargo", "bench", "--profile", "release", "-p", "wasm_exporter", "--bench", "plugin_vs_native", "--"]
+    args = ["cargo", "bench", "--bench", "plugin_vs_native", "--"]
     if QUICK:
         args += ["--warm-up-time", "1", "--measurement-time", "3"]
-    out = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True)
+    out = subprocess.run(args, cwd=ROOT / "bench", env=env, capture_output=True, text=True)
     (OUT / "criterion.txt").write_text(out.stdout + out.stderr)
     if out.returncode != 0:
         raise RuntimeError("cargo bench failed:\n" + out.stderr[-4000:])
     r = {}
     for name in ("native", "plugin"):
-        est = ROOT / "target" / "criterion" / "haproxy_500x10" / name / "new" / "estimates.json"
+        est = ROOT / "bench" / "target" / "criterion" / "haproxy_500x10" / name / "new" / "estimates.json"
         e = json.loads(est.read_text())
         r[name] = {"median_ms": e["median"]["point_estimate"] / 1e6,
                    "lo_ms": e["median"]["confidence_interval"]["lower_bound"] / 1e6,

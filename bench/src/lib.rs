@@ -1,0 +1,1 @@
+//! Holds the `plugin_vs_native` criterion bench of `make bench`.

@@ -43,7 +43,7 @@ QUICK = os.environ.get("BENCH_QUICK") == "1"
 WRK_SECONDS = int(os.environ.get("BENCH_WRK_SECONDS", "4" if QUICK else "10"))
 SIZES = [(1, 10), (50, 10), (500, 10)]
 # Sequential scrapes per size, so that each exporter runs for seconds.
-SCRAPES = {1: 400, 50: 100, 500: 20}
+SCRAPES = {1: 400, 50: 100, 500: 40}
 SERIES_STEPS = [1_000, 10_000, 100_000, 300_000, 1_000_000]
 
 
@@ -130,29 +130,40 @@ def wrk(url):
     }
 
 
-def measure(name, url, proc, scrapes):
-    """CPU per scrape, body bytes, wrk figures and peak RSS of one exporter."""
-    body = get(url)  # warm-up: buffers sized, plugins instantiated
-    for _ in range(3):
-        body = get(url)
-    before = cpu_ticks(proc.pid)
-    t0 = time.monotonic()
-    for _ in range(scrapes):
-        body = get(url)
-    wall = time.monotonic() - t0
-    cpu_ms = (cpu_ticks(proc.pid) - before) * 1000 / TICK / scrapes
-    samples = sum(1 for l in body.split(b"\n") if l and not l.startswith(b"#"))
-    w = wrk(url)
-    r = {
-        "cpu_ms": cpu_ms,
-        "wall_ms": wall * 1000 / scrapes,
-        "bytes": len(body),
-        "samples": samples,
-        "peak_rss_mib": peak_rss_kib(proc.pid) / 1024,
-        **w,
-    }
-    log(f"  {name}: {json.dumps(r)}")
-    return r
+def measure(exporters, scrapes, rounds=4):
+    """CPU per scrape, body bytes, wrk figures and peak RSS of each of
+    `exporters` ((name, url, proc) tuples, all running). The sequential
+    scrapes are taken in `rounds` interleaved batches, so that the machine's
+    drift over a minute falls on both sides of a ratio alike."""
+    bodies, cpu, wall = {}, {}, {}
+    for name, url, _ in exporters:
+        for _ in range(4):  # warm-up: buffers sized, plugins instantiated
+            bodies[name] = get(url)
+        cpu[name], wall[name] = 0, 0.0
+    batch = max(1, scrapes // rounds)
+    for _ in range(rounds):
+        for name, url, proc in exporters:
+            before = cpu_ticks(proc.pid)
+            t0 = time.monotonic()
+            for _ in range(batch):
+                bodies[name] = get(url)
+            wall[name] += time.monotonic() - t0
+            cpu[name] += cpu_ticks(proc.pid) - before
+    out = {}
+    for name, url, proc in exporters:
+        body = bodies[name]
+        n = batch * rounds
+        out[name] = {
+            "cpu_ms": cpu[name] * 1000 / TICK / n,
+            "wall_ms": wall[name] * 1000 / n,
+            "bytes": len(body),
+            "samples": sum(1 for l in body.split(b"\n") if l and not l.startswith(b"#")),
+            **wrk(url),
+        }
+    for name, _, proc in exporters:
+        out[name]["peak_rss_mib"] = peak_rss_kib(proc.pid) / 1024
+        log(f"  {name}: {json.dumps(out[name])}")
+    return out
 
 
 # ---------------------------------------------------------------- HAProxy
@@ -229,17 +240,14 @@ def bench_haproxy():
         wait_http(uri, hap.p)
         scrapes = SCRAPES[backends]
         row = {}
+        port = free_port()
+        go = Proc(["prometheus-haproxy-exporter", f"--haproxy.scrape-uri={uri}",
+                   f"--web.listen-address=127.0.0.1:{port}", "--haproxy.timeout=60s"],
+                  f"haproxy_exporter-{size}.log")
+        ours = None
         try:
-            port = free_port()
-            go = Proc(["prometheus-haproxy-exporter", f"--haproxy.scrape-uri={uri}",
-                       f"--web.listen-address=127.0.0.1:{port}", "--haproxy.timeout=60s"],
-                      f"haproxy_exporter-{size}.log")
-            try:
-                url = f"http://127.0.0.1:{port}/metrics"
-                wait_http(url, go.p)
-                row["theirs"] = measure("haproxy_exporter", url, go, scrapes)
-            finally:
-                go.stop()
+            go_url = f"http://127.0.0.1:{port}/metrics"
+            wait_http(go_url, go.p)
             d = ours_dir(f"plugins-haproxy-{size}", {
                 "haproxy.wasm": PLUGINS / "haproxy.wasm",
                 "haproxy.yml": f'config:\n  scrape_uri: "{uri}"\n  timeout: 60s\n'
@@ -247,13 +255,14 @@ def bench_haproxy():
                                f'  max_series: 2000000\n  memory: 1GiB\n',
             })
             ours, url = start_ours(d, f"wasm_exporter-{size}.log", ["--plugins.timeout", "60s"])
-            try:
-                row["ours"] = measure("wasm_exporter", url, ours, scrapes)
-                if backends == 500 and shutil.which("perf"):
-                    row["profile"] = profile(ours, url)
-            finally:
-                ours.stop()
+            m = measure([("haproxy_exporter", go_url, go), ("wasm_exporter", url, ours)], scrapes)
+            row["theirs"], row["ours"] = m["haproxy_exporter"], m["wasm_exporter"]
+            if backends == 500 and shutil.which("perf"):
+                row["profile"] = profile(ours, url)
         finally:
+            go.stop()
+            if ours:
+                ours.stop()
             hap.stop()
         results[size] = row
     return results
@@ -325,7 +334,7 @@ def bench_simulator():
         url = f"http://127.0.0.1:{port}/metrics"
         wait_http(url, go.p)
         time.sleep(2)  # some observations in, as for ours below
-        row["theirs"] = measure("go random", url, go, 400)
+        row["theirs"] = measure([("go random", url, go)], 400)["go random"]
     finally:
         go.stop()
     warm_cache("latency-simulator")
@@ -336,7 +345,7 @@ def bench_simulator():
     ours, url = start_ours(d, "wasm_exporter-simulator.log")
     try:
         time.sleep(2)
-        row["ours"] = measure("wasm_exporter", url, ours, 400)
+        row["ours"] = measure([("wasm_exporter", url, ours)], 400)["wasm_exporter"]
     finally:
         ours.stop()
     return row
@@ -497,7 +506,8 @@ def report(res):
         f"Run: {res.get('run_at', '?')}, `make bench`"
         + (" (BENCH_QUICK=1)" if QUICK else "") + f", on {os.cpu_count()} cores ({cpu}), {machine}.",
         f"wrk: 2 threads, 4 connections, {WRK_SECONDS} s per exporter. CPU per scrape: utime+stime of the "
-        "exporter process over N sequential scrapes (N: 1x10 400, 50x10 100, 500x10 20). Ratios are ours/theirs.",
+        "exporter process over N sequential scrapes (N: 1x10 400, 50x10 100, 500x10 40), taken in four batches "
+        "alternating between the two exporters, both running. Ratios are ours/theirs.",
         "",
         "### Targets",
         "",

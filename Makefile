@@ -70,8 +70,11 @@ setup: setup-rust setup-test
 
 ## Build ----------------------------------------------------------------
 
+# `--workspace` resolves features as `cargo test --workspace` does (the
+# plugin crates' dependencies are unified in), so `make run` after `make test`
+# reuses the same wasmtime build instead of compiling a second variant.
 build: setup-rust
-	$(CARGO) build --release -p wasm_exporter
+	$(CARGO) build --release --workspace --bin wasm_exporter
 
 plugins: setup-rust
 	$(CARGO) build --profile plugin --target $(WASM_TARGET) $(addprefix -p ,$(ALL_PLUGINS))
@@ -84,7 +87,8 @@ plugins: setup-rust
 # The man page, generated from the same clap definitions as --help.
 man: setup-rust
 	@mkdir -p $(BUILD)
-	$(CARGO) run --release -q -p wasm_exporter --bin wasm_exporter-man > $(BUILD)/wasm_exporter.1
+	$(CARGO) build --release -q --workspace --bin wasm_exporter-man
+	./target/release/wasm_exporter-man > $(BUILD)/wasm_exporter.1
 	@echo "man -l $(BUILD)/wasm_exporter.1"
 
 ## Run ------------------------------------------------------------------

@@ -132,14 +132,8 @@ fn a_cache_dir_others_can_write_is_refused() -> Result<()> {
     let cache = CacheDir::new("perm")?;
     std::fs::create_dir_all(&cache.0)?;
     std::fs::set_permissions(&cache.0, std::fs::Permissions::from_mode(0o777))?;
-    let out = Command::new(env!("CARGO_BIN_EXE_wasm_exporter"))
-        .args(["--web.listen-address", "127.0.0.1:0", "--plugins.cache-dir"])
-        .arg(&cache.0)
-        .arg("--plugins.dir")
-        .arg(&plugins.path)
-        .output()?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    ensure!(!out.status.success(), "{stderr}");
+    let dir = cache.0.display().to_string();
+    let stderr = start_refused(&plugins.path, &["--plugins.cache-dir", &dir])?;
     ensure!(stderr.contains("writable by group or others"), "{stderr}");
     Ok(())
 }

@@ -253,6 +253,20 @@ impl HttpResponse {
     }
 }
 
+/// Runs the binary on `dir` with `args`, which must make it refuse to start;
+/// returns what it printed on stderr.
+pub fn start_refused(dir: &Path, args: &[&str]) -> Result<String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_wasm_exporter"))
+        .args(["--web.listen-address", "127.0.0.1:0"])
+        .args(args)
+        .arg("--plugins.dir")
+        .arg(dir)
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    anyhow::ensure!(!out.status.success(), "started anyway: {stderr}");
+    Ok(stderr)
+}
+
 /// A minimal HTTP/1.1 client, so that tests control every byte sent.
 pub fn request(
     addr: &str,

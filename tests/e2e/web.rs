@@ -393,18 +393,7 @@ fn bad_web_config_stops_the_start_with_the_reason() -> Result<()> {
     let config =
         pki.write_config("tls_server_config:\n  cert_file: server.crt\n  min_version: TLS10\n")?;
     let plugins = conformance_dir("badweb");
-    let out = Command::new(env!("CARGO_BIN_EXE_wasm_exporter"))
-        .args([
-            "--web.listen-address",
-            "127.0.0.1:0",
-            "--web.config.file",
-            &config,
-        ])
-        .arg("--plugins.dir")
-        .arg(&plugins.path)
-        .output()?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    ensure!(!out.status.success(), "{stderr}");
+    let stderr = start_refused(&plugins.path, &["--web.config.file", &config])?;
     ensure!(stderr.contains("missing key_file"), "{stderr}");
     Ok(())
 }

@@ -348,3 +348,28 @@ fn the_scrape_timeout_header_shortens_the_deadline() -> Result<()> {
     assert!(sample(&body, "slow_collects_total").is_some());
     Ok(())
 }
+
+#[test]
+fn a_million_series_within_the_limits_are_served() -> Result<()> {
+    // Lifting a million series makes the host allocate more than wasmtime's
+    // default 128 MiB per call; a plugin inside its own memory limit and
+    // max_series must not trap on that.
+    let dir = PluginsDir::new("million");
+    dir.add(
+        "bulk",
+        "conformance",
+        Some("config:\n  prefix: bulk\n  bulk_series: 1000000\nlimits:\n  memory: 1GiB\n  max_series: 1100000\n  timeout: 60s\n"),
+    );
+    let exporter = Exporter::start(&dir.path, &["--plugins.timeout", "60s"])?;
+    let body = exporter.scrape_text()?;
+    assert_eq!(
+        up(&body, "bulk"),
+        Some(1.0),
+        "{}",
+        exporter.logs().join("\n")
+    );
+    let series = sample(&body, "wasm_exporter_plugin_series{plugin=\"bulk\"}");
+    assert!(series.is_some_and(|n| n >= 1_000_000.0), "{series:?}");
+    assert!(body.contains("bulk_bulk{shard=\"9999\",id=\"series-999999\"}"));
+    Ok(())
+}

@@ -2,12 +2,87 @@
 //! (`make man`). Names follow the Prometheus exporters: `--web.*`,
 //! `--log.*`, and `--plugins.*` for what is ours.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
 
+use crate::runtime::limits::HostDefaults;
 use crate::{config, logging};
+
+/// Flags that parse but do not fit together.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// A `--web.listen-address` is not `host:port` or `:port`.
+    #[error("--web.listen-address: {0}")]
+    ListenAddress(#[from] config::ConfigError),
+    /// `--web.telemetry-path` names a path another endpoint serves.
+    #[error("--web.telemetry-path {0} is taken by another endpoint")]
+    TelemetryPath(String),
+}
+
+/// The flags, checked and resolved: what the binary wires together.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Addresses to listen on (unless systemd passes sockets).
+    pub addresses: Vec<SocketAddr>,
+    /// Take the listening sockets from systemd.
+    pub systemd_socket: bool,
+    /// `--web.config.file`.
+    pub web_config_file: Option<PathBuf>,
+    /// The metrics path, starting with `/`.
+    pub telemetry_path: String,
+    /// Subtracted from a scrape's timeout header.
+    pub timeout_offset: Duration,
+    /// Most metrics requests served at once; 0 for no limit.
+    pub max_requests: usize,
+    /// The plugins directory.
+    pub plugins_dir: PathBuf,
+    /// Whether to watch it for changes.
+    pub watch: bool,
+    /// Where compiled plugins are kept, if anywhere.
+    pub cache_dir: Option<PathBuf>,
+    /// Limits plugins fall back to.
+    pub defaults: HostDefaults,
+}
+
+impl Flags {
+    /// Checks the flags together and resolves them into [`Settings`].
+    pub fn settings(&self) -> Result<Settings, SettingsError> {
+        let addresses = self
+            .listen_address
+            .iter()
+            .map(|a| config::parse_listen_address(a))
+            .collect::<Result<_, _>>()?;
+        let telemetry_path = if self.telemetry_path.starts_with('/') {
+            self.telemetry_path.clone()
+        } else {
+            format!("/{}", self.telemetry_path)
+        };
+        if matches!(
+            telemetry_path.as_str(),
+            "/" | "/-/healthy" | "/-/ready" | "/-/reload"
+        ) {
+            return Err(SettingsError::TelemetryPath(telemetry_path));
+        }
+        Ok(Settings {
+            addresses,
+            systemd_socket: self.systemd_socket,
+            web_config_file: self.web_config_file.clone(),
+            telemetry_path,
+            timeout_offset: self.timeout_offset,
+            max_requests: self.max_requests,
+            plugins_dir: self.plugins_dir.clone(),
+            watch: self.plugins_watch,
+            cache_dir: self.plugins_cache_dir.clone(),
+            defaults: HostDefaults {
+                memory: self.plugins_memory_limit,
+                timeout: self.plugins_timeout,
+            },
+        })
+    }
+}
 
 /// Prometheus exporter whose collectors are sandboxed WebAssembly plugins.
 #[derive(Debug, Parser)]
@@ -74,7 +149,7 @@ pub struct Flags {
 
     /// Directory for compiled plugins, so that starts and reloads skip
     /// compiling unchanged ones. Must be writable by the exporter alone.
-    /// Off when empty.
+    /// Off when not given.
     #[arg(long = "plugins.cache-dir", value_name = "DIR")]
     pub plugins_cache_dir: Option<PathBuf>,
 
@@ -122,7 +197,7 @@ mod tests {
 
     #[test]
     fn man_page_lists_every_flag() {
-        let page = String::from_utf8(man_page().unwrap_or_default()).unwrap_or_default();
+        let page = String::from_utf8(man_page().unwrap()).unwrap();
         assert!(
             page.starts_with(".ie") || page.contains(".TH wasm_exporter"),
             "{page}"
@@ -149,14 +224,39 @@ mod tests {
             "--web.config.file",
             "web.yml",
             "--plugins.timeout=2s",
-        ]);
-        let f = f.map_err(|e| e.to_string());
-        assert!(
-            f.as_ref()
-                .is_ok_and(|f| f.listen_address == [":1", "127.0.0.1:2"]
-                    && f.web_config_file.as_deref() == Some(std::path::Path::new("web.yml"))
-                    && f.plugins_timeout == Duration::from_secs(2)),
-            "{f:?}"
+            "--web.telemetry-path=metrics",
+        ])
+        .unwrap();
+        assert_eq!(f.listen_address, [":1", "127.0.0.1:2"]);
+        assert_eq!(
+            f.web_config_file.as_deref(),
+            Some(std::path::Path::new("web.yml"))
         );
+        let s = f.settings().unwrap();
+        assert_eq!(s.defaults.timeout, Duration::from_secs(2));
+        assert_eq!(s.addresses[1], SocketAddr::from(([127, 0, 0, 1], 2)));
+        assert_eq!(s.addresses[0].port(), 1);
+        assert_eq!(s.telemetry_path, "/metrics");
+        assert_eq!(s.cache_dir, None);
+    }
+
+    #[test]
+    fn settings_refuse_what_does_not_fit() {
+        let settings = |args: &[&str]| {
+            Flags::try_parse_from(std::iter::once("wasm_exporter").chain(args.iter().copied()))
+                .unwrap()
+                .settings()
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            settings(&["--web.telemetry-path=/-/ready"]),
+            "--web.telemetry-path /-/ready is taken by another endpoint"
+        );
+        assert!(settings(&["--web.listen-address=nonsense"]).contains("invalid listen address"));
+        let e = Flags::try_parse_from(["wasm_exporter", "--plugins.timeout=10"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("a number needs a unit"), "{e}");
     }
 }

@@ -31,28 +31,19 @@ pub enum ConfigError {
     )]
     Size(String),
     /// A duration such as `5s` could not be parsed.
-    #[error("invalid duration {0:?}: use a number with ms, s, m or h, such as 500ms or 10s")]
-    Duration(String),
+    #[error(transparent)]
+    Duration(#[from] crate::duration::DurationError),
     /// A listen address is not `host:port` or `:port`.
     #[error("invalid listen address {0:?}: use host:port or :port")]
     ListenAddress(String),
 }
 
-/// Default per-plugin memory limit (linear memory, all memories of a plugin).
-pub const DEFAULT_MEMORY: u64 = 128 << 20;
-/// Default per-call deadline when neither the plugin nor the scrape sets a
-/// shorter one.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default cap on the series one plugin may return per collect.
-pub const DEFAULT_MAX_SERIES: usize = 1_000_000;
-/// Default cap on one label value's length, in bytes.
-pub const DEFAULT_MAX_LABEL_VALUE_LENGTH: usize = 4096;
-/// Default cap on one `fetch` response, in bytes.
-pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 << 20;
-/// Default cap on one label name's length, in bytes.
-pub const DEFAULT_MAX_LABEL_NAME_LENGTH: usize = 256;
-/// Default cap on what a plugin may write to stdout and stderr per call.
-pub const DEFAULT_MAX_STDERR_BYTES: usize = 64 << 10;
+pub use crate::duration::parse_duration;
+use crate::runtime::limits::{
+    DEFAULT_MAX_FAMILIES, DEFAULT_MAX_LABEL_NAME_LENGTH, DEFAULT_MAX_LABEL_VALUE_LENGTH,
+    DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_SERIES, DEFAULT_MAX_STDERR_BYTES,
+};
+pub use crate::runtime::limits::{HostDefaults, Limits};
 
 /// Parses `1024`, `64KiB`, `128MiB`, `1GiB`, `10MB`...
 pub fn parse_size(s: &str) -> Result<u64, ConfigError> {
@@ -72,37 +63,6 @@ pub fn parse_size(s: &str) -> Result<u64, ConfigError> {
     };
     n.checked_mul(mult)
         .ok_or_else(|| ConfigError::Size(s.to_owned()))
-}
-
-/// Parses Prometheus-style durations: `500ms`, `10s`, `1m30s`, `2h`.
-pub fn parse_duration(s: &str) -> Result<Duration, ConfigError> {
-    let err = || ConfigError::Duration(s.to_owned());
-    let mut rest = s.trim();
-    if rest.is_empty() {
-        return Err(err());
-    }
-    let mut total = Duration::ZERO;
-    while !rest.is_empty() {
-        let split = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(err)?;
-        let (num, tail) = rest.split_at(split);
-        let unit_len = tail
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(tail.len());
-        let (unit, tail) = tail.split_at(unit_len);
-        let n: f64 = num.parse().map_err(|_| err())?;
-        let secs = match unit {
-            "ms" => n / 1000.0,
-            "s" => n,
-            "m" => n * 60.0,
-            "h" => n * 3600.0,
-            _ => return Err(err()),
-        };
-        total += Duration::try_from_secs_f64(secs).map_err(|_| err())?;
-        rest = tail;
-    }
-    Ok(total)
 }
 
 /// Parses a listen address; `:9114` means all interfaces.
@@ -137,10 +97,27 @@ fn de_size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Err
     }
 }
 
+/// A duration in Prometheus' syntax; a bare number is refused with the
+/// same words as the SDK's `config::duration`, and the parser's error names
+/// the key.
 fn de_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    match Option::<String>::deserialize(d)? {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Int(i64),
+        Float(f64),
+        Str(String),
+    }
+    let number = |n: String| {
+        serde::de::Error::custom(format!(
+            "invalid duration {n}: a number needs a unit; write it such as {n}s"
+        ))
+    };
+    match Option::<Raw>::deserialize(d)? {
         None => Ok(None),
-        Some(s) => parse_duration(&s)
+        Some(Raw::Int(n)) => Err(number(n.to_string())),
+        Some(Raw::Float(n)) => Err(number(n.to_string())),
+        Some(Raw::Str(s)) => parse_duration(&s)
             .map(Some)
             .map_err(serde::de::Error::custom),
     }
@@ -164,6 +141,10 @@ pub struct LimitsSpec {
     /// whole collect is refused (reason `too_many_series`).
     #[serde(default)]
     pub max_series: Option<usize>,
+    /// Most families one collect may return. Default: 10000. Over it the
+    /// whole collect is refused (reason `too_many_families`).
+    #[serde(default)]
+    pub max_families: Option<usize>,
     /// Longest label value, in bytes. Default: 4096. A family with a longer
     /// one is dropped (reason `invalid_output`).
     #[serde(default)]
@@ -269,7 +250,16 @@ impl Manifest {
         if text.trim().is_empty() {
             return Ok(Manifest::default());
         }
-        serde_norway::from_str(text).map_err(|e| e.to_string())
+        // The error names the key that failed (`limits.timeout: ...`).
+        let de = serde_norway::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            if path == "." {
+                e.into_inner().to_string()
+            } else {
+                format!("{path}: {}", e.into_inner())
+            }
+        })
     }
 
     /// The config as the JSON text `init` receives (single instance).
@@ -317,25 +307,6 @@ impl Manifest {
     }
 }
 
-/// Limits in force for one plugin, defaults applied.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Limits {
-    /// Memory cap in bytes.
-    pub memory: u64,
-    /// Per-call deadline ceiling.
-    pub timeout: Duration,
-    /// Series cap per collect.
-    pub max_series: usize,
-    /// Label value cap in bytes.
-    pub max_label_value_length: usize,
-    /// Label name cap in bytes.
-    pub max_label_name_length: usize,
-    /// Output cap per call in bytes.
-    pub max_stderr_bytes: usize,
-    /// Response cap of one fetch, in bytes.
-    pub max_response_bytes: usize,
-}
-
 impl Limits {
     /// Applies `spec` over the host-wide defaults. A plugin timeout longer
     /// than the host's is cut to the host's.
@@ -344,6 +315,7 @@ impl Limits {
             memory: spec.memory.unwrap_or(host.memory),
             timeout: spec.timeout.map_or(host.timeout, |t| t.min(host.timeout)),
             max_series: spec.max_series.unwrap_or(DEFAULT_MAX_SERIES),
+            max_families: spec.max_families.unwrap_or(DEFAULT_MAX_FAMILIES),
             max_label_value_length: spec
                 .max_label_value_length
                 .unwrap_or(DEFAULT_MAX_LABEL_VALUE_LENGTH),
@@ -358,24 +330,6 @@ impl Limits {
                 .map_or(DEFAULT_MAX_RESPONSE_BYTES, |b| {
                     usize::try_from(b).unwrap_or(usize::MAX)
                 }),
-        }
-    }
-}
-
-/// Host-wide defaults that plugins' limits fall back to.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct HostDefaults {
-    /// `--plugins.memory-limit`.
-    pub memory: u64,
-    /// `--plugins.timeout`.
-    pub timeout: Duration,
-}
-
-impl Default for HostDefaults {
-    fn default() -> Self {
-        HostDefaults {
-            memory: DEFAULT_MEMORY,
-            timeout: DEFAULT_TIMEOUT,
         }
     }
 }
@@ -396,57 +350,54 @@ mod tests {
     }
 
     #[test]
-    fn durations() {
-        assert_eq!(
-            parse_duration("500ms").ok(),
-            Some(Duration::from_millis(500))
-        );
-        assert_eq!(parse_duration("1m30s").ok(), Some(Duration::from_secs(90)));
-        assert_eq!(
-            parse_duration("1.5s").ok(),
-            Some(Duration::from_millis(1500))
-        );
-        assert!(parse_duration("10").is_err());
-        assert!(parse_duration("").is_err());
-        assert!(parse_duration("5 years").is_err());
+    fn limits_timeout_takes_the_sdk_grammar_and_names_the_key() {
+        let m = Manifest::parse("limits:\n  timeout: 1m30s\n").unwrap();
+        assert_eq!(m.limits.timeout, Some(Duration::from_secs(90)));
+        for (yml, hint) in [
+            ("limits:\n  timeout: 10\n", "a number needs a unit"),
+            ("limits:\n  timeout: 2.5\n", "a number needs a unit"),
+            ("limits:\n  timeout: 1.5s\n", "only whole numbers"),
+        ] {
+            let e = Manifest::parse(yml).unwrap_err();
+            assert!(
+                e.contains("limits.timeout") && e.contains(hint),
+                "{yml}: {e}"
+            );
+        }
     }
 
     #[test]
     fn manifest_with_config_and_limits() {
         let m = Manifest::parse(
-            "config:\n  target: http://x/\n  n: [1, 2]\nlimits:\n  memory: 32MiB\n  timeout: 2s\n",
+            "config:\n  target: http://x/\n  n: [1, 2]\nlimits:\n  memory: 32MiB\n  timeout: 2s\n  max_families: 7\n",
         )
-        .unwrap_or_default();
+        .unwrap();
         assert_eq!(m.config_json(), r#"{"n":[1,2],"target":"http://x/"}"#);
         let limits = Limits::resolve(&m.limits, &HostDefaults::default());
         assert_eq!(limits.memory, 32 << 20);
         assert_eq!(limits.timeout, Duration::from_secs(2));
         assert_eq!(limits.max_series, DEFAULT_MAX_SERIES);
+        assert_eq!(limits.max_families, 7);
     }
 
     #[test]
     fn plugin_timeout_cannot_exceed_the_host_ceiling() {
-        let m = Manifest::parse("limits:\n  timeout: 1h\n").unwrap_or_default();
+        let m = Manifest::parse("limits:\n  timeout: 1h\n").unwrap();
+        assert_eq!(m.limits.timeout, Some(Duration::from_secs(3600)));
         assert_eq!(
             Limits::resolve(&m.limits, &HostDefaults::default()).timeout,
-            DEFAULT_TIMEOUT
+            crate::runtime::limits::DEFAULT_TIMEOUT
         );
     }
 
     #[test]
     fn manifest_errors_are_clear() {
-        let typo = Manifest::parse("limits:\n  memroy: 1MiB\n")
-            .err()
-            .unwrap_or_default();
+        let typo = Manifest::parse("limits:\n  memroy: 1MiB\n").unwrap_err();
         assert!(typo.contains("unknown field `memroy`"), "{typo}");
-        let bad = Manifest::parse("limits:\n  memory: lots\n")
-            .err()
-            .unwrap_or_default();
+        let bad = Manifest::parse("limits:\n  memory: lots\n").unwrap_err();
         assert!(bad.contains("invalid size"), "{bad}");
-        let broken = Manifest::parse("config: [unclosed\n")
-            .err()
-            .unwrap_or_default();
-        assert!(!broken.is_empty());
+        let broken = Manifest::parse("config: [unclosed\n").unwrap_err();
+        assert!(broken.contains("line 2"), "{broken}");
         assert_eq!(Manifest::parse("").ok(), Some(Manifest::default()));
         assert_eq!(
             Manifest::parse("config:\n").ok().map(|m| m.config_json()),
@@ -459,8 +410,8 @@ mod tests {
         let m = Manifest::parse(
             "limits: {timeout: 3s}\ninstances:\n  edge:\n    config: {scrape_uri: 'unix:/a'}\n    grants: {fetch: ['unix:/a']}\n    labels: {site: edge}\n  core:\n    limits: {timeout: 1s}\n",
         )
-        .unwrap_or_default();
-        let instances = m.instances("haproxy").unwrap_or_default();
+        .unwrap();
+        let instances = m.instances("haproxy").unwrap();
         let names: Vec<&str> = instances.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["core", "edge"]);
         let edge = &instances[1].1;
@@ -474,12 +425,21 @@ mod tests {
             instances[0].1.limits.as_ref().and_then(|l| l.timeout),
             Some(Duration::from_secs(1))
         );
-        let single = Manifest::parse("labels: {a: b}\n").unwrap_or_default();
+        let single = Manifest::parse("labels: {a: b}\n").unwrap();
         assert_eq!(single.instances("x").map(|v| v.len()), Ok(1));
-        let mixed = Manifest::parse("config: {}\ninstances:\n  a: {}\n").unwrap_or_default();
-        assert!(mixed.instances("x").is_err());
-        let bad = Manifest::parse("instances:\n  'a b': {}\n").unwrap_or_default();
-        assert!(bad.instances("x").is_err());
+        let mixed = Manifest::parse("config: {}\ninstances:\n  a: {}\n").unwrap();
+        assert!(
+            mixed
+                .instances("x")
+                .unwrap_err()
+                .contains("under each instance")
+        );
+        let bad = Manifest::parse("instances:\n  'a b': {}\n").unwrap();
+        assert!(
+            bad.instances("x")
+                .unwrap_err()
+                .contains("instance name \"a b\"")
+        );
     }
 
     #[test]
@@ -488,7 +448,10 @@ mod tests {
             parse_listen_address(":9100").ok().map(|a| a.port()),
             Some(9100)
         );
-        assert!(parse_listen_address("127.0.0.1:0").is_ok());
+        assert_eq!(
+            parse_listen_address("127.0.0.1:0").unwrap(),
+            SocketAddr::from(([127, 0, 0, 1], 0))
+        );
         assert!(parse_listen_address("nonsense").is_err());
     }
 }

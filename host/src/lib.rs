@@ -1,16 +1,23 @@
 //! wasm_exporter: a Prometheus exporter whose collectors are sandboxed
 //! WebAssembly components.
 //!
-//! The binary (`main.rs`) is a thin shell over this library:
-//! - [`cli`]: the command-line flags;
-//! - [`config`]: flags and per-plugin manifests;
-//! - [`runtime`]: the wasmtime engine, stores, limits and plugin calls;
-//! - [`catalogue`]: finding and compiling the plugins in a directory;
+//! The binary (`main.rs`) is a thin shell over this library. A scrape runs
+//! one way: plugin → WIT → validate → merge → encode → HTTP.
+//! - [`cli`]: the command-line flags, and the validated settings built from
+//!   them;
+//! - [`config`]: each plugin's `NAME.yml`;
+//! - [`duration`]: the one duration grammar (Prometheus'), shared with the SDK;
+//! - [`reason`]: the one list of failure reasons;
+//! - [`runtime`]: the wasmtime engine, stores, limits, host capabilities and
+//!   plugin calls;
+//! - [`catalogue`]: the plugins of a directory, each plugin's supervisor
+//!   (collect → outcome) and status;
 //! - [`exposition`]: the data model, validation, merge and encoders (pure);
-//! - [`gather`]: one scrape: collect every plugin concurrently and merge;
+//! - [`scrape`]: one scrape: collect every plugin, validate, merge, add the
+//!   host's own metrics, record statuses;
 //! - [`selfmetrics`]: the host's own metrics;
-//! - [`http`]: the HTTP server;
-//! - [`reload`]: reloading the plugins on a change, SIGHUP or `POST /-/reload`.
+//! - [`http`]: the HTTP server, routes and landing page;
+//! - [`reload`]: reloading the plugins on a change, SIGHUP or `POST /-/reload`;
 //! - [`webconfig`]: `--web.config.file` (TLS, basic auth, headers).
 
 #![deny(unsafe_code)]
@@ -20,16 +27,18 @@
 pub mod catalogue;
 pub mod cli;
 pub mod config;
+#[path = "../../plugins/sdk/src/duration.rs"]
+pub mod duration;
 pub mod exposition;
-#[cfg(feature = "runtime")]
-pub mod gather;
 #[cfg(feature = "runtime")]
 pub mod http;
 pub mod logging;
+pub mod reason;
 #[cfg(feature = "runtime")]
 pub mod reload;
-#[cfg(feature = "runtime")]
 pub mod runtime;
+#[cfg(feature = "runtime")]
+pub mod scrape;
 #[cfg(feature = "runtime")]
 pub mod selfmetrics;
 #[cfg(feature = "runtime")]

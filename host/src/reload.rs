@@ -2,15 +2,16 @@
 //! without a restart. A reload runs on a change in the plugins directory
 //! (debounced), on SIGHUP, and on `POST /-/reload`; reloads never overlap.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::config::HostDefaults;
-use crate::gather::Gatherer;
-use crate::http::ReloadTrigger;
+use crate::catalogue::Plugins;
+
+/// Asks the reload loop for a reload; with a sender, for its outcome too
+/// (`POST /-/reload` waits for the report).
+pub type ReloadTrigger = mpsc::Sender<Option<tokio::sync::oneshot::Sender<Result<String, String>>>>;
 
 /// Quiet time after the last change in the directory before reloading, so
 /// that a copy in progress is not loaded half-written.
@@ -18,12 +19,8 @@ pub const DEBOUNCE: Duration = Duration::from_millis(500);
 
 /// Starts the reload loop and its triggers; returns the channel that
 /// `POST /-/reload` uses.
-pub fn spawn(
-    gatherer: Arc<Gatherer>,
-    dir: PathBuf,
-    defaults: HostDefaults,
-    watch: bool,
-) -> ReloadTrigger {
+pub fn spawn(plugins: Arc<Plugins>, watch: bool) -> ReloadTrigger {
+    let dir = plugins.dir().to_owned();
     let (tx, mut rx): (ReloadTrigger, _) = mpsc::channel(16);
     let (changes_tx, mut changes) = mpsc::channel::<()>(1);
 
@@ -65,12 +62,8 @@ pub fn spawn(
                     None
                 }
             };
-            let current = gatherer.catalogue();
-            let outcome = match current.reload(gatherer.runtime(), &dir, &defaults).await {
-                Ok((catalogue, report)) => {
-                    gatherer.install(catalogue, &report.failed);
-                    Ok(report.to_string())
-                }
+            let outcome = match plugins.reload().await {
+                Ok(report) => Ok(report.to_string()),
                 Err(e) => {
                     tracing::error!("reload failed: {e}");
                     Err(e.to_string())

@@ -1,8 +1,20 @@
-//! The host's own metrics, made fresh for every scrape like any collector's:
-//! per-plugin status, build information, and the usual `process_*` metrics.
+//! The host's own metrics, built once per scrape from the plugins' statuses
+//! after they were recorded: per-plugin status, build information, and the
+//! usual `process_*` metrics. Their names belong to the host: a plugin
+//! family that takes one is dropped as a clash ([`host_owns`]).
 
-use crate::catalogue::{Catalogue, ERROR_REASONS};
+use crate::catalogue::Status;
 use crate::exposition::model::{Family, Kind, Value};
+use crate::reason::Reason;
+
+/// Prefixes of every name the host serves; no plugin may take a name that
+/// starts with one.
+pub const HOST_PREFIXES: [&str; 2] = ["wasm_exporter_", "process_"];
+
+/// Whether the host serves the sample or metadata name `name` itself.
+pub fn host_owns(name: &str) -> bool {
+    HOST_PREFIXES.iter().any(|p| name.starts_with(p))
+}
 
 /// Build information for `wasm_exporter_build_info`.
 #[derive(Debug, Clone)]
@@ -33,12 +45,9 @@ fn gauge(name: &str, help: &str, labels: &[&str]) -> Family {
     Family::new(Kind::Gauge, name, help).with_labels(labels)
 }
 
-/// The host's families for the current statuses of `catalogue`.
-pub fn families(
-    catalogue: &Catalogue,
-    load_errors: &std::collections::BTreeMap<String, u64>,
-    build: &BuildInfo,
-) -> Vec<Family> {
+/// The host's families for the plugins' statuses, given by name in name
+/// order.
+pub fn families(plugins: &[(&str, Status)], build: &BuildInfo) -> Vec<Family> {
     let mut up = gauge(
         "wasm_exporter_plugin_up",
         "Whether the plugin's last collect succeeded (1) or failed (0).",
@@ -73,18 +82,24 @@ pub fn families(
     )
     .with_labels(&["plugin", "name", "version"]);
 
-    for plugin in &catalogue.plugins {
-        let status = plugin.status();
-        let name = plugin.name.to_string();
+    let mut reloads = Family::new(
+        Kind::Counter,
+        "wasm_exporter_plugin_load_errors_total",
+        "New versions of the plugin that failed to compile or init on reload; the old version kept serving.",
+    )
+    .with_labels(&["plugin"]);
+
+    for (name, status) in plugins {
+        let name = (*name).to_owned();
         let label = || vec![name.clone()];
         up.push(label(), Value::Gauge(if status.up { 1.0 } else { 0.0 }));
         duration.push(label(), Value::Gauge(status.last_duration.as_secs_f64()));
         series.push(label(), Value::Gauge(status.series as f64));
         dropped.push(label(), Value::Gauge(status.dropped_families as f64));
-        for reason in ERROR_REASONS {
-            let count = status.errors.get(reason).copied().unwrap_or(0);
+        for reason in Reason::ALL {
+            let count = status.errors.get(&reason).copied().unwrap_or(0);
             errors.push(
-                vec![name.clone(), (*reason).to_owned()],
+                vec![name.clone(), reason.as_str().to_owned()],
                 Value::Counter {
                     total: count as f64,
                     exemplar: None,
@@ -97,6 +112,13 @@ pub fn families(
                 Value::Info,
             );
         }
+        reloads.push(
+            label(),
+            Value::Counter {
+                total: status.failed_reloads as f64,
+                exemplar: None,
+            },
+        );
     }
 
     let mut build_info = Family::new(
@@ -114,23 +136,6 @@ pub fn families(
         ],
         Value::Info,
     );
-
-    let mut reloads = Family::new(
-        Kind::Counter,
-        "wasm_exporter_plugin_load_errors_total",
-        "New versions of the plugin that failed to compile or init on reload; the old version kept serving.",
-    )
-    .with_labels(&["plugin"]);
-    for plugin in &catalogue.plugins {
-        let count = load_errors.get(&*plugin.name).copied().unwrap_or(0);
-        reloads.push(
-            vec![plugin.name.to_string()],
-            Value::Counter {
-                total: count as f64,
-                exemplar: None,
-            },
-        );
-    }
 
     let mut out = vec![
         up, duration, series, dropped, errors, info, build_info, reloads,

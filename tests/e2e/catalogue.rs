@@ -123,6 +123,8 @@ fn check(entry: &Entry, extra_plugin: Option<(&str, &str)>) -> Result<()> {
     // Logged once per state change, not once per scrape.
     let down = e.wait_for_log(&["plugin down", "plugin=bad"]);
     assert_eq!(down.len(), 1, "{}: {down:#?}", entry.name);
+    let dropped = e.logs_matching(&["dropped", "plugin=bad"]);
+    assert!(dropped.len() <= 1, "{}: {dropped:#?}", entry.name);
 
     // Remove it: its series go, and the memory comes back.
     std::fs::remove_file(dir.path.join("bad.wasm"))?;
@@ -178,6 +180,17 @@ fault_tests! {
     more_series_than_the_limit: "too_many_series" => "too_many_series",
     label_values_of_many_megabytes: "huge_label_values" => "invalid_output",
     stderr_flood: "stderr_flood" => "stderr_limit",
+    only_the_host_s_own_names: "spoof_host" => "name_clash",
+}
+
+#[test]
+fn more_families_than_the_limit() -> Result<()> {
+    // Twice the default max_families (10000), small enough for the entry's
+    // 64 MiB; the 200,000-family case is in faults.rs.
+    check(
+        &entry("too_many_families", "too_many_families", "  families: 20000\n", "too_many_families"),
+        None,
+    )
 }
 
 #[test]

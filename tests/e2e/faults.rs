@@ -373,3 +373,82 @@ fn a_million_series_within_the_limits_are_served() -> Result<()> {
     assert!(body.contains("bulk_bulk{shard=\"9999\",id=\"series-999999\"}"));
     Ok(())
 }
+
+#[test]
+fn a_plugin_cannot_pass_for_the_host() -> Result<()> {
+    let dir = PluginsDir::new("spoof");
+    dir.add("conformance", "conformance", None).add(
+        "spoofer",
+        "faulty",
+        Some("config:\n  fault: spoof_host_beside_data\n"),
+    );
+    let exporter = Exporter::start(&dir.path, &["--plugins.watch=false"])?;
+    let mut body = String::new();
+    for _ in 0..3 {
+        body = exporter.scrape_text()?;
+    }
+    // Nothing of the spoofed families is served, and the host's own are.
+    assert!(!body.contains("plugin=\"other\""), "{body}");
+    assert_eq!(body.matches("\nprocess_cpu_seconds_total ").count(), 1);
+    assert_eq!(sample(&body, "spoofer_alive"), Some(1.0));
+    // The plugin keeps what is its own, and the spoofing is counted.
+    assert_eq!(up(&body, "spoofer"), Some(1.0));
+    assert_eq!(
+        sample(&body, "wasm_exporter_plugin_series{plugin=\"spoofer\"}"),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&body, "wasm_exporter_plugin_dropped_families{plugin=\"spoofer\"}"),
+        Some(2.0)
+    );
+    assert_eq!(errors(&body, "spoofer", "name_clash"), 3.0, "one per collect");
+    assert_eq!(errors(&body, "conformance", "name_clash"), 0.0);
+    // Logged once, naming the rule, not once per scrape.
+    let lines = exporter.wait_for_log(&["dropped 2 families", "plugin=spoofer"]);
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(lines[0].contains("served by the host itself"), "{}", lines[0]);
+    let (ok, out) = run_with_stdin("promtool", &["check", "metrics"], &body)?;
+    assert!(ok, "{out}");
+    Ok(())
+}
+
+#[test]
+fn two_hundred_thousand_families_are_refused_by_the_family_cap() -> Result<()> {
+    let dir = PluginsDir::new("families");
+    dir.add("conformance", "conformance", None).add(
+        "families",
+        "faulty",
+        Some("config:\n  fault: too_many_families\n  families: 200000\nlimits:\n  memory: 512MiB\n  timeout: 30s\n"),
+    );
+    let exporter = Exporter::start(&dir.path, &["--plugins.timeout", "30s"])?;
+    let body = exporter.scrape_text()?;
+    assert_eq!(up(&body, "families"), Some(0.0));
+    assert_eq!(errors(&body, "families", "too_many_families"), 1.0, "{body}");
+    assert!(!body.contains("family_1 "), "refused families were served");
+    assert_eq!(up(&body, "conformance"), Some(1.0));
+    exporter.wait_for_log(&[
+        "plugin down",
+        "returned 200000 families, over the limit of 10000",
+        "plugin=families",
+    ]);
+    Ok(())
+}
+
+#[test]
+fn a_raised_family_cap_serves_what_the_default_refuses() -> Result<()> {
+    let dir = PluginsDir::new("families-raised");
+    dir.add(
+        "families",
+        "faulty",
+        Some("config:\n  fault: too_many_families\n  families: 12000\nlimits:\n  max_families: 12000\n"),
+    );
+    let exporter = Exporter::start(&dir.path, &[])?;
+    let body = exporter.scrape_text()?;
+    assert_eq!(up(&body, "families"), Some(1.0), "{}", exporter.logs().join("\n"));
+    assert_eq!(
+        sample(&body, "wasm_exporter_plugin_series{plugin=\"families\"}"),
+        Some(12000.0)
+    );
+    assert_eq!(sample(&body, "family_11999"), Some(1.0));
+    Ok(())
+}

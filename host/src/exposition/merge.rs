@@ -1,11 +1,12 @@
-//! Merging the validated output of every source (the host's own metrics and
-//! each plugin) into one sorted exposition.
+//! Merging the validated output of every plugin into one sorted exposition,
+//! counting what each plugin got served. The host's own families never take
+//! part: validation already dropped any plugin family that takes their
+//! names, so they are simply added afterwards.
 //!
 //! As with client_golang's `Gatherers`, two sources may contribute series to
 //! the same family if they agree on its type, help, unit and label names and
 //! do not repeat a series. Anything else is a clash: the family of the source
-//! that comes later (sources are given in order: host first, then plugins by
-//! name) is dropped and reported, and the rest is kept.
+//! that comes later (plugins are given in name order) is dropped and reported, and the rest is kept.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,43 +14,60 @@ use std::sync::Arc;
 use super::model::{Family, cmp_label_values};
 
 /// A family dropped because it clashed with an earlier source's family.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("family {family}: {reason}")]
 pub struct Clash {
-    /// Index of the source whose family was dropped.
-    pub source: usize,
     /// The dropped family's name.
     pub family: String,
     /// What it clashed with.
     pub reason: String,
 }
 
+/// What the merge kept of one source.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceReport {
+    /// Series served.
+    pub series: usize,
+    /// Families dropped for clashing with an earlier source's.
+    pub clashes: Vec<Clash>,
+}
+
+/// The merged exposition, and what became of each source.
+#[derive(Debug, Clone, Default)]
+pub struct Merged {
+    /// Every family, sorted by name, each with its series sorted.
+    pub families: Vec<Family>,
+    /// One report per source, in the order the sources were given.
+    pub sources: Vec<SourceReport>,
+}
+
 /// Merges `sources` (each a list of validated families, series sorted) into
 /// one list sorted by family name. Empty families are left out.
-pub fn merge(sources: Vec<Vec<Family>>) -> (Vec<Family>, Vec<Clash>) {
+pub fn merge(sources: Vec<Vec<Family>>) -> Merged {
     let mut out: Vec<Family> = Vec::new();
     let mut by_name: HashMap<String, usize> = HashMap::new();
     // Every sample or metadata name taken, and the family that took it.
     let mut claimed: HashMap<String, usize> = HashMap::new();
     let mut resort = Vec::new();
-    let mut clashes = Vec::new();
+    let mut reports = Vec::with_capacity(sources.len());
 
-    for (source, families) in sources.into_iter().enumerate() {
+    for families in sources {
+        let mut report = SourceReport::default();
         for family in families.into_iter().filter(|f| !f.series.is_empty()) {
+            let series = family.series.len();
             if let Some(&idx) = by_name.get(&family.name) {
                 match absorb(&mut out[idx], family) {
-                    Ok(()) => resort.push(idx),
-                    Err((name, reason)) => clashes.push(Clash {
-                        source,
-                        family: name,
-                        reason,
-                    }),
+                    Ok(()) => {
+                        resort.push(idx);
+                        report.series += series;
+                    }
+                    Err(clash) => report.clashes.push(clash),
                 }
                 continue;
             }
             let reserved = family.reserved_names();
             if let Some(other) = reserved.iter().find_map(|n| claimed.get(n)) {
-                clashes.push(Clash {
-                    source,
+                report.clashes.push(Clash {
                     reason: format!(
                         "its sample names collide with family {} from an earlier source",
                         out[*other].name
@@ -64,7 +82,9 @@ pub fn merge(sources: Vec<Vec<Family>>) -> (Vec<Family>, Vec<Clash>) {
             }
             by_name.insert(family.name.clone(), idx);
             out.push(family);
+            report.series += series;
         }
+        reports.push(report);
     }
     resort.sort_unstable();
     resort.dedup();
@@ -73,12 +93,15 @@ pub fn merge(sources: Vec<Vec<Family>>) -> (Vec<Family>, Vec<Clash>) {
             .sort_unstable_by(|a, b| cmp_label_values(&a.label_values, &b.label_values));
     }
     out.sort_unstable_by(|a, b| a.name.cmp(&b.name));
-    (out, clashes)
+    Merged {
+        families: out,
+        sources: reports,
+    }
 }
 
 /// Appends `incoming`'s series to `existing` if the two agree; otherwise
 /// returns the incoming family's name and why it was refused.
-fn absorb(existing: &mut Family, incoming: Family) -> Result<(), (String, String)> {
+fn absorb(existing: &mut Family, incoming: Family) -> Result<(), Clash> {
     let mismatch = if existing.kind != incoming.kind {
         Some(format!(
             "type {} differs from {} of an earlier source",
@@ -109,7 +132,10 @@ fn absorb(existing: &mut Family, incoming: Family) -> Result<(), (String, String
             })
     };
     match mismatch {
-        Some(reason) => Err((incoming.name, reason)),
+        Some(reason) => Err(Clash {
+            family: incoming.name,
+            reason,
+        }),
         None => {
             match Arc::try_unwrap(incoming.series) {
                 Ok(series) => Arc::make_mut(&mut existing.series).extend(series),
@@ -142,14 +168,17 @@ mod tests {
 
     #[test]
     fn sorts_families_and_merges_agreeing_sources() {
-        let (out, clashes) = merge(vec![
+        let merged = merge(vec![
             vec![
                 fam(Kind::Gauge, "zeta", &["a"]),
                 fam(Kind::Gauge, "alpha", &["b"]),
             ],
             vec![fam(Kind::Gauge, "alpha", &["a"])],
         ]);
-        assert!(clashes.is_empty(), "{clashes:?}");
+        let out = merged.families;
+        let series: Vec<usize> = merged.sources.iter().map(|s| s.series).collect();
+        assert_eq!(series, [2, 1]);
+        assert!(merged.sources.iter().all(|s| s.clashes.is_empty()));
         let names: Vec<&str> = out.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["alpha", "zeta"]);
         let alpha: Vec<&str> = out[0].series.iter().map(|s| &*s.label_values[0]).collect();
@@ -158,28 +187,38 @@ mod tests {
 
     #[test]
     fn later_source_loses_a_type_clash() {
-        let (out, clashes) = merge(vec![
+        let merged = merge(vec![
             vec![fam(Kind::Gauge, "x", &["a"])],
             vec![
                 fam(Kind::Counter, "x", &["b"]),
                 fam(Kind::Gauge, "y", &["b"]),
             ],
         ]);
-        assert_eq!(out.len(), 2);
-        assert_eq!(out[0].series.len(), 1);
-        assert_eq!(clashes.len(), 1);
-        assert_eq!(clashes[0].source, 1);
-        assert_eq!(clashes[0].family, "x");
+        assert_eq!(merged.families.len(), 2);
+        assert_eq!(merged.families[0].series.len(), 1);
+        assert!(merged.sources[0].clashes.is_empty());
+        assert_eq!(merged.sources[1].series, 1);
+        assert_eq!(
+            merged.sources[1].clashes,
+            [Clash {
+                family: "x".into(),
+                reason: "type counter differs from gauge of an earlier source".into()
+            }]
+        );
     }
 
     #[test]
     fn duplicate_series_across_sources_clash() {
-        let (out, clashes) = merge(vec![
+        let merged = merge(vec![
             vec![fam(Kind::Gauge, "x", &["a", "b"])],
             vec![fam(Kind::Gauge, "x", &["b"])],
         ]);
-        assert_eq!(out[0].series.len(), 2);
-        assert_eq!(clashes.len(), 1);
+        assert_eq!(merged.families[0].series.len(), 2);
+        assert_eq!(merged.sources[1].series, 0);
+        assert_eq!(
+            merged.sources[1].clashes[0].reason,
+            "series [\"b\"] already comes from an earlier source"
+        );
     }
 
     #[test]
@@ -187,7 +226,7 @@ mod tests {
         // A histogram `h` owns `h_count`; a gauge of that name comes later.
         let mut h = Family::new(Kind::Histogram, "h", "help");
         h.push(vec![], Value::Gauge(0.0));
-        let (out, clashes) = merge(vec![
+        let merged = merge(vec![
             vec![h],
             vec![fam(Kind::Gauge, "h_count", &["a"])],
             // Counter `c_total` is `c` in OpenMetrics, so a gauge `c` clashes.
@@ -196,16 +235,20 @@ mod tests {
                 fam(Kind::Gauge, "c", &["a"]),
             ],
         ]);
-        let names: Vec<&str> = out.iter().map(|f| f.name.as_str()).collect();
+        let names: Vec<&str> = merged.families.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["c_total", "h"]);
-        let dropped: Vec<&str> = clashes.iter().map(|c| c.family.as_str()).collect();
+        let dropped: Vec<&str> = merged
+            .sources
+            .iter()
+            .flat_map(|s| s.clashes.iter().map(|c| c.family.as_str()))
+            .collect();
         assert_eq!(dropped, ["h_count", "c"]);
     }
 
     #[test]
     fn empty_families_are_left_out() {
-        let (out, clashes) = merge(vec![vec![fam(Kind::Gauge, "x", &[])]]);
-        assert!(out.is_empty());
-        assert!(clashes.is_empty());
+        let merged = merge(vec![vec![fam(Kind::Gauge, "x", &[])]]);
+        assert!(merged.families.is_empty());
+        assert_eq!(merged.sources, [SourceReport::default()]);
     }
 }

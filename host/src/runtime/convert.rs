@@ -1,13 +1,14 @@
-//! Conversion of a plugin's returned values into the host's model. Strings
-//! and vectors are moved, not copied; label values are shared from the
-//! collection's table.
+//! Conversion of a plugin's returned values into the host's types (the WIT
+//! step of the scrape path). Strings and vectors are moved, not copied;
+//! label values stay indices into the collection's table until validation
+//! resolves them.
 
 use super::bindings::types as wit;
 use crate::exposition::model::{
     Bucket, Exemplar, Family, Histogram, Kind, Label, LabelValue, Quantile, Series, State, Summary,
     Timestamp, Value,
 };
-use crate::exposition::validate::Invalid;
+use crate::exposition::raw::{RawCollection, RawFamily};
 
 fn timestamp(t: wit::Timestamp) -> Timestamp {
     Timestamp {
@@ -95,56 +96,35 @@ fn kind(k: wit::MetricKind) -> Kind {
     }
 }
 
-/// Converts a collection's label-value table, each value once.
-pub fn strings(strings: Vec<String>) -> Vec<LabelValue> {
-    strings.into_iter().map(LabelValue::from).collect()
+/// Moves a returned collection into the host's types. Nothing is checked
+/// here: the label-value indices stay as they came, for validation.
+pub fn collection(c: wit::Collection) -> RawCollection {
+    RawCollection {
+        strings: c.strings.into_iter().map(LabelValue::from).collect(),
+        families: c.families.into_iter().map(family).collect(),
+    }
 }
 
-/// Converts one returned family, resolving its label values in `strings`.
-/// A family whose flat label values do not fit its series and label names,
-/// or point outside the table, is refused whole.
-pub fn family(f: wit::MetricFamily, strings: &[LabelValue]) -> Result<Family, Invalid> {
-    let n = f.label_names.len();
-    let refuse = |why: String| Invalid::Series {
-        family: f.name.clone(),
-        labels: String::new(),
-        why,
-    };
-    if f.label_values.len() != n * f.series.len() {
-        return Err(refuse(format!(
-            "{} label values for {} series of {} label names",
-            f.label_values.len(),
-            f.series.len(),
-            n
-        )));
-    }
-    if let Some(bad) = f
-        .label_values
-        .iter()
-        .find(|i| **i as usize >= strings.len())
-    {
-        return Err(refuse(format!(
-            "label value index {bad} outside the collection's {} strings",
-            strings.len()
-        )));
-    }
-    let mut values = f.label_values.iter().map(|i| &strings[*i as usize]);
+fn family(f: wit::MetricFamily) -> RawFamily {
     let series = f
         .series
         .into_iter()
         .map(|s| Series {
-            label_values: values.by_ref().take(n).cloned().collect(),
+            label_values: Vec::new(),
             value: value(s.value),
             timestamp: s.timestamp.map(timestamp),
             created: s.created.map(timestamp),
         })
         .collect();
-    Ok(Family {
-        name: f.name,
-        help: f.help,
-        unit: f.unit,
-        kind: kind(f.kind),
-        label_names: f.label_names,
-        series: std::sync::Arc::new(series),
-    })
+    RawFamily {
+        family: Family {
+            name: f.name,
+            help: f.help,
+            unit: f.unit,
+            kind: kind(f.kind),
+            label_names: f.label_names,
+            series: std::sync::Arc::new(series),
+        },
+        label_indices: f.label_values,
+    }
 }

@@ -1,18 +1,13 @@
 //! The one wasmtime `Engine` (epoch interruption on, a ticker thread) and the
 //! `Linker` shared by every plugin.
 
-use std::time::Duration;
-
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine};
 
 use super::bindings::{Plugin, PluginPre};
 use super::cache::{CacheError, ComponentCache, Lookup};
+use super::limits::EPOCH_TICK;
 use super::state::StoreState;
-
-/// How often the epoch advances: the granularity of call deadlines, and how
-/// often a running guest yields to the async executor.
-pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Errors setting up the runtime or compiling a plugin.
 #[derive(Debug, thiserror::Error)]

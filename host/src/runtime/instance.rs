@@ -10,15 +10,12 @@ use super::bindings::{Plugin, PluginPre, types as wit};
 use super::convert;
 use super::engine::{Runtime, error_chain};
 use super::fetch::FetchContext;
+use super::limits::{BACKSTOP_GRACE, Limits, hostcall_fuel};
 use super::output::OutputCapture;
 use super::state::StoreState;
-use crate::config::Limits;
-use crate::exposition::model::Family;
-use crate::exposition::validate::Invalid;
-
-/// Extra time past the deadline before the host abandons a call that the
-/// epoch could not stop (a guest blocked inside a host call).
-const BACKSTOP_GRACE: Duration = Duration::from_millis(250);
+use crate::exposition::raw::RawCollection;
+use crate::exposition::validate::Refusal;
+use crate::reason::Reason;
 
 /// Why a plugin produced no data for a scrape.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -66,40 +63,33 @@ pub enum PluginError {
         /// The last failure.
         last: String,
     },
-    /// The plugin returned more series than its limit.
-    #[error("returned {count} series, over the limit of {limit}")]
-    TooManySeries {
-        /// Series returned.
-        count: usize,
-        /// The limit.
-        limit: usize,
-    },
+    /// The collect returned more than the plugin's caps allow.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
 }
 
 impl PluginError {
-    /// The `reason` label of `wasm_exporter_plugin_errors_total`.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            PluginError::Load(_) => "load",
-            PluginError::Instantiate(_) => "instantiate",
-            PluginError::InvalidConfig(_) | PluginError::Init(_) => "init",
-            PluginError::Collect(_) => "collect",
-            PluginError::Timeout(_) => "timeout",
-            PluginError::Memory(_) => "memory",
-            PluginError::Trap(_) => "trap",
-            PluginError::TooManySeries { .. } => "too_many_series",
-            PluginError::Backoff { .. } => "backoff",
-            PluginError::StderrLimit { .. } => "stderr_limit",
-        }
+    /// The `reason` this failure is counted under; none for a backoff, which
+    /// is no attempt at all.
+    pub fn reason(&self) -> Option<Reason> {
+        Some(match self {
+            PluginError::Load(_) => Reason::Load,
+            PluginError::Instantiate(_) => Reason::Instantiate,
+            PluginError::InvalidConfig(_) | PluginError::Init(_) => Reason::Init,
+            PluginError::Collect(_) => Reason::Collect,
+            PluginError::Timeout(_) => Reason::Timeout,
+            PluginError::Memory(_) => Reason::Memory,
+            PluginError::Trap(_) => Reason::Trap,
+            PluginError::Refused(r) => r.reason(),
+            PluginError::StderrLimit { .. } => Reason::StderrLimit,
+            PluginError::Backoff { .. } => return None,
+        })
     }
 
     /// Whether the instance must be thrown away: its Store is poisoned or it
     /// never finished starting.
     pub fn discards_instance(&self) -> bool {
-        !matches!(
-            self,
-            PluginError::Collect(_) | PluginError::TooManySeries { .. }
-        )
+        !matches!(self, PluginError::Collect(_) | PluginError::Refused(_))
     }
 }
 
@@ -137,15 +127,9 @@ impl Instance {
         let mut store = Store::new(runtime.engine(), state);
         store.limiter(|s| &mut s.limiter);
         // wasmtime caps what one call may make the host allocate while
-        // lifting its result (128 MiB by default), which a plugin within its
-        // own memory limit and max_series can pass: a million series lift to
-        // ~150 MiB of host structures. Scale the cap with the memory limit;
-        // max_series remains the bound on the series themselves.
-        store.set_hostcall_fuel(
-            usize::try_from(limits.memory.saturating_mul(2))
-                .unwrap_or(usize::MAX)
-                .max(128 << 20),
-        );
+        // lifting its result: the host's memory for one result is bounded
+        // by the plugin's own limit, and then by max_series/max_families.
+        store.set_hostcall_fuel(hostcall_fuel(limits.memory));
         store.epoch_deadline_callback(|mut ctx| {
             let state = ctx.data_mut();
             if Instant::now() >= state.deadline {
@@ -198,31 +182,15 @@ impl Instance {
         }
     }
 
-    /// Calls `collect` and converts its families, before `deadline`. A
-    /// family whose label values cannot be resolved comes back as an error
-    /// of its own, to drop and count like a validation failure.
-    pub async fn collect(
-        &mut self,
-        deadline: Instant,
-    ) -> Result<Vec<Result<Family, Invalid>>, PluginError> {
+    /// Calls `collect`, before `deadline`, and moves what it returned into
+    /// the host's types, unchecked: validation is the next step.
+    pub async fn collect(&mut self, deadline: Instant) -> Result<RawCollection, PluginError> {
         arm(&mut self.store, deadline);
         let collector = self.bindings.wasm_exporter_plugin_collector();
         let outcome = bounded(deadline, collector.call_collect(&mut self.store)).await;
         let result = self.settle(outcome)?;
         let collection = result.map_err(|e| PluginError::Collect(e.message))?;
-        let count: usize = collection.families.iter().map(|f| f.series.len()).sum();
-        if count > self.limits.max_series {
-            return Err(PluginError::TooManySeries {
-                count,
-                limit: self.limits.max_series,
-            });
-        }
-        let strings = convert::strings(collection.strings);
-        Ok(collection
-            .families
-            .into_iter()
-            .map(|f| convert::family(f, &strings))
-            .collect())
+        Ok(convert::collection(collection))
     }
 
     /// Logs what the guest printed during a call and classifies a failure.

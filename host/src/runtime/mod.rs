@@ -1,14 +1,29 @@
 //! The wasmtime side: one engine, a store per plugin instance, limits and
-//! deadlines, and calls into plugins.
+//! deadlines, the host's capabilities, and calls into plugins. Only
+//! [`limits`] is pure and always built.
 
+pub mod limits;
+
+#[cfg(feature = "runtime")]
 pub mod bindings;
+#[cfg(feature = "runtime")]
 pub mod cache;
+#[cfg(feature = "runtime")]
 mod convert;
+#[cfg(feature = "runtime")]
 pub mod engine;
+#[cfg(feature = "runtime")]
 pub mod fetch;
+#[cfg(feature = "runtime")]
+mod host;
+#[cfg(feature = "runtime")]
 pub mod instance;
+#[cfg(feature = "runtime")]
 pub mod output;
+#[cfg(feature = "runtime")]
 pub mod state;
 
+#[cfg(feature = "runtime")]
 pub use engine::{Runtime, RuntimeError};
+#[cfg(feature = "runtime")]
 pub use instance::{Instance, Metadata, PluginError};

@@ -1,5 +1,7 @@
 //! What each plugin's `Store` holds: its WASI context (nothing granted), the
-//! memory limiter, the call deadline, and the host functions it may call.
+//! memory limiter, the call deadline and the fetch grants. The host
+//! functions it may call are implemented beside their interfaces
+//! (`host.rs`, `fetch/`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -8,12 +10,9 @@ use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::bindings::{fetch, host, types};
 use super::fetch::FetchContext;
+use super::limits::{MAX_INSTANCES, MAX_MEMORIES, MAX_TABLE_ELEMENTS, MAX_TABLES};
 use super::output::OutputCapture;
-
-/// Longest log message a plugin may send through `host.log`, in bytes.
-pub const MAX_LOG_MESSAGE: usize = 4096;
 
 /// Enforces a plugin's memory limit and remembers that it was hit, so that
 /// the trap that follows is reported as `memory`.
@@ -54,19 +53,19 @@ impl ResourceLimiter for MemoryLimiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= 1_000_000)
+        Ok(desired <= MAX_TABLE_ELEMENTS)
     }
 
     fn instances(&self) -> usize {
-        16
+        MAX_INSTANCES
     }
 
     fn tables(&self) -> usize {
-        16
+        MAX_TABLES
     }
 
     fn memories(&self) -> usize {
-        4
+        MAX_MEMORIES
     }
 }
 
@@ -121,42 +120,5 @@ impl WasiView for StoreState {
             ctx: &mut self.wasi,
             table: &mut self.table,
         }
-    }
-}
-
-/// Cuts `s` to at most `max` bytes on a character boundary.
-pub fn truncate(s: &mut String, max: usize) {
-    if s.len() > max {
-        let mut end = max;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
-        s.push_str("...");
-    }
-}
-
-impl host::Host for StoreState {
-    fn log(&mut self, level: host::Level, mut message: String) {
-        truncate(&mut message, MAX_LOG_MESSAGE);
-        let plugin = &*self.plugin;
-        match level {
-            host::Level::Trace => tracing::trace!(plugin, "{message}"),
-            host::Level::Debug => tracing::debug!(plugin, "{message}"),
-            host::Level::Info => tracing::info!(plugin, "{message}"),
-            host::Level::Warn => tracing::warn!(plugin, "{message}"),
-            host::Level::Error => tracing::error!(plugin, "{message}"),
-        }
-    }
-}
-
-impl types::Host for StoreState {}
-
-impl fetch::Host for StoreState {
-    async fn fetch(
-        &mut self,
-        request: fetch::Request,
-    ) -> Result<fetch::Response, fetch::FetchError> {
-        self.fetch.fetch(&self.plugin, request, self.deadline).await
     }
 }

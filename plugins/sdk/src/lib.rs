@@ -38,6 +38,7 @@
 
 mod builders;
 pub mod config;
+mod duration;
 pub mod histogram;
 pub mod strings;
 pub mod summary;
@@ -207,8 +208,17 @@ pub mod __private {
         } else {
             config
         };
-        let config: C::Config = serde_json::from_str(config)
-            .map_err(|e| InitError::InvalidConfig(format!("config: {e}")))?;
+        // The error names the key that failed (`config.timeout: ...`).
+        let mut json = serde_json::Deserializer::from_str(config);
+        let config: C::Config = serde_path_to_error::deserialize(&mut json).map_err(|e| {
+            let path = e.path().to_string();
+            let at = if path == "." {
+                String::new()
+            } else {
+                format!(".{path}")
+            };
+            InitError::InvalidConfig(format!("config{at}: {}", e.inner()))
+        })?;
         let collector = C::init(config)?;
         INSTANCE.with(|slot| *slot.borrow_mut() = Some(Box::new(collector)));
         Ok(())

@@ -51,6 +51,12 @@ pub enum Fault {
     FetchDenied,
     /// Write megabytes to stderr on every collect.
     StderrFlood,
+    /// Export only families named like the host's own, help text included.
+    SpoofHost,
+    /// The same, beside a family of its own (`spoofer_alive`).
+    SpoofHostBesideData,
+    /// `families` families of one series each (default 200000).
+    TooManyFamilies,
 }
 
 /// Configuration: the fault, and a fetch target for the fetch faults.
@@ -62,6 +68,30 @@ pub struct Config {
     /// Target of `fetch_hang` and `fetch_denied`.
     #[serde(default)]
     pub target: String,
+    /// How many families `too_many_families` returns.
+    #[serde(default = "default_families")]
+    pub families: u32,
+}
+
+fn default_families() -> u32 {
+    200_000
+}
+
+/// The host's own families, as a plugin that wants to pass for it would
+/// write them.
+fn spoofs() -> Vec<MetricFamily> {
+    let mut up = MetricFamily::gauge(
+        "wasm_exporter_plugin_up",
+        "Whether the plugin's last collect succeeded (1) or failed (0).",
+    )
+    .with_labels(["plugin"]);
+    up.add_gauge(["other"], 1.0);
+    let mut cpu = MetricFamily::counter(
+        "process_cpu_seconds_total",
+        "Total user and system CPU time spent in seconds.",
+    );
+    cpu.add_counter((), 1.0);
+    vec![up, cpu]
 }
 
 /// The collector.
@@ -186,6 +216,20 @@ impl Collector for Faulty {
                 // A fetch failure is an expected failure: report it as one.
                 if let Err(e) = fetch(&Request::new(self.config.target.clone())) {
                     return Err(CollectError::new(format!("fetch failed: {e:?}")));
+                }
+            }
+            Fault::SpoofHost => out.extend(spoofs()),
+            Fault::SpoofHostBesideData => {
+                out.extend(spoofs());
+                let mut f = gauge("spoofer_alive", &[]);
+                f.add_gauge((), 1.0);
+                out.push(f);
+            }
+            Fault::TooManyFamilies => {
+                for i in 0..self.config.families {
+                    let mut f = gauge(&format!("family_{i}"), &[]);
+                    f.add_gauge((), 1.0);
+                    out.push(f);
                 }
             }
             Fault::StderrFlood => {

@@ -1,0 +1,330 @@
+//! One configured plugin and its supervisor: the instance, started on
+//! demand and discarded after a trap, the backoff of a plugin that keeps
+//! failing, and the collect that turns a call into an [`Outcome`]. A
+//! collect changes nothing shared: the scrape records its outcome.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use super::status::Status;
+use crate::exposition::merge::SourceReport;
+use crate::exposition::model::{Family, LabelValue};
+use crate::exposition::validate::{self, Invalid};
+use crate::runtime::bindings::PluginPre;
+use crate::runtime::fetch::FetchContext;
+use crate::runtime::limits::{Limits, backoff};
+use crate::runtime::state::StoreState;
+use crate::runtime::{Instance, Metadata, PluginError, Runtime};
+
+/// Fetch failures of a plugin so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FetchCounts {
+    /// Requests refused by the grants.
+    pub denied: u64,
+    /// Requests that failed otherwise.
+    pub failed: u64,
+}
+
+/// What one collect of a plugin gave: a plain value, shared by every
+/// scrape that arrived while it ran.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Sequence number of the collect, per plugin.
+    pub id: u64,
+    /// Valid families, or why there are none.
+    pub result: Result<Vec<Family>, PluginError>,
+    /// Families that validation dropped, and why.
+    pub dropped: Vec<Invalid>,
+    /// Time taken by the call, instantiation included.
+    pub duration: Duration,
+    /// What the plugin says of itself, once instantiated.
+    pub metadata: Option<Metadata>,
+    /// When this failure started or extended a backoff: the wait before
+    /// the next attempt.
+    pub next_attempt: Option<Duration>,
+    /// Fetch failures so far.
+    pub fetch: FetchCounts,
+}
+
+impl Outcome {
+    /// An outcome with no data: `error`.
+    pub fn failed(id: u64, error: PluginError) -> Self {
+        Outcome {
+            id,
+            result: Err(error),
+            dropped: Vec::new(),
+            duration: Duration::ZERO,
+            metadata: None,
+            next_attempt: None,
+            fetch: FetchCounts::default(),
+        }
+    }
+
+    /// Takes the families out to merge them; copies them when other
+    /// scrapes share the outcome.
+    pub fn take_families(outcome: &mut Arc<Outcome>) -> Vec<Family> {
+        match Arc::get_mut(outcome) {
+            Some(owned) => match &mut owned.result {
+                Ok(families) => std::mem::take(families),
+                Err(_) => Vec::new(),
+            },
+            None => outcome
+                .result
+                .as_ref()
+                .map_or_else(|_| Vec::new(), Clone::clone),
+        }
+    }
+}
+
+/// The instance and its failure history; behind the entry's async mutex,
+/// so calls into one plugin never overlap.
+#[derive(Default)]
+struct Supervisor {
+    instance: Option<Instance>,
+    metadata: Option<Metadata>,
+    /// Failed collects in a row that discarded the instance.
+    failures: u32,
+    /// No new instance is tried before this time.
+    retry_at: Option<Instant>,
+    /// The last failure, for the backoff's message.
+    last_error: String,
+}
+
+type InFlight = futures::future::Shared<futures::future::BoxFuture<'static, Arc<Outcome>>>;
+
+/// One configured plugin.
+pub struct PluginEntry {
+    /// Instance name: the file stem, and the `plugin` label.
+    pub name: Arc<str>,
+    /// The `.wasm` file.
+    pub wasm_path: PathBuf,
+    /// Hash of the `.wasm` and `NAME.yml` contents this entry was made from.
+    pub fingerprint: u64,
+    /// Limits in force.
+    pub limits: Limits,
+    /// Labels added to every series, sorted by name, already checked.
+    pub const_labels: Vec<(String, LabelValue)>,
+    /// The config `init` receives, as JSON.
+    pub config_json: String,
+    /// Grants and limits of the `fetch` capability.
+    pub fetch: FetchContext,
+    pre: Result<PluginPre<StoreState>, PluginError>,
+    supervisor: tokio::sync::Mutex<Supervisor>,
+    /// The collect in flight, which concurrent scrapes join.
+    inflight: Mutex<Option<InFlight>>,
+    collects: AtomicU64,
+    /// Written only by [`PluginEntry::record`], once per scrape.
+    status: Mutex<Status>,
+    failed_reloads: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl PluginEntry {
+    /// An entry ready to instantiate from `pre`, or, with an error, one whose
+    /// files failed to load: always down, with that error.
+    pub fn new(
+        name: Arc<str>,
+        wasm_path: PathBuf,
+        limits: Limits,
+        pre: Result<PluginPre<StoreState>, PluginError>,
+    ) -> Self {
+        PluginEntry {
+            fingerprint: 0,
+            name,
+            wasm_path,
+            limits,
+            const_labels: Vec::new(),
+            config_json: "{}".to_owned(),
+            fetch: FetchContext::deny_all(),
+            pre,
+            supervisor: tokio::sync::Mutex::default(),
+            inflight: Mutex::new(None),
+            collects: AtomicU64::new(0),
+            status: Mutex::new(Status::new()),
+            failed_reloads: AtomicU64::new(0),
+        }
+    }
+
+    /// An entry whose files failed to load.
+    pub fn failed(name: Arc<str>, wasm_path: PathBuf, limits: Limits, error: String) -> Self {
+        Self::new(name, wasm_path, limits, Err(PluginError::Load(error)))
+    }
+
+    /// A copy of the current status.
+    pub fn status(&self) -> Status {
+        let mut status = lock(&self.status).clone();
+        status.failed_reloads = self.failed_reloads.load(Ordering::Relaxed);
+        status
+    }
+
+    /// Records one scrape's view of the plugin (see [`Status::record`]).
+    pub fn record(&self, outcome: &Outcome, merged: &SourceReport) {
+        lock(&self.status).record(&self.name, outcome, merged);
+    }
+
+    /// Counts a new version of the plugin that failed to load while this
+    /// one kept serving.
+    pub fn count_failed_reload(&self) {
+        self.failed_reloads.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Collects once for every scrape that asks while a collect is in
+    /// flight: the first caller starts it (bounded by its `deadline`), later
+    /// ones share its outcome. No double work, no overlapping calls.
+    pub async fn collect_coalesced(
+        self: &Arc<Self>,
+        runtime: &Runtime,
+        deadline: Instant,
+        host_owns: fn(&str) -> bool,
+    ) -> Arc<Outcome> {
+        use futures::FutureExt as _;
+        let shared = {
+            let mut inflight = lock(&self.inflight);
+            match inflight.as_ref() {
+                Some(f) if f.peek().is_none() => f.clone(),
+                _ => {
+                    let me = Arc::clone(self);
+                    let runtime = runtime.clone();
+                    let fut =
+                        async move { Arc::new(me.collect(&runtime, deadline, host_owns).await) }
+                            .boxed()
+                            .shared();
+                    *inflight = Some(fut.clone());
+                    fut
+                }
+            }
+        };
+        let outcome = shared.await;
+        // Once done, the slot's handle would keep a reference to the outcome
+        // alive until the next collect, and every scrape would have to copy
+        // it; drop it so that the last scrape to finish can take it.
+        let mut inflight = lock(&self.inflight);
+        if inflight
+            .as_ref()
+            .and_then(|f| f.peek())
+            .is_some_and(|done| Arc::ptr_eq(done, &outcome))
+        {
+            *inflight = None;
+        }
+        outcome
+    }
+
+    /// Collects and validates, finishing by `deadline`. A missing instance
+    /// (first call, or after a failure) is instantiated and initialised
+    /// first; a failure that poisons the instance discards it.
+    pub async fn collect(
+        &self,
+        runtime: &Runtime,
+        deadline: Instant,
+        host_owns: fn(&str) -> bool,
+    ) -> Outcome {
+        let id = self.collects.fetch_add(1, Ordering::Relaxed) + 1;
+        let start = Instant::now();
+        let wait = tokio::time::Instant::from_std(deadline);
+        let Ok(mut supervisor) = tokio::time::timeout_at(wait, self.supervisor.lock()).await else {
+            return Outcome::failed(id, PluginError::Timeout(self.limits.timeout));
+        };
+        let raw = self.call(&mut supervisor, runtime, deadline).await;
+        let duration = start.elapsed();
+        let mut next_attempt = None;
+        if let Err(e) = &raw
+            && e.discards_instance()
+            && !matches!(e, PluginError::Backoff { .. })
+        {
+            supervisor.instance = None;
+            supervisor.failures += 1;
+            supervisor.last_error = e.to_string();
+            let wait = backoff(supervisor.failures);
+            supervisor.retry_at = (!wait.is_zero()).then(|| Instant::now() + wait);
+            next_attempt = supervisor.retry_at.map(|_| wait);
+        } else if raw.is_ok() {
+            supervisor.failures = 0;
+            supervisor.retry_at = None;
+        }
+        let ctx = validate::Context {
+            limits: (&self.limits).into(),
+            const_labels: &self.const_labels,
+            host_owns: &host_owns,
+        };
+        let checked =
+            raw.and_then(|raw| validate::collection(raw, &ctx).map_err(PluginError::from));
+        let (result, dropped) = match checked {
+            Ok(c) => (Ok(c.families), c.dropped),
+            Err(e) => (Err(e), Vec::new()),
+        };
+        let stats = lock(&self.fetch.stats);
+        Outcome {
+            id,
+            result,
+            dropped,
+            duration,
+            metadata: supervisor.metadata.clone(),
+            next_attempt,
+            fetch: FetchCounts {
+                denied: stats.denied,
+                failed: stats.failed,
+            },
+        }
+    }
+
+    /// One call of `collect`, starting an instance first when there is
+    /// none and the backoff allows.
+    async fn call(
+        &self,
+        supervisor: &mut Supervisor,
+        runtime: &Runtime,
+        deadline: Instant,
+    ) -> Result<crate::exposition::raw::RawCollection, PluginError> {
+        if supervisor.instance.is_none() {
+            if let Some(at) = supervisor.retry_at.filter(|at| *at > Instant::now()) {
+                return Err(PluginError::Backoff {
+                    seconds: (at - Instant::now()).as_secs_f64().ceil() as u64,
+                    last: supervisor.last_error.clone(),
+                });
+            }
+            self.start(supervisor, runtime, deadline).await?;
+        }
+        match supervisor.instance.as_mut() {
+            Some(instance) => instance.collect(deadline).await,
+            None => Err(PluginError::Instantiate("no instance".into())),
+        }
+    }
+
+    /// Instantiates the plugin, asks its metadata and runs `init`.
+    async fn start(
+        &self,
+        supervisor: &mut Supervisor,
+        runtime: &Runtime,
+        deadline: Instant,
+    ) -> Result<(), PluginError> {
+        let pre = self.pre.as_ref().map_err(Clone::clone)?;
+        let fetch = self.fetch.clone();
+        let mut instance = Instance::instantiate(
+            runtime,
+            pre,
+            self.name.clone(),
+            self.limits,
+            fetch,
+            deadline,
+        )
+        .await?;
+        supervisor.metadata = Some(instance.metadata(deadline).await?);
+        instance.init(&self.config_json, deadline).await?;
+        supervisor.instance = Some(instance);
+        Ok(())
+    }
+
+    /// Instantiates and initialises the plugin now, so that a reload can
+    /// check a new version before it replaces the old one. The instance is
+    /// kept for the next collect.
+    pub async fn prime(&self, runtime: &Runtime) -> Result<(), PluginError> {
+        let deadline = Instant::now() + self.limits.timeout;
+        let mut supervisor = self.supervisor.lock().await;
+        self.start(&mut supervisor, runtime, deadline).await
+    }
+}

@@ -1,0 +1,189 @@
+//! What the host last saw of a plugin, and the one place that changes it:
+//! [`Status::record`], called once per scrape with the plugin's outcome and
+//! what the merge kept of it. Error counters move once per collect however
+//! many scrapes share it, and a log line is written once per change of
+//! state, never once per scrape.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::plugin::Outcome;
+use crate::exposition::merge::SourceReport;
+use crate::reason::Reason;
+use crate::runtime::{Metadata, PluginError};
+
+/// The status of one plugin, as the self-metrics and the landing page show
+/// it.
+#[derive(Debug, Clone, Default)]
+pub struct Status {
+    /// Metadata the plugin reported, once instantiated.
+    pub metadata: Option<Metadata>,
+    /// Whether the last collect produced data.
+    pub up: bool,
+    /// Whether the plugin was collected at all yet.
+    pub collected: bool,
+    /// Duration of the last collect, instantiation included.
+    pub last_duration: Duration,
+    /// Series served from the last collect.
+    pub series: usize,
+    /// Families dropped from the last collect (invalid or clashing).
+    pub dropped_families: usize,
+    /// The last error, or the first family dropped from the last collect.
+    pub last_error: Option<String>,
+    /// Failures and partial failures, by reason.
+    pub errors: BTreeMap<Reason, u64>,
+    /// New versions of the plugin that failed to load on reload.
+    pub failed_reloads: u64,
+    /// The last collect counted into `errors`.
+    counted: u64,
+    /// The problems last logged, so that the same ones are not logged again.
+    logged: Option<String>,
+    /// Whether the last failure started a backoff.
+    backing_off: bool,
+}
+
+/// Problems on one log line.
+fn join<T: std::fmt::Display>(problems: &[T]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl Status {
+    /// A plugin not collected yet: every counter at 0.
+    pub fn new() -> Self {
+        Status {
+            errors: Reason::ALL.iter().map(|r| (*r, 0)).collect(),
+            ..Status::default()
+        }
+    }
+
+    /// Records one scrape of the plugin: its collect's `outcome` and what
+    /// the merge kept of it (`merged`).
+    pub fn record(&mut self, plugin: &str, outcome: &Outcome, merged: &SourceReport) {
+        let new_collect = self.counted != outcome.id;
+        self.counted = outcome.id;
+        let was_up = self.up || !self.collected;
+        self.collected = true;
+        self.last_duration = outcome.duration;
+        if let Some(metadata) = &outcome.metadata {
+            self.metadata = Some(metadata.clone());
+        }
+        self.errors
+            .insert(Reason::FetchDenied, outcome.fetch.denied);
+        self.errors.insert(Reason::Fetch, outcome.fetch.failed);
+        match &outcome.result {
+            Ok(_) => self.record_data(plugin, outcome, merged, new_collect, was_up),
+            Err(e) => self.record_failure(plugin, outcome, e, new_collect, was_up),
+        }
+    }
+
+    fn count(&mut self, reason: Reason) {
+        *self.errors.entry(reason).or_default() += 1;
+    }
+
+    fn record_failure(
+        &mut self,
+        plugin: &str,
+        outcome: &Outcome,
+        e: &PluginError,
+        new_collect: bool,
+        was_up: bool,
+    ) {
+        self.up = false;
+        self.series = 0;
+        self.dropped_families = 0;
+        // A backoff is no attempt: nothing to count or log.
+        let Some(reason) = e.reason() else { return };
+        let message = e.to_string();
+        if new_collect {
+            self.count(reason);
+        }
+        let retry = outcome
+            .next_attempt
+            .map(|wait| format!(" (next attempt in {wait:.0?})"))
+            .unwrap_or_default();
+        let started_backoff = outcome.next_attempt.is_some() && !self.backing_off;
+        if was_up {
+            tracing::error!(plugin, reason = %reason, "plugin down: {message}{retry}");
+        } else if new_collect && (self.last_error.as_deref() != Some(&message) || started_backoff) {
+            tracing::error!(plugin, reason = %reason, "plugin still down: {message}{retry}");
+        }
+        self.backing_off = outcome.next_attempt.is_some();
+        self.logged = None;
+        self.last_error = Some(message);
+    }
+
+    fn record_data(
+        &mut self,
+        plugin: &str,
+        outcome: &Outcome,
+        merged: &SourceReport,
+        new_collect: bool,
+        was_up: bool,
+    ) {
+        self.backing_off = false;
+        let mut problems: Vec<(Reason, String)> = outcome
+            .dropped
+            .iter()
+            .map(|d| (d.reason(), d.to_string()))
+            .collect();
+        problems.extend(
+            merged
+                .clashes
+                .iter()
+                .map(|c| (Reason::NameClash, c.to_string())),
+        );
+        if new_collect {
+            for reason in [Reason::InvalidOutput, Reason::NameClash] {
+                if problems.iter().any(|(r, _)| *r == reason) {
+                    self.count(reason);
+                }
+            }
+        }
+        self.series = merged.series;
+        self.dropped_families = problems.len();
+        self.last_error = problems.first().map(|(_, p)| p.clone());
+        let texts: Vec<&str> = problems.iter().map(|(_, p)| p.as_str()).collect();
+        let summary = (!problems.is_empty()).then(|| join(&texts));
+        let changed = summary != self.logged;
+        // Everything it returned was dropped: nothing to serve.
+        let nothing_served = merged.series == 0 && !problems.is_empty();
+        let reason = if problems.iter().all(|(r, _)| *r == Reason::NameClash) {
+            Reason::NameClash
+        } else {
+            Reason::InvalidOutput
+        };
+        if nothing_served {
+            self.up = false;
+            if was_up || changed {
+                let what = match reason {
+                    Reason::NameClash => "clashes with another source's or the host's",
+                    _ => "is invalid or clashes",
+                };
+                let all = summary.as_deref().unwrap_or_default();
+                tracing::error!(
+                    plugin,
+                    reason = %reason,
+                    "plugin down: every family it returned {what}: {all}"
+                );
+            }
+        } else {
+            self.up = true;
+            if !was_up {
+                tracing::info!(plugin, "plugin up");
+            }
+            if changed && let Some(all) = &summary {
+                tracing::warn!(
+                    plugin,
+                    reason = %problems[0].0,
+                    "dropped {} families: {all}",
+                    problems.len()
+                );
+            }
+        }
+        self.logged = summary;
+    }
+}

@@ -1,0 +1,162 @@
+//! Golden files for each encoder over one model holding every kind, written
+//! without any plugin or wasmtime. `BLESS=1` rewrites them on purpose; the
+//! end-to-end tests pass the same formats through independent parsers.
+
+use std::path::PathBuf;
+
+use super::{openmetrics, text};
+use crate::exposition::model::{
+    Bucket, Exemplar, Family, Histogram, Kind, Label, Quantile, State, Summary, Timestamp, Value,
+};
+
+fn ts(seconds: i64, nanos: u32) -> Option<Timestamp> {
+    Some(Timestamp { seconds, nanos })
+}
+
+fn histogram(bounds: &[(f64, u64)], sum: f64, exemplar: Option<Exemplar>) -> Histogram {
+    let mut buckets: Vec<Bucket> = bounds
+        .iter()
+        .map(|&(upper_bound, cumulative_count)| Bucket {
+            upper_bound,
+            cumulative_count,
+            exemplar: None,
+        })
+        .collect();
+    if let Some(b) = buckets.first_mut() {
+        b.exemplar = exemplar;
+    }
+    let count = bounds.last().map_or(0, |b| b.1);
+    Histogram {
+        buckets,
+        sum,
+        count,
+    }
+}
+
+/// One family of every kind, with the awkward cases each format must get
+/// right: escaping, exemplars, timestamps, `_created`, negative buckets.
+fn model() -> Vec<Family> {
+    let trace = Exemplar {
+        labels: vec![Label {
+            name: "trace_id".into(),
+            value: "abc\"1".into(),
+        }],
+        value: 0.25,
+        timestamp: ts(1_700_000_000, 500_000_000),
+    };
+    let mut counter = Family::new(
+        Kind::Counter,
+        "requests_total",
+        "Requests \\ served.\nAll of them.",
+    )
+    .with_labels(&["path"]);
+    counter.push(
+        vec!["/a\"b\\c\nd".into()],
+        Value::Counter {
+            total: 1027.0,
+            exemplar: Some(trace.clone()),
+        },
+    );
+    if let Some(s) = std::sync::Arc::make_mut(&mut counter.series).first_mut() {
+        s.created = ts(1_600_000_000, 0);
+    }
+    let mut gauge = Family::new(Kind::Gauge, "temperature_celsius", "Temperature.")
+        .with_unit("celsius")
+        .with_labels(&["room"]);
+    gauge.push(vec!["hall".into()], Value::Gauge(-0.5));
+    gauge.push(vec!["lab".into()], Value::Gauge(f64::NAN));
+    if let Some(s) = std::sync::Arc::make_mut(&mut gauge.series).get_mut(1) {
+        s.timestamp = ts(1_700_000_000, 123_000_000);
+    }
+    let mut unknown = Family::new(Kind::Unknown, "mystery", "");
+    unknown.push(vec![], Value::Unknown(1e-7));
+    let mut hist = Family::new(Kind::Histogram, "latency_seconds", "Latency.").with_unit("seconds");
+    hist.push(
+        vec![],
+        Value::Histogram(histogram(
+            &[(0.1, 2), (1.0, 5), (f64::INFINITY, 6)],
+            3.5,
+            Some(trace),
+        )),
+    );
+    let mut negative = Family::new(Kind::Histogram, "offset", "Clock offset.");
+    negative.push(
+        vec![],
+        Value::Histogram(histogram(&[(-1.0, 1), (f64::INFINITY, 3)], -0.5, None)),
+    );
+    let mut gauge_hist =
+        Family::new(Kind::GaugeHistogram, "queue_size", "Queue sizes.").with_labels(&["queue"]);
+    gauge_hist.push(
+        vec!["q1".into()],
+        Value::GaugeHistogram(histogram(&[(10.0, 3), (f64::INFINITY, 4)], 42.0, None)),
+    );
+    let mut summary = Family::new(Kind::Summary, "rpc_seconds", "RPC latency.");
+    summary.push(
+        vec![],
+        Value::Summary(Summary {
+            quantiles: vec![
+                Quantile {
+                    quantile: 0.5,
+                    value: 0.012,
+                },
+                Quantile {
+                    quantile: 0.99,
+                    value: 1e6,
+                },
+            ],
+            sum: 17.25,
+            count: 1000,
+        }),
+    );
+    let mut info = Family::new(Kind::Info, "build_info", "Build.").with_labels(&["version"]);
+    info.push(vec!["1.2.3".into()], Value::Info);
+    let mut stateset = Family::new(Kind::Stateset, "door", "Door state.");
+    stateset.push(
+        vec![],
+        Value::Stateset(vec![
+            State {
+                name: "open".into(),
+                enabled: false,
+            },
+            State {
+                name: "closed".into(),
+                enabled: true,
+            },
+        ]),
+    );
+    let empty = Family::new(Kind::Gauge, "empty", "Has no series, so is not written.");
+    vec![
+        counter, gauge, unknown, hist, negative, gauge_hist, summary, info, stateset, empty,
+    ]
+}
+
+fn golden(file: &str, got: &[u8]) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("src/exposition/encode/testdata")
+        .join(file);
+    if std::env::var_os("BLESS").is_some() {
+        std::fs::write(&path, got).unwrap();
+        return;
+    }
+    let want = std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run with BLESS=1 to create it)", path.display()));
+    assert_eq!(
+        String::from_utf8_lossy(got),
+        String::from_utf8_lossy(&want),
+        "{file} differs; BLESS=1 rewrites it on purpose"
+    );
+}
+
+#[test]
+fn text_0_0_4() {
+    let mut out = Vec::new();
+    text::encode(&model(), &mut out);
+    golden("every_kind.prom", &out);
+}
+
+#[test]
+fn openmetrics_1_0() {
+    let mut out = Vec::new();
+    openmetrics::encode(&model(), &mut out);
+    golden("every_kind.om", &out);
+}

@@ -1,0 +1,189 @@
+//! Encoders: one walk over the validated model calls an [`Encoder`], with
+//! one method per kind, so that a format is one file implementing the trait
+//! (client_rust's `MetricEncoder` is the model). The line-writing helpers
+//! the text formats share live here too.
+
+pub mod openmetrics;
+pub mod text;
+
+use super::fmt;
+use super::model::{
+    Exemplar, Family, Histogram, LabelValue, Series, State, Summary, Timestamp, Value,
+};
+
+/// A format. The walk calls [`Encoder::family`], then one method per series
+/// by kind, then [`Encoder::family_end`]; [`Encoder::finish`] closes the
+/// body.
+pub trait Encoder {
+    /// Before a family's series: its metadata.
+    fn family(&mut self, family: &Family);
+    /// A counter's total, with its exemplar.
+    fn counter(
+        &mut self,
+        family: &Family,
+        series: &Series,
+        total: f64,
+        exemplar: Option<&Exemplar>,
+    );
+    /// A gauge value.
+    fn gauge(&mut self, family: &Family, series: &Series, value: f64);
+    /// An untyped value.
+    fn unknown(&mut self, family: &Family, series: &Series, value: f64);
+    /// A classic histogram.
+    fn histogram(&mut self, family: &Family, series: &Series, histogram: &Histogram);
+    /// A gauge histogram.
+    fn gauge_histogram(&mut self, family: &Family, series: &Series, histogram: &Histogram);
+    /// A summary.
+    fn summary(&mut self, family: &Family, series: &Series, summary: &Summary);
+    /// An info series.
+    fn info(&mut self, family: &Family, series: &Series);
+    /// A stateset.
+    fn stateset(&mut self, family: &Family, series: &Series, states: &[State]);
+    /// After a family's series.
+    fn family_end(&mut self, _family: &Family) {}
+    /// After the last family.
+    fn finish(&mut self) {}
+}
+
+/// Walks `families` in the order given, skipping empty ones.
+pub fn encode(families: &[Family], encoder: &mut impl Encoder) {
+    for family in families.iter().filter(|f| !f.series.is_empty()) {
+        encoder.family(family);
+        for series in family.series.iter() {
+            match &series.value {
+                Value::Counter { total, exemplar } => {
+                    encoder.counter(family, series, *total, exemplar.as_ref())
+                }
+                Value::Gauge(v) => encoder.gauge(family, series, *v),
+                Value::Unknown(v) => encoder.unknown(family, series, *v),
+                Value::Histogram(h) => encoder.histogram(family, series, h),
+                Value::GaugeHistogram(h) => encoder.gauge_histogram(family, series, h),
+                Value::Summary(s) => encoder.summary(family, series, s),
+                Value::Info => encoder.info(family, series),
+                Value::Stateset(states) => encoder.stateset(family, series, states),
+            }
+        }
+        encoder.family_end(family);
+    }
+    encoder.finish();
+}
+
+/// How a text format writes numbers: the only thing the sample lines of
+/// text 0.0.4 and OpenMetrics do not share.
+#[derive(Clone, Copy)]
+pub struct Numbers {
+    /// A float value or bound (`le`, `quantile`).
+    pub float: fn(&mut Vec<u8>, f64),
+    /// A sample's timestamp.
+    pub timestamp: fn(&mut Vec<u8>, Timestamp),
+}
+
+/// A label a format adds after the series' own.
+#[derive(Clone, Copy)]
+pub enum Extra<'a> {
+    /// None.
+    None,
+    /// A bucket bound or quantile, written as the format writes floats.
+    Number(&'a str, f64),
+    /// A stateset's state, as a label named after the family.
+    Text(&'a str, &'a str),
+}
+
+/// A sample value.
+#[derive(Clone, Copy)]
+pub enum Num {
+    /// Written as the format writes floats.
+    Float(f64),
+    /// A count, written as an integer.
+    Count(u64),
+}
+
+/// The name and labels of one sample line.
+pub struct Line<'a> {
+    /// Metric name (the family's, or the form the format uses).
+    pub name: &'a str,
+    /// Suffix such as `_bucket`, or empty.
+    pub suffix: &'a str,
+    /// The series' family, for its label names.
+    pub family: &'a Family,
+    /// The series' label values.
+    pub values: &'a [LabelValue],
+    /// A label added after the series' own.
+    pub extra: Extra<'a>,
+}
+
+impl Line<'_> {
+    /// Appends `name{a="x",b="y",extra="..."}`; the braces are left out
+    /// when there are no labels at all.
+    pub fn write_name(&self, out: &mut Vec<u8>, numbers: Numbers) {
+        out.extend_from_slice(self.name.as_bytes());
+        out.extend_from_slice(self.suffix.as_bytes());
+        let has_extra = !matches!(self.extra, Extra::None);
+        if self.family.label_names.is_empty() && !has_extra {
+            return;
+        }
+        out.push(b'{');
+        let mut first = true;
+        let mut label = |out: &mut Vec<u8>, name: &str| {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"=\"");
+        };
+        for (name, value) in self.family.label_names.iter().zip(self.values) {
+            label(out, name);
+            fmt::write_escaped_value(out, value);
+            out.push(b'"');
+        }
+        match self.extra {
+            Extra::None => {}
+            Extra::Number(name, v) => {
+                label(out, name);
+                (numbers.float)(out, v);
+                out.push(b'"');
+            }
+            Extra::Text(name, v) => {
+                label(out, name);
+                fmt::write_escaped_value(out, v);
+                out.push(b'"');
+            }
+        }
+        out.push(b'}');
+    }
+
+    /// Appends `name{labels} value[ timestamp]`, without the newline.
+    pub fn write_sample(
+        &self,
+        out: &mut Vec<u8>,
+        numbers: Numbers,
+        value: Num,
+        timestamp: Option<Timestamp>,
+    ) {
+        self.write_name(out, numbers);
+        out.push(b' ');
+        match value {
+            Num::Float(v) => (numbers.float)(out, v),
+            Num::Count(v) => fmt::write_uint(out, v),
+        }
+        if let Some(ts) = timestamp {
+            out.push(b' ');
+            (numbers.timestamp)(out, ts);
+        }
+    }
+}
+
+/// Appends a metadata line `# KEYWORD name body`, `body` writing the text.
+pub fn write_meta(out: &mut Vec<u8>, keyword: &str, name: &str, body: impl FnOnce(&mut Vec<u8>)) {
+    out.extend_from_slice(b"# ");
+    out.extend_from_slice(keyword.as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(name.as_bytes());
+    out.push(b' ');
+    body(out);
+    out.push(b'\n');
+}
+
+#[cfg(test)]
+mod golden;

@@ -1,0 +1,171 @@
+//! Prometheus text format 0.0.4.
+//!
+//! Kinds the format lacks are written as client libraries do: info and
+//! stateset as gauges, gauge histograms as a histogram of `_bucket` samples
+//! followed by `_gcount` and `_gsum` gauges, unknown as `untyped`. Exemplars,
+//! units and `_created` do not exist in this format and are left out.
+
+use super::{Encoder, Extra, Line, Num, Numbers, write_meta};
+use crate::exposition::fmt;
+use crate::exposition::model::{Exemplar, Family, Histogram, Kind, Series, State, Summary, Value};
+
+/// The `Content-Type` of this format.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Go floats, timestamps in milliseconds.
+const NUMBERS: Numbers = Numbers {
+    float: fmt::write_float,
+    timestamp: |out, ts| fmt::write_int(out, ts.as_millis()),
+};
+
+/// Appends the exposition of `families` (in the order given) to `out`.
+pub fn encode(families: &[Family], out: &mut Vec<u8>) {
+    super::encode(
+        families,
+        &mut Text {
+            out,
+            name: String::new(),
+        },
+    );
+}
+
+/// The text 0.0.4 encoder, writing into a buffer.
+pub struct Text<'a> {
+    out: &'a mut Vec<u8>,
+    /// The name samples take: the family's, or `<base>_info` for info.
+    name: String,
+}
+
+impl Text<'_> {
+    fn header(&mut self, name: &str, help: &str, type_name: &str) {
+        if !help.is_empty() {
+            write_meta(self.out, "HELP", name, |o| fmt::write_escaped_help(o, help));
+        }
+        write_meta(self.out, "TYPE", name, |o| {
+            o.extend_from_slice(type_name.as_bytes())
+        });
+    }
+
+    fn sample(
+        &mut self,
+        family: &Family,
+        series: &Series,
+        suffix: &str,
+        extra: Extra<'_>,
+        value: Num,
+    ) {
+        let line = Line {
+            name: &self.name,
+            suffix,
+            family,
+            values: &series.label_values,
+            extra,
+        };
+        line.write_sample(self.out, NUMBERS, value, series.timestamp);
+        self.out.push(b'\n');
+    }
+
+    fn buckets(&mut self, family: &Family, series: &Series, h: &Histogram) {
+        for b in &h.buckets {
+            let le = Extra::Number("le", b.upper_bound);
+            self.sample(
+                family,
+                series,
+                "_bucket",
+                le,
+                Num::Count(b.cumulative_count),
+            );
+        }
+    }
+}
+
+impl Encoder for Text<'_> {
+    fn family(&mut self, family: &Family) {
+        self.name.clear();
+        let type_name = match family.kind {
+            Kind::Counter => "counter",
+            Kind::Gauge | Kind::Stateset | Kind::Info => "gauge",
+            Kind::Unknown => "untyped",
+            Kind::Histogram | Kind::GaugeHistogram => "histogram",
+            Kind::Summary => "summary",
+        };
+        if family.kind == Kind::Info {
+            self.name.push_str(family.openmetrics_name());
+            self.name.push_str("_info");
+        } else {
+            self.name.push_str(&family.name);
+        }
+        let name = std::mem::take(&mut self.name);
+        self.header(&name, &family.help, type_name);
+        self.name = name;
+    }
+
+    fn counter(&mut self, family: &Family, series: &Series, total: f64, _: Option<&Exemplar>) {
+        self.sample(family, series, "", Extra::None, Num::Float(total));
+    }
+
+    fn gauge(&mut self, family: &Family, series: &Series, value: f64) {
+        self.sample(family, series, "", Extra::None, Num::Float(value));
+    }
+
+    fn unknown(&mut self, family: &Family, series: &Series, value: f64) {
+        self.sample(family, series, "", Extra::None, Num::Float(value));
+    }
+
+    fn histogram(&mut self, family: &Family, series: &Series, h: &Histogram) {
+        self.buckets(family, series, h);
+        self.sample(family, series, "_sum", Extra::None, Num::Float(h.sum));
+        self.sample(family, series, "_count", Extra::None, Num::Count(h.count));
+    }
+
+    fn gauge_histogram(&mut self, family: &Family, series: &Series, h: &Histogram) {
+        // The totals follow the family as gauges of their own.
+        self.buckets(family, series, h);
+    }
+
+    fn summary(&mut self, family: &Family, series: &Series, s: &Summary) {
+        for q in &s.quantiles {
+            let quantile = Extra::Number("quantile", q.quantile);
+            self.sample(family, series, "", quantile, Num::Float(q.value));
+        }
+        self.sample(family, series, "_sum", Extra::None, Num::Float(s.sum));
+        self.sample(family, series, "_count", Extra::None, Num::Count(s.count));
+    }
+
+    fn info(&mut self, family: &Family, series: &Series) {
+        self.sample(family, series, "", Extra::None, Num::Float(1.0));
+    }
+
+    fn stateset(&mut self, family: &Family, series: &Series, states: &[State]) {
+        for state in states {
+            let v = if state.enabled { 1.0 } else { 0.0 };
+            let label = Extra::Text(&family.name, &state.name);
+            self.sample(family, series, "", label, Num::Float(v));
+        }
+    }
+
+    fn family_end(&mut self, family: &Family) {
+        if family.kind != Kind::GaugeHistogram {
+            return;
+        }
+        // The gauge-histogram totals are gauges of their own in this format.
+        for suffix in ["_gcount", "_gsum"] {
+            self.name.clear();
+            self.name.push_str(&family.name);
+            self.name.push_str(suffix);
+            let name = std::mem::take(&mut self.name);
+            self.header(&name, &family.help, "gauge");
+            self.name = name;
+            for series in family.series.iter() {
+                if let Value::GaugeHistogram(h) = &series.value {
+                    let value = if suffix == "_gcount" {
+                        Num::Count(h.count)
+                    } else {
+                        Num::Float(h.sum)
+                    };
+                    self.sample(family, series, "", Extra::None, value);
+                }
+            }
+        }
+    }
+}

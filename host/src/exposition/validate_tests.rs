@@ -1,0 +1,415 @@
+//! The rule table of the validation step: each case names the rule it
+//! must break, not just that something failed.
+
+use super::*;
+use crate::exposition::model::{Bucket, Label, Quantile, State, Summary};
+
+const LIMITS: Limits = Limits {
+    max_label_value_length: 64,
+    max_label_name_length: 32,
+    max_series: 10,
+    max_families: 3,
+};
+
+fn gauge(name: &str, labels: &[&str]) -> Family {
+    Family::new(Kind::Gauge, name, "help").with_labels(labels)
+}
+
+fn vals(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// The rule `f` breaks, or `None` when it is valid.
+fn broken(mut f: Family) -> Option<Rule> {
+    validate(&mut f, LIMITS).err().map(|e| e.rule)
+}
+
+fn hist(buckets: &[(f64, u64)], count: u64) -> Value {
+    Value::Histogram(Histogram {
+        buckets: buckets
+            .iter()
+            .map(|&(upper_bound, cumulative_count)| Bucket {
+                upper_bound,
+                cumulative_count,
+                exemplar: None,
+            })
+            .collect(),
+        sum: 1.0,
+        count,
+    })
+}
+
+#[test]
+fn names() {
+    for good in ["a", "_a", "a:b_c9", ":x"] {
+        assert!(is_metric_name(good), "{good}");
+    }
+    for bad in ["", "9a", "a-b", "ä", "a b"] {
+        assert!(!is_metric_name(bad), "{bad}");
+    }
+    assert!(is_label_name("le_2"));
+    assert!(!is_label_name("a:b"));
+    assert!(!is_label_name("1a"));
+}
+
+#[test]
+fn bad_names_and_reserved_labels_each_break_their_rule() {
+    let cases = [
+        (gauge("bad-name", &[]), Rule::MetricName),
+        (gauge("ok", &["1x"]), Rule::LabelName),
+        (gauge("ok", &["__secret"]), Rule::LabelNameReserved),
+        (gauge("ok", &["a", "a"]), Rule::LabelNameRepeated),
+        (gauge("ok", &[&"n".repeat(33)]), Rule::LabelNameLength),
+        (
+            Family::new(Kind::Histogram, "h", "").with_labels(&["le"]),
+            Rule::LabelNameForKind,
+        ),
+        (
+            Family::new(Kind::Summary, "s", "").with_labels(&["quantile"]),
+            Rule::LabelNameForKind,
+        ),
+        (
+            Family::new(Kind::Stateset, "mode", "").with_labels(&["mode"]),
+            Rule::LabelNameForKind,
+        ),
+    ];
+    for (family, rule) in cases {
+        let name = format!("{} {:?}", family.name, family.label_names);
+        assert_eq!(broken(family), Some(rule), "{name}");
+    }
+    // `le` is an ordinary label on a gauge.
+    assert_eq!(broken(gauge("g", &["le"])), None);
+}
+
+#[test]
+fn units_must_suffix_the_name() {
+    assert_eq!(
+        broken(gauge("latency_seconds", &[]).with_unit("seconds")),
+        None
+    );
+    assert_eq!(
+        broken(Family::new(Kind::Counter, "sent_bytes_total", "").with_unit("bytes")),
+        None
+    );
+    assert_eq!(
+        broken(gauge("latency", &[]).with_unit("seconds")),
+        Some(Rule::Unit)
+    );
+    assert_eq!(
+        broken(gauge("xseconds", &[]).with_unit("seconds")),
+        Some(Rule::Unit)
+    );
+}
+
+#[test]
+fn label_values_must_match_names_limits_and_kind() {
+    let mut f = gauge("g", &["a", "b"]);
+    f.push(vals(&["x"]), Value::Gauge(1.0));
+    assert_eq!(broken(f), Some(Rule::LabelShape));
+    let mut f = gauge("g", &["a"]);
+    f.push(vec!["x".repeat(65)], Value::Gauge(1.0));
+    assert_eq!(broken(f), Some(Rule::LabelValueLength));
+    let mut f = gauge("g", &["a"]);
+    f.push(vals(&["x"]), Value::Unknown(1.0));
+    assert_eq!(broken(f), Some(Rule::ValueKind));
+}
+
+#[test]
+fn duplicates_are_found_and_series_sorted() {
+    let mut f = gauge("g", &["a"]);
+    for v in ["c", "a", "b"] {
+        f.push(vals(&[v]), Value::Gauge(1.0));
+    }
+    validate(&mut f, LIMITS).unwrap();
+    let order: Vec<&str> = f.series.iter().map(|s| &*s.label_values[0]).collect();
+    assert_eq!(order, ["a", "b", "c"]);
+    f.push(vals(&["b"]), Value::Gauge(2.0));
+    let e = validate(&mut f, LIMITS).unwrap_err();
+    assert_eq!(e.rule, Rule::DuplicateSeries);
+    assert_eq!(
+        e.to_string(),
+        "family g, series {a=\"b\"}: duplicate series"
+    );
+}
+
+#[test]
+fn counters_must_be_non_negative_numbers() {
+    let counter = |total| {
+        let mut f = Family::new(Kind::Counter, "c_total", "");
+        f.push(
+            vec![],
+            Value::Counter {
+                total,
+                exemplar: None,
+            },
+        );
+        f
+    };
+    for bad in [f64::NAN, -1.0] {
+        assert_eq!(broken(counter(bad)), Some(Rule::CounterValue), "{bad}");
+    }
+    assert_eq!(broken(counter(f64::INFINITY)), None);
+}
+
+#[test]
+fn histograms_need_cumulative_sorted_buckets_ending_in_inf() {
+    type Case = (&'static [(f64, u64)], u64, Option<&'static str>);
+    let cases: &[Case] = &[
+        (&[(1.0, 1), (f64::INFINITY, 2)], 2, None),
+        (&[(1.0, 1)], 1, Some("last bucket must be +Inf")),
+        (
+            &[(1.0, 3), (f64::INFINITY, 2)],
+            2,
+            Some("must be cumulative"),
+        ),
+        (
+            &[(2.0, 1), (1.0, 1), (f64::INFINITY, 2)],
+            2,
+            Some("sorted, unique"),
+        ),
+        (
+            &[(1.0, 1), (1.0, 1), (f64::INFINITY, 2)],
+            2,
+            Some("sorted, unique"),
+        ),
+        (
+            &[(1.0, 1), (f64::INFINITY, 2)],
+            3,
+            Some("differs from count"),
+        ),
+        (
+            &[(f64::NAN, 1), (f64::INFINITY, 2)],
+            2,
+            Some("sorted, unique and not NaN"),
+        ),
+        (&[], 0, Some("no buckets")),
+    ];
+    for (buckets, count, want) in cases {
+        let mut f = Family::new(Kind::Histogram, "h", "");
+        f.push(vec![], hist(buckets, *count));
+        match (validate(&mut f, LIMITS), want) {
+            (Ok(()), None) => {}
+            (Err(e), Some(want)) => {
+                assert_eq!(e.rule, Rule::Buckets, "{buckets:?}");
+                assert!(e.why.contains(want), "{buckets:?}: {e}");
+            }
+            (got, want) => panic!("{buckets:?} count {count}: {got:?}, wanted {want:?}"),
+        }
+    }
+}
+
+#[test]
+fn exemplars_are_capped_at_128_runes() {
+    let ex = |value: &str| {
+        let mut f = Family::new(Kind::Counter, "c_total", "");
+        f.push(
+            vec![],
+            Value::Counter {
+                total: 1.0,
+                exemplar: Some(Exemplar {
+                    labels: vec![Label {
+                        name: "trace_id".into(),
+                        value: value.into(),
+                    }],
+                    value: 1.0,
+                    timestamp: None,
+                }),
+            },
+        );
+        f
+    };
+    let limits = Limits {
+        max_label_value_length: 1024,
+        ..LIMITS
+    };
+    // 8 + 120 = 128 characters (multi-byte ones count once).
+    validate(&mut ex(&"ü".repeat(120)), limits).unwrap();
+    let e = validate(&mut ex(&"ü".repeat(121)), limits).unwrap_err();
+    assert_eq!(e.rule, Rule::Exemplar);
+    assert!(e.why.contains("129 characters"), "{e}");
+}
+
+#[test]
+fn summaries_and_statesets() {
+    let summary = |qs: &[f64]| {
+        let mut f = Family::new(Kind::Summary, "s", "");
+        f.push(
+            vec![],
+            Value::Summary(Summary {
+                quantiles: qs
+                    .iter()
+                    .map(|&quantile| Quantile {
+                        quantile,
+                        value: f64::NAN,
+                    })
+                    .collect(),
+                sum: 0.0,
+                count: 0,
+            }),
+        );
+        f
+    };
+    assert_eq!(broken(summary(&[0.5, 0.9])), None);
+    assert_eq!(broken(summary(&[0.9, 0.5])), Some(Rule::Quantiles));
+    assert_eq!(broken(summary(&[1.5])), Some(Rule::Quantiles));
+    let state = |name: &str| State {
+        name: name.into(),
+        enabled: true,
+    };
+    let mut f = Family::new(Kind::Stateset, "mode", "");
+    f.push(vec![], Value::Stateset(vec![state("a"), state("a")]));
+    assert_eq!(broken(f), Some(Rule::States));
+}
+
+fn raw(name: &str, labels: &[&str], indices: &[u32], series: usize) -> RawFamily {
+    let mut family = gauge(name, labels);
+    for _ in 0..series {
+        family.push(vec![], Value::Gauge(1.0));
+    }
+    RawFamily {
+        family,
+        label_indices: indices.to_vec(),
+    }
+}
+
+fn owns_nothing(_: &str) -> bool {
+    false
+}
+
+fn check(collection: RawCollection) -> Result<Checked, Refusal> {
+    let ctx = Context {
+        limits: LIMITS,
+        const_labels: &[],
+        host_owns: &owns_nothing,
+    };
+    super::collection(collection, &ctx)
+}
+
+fn strings(v: &[&str]) -> Vec<LabelValue> {
+    v.iter().map(|s| LabelValue::from(*s)).collect()
+}
+
+#[test]
+fn a_collection_over_a_cap_is_refused_whole() {
+    let families = (0..4).map(|i| raw(&format!("f{i}"), &[], &[], 1)).collect();
+    let e = check(RawCollection {
+        strings: vec![],
+        families,
+    })
+    .unwrap_err();
+    assert_eq!(e, Refusal::TooManyFamilies { count: 4, limit: 3 });
+    assert_eq!(e.reason(), Reason::TooManyFamilies);
+    let e = check(RawCollection {
+        strings: vec![],
+        families: vec![raw("f", &[], &[], 11)],
+    })
+    .unwrap_err();
+    assert_eq!(
+        e,
+        Refusal::TooManySeries {
+            count: 11,
+            limit: 10
+        }
+    );
+}
+
+#[test]
+fn label_indices_are_resolved_or_the_family_dropped() {
+    let checked = check(RawCollection {
+        strings: strings(&["x", "y"]),
+        families: vec![
+            raw("good", &["a"], &[1, 0], 2),
+            raw("short", &["a"], &[0], 2),
+            raw("outside", &["a"], &[2], 1),
+        ],
+    })
+    .unwrap();
+    assert_eq!(checked.families.len(), 1);
+    let values: Vec<&str> = checked.families[0]
+        .series
+        .iter()
+        .map(|s| &*s.label_values[0])
+        .collect();
+    assert_eq!(values, ["x", "y"], "resolved and sorted");
+    let rules: Vec<Rule> = checked.dropped.iter().map(|d| d.rule).collect();
+    assert_eq!(rules, [Rule::LabelShape, Rule::LabelIndex]);
+}
+
+#[test]
+fn constant_labels_go_first_and_may_not_repeat_the_plugin_s() {
+    let const_labels = [("site".to_owned(), LabelValue::from("edge"))];
+    let ctx = Context {
+        limits: LIMITS,
+        const_labels: &const_labels,
+        host_owns: &owns_nothing,
+    };
+    let checked = collection(
+        RawCollection {
+            strings: strings(&["x"]),
+            families: vec![raw("g", &["a"], &[0], 1), raw("h", &["site"], &[0], 1)],
+        },
+        &ctx,
+    )
+    .unwrap();
+    assert_eq!(checked.families[0].label_names, ["site", "a"]);
+    let values: Vec<&str> = checked.families[0].series[0]
+        .label_values
+        .iter()
+        .map(|v| &**v)
+        .collect();
+    assert_eq!(values, ["edge", "x"]);
+    assert_eq!(checked.dropped[0].rule, Rule::LabelNameRepeated);
+}
+
+#[test]
+fn names_the_host_serves_are_a_clash() {
+    let owns = |n: &str| n.starts_with("wasm_exporter_") || n == "up_total";
+    let ctx = Context {
+        limits: LIMITS,
+        const_labels: &[],
+        host_owns: &owns,
+    };
+    let mut counter = Family::new(Kind::Counter, "up_total", "");
+    counter.push(
+        vec![],
+        Value::Counter {
+            total: 1.0,
+            exemplar: None,
+        },
+    );
+    let checked = collection(
+        RawCollection {
+            strings: vec![],
+            families: vec![
+                raw("wasm_exporter_plugin_up", &[], &[], 1),
+                raw("mine", &[], &[], 1),
+                RawFamily {
+                    family: counter,
+                    label_indices: vec![],
+                },
+            ],
+        },
+        &ctx,
+    )
+    .unwrap();
+    assert_eq!(checked.families.len(), 1);
+    assert_eq!(checked.families[0].name, "mine");
+    for dropped in &checked.dropped {
+        assert_eq!(dropped.rule, Rule::HostName);
+        assert_eq!(dropped.reason(), Reason::NameClash);
+    }
+    assert_eq!(checked.dropped.len(), 2);
+}
+
+#[test]
+fn instance_label_names_follow_the_family_rules() {
+    assert_eq!(check_label_name("site", 32), Ok(()));
+    assert_eq!(
+        check_label_name("__x", 32).map_err(|e| e.0),
+        Err(Rule::LabelNameReserved)
+    );
+    assert_eq!(
+        check_label_name("a-b", 32).map_err(|e| e.0),
+        Err(Rule::LabelName)
+    );
+}

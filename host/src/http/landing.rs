@@ -1,0 +1,75 @@
+//! The landing page: the plugins, their state and last error, and a link to
+//! the metrics. Plain HTML, no external assets.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::Response;
+use hyper::header::{self, HeaderValue};
+
+use super::{App, Body};
+
+impl App {
+    pub(super) fn landing(&self) -> Response<Body> {
+        let mut rows = String::new();
+        if let Some(scraper) = self.scraper.get() {
+            for plugin in &scraper.plugins().current().plugins {
+                let status = plugin.status();
+                let (name, version, description) = status
+                    .metadata
+                    .as_ref()
+                    .map(|m| (m.name.as_str(), m.version.as_str(), m.description.as_str()))
+                    .unwrap_or(("", "", ""));
+                let state = match (status.collected, status.up) {
+                    (false, _) => "not collected yet",
+                    (true, true) => "up",
+                    (true, false) => "down",
+                };
+                rows.push_str(&format!(
+                    "<tr class=\"{class}\"><td class=\"plugin\">{plugin}</td><td class=\"name\">{name}</td><td class=\"version\">{version}</td><td class=\"state\">{state}</td><td class=\"duration\">{duration:.3} s</td><td class=\"series\">{series}</td><td class=\"error\">{error}</td><td class=\"description\">{description}</td></tr>\n",
+                    class = if status.up || !status.collected { "ok" } else { "down" },
+                    plugin = html(&plugin.name),
+                    name = html(name),
+                    version = html(version),
+                    duration = status.last_duration.as_secs_f64(),
+                    series = status.series,
+                    error = html(&match status.failed_reloads {
+                        0 => status.last_error.clone().unwrap_or_default(),
+                        n => format!("{} (failed reloads: {n})", status.last_error.as_deref().unwrap_or("")),
+                    }),
+                    description = html(description),
+                ));
+            }
+        }
+        let page = format!(
+            include_str!("../landing.html"),
+            path = html(&self.settings.telemetry_path),
+            rows = rows,
+            version = html(self.build.version),
+            revision = html(self.build.revision),
+            rustversion = html(self.build.rustversion),
+            wasmtime = html(self.build.wasmtime),
+        );
+        let mut resp = Response::new(Full::new(Bytes::from(page)));
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        resp
+    }
+}
+
+/// Escapes text for HTML.
+pub fn html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

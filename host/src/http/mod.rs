@@ -1,0 +1,157 @@
+//! The HTTP server: `/metrics` (or `--web.telemetry-path`), a landing page,
+//! `/-/healthy`, `/-/ready` and `/-/reload`, with basic auth and TLS from
+//! the web config, and graceful shutdown.
+//!
+//! Rooms: this file (the shared state, auth and headers around every
+//! answer), [`routes`] (what each path answers, the metrics body included),
+//! [`landing`] (the HTML page), [`server`] (listeners, TLS, connections).
+
+pub mod landing;
+pub mod routes;
+pub mod server;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::{Request, Response, StatusCode};
+
+use crate::reload::ReloadTrigger;
+use crate::scrape::Scraper;
+use crate::selfmetrics::BuildInfo;
+use crate::webconfig::{self, Settings, WebConfig};
+pub use server::{bind, serve, systemd_listeners};
+
+/// Header in which Prometheus sends its scrape timeout.
+pub const SCRAPE_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
+/// How long a client may take to send its request headers.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest request body accepted (no endpoint reads one); more gets 413.
+pub const MAX_BODY_BYTES: u64 = 64 << 10;
+/// How long shutdown waits for requests in flight.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Settings of the web layer.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    /// Path of the metrics endpoint.
+    pub telemetry_path: String,
+    /// Subtracted from a scrape's timeout header to leave time for the
+    /// response.
+    pub timeout_offset: Duration,
+    /// Most metrics requests served at once; 0 for no limit.
+    pub max_requests: usize,
+    /// `--web.config.file`: TLS, basic auth and extra headers.
+    pub web_config: Option<Arc<WebConfig>>,
+}
+
+/// Shared state of the server.
+pub struct App {
+    scraper: tokio::sync::OnceCell<Arc<Scraper>>,
+    settings: WebSettings,
+    build: BuildInfo,
+    ready: AtomicBool,
+    /// Size of the last body, to size the next buffer.
+    last_size: AtomicUsize,
+    /// Permits for metrics requests in flight (`--web.max-requests`).
+    in_flight: Option<Arc<tokio::sync::Semaphore>>,
+    reload: std::sync::OnceLock<ReloadTrigger>,
+}
+
+type Body = Full<Bytes>;
+
+impl App {
+    /// A server that answers `/-/healthy` at once and the rest once
+    /// [`App::set_scraper`] was called.
+    pub fn new(settings: WebSettings) -> Self {
+        let in_flight = (settings.max_requests > 0)
+            .then(|| Arc::new(tokio::sync::Semaphore::new(settings.max_requests)));
+        App {
+            in_flight,
+            reload: std::sync::OnceLock::new(),
+            scraper: tokio::sync::OnceCell::new(),
+            settings,
+            build: BuildInfo::current(),
+            ready: AtomicBool::new(false),
+            last_size: AtomicUsize::new(16 << 10),
+        }
+    }
+
+    /// Installs the scraper once plugins are loaded; the server is ready
+    /// from then on.
+    pub fn set_scraper(&self, scraper: Arc<Scraper>) {
+        if self.scraper.set(scraper).is_ok() {
+            self.ready.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Serves one request under the connection's web settings: basic
+    /// auth first, the configured headers on every answer.
+    pub async fn handle_with(
+        &self,
+        req: Request<Incoming>,
+        web: Option<Arc<Settings>>,
+    ) -> Response<Body> {
+        let Some(web) = web else {
+            return self.route(req).await;
+        };
+        let mut resp = if web.users.enabled() && !authorized(&web, &req).await {
+            let mut resp = plain(StatusCode::UNAUTHORIZED, "Unauthorized\n");
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"wasm_exporter\", charset=\"UTF-8\""),
+            );
+            resp
+        } else {
+            self.route(req).await
+        };
+        for (name, value) in &web.headers {
+            resp.headers_mut().insert(name.clone(), value.clone());
+        }
+        resp
+    }
+
+    /// Connects `POST /-/reload` to the reload loop.
+    pub fn set_reload(&self, trigger: ReloadTrigger) {
+        let _ = self.reload.set(trigger);
+    }
+}
+
+/// Checks basic auth; bcrypt runs off the async threads when not cached.
+async fn authorized(web: &Arc<Settings>, req: &Request<Incoming>) -> bool {
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.as_bytes().to_vec());
+    let web = Arc::clone(web);
+    tokio::task::spawn_blocking(move || {
+        web.users
+            .check(authorization.as_deref(), webconfig::bcrypt_verify)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+fn text_response(status: StatusCode, body: String) -> Response<Body> {
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
+}
+
+fn plain(status: StatusCode, body: &'static str) -> Response<Body> {
+    let mut resp = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
+}

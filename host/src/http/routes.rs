@@ -1,0 +1,177 @@
+//! What each path answers. Every problem is an HTTP answer; nothing here
+//! fails.
+
+use std::io::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+
+use super::{App, Body, MAX_BODY_BYTES, SCRAPE_TIMEOUT_HEADER, plain, text_response};
+use crate::exposition::negotiate::{self, Format};
+use crate::exposition::{openmetrics, text};
+
+impl App {
+    /// Routes one request. Never fails: every problem is an HTTP answer.
+    pub async fn route(&self, req: Request<Incoming>) -> Response<Body> {
+        let too_big = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .is_some_and(|n| n > MAX_BODY_BYTES);
+        if too_big {
+            let mut resp = plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "413 request body too large\n",
+            );
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return resp;
+        }
+        let path = req.uri().path();
+        let known =
+            path == self.settings.telemetry_path || matches!(path, "/" | "/-/healthy" | "/-/ready");
+        if path == "/-/reload" {
+            return self.reload(req.method()).await;
+        }
+        if !known {
+            return plain(StatusCode::NOT_FOUND, "404 page not found\n");
+        }
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            let mut resp = plain(StatusCode::METHOD_NOT_ALLOWED, "405 method not allowed\n");
+            resp.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+            return resp;
+        }
+        if path == self.settings.telemetry_path {
+            // Over the limit, answer at once rather than queue up work.
+            let _permit = match &self.in_flight {
+                Some(sem) => match Arc::clone(sem).try_acquire_owned() {
+                    Ok(permit) => Some(permit),
+                    Err(_) => {
+                        return plain(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "503 too many metrics requests in flight (--web.max-requests); try again later\n",
+                        );
+                    }
+                },
+                None => None,
+            };
+            return self.metrics(&req).await;
+        }
+        match path {
+            "/-/healthy" => plain(StatusCode::OK, "Healthy.\n"),
+            "/-/ready" if self.ready.load(Ordering::SeqCst) => plain(StatusCode::OK, "Ready.\n"),
+            "/-/ready" => plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Not ready: loading plugins.\n",
+            ),
+            _ => self.landing(),
+        }
+    }
+
+    async fn reload(&self, method: &Method) -> Response<Body> {
+        if method != Method::POST && method != Method::PUT {
+            let mut resp = plain(StatusCode::METHOD_NOT_ALLOWED, "405 use POST to reload\n");
+            resp.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST, PUT"));
+            return resp;
+        }
+        let Some(trigger) = self.reload.get() else {
+            return plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Not ready: loading plugins.\n",
+            );
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if trigger.send(Some(tx)).await.is_err() {
+            return plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "reloading is not running\n",
+            );
+        }
+        match rx.await {
+            Ok(Ok(report)) => text_response(StatusCode::OK, report),
+            Ok(Err(error)) => text_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("reload failed: {error}\n"),
+            ),
+            Err(_) => plain(StatusCode::INTERNAL_SERVER_ERROR, "reload did not answer\n"),
+        }
+    }
+
+    fn scrape_budget(&self, req: &Request<Incoming>) -> Option<Duration> {
+        let raw = req.headers().get(SCRAPE_TIMEOUT_HEADER)?.to_str().ok()?;
+        let seconds: f64 = raw
+            .trim()
+            .parse()
+            .ok()
+            .filter(|s: &f64| s.is_finite() && *s > 0.0)?;
+        let timeout = Duration::try_from_secs_f64(seconds).ok()?;
+        // Leave room for the response; with a tiny timeout, use half of it.
+        Some(
+            timeout
+                .checked_sub(self.settings.timeout_offset)
+                .filter(|d| !d.is_zero())
+                .unwrap_or(timeout / 2),
+        )
+    }
+
+    async fn metrics(&self, req: &Request<Incoming>) -> Response<Body> {
+        let Some(scraper) = self.scraper.get() else {
+            return plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Not ready: loading plugins.\n",
+            );
+        };
+        let header_str = |name| {
+            req.headers()
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+        };
+        let format = negotiate::negotiate(header_str(header::ACCEPT));
+        let gzip = negotiate::accepts_gzip(header_str(header::ACCEPT_ENCODING));
+
+        let families = scraper.scrape(self.scrape_budget(req)).await;
+        let mut body = Vec::with_capacity(self.last_size.load(Ordering::Relaxed) + 4096);
+        match format {
+            Format::Text => text::encode(&families, &mut body),
+            Format::OpenMetrics { .. } => openmetrics::encode(&families, &mut body),
+        }
+        self.last_size.store(body.len(), Ordering::Relaxed);
+
+        let mut encoding = None;
+        if gzip {
+            let mut encoder = flate2::write::GzEncoder::new(
+                Vec::with_capacity(body.len() / 4),
+                flate2::Compression::fast(),
+            );
+            if encoder.write_all(&body).is_ok()
+                && let Ok(compressed) = encoder.finish()
+            {
+                body = compressed;
+                encoding = Some("gzip");
+            }
+        }
+        let mut resp = Response::new(Full::new(Bytes::from(body)));
+        let headers = resp.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(format.content_type()),
+        );
+        headers.insert(
+            header::VARY,
+            HeaderValue::from_static("Accept, Accept-Encoding"),
+        );
+        if let Some(encoding) = encoding {
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+        }
+        resp
+    }
+}

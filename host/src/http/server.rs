@@ -1,0 +1,135 @@
+//! Listeners (addresses, or sockets from systemd), TLS from the web config,
+//! one task per connection, and graceful shutdown.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+
+use super::{App, HEADER_READ_TIMEOUT, SHUTDOWN_GRACE};
+
+/// Binds every address, or fails naming the one that could not be bound.
+pub async fn bind(addresses: &[SocketAddr]) -> std::io::Result<Vec<TcpListener>> {
+    let mut listeners = Vec::with_capacity(addresses.len());
+    for addr in addresses {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| std::io::Error::new(e.kind(), format!("listening on {addr}: {e}")))?;
+        listeners.push(listener);
+    }
+    Ok(listeners)
+}
+
+/// The listening sockets systemd passed (`LISTEN_FDS`), for
+/// `--web.systemd-socket`.
+pub fn systemd_listeners() -> std::io::Result<Vec<TcpListener>> {
+    let mut fds = listenfd::ListenFd::from_env();
+    if fds.len() == 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "--web.systemd-socket: no sockets passed by systemd (LISTEN_FDS/LISTEN_PID unset)",
+        ));
+    }
+    let mut listeners = Vec::with_capacity(fds.len());
+    for i in 0..fds.len() {
+        let listener = fds.take_tcp_listener(i)?.ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("--web.systemd-socket: socket {i} is not a TCP listener"),
+            )
+        })?;
+        listener.set_nonblocking(true)?;
+        listeners.push(TcpListener::from_std(listener)?);
+    }
+    Ok(listeners)
+}
+
+/// Serves `app` on `listeners` until `shutdown` resolves, then lets requests
+/// in flight finish (up to [`SHUTDOWN_GRACE`]).
+pub async fn serve(listeners: Vec<TcpListener>, app: Arc<App>, shutdown: impl Future<Output = ()>) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let mut acceptors = tokio::task::JoinSet::new();
+    for listener in listeners {
+        let tx = tx.clone();
+        acceptors.spawn(async move {
+            loop {
+                match listener.accept().await {
+                    Ok(conn) => {
+                        if tx.send(conn).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off.
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        });
+    }
+    drop(tx);
+
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(64 << 10);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            conn = rx.recv() => {
+                let Some((stream, _peer)) = conn else { break };
+                let app = Arc::clone(&app);
+                let builder = builder.clone();
+                let watcher = graceful.watcher();
+                tokio::spawn(async move {
+                    // Picks up a renewed certificate or changed users.
+                    let web = app.settings.web_config.as_ref().map(|w| w.current());
+                    let tls = web.as_ref().and_then(|w| w.tls.clone());
+                    let service = {
+                        let web = web.clone();
+                        service_fn(move |req| {
+                            let app = Arc::clone(&app);
+                            let web = web.clone();
+                            async move { Ok::<_, Infallible>(app.handle_with(req, web).await) }
+                        })
+                    };
+                    let result = match tls {
+                        None => watcher.watch(builder.serve_connection(TokioIo::new(stream), service)).await,
+                        Some(config) => {
+                            // The handshake is bounded like the headers are.
+                            let accept = tokio_rustls::TlsAcceptor::from(config).accept(stream);
+                            match tokio::time::timeout(HEADER_READ_TIMEOUT, accept).await {
+                                Ok(Ok(tls)) => watcher.watch(builder.serve_connection(TokioIo::new(tls), service)).await,
+                                Ok(Err(e)) => {
+                                    tracing::debug!("TLS handshake failed: {e}");
+                                    return;
+                                }
+                                Err(_) => {
+                                    tracing::debug!("TLS handshake timed out");
+                                    return;
+                                }
+                            }
+                        }
+                    };
+                    if let Err(e) = result {
+                        tracing::debug!("connection ended: {e}");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    acceptors.abort_all();
+    tokio::select! {
+        () = graceful.shutdown() => tracing::info!("all connections closed"),
+        () = tokio::time::sleep(SHUTDOWN_GRACE) => tracing::warn!("shutdown grace period over, closing connections"),
+    }
+}

@@ -1,0 +1,222 @@
+//! What a plugin may fetch: its `grants.fetch`, parsed once at load.
+//!
+//! Grants deny by default. A grant is one of:
+//! - an `http://` or `https://` URL pattern: scheme, host and port must
+//!   match exactly, and the path (with its query) must match the pattern's,
+//!   where `*` stands for any run of characters (`http://127.0.0.1:8404/*`);
+//! - `unix:/path/to/socket`: that socket path, exactly;
+//! - `tcp://host:port`: that host and port, exactly.
+
+use std::path::{Component, Path, PathBuf};
+
+use url::Url;
+
+/// One grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Grant {
+    Http {
+        scheme: String,
+        host: String,
+        port: u16,
+        path: String,
+    },
+    Unix(PathBuf),
+    Tcp(String, u16),
+}
+
+/// What a plugin may reach.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    grants: Vec<Grant>,
+}
+
+/// A parsed request target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Target {
+    Http(Url),
+    Unix(PathBuf),
+    Tcp(String, u16),
+}
+
+fn parse_host_port(s: &str) -> Option<(String, u16)> {
+    let (host, port) = s.rsplit_once(':')?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return None;
+    }
+    Some((host.to_ascii_lowercase(), port.parse().ok()?))
+}
+
+/// Lexically normal: absolute and without `.` or `..` components.
+fn clean_socket_path(s: &str) -> Option<PathBuf> {
+    let path = Path::new(s);
+    let normal = path.is_absolute()
+        && path
+            .components()
+            .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
+    normal.then(|| path.to_owned())
+}
+
+pub(super) fn parse_target(s: &str) -> Result<Target, String> {
+    if let Some(path) = s.strip_prefix("unix:") {
+        let path = path.strip_prefix("//").unwrap_or(path);
+        return clean_socket_path(path).map(Target::Unix).ok_or_else(|| {
+            format!("{s:?}: a unix socket must be an absolute path without . or ..")
+        });
+    }
+    if let Some(rest) = s.strip_prefix("tcp://") {
+        let rest = rest.trim_end_matches('/');
+        return parse_host_port(rest)
+            .map(|(h, p)| Target::Tcp(h, p))
+            .ok_or_else(|| format!("{s:?}: use tcp://host:port"));
+    }
+    let url = Url::parse(s).map_err(|e| format!("{s:?}: {e}"))?;
+    match url.scheme() {
+        "http" | "https" if url.host_str().is_some() => Ok(Target::Http(url)),
+        "http" | "https" => Err(format!("{s:?}: no host")),
+        other => Err(format!(
+            "{s:?}: unsupported scheme {other:?} (use http, https, unix: or tcp://)"
+        )),
+    }
+}
+
+pub(super) fn path_and_query(url: &Url) -> String {
+    match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    }
+}
+
+/// `*` matches any run of characters; everything else literally.
+fn glob(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+impl Grants {
+    /// Parses the `grants.fetch` list of a manifest.
+    pub fn parse(specs: &[String]) -> Result<Self, String> {
+        let mut grants = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let grant = match parse_target(spec).map_err(|e| format!("grant {e}"))? {
+                Target::Http(url) => Grant::Http {
+                    scheme: url.scheme().to_owned(),
+                    host: url.host_str().unwrap_or("").to_ascii_lowercase(),
+                    port: url.port_or_known_default().unwrap_or(0),
+                    path: path_and_query(&url),
+                },
+                Target::Unix(p) => Grant::Unix(p),
+                Target::Tcp(h, p) => Grant::Tcp(h, p),
+            };
+            grants.push(grant);
+        }
+        Ok(Grants { grants })
+    }
+
+    pub(super) fn allows(&self, target: &Target) -> bool {
+        self.grants.iter().any(|g| match (g, target) {
+            (
+                Grant::Http {
+                    scheme,
+                    host,
+                    port,
+                    path,
+                },
+                Target::Http(url),
+            ) => {
+                url.scheme() == scheme
+                    && url.host_str().is_some_and(|h| h.eq_ignore_ascii_case(host))
+                    && url.port_or_known_default() == Some(*port)
+                    && glob(path, &path_and_query(url))
+            }
+            (Grant::Unix(granted), Target::Unix(asked)) => granted == asked,
+            (Grant::Tcp(h, p), Target::Tcp(host, port)) => h == host && p == port,
+            _ => false,
+        })
+    }
+
+    /// Whether nothing is granted.
+    pub fn is_empty(&self) -> bool {
+        self.grants.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grants(specs: &[&str]) -> Grants {
+        Grants::parse(&specs.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
+            .unwrap_or_default()
+    }
+
+    fn allowed(g: &Grants, target: &str) -> bool {
+        parse_target(target).is_ok_and(|t| g.allows(&t))
+    }
+
+    #[test]
+    fn http_grants_match_scheme_host_port_and_path() {
+        let g = grants(&[
+            "http://127.0.0.1:8404/stats;csv",
+            "https://lb.example.com/haproxy/*",
+        ]);
+        assert!(allowed(&g, "http://127.0.0.1:8404/stats;csv"));
+        assert!(allowed(&g, "http://user:pw@127.0.0.1:8404/stats;csv"));
+        assert!(!allowed(&g, "http://127.0.0.1:8405/stats;csv"));
+        assert!(!allowed(&g, "https://127.0.0.1:8404/stats;csv"));
+        assert!(!allowed(&g, "http://127.0.0.1:8404/stats"));
+        assert!(!allowed(&g, "http://127.0.0.1:8404/stats;csv/more"));
+        assert!(allowed(&g, "https://LB.example.com:443/haproxy/;csv"));
+        assert!(allowed(&g, "https://lb.example.com/haproxy/a/b?x=1"));
+        assert!(!allowed(&g, "http://lb.example.com/haproxy/"));
+        // Userinfo tricks do not change the host.
+        assert!(!allowed(&g, "http://127.0.0.1:8404@evil.example/stats;csv"));
+        assert!(!allowed(&g, "https://lb.example.com.evil.example/haproxy/"));
+    }
+
+    #[test]
+    fn socket_grants_are_exact() {
+        let g = grants(&["unix:/run/haproxy/admin.sock", "tcp://127.0.0.1:9999"]);
+        assert!(allowed(&g, "unix:/run/haproxy/admin.sock"));
+        assert!(!allowed(&g, "unix:/run/haproxy/../haproxy/admin.sock"));
+        assert!(!allowed(&g, "unix:/run/haproxy/other.sock"));
+        assert!(allowed(&g, "tcp://127.0.0.1:9999"));
+        assert!(!allowed(&g, "tcp://127.0.0.1:9998"));
+        assert!(!allowed(&g, "http://127.0.0.1:9999/"));
+        assert!(!allowed(&Grants::default(), "http://127.0.0.1/"));
+    }
+
+    #[test]
+    fn bad_grants_and_targets_are_refused() {
+        assert!(Grants::parse(&["ftp://x/".into()]).is_err());
+        assert!(Grants::parse(&["unix:relative.sock".into()]).is_err());
+        assert!(Grants::parse(&["tcp://nohost".into()]).is_err());
+        assert!(parse_target("file:///etc/passwd").is_err());
+        assert!(parse_target("http://").is_err());
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob("/a/*", "/a/b/c"));
+        assert!(glob("*", ""));
+        assert!(glob("/a*c", "/abc"));
+        assert!(!glob("/a*c", "/abd"));
+        assert!(glob("/x*y*z", "/x1y2z"));
+        assert!(!glob("/x*y*z", "/x1z"));
+        assert!(!glob("/ab*ba", "/aba"));
+    }
+}

@@ -1,0 +1,140 @@
+//! Every limit the host puts on a plugin, in one place, each with its
+//! reason. Operators set the per-plugin ones in `NAME.yml` (`limits:`) or
+//! with `--plugins.*` flags; the rest are fixed here.
+
+use std::time::Duration;
+
+// --- Per-plugin limits: defaults for `limits:` in NAME.yml ---------------
+
+/// Default linear memory cap (`--plugins.memory-limit`): room for a
+/// collector of a few hundred thousand series, small enough that a runaway
+/// plugin cannot take the machine.
+pub const DEFAULT_MEMORY: u64 = 128 << 20;
+/// Default deadline of one call (`--plugins.timeout`), under Prometheus'
+/// default scrape timeout so that a slow plugin never fails the scrape.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default cap on the series of one collect: above any real collector (the
+/// haproxy plugin at 500 backends x 10 servers serves ~180k).
+pub const DEFAULT_MAX_SERIES: usize = 1_000_000;
+/// Default cap on the families of one collect. Each family costs the host
+/// about 1 KiB beyond its series (names, help, merge bookkeeping, its lines
+/// in the body), so a plugin returning a family per series would cost many
+/// times its own memory limit; real collectors have hundreds.
+pub const DEFAULT_MAX_FAMILIES: usize = 10_000;
+/// Default cap on one label value, in bytes (Prometheus has none; this
+/// keeps one bad value from bloating every scrape).
+pub const DEFAULT_MAX_LABEL_VALUE_LENGTH: usize = 4096;
+/// Default cap on one label name, in bytes.
+pub const DEFAULT_MAX_LABEL_NAME_LENGTH: usize = 256;
+/// Default cap on what a plugin may write to stdout and stderr per call:
+/// enough for a panic message and a backtrace, not for a log flood.
+pub const DEFAULT_MAX_STDERR_BYTES: usize = 64 << 10;
+/// Default cap on one `fetch` response: a HAProxy CSV at 500x10 is ~10 MB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 << 20;
+
+// --- Fixed limits --------------------------------------------------------
+
+/// Longest log message a plugin may send through `host.log`, in bytes.
+pub const MAX_LOG_MESSAGE: usize = 4096;
+/// Most table elements a plugin may grow a table to (function references;
+/// a Rust component needs a few hundred).
+pub const MAX_TABLE_ELEMENTS: usize = 1_000_000;
+/// Most core instances in one plugin's Store: a Rust component has 3, a
+/// JavaScript one a few more.
+pub const MAX_INSTANCES: usize = 16;
+/// Most tables in one plugin's Store.
+pub const MAX_TABLES: usize = 16;
+/// Most linear memories in one plugin's Store.
+pub const MAX_MEMORIES: usize = 4;
+/// Floor of wasmtime's per-call hostcall fuel, which caps what lifting one
+/// call's result may allocate in the host (wasmtime's own default).
+pub const MIN_HOSTCALL_FUEL: usize = 128 << 20;
+/// Extra time past the deadline before the host abandons a call that the
+/// epoch could not stop (a guest blocked inside a host call).
+pub const BACKSTOP_GRACE: Duration = Duration::from_millis(250);
+/// How often the epoch advances: the granularity of call deadlines, and how
+/// often a running guest yields to the async executor.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// First wait after the second failure in a row; it doubles with each
+/// further failure.
+pub const BACKOFF_BASE: Duration = Duration::from_secs(1);
+/// Longest wait between attempts at a plugin that keeps failing.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
+
+/// What lifting one call's result may allocate in the host: twice the
+/// plugin's memory limit (a lifted value costs about as much as in the
+/// guest, plus per-item overhead), never below wasmtime's default. A
+/// million series within a 128 MiB plugin lift to ~150 MiB.
+pub fn hostcall_fuel(memory: u64) -> usize {
+    usize::try_from(memory.saturating_mul(2))
+        .unwrap_or(usize::MAX)
+        .max(MIN_HOSTCALL_FUEL)
+}
+
+/// The wait before the next attempt after `failures` failures in a row.
+pub fn backoff(failures: u32) -> Duration {
+    if failures < 2 {
+        return Duration::ZERO;
+    }
+    let exp = (failures - 2).min(16);
+    BACKOFF_BASE.saturating_mul(1 << exp).min(BACKOFF_MAX)
+}
+
+/// Limits in force for one plugin, defaults applied.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Memory cap in bytes.
+    pub memory: u64,
+    /// Per-call deadline ceiling.
+    pub timeout: Duration,
+    /// Series cap per collect.
+    pub max_series: usize,
+    /// Family cap per collect.
+    pub max_families: usize,
+    /// Label value cap in bytes.
+    pub max_label_value_length: usize,
+    /// Label name cap in bytes.
+    pub max_label_name_length: usize,
+    /// Output cap per call in bytes.
+    pub max_stderr_bytes: usize,
+    /// Response cap of one fetch, in bytes.
+    pub max_response_bytes: usize,
+}
+
+/// Host-wide defaults that plugins' limits fall back to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HostDefaults {
+    /// `--plugins.memory-limit`.
+    pub memory: u64,
+    /// `--plugins.timeout`.
+    pub timeout: Duration,
+}
+
+impl Default for HostDefaults {
+    fn default() -> Self {
+        HostDefaults {
+            memory: DEFAULT_MEMORY,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_second_failure_up_to_the_cap() {
+        assert_eq!(backoff(0), Duration::ZERO);
+        assert_eq!(backoff(1), Duration::ZERO);
+        assert_eq!(backoff(2), BACKOFF_BASE);
+        assert_eq!(backoff(3), BACKOFF_BASE * 2);
+        assert_eq!(backoff(40), BACKOFF_MAX);
+    }
+
+    #[test]
+    fn hostcall_fuel_follows_the_memory_limit() {
+        assert_eq!(hostcall_fuel(1 << 20), MIN_HOSTCALL_FUEL);
+        assert_eq!(hostcall_fuel(1 << 30), 2 << 30);
+    }
+}

@@ -1,0 +1,396 @@
+//! `tls_server_config`: certificates and keys (files or inline), client
+//! authentication with its verifiers, versions, cipher suites and curves,
+//! on rustls.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::server::WebPkiClientVerifier;
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme};
+
+use super::{TlsFile, WebConfigError, invalid};
+
+fn resolve(base: &Path, file: &str) -> PathBuf {
+    let p = Path::new(file);
+    if p.is_absolute() {
+        p.to_owned()
+    } else {
+        base.join(p)
+    }
+}
+
+fn read_pem(
+    what: &'static str,
+    inline: &str,
+    file: &str,
+    base: &Path,
+    inputs: &mut Vec<PathBuf>,
+) -> Result<Option<(String, Vec<u8>)>, WebConfigError> {
+    match (inline.is_empty(), file.is_empty()) {
+        (true, true) => Ok(None),
+        (false, false) => Err(invalid(format!(
+            "tls_server_config: set {what} inline or as a file, not both"
+        ))),
+        (false, true) => Ok(Some((
+            format!("(inline {what})"),
+            inline.as_bytes().to_vec(),
+        ))),
+        (true, false) => {
+            let path = resolve(base, file);
+            let bytes = std::fs::read(&path).map_err(|source| WebConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            inputs.push(path.clone());
+            Ok(Some((path.display().to_string(), bytes)))
+        }
+    }
+}
+
+fn certificates(
+    what: &'static str,
+    (name, pem): &(String, Vec<u8>),
+) -> Result<Vec<CertificateDer<'static>>, WebConfigError> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| WebConfigError::Pem {
+            what,
+            path: name.clone(),
+            message: e.to_string(),
+        })?;
+    if certs.is_empty() {
+        return Err(WebConfigError::Pem {
+            what,
+            path: name.clone(),
+            message: "no PEM certificate found".into(),
+        });
+    }
+    Ok(certs)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientAuth {
+    None,
+    Request,
+    RequireAny,
+    VerifyIfGiven,
+    RequireAndVerify,
+}
+
+fn client_auth(name: &str) -> Result<ClientAuth, WebConfigError> {
+    Ok(match name {
+        "" | "NoClientCert" => ClientAuth::None,
+        "RequestClientCert" => ClientAuth::Request,
+        "RequireAnyClientCert" | "RequireClientCert" => ClientAuth::RequireAny,
+        "VerifyClientCertIfGiven" => ClientAuth::VerifyIfGiven,
+        "RequireAndVerifyClientCert" => ClientAuth::RequireAndVerify,
+        other => {
+            return Err(invalid(format!(
+                "tls_server_config.client_auth_type: unknown {other:?} (NoClientCert, RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven, RequireAndVerifyClientCert)"
+            )));
+        }
+    })
+}
+
+fn tls_version(name: &str, default: u8) -> Result<u8, WebConfigError> {
+    match name {
+        "" => Ok(default),
+        "TLS12" => Ok(12),
+        "TLS13" => Ok(13),
+        "TLS10" | "TLS11" => Err(invalid(format!(
+            "tls_server_config: {name} is not supported (rustls speaks TLS12 and TLS13)"
+        ))),
+        other => Err(invalid(format!(
+            "tls_server_config: unknown TLS version {other:?} (TLS12, TLS13)"
+        ))),
+    }
+}
+
+fn provider(t: &TlsFile) -> Result<CryptoProvider, WebConfigError> {
+    let mut provider = rustls::crypto::ring::default_provider();
+    if !t.cipher_suites.is_empty() {
+        // As in Go, the list applies to TLS 1.2; TLS 1.3 suites stay on.
+        let mut chosen: Vec<_> = provider
+            .cipher_suites
+            .iter()
+            .filter(|s| s.tls13().is_some())
+            .copied()
+            .collect();
+        for name in &t.cipher_suites {
+            let wanted = match name.as_str() {
+                "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305" => {
+                    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"
+                }
+                "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305" => {
+                    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"
+                }
+                n => n,
+            };
+            let suite = provider
+                .cipher_suites
+                .iter()
+                .find(|s| s.tls13().is_none() && s.suite().as_str() == Some(wanted))
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "tls_server_config.cipher_suites: {name} is not supported (rustls offers only ECDHE with AES-GCM or ChaCha20-Poly1305)"
+                    ))
+                })?;
+            chosen.push(*suite);
+        }
+        provider.cipher_suites = chosen;
+    }
+    if !t.curve_preferences.is_empty() {
+        let mut groups = Vec::new();
+        for name in &t.curve_preferences {
+            let wanted = match name.as_str() {
+                "X25519" => rustls::NamedGroup::X25519,
+                "CurveP256" => rustls::NamedGroup::secp256r1,
+                "CurveP384" => rustls::NamedGroup::secp384r1,
+                other => {
+                    return Err(invalid(format!(
+                        "tls_server_config.curve_preferences: {other} is not supported (X25519, CurveP256, CurveP384)"
+                    )));
+                }
+            };
+            if let Some(g) = provider.kx_groups.iter().find(|g| g.name() == wanted) {
+                groups.push(*g);
+            }
+        }
+        provider.kx_groups = groups;
+    }
+    Ok(provider)
+}
+
+pub(super) fn build_tls(
+    t: &TlsFile,
+    base: &Path,
+    inputs: &mut Vec<PathBuf>,
+) -> Result<Option<Arc<rustls::ServerConfig>>, WebConfigError> {
+    let has_cert = !(t.cert.is_empty() && t.cert_file.is_empty());
+    let has_key = !(t.key.is_empty() && t.key_file.is_empty());
+    match (has_cert, has_key) {
+        (false, false) if t.client_auth_type.is_empty() && t.client_ca_file.is_empty() => {
+            return Ok(None);
+        }
+        (false, false) => {
+            return Err(invalid("tls_server_config: missing cert_file and key_file"));
+        }
+        (true, false) => return Err(invalid("tls_server_config: missing key_file")),
+        (false, true) => return Err(invalid("tls_server_config: missing cert_file")),
+        (true, true) => {}
+    }
+    let read = |what, inline: &str, file: &str, inputs: &mut Vec<PathBuf>| {
+        read_pem(what, inline, file, base, inputs)?
+            .ok_or_else(|| invalid(format!("tls_server_config: missing {what}")))
+    };
+    let cert = read("certificate", &t.cert, &t.cert_file, inputs)?;
+    let key = read("key", &t.key, &t.key_file, inputs)?;
+    let chain = certificates("certificate", &cert)?;
+    let key = PrivateKeyDer::from_pem_slice(&key.1).map_err(|e| WebConfigError::Pem {
+        what: "key",
+        path: key.0.clone(),
+        message: e.to_string(),
+    })?;
+
+    let auth = client_auth(&t.client_auth_type)?;
+    let ca = read_pem("client CA", &t.client_ca, &t.client_ca_file, base, inputs)?;
+    let provider = Arc::new(provider(t)?);
+    let verifier: Arc<dyn ClientCertVerifier> = match (auth, ca) {
+        (ClientAuth::VerifyIfGiven | ClientAuth::RequireAndVerify, None) => {
+            return Err(invalid(format!(
+                "tls_server_config: client_auth_type {} needs client_ca_file",
+                t.client_auth_type
+            )));
+        }
+        (ClientAuth::None, Some(_)) => {
+            return Err(invalid(
+                "tls_server_config: client_ca_file is set but client_auth_type is NoClientCert",
+            ));
+        }
+        (ClientAuth::None, None) => WebPkiClientVerifier::no_client_auth(),
+        (ClientAuth::Request | ClientAuth::RequireAny, _) => Arc::new(AnyClientCert {
+            mandatory: auth == ClientAuth::RequireAny,
+            algorithms: provider.signature_verification_algorithms,
+        }),
+        (ClientAuth::VerifyIfGiven | ClientAuth::RequireAndVerify, Some(ca)) => {
+            let mut roots = RootCertStore::empty();
+            for c in certificates("client CA", &ca)? {
+                roots.add(c)?;
+            }
+            let builder =
+                WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider));
+            let builder = if auth == ClientAuth::VerifyIfGiven {
+                builder.allow_unauthenticated()
+            } else {
+                builder
+            };
+            builder
+                .build()
+                .map_err(|e| invalid(format!("tls_server_config: client CA: {e}")))?
+        }
+    };
+    let verifier = if t.client_allowed_sans.is_empty() {
+        verifier
+    } else {
+        let allowed = t
+            .client_allowed_sans
+            .iter()
+            .map(|s| {
+                ServerName::try_from(s.clone()).map_err(|_| {
+                    invalid(format!(
+                        "tls_server_config.client_allowed_sans: {s:?} is not a DNS name or IP address"
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Arc::new(AllowedSans {
+            inner: verifier,
+            allowed,
+        })
+    };
+
+    let min = tls_version(&t.min_version, 12)?;
+    let max = tls_version(&t.max_version, 13)?;
+    let versions: Vec<&'static rustls::SupportedProtocolVersion> =
+        [(12, &rustls::version::TLS12), (13, &rustls::version::TLS13)]
+            .into_iter()
+            .filter(|(v, _)| (min..=max).contains(v))
+            .map(|(_, p)| p)
+            .collect();
+    if versions.is_empty() {
+        return Err(invalid(format!(
+            "tls_server_config: min_version {} is above max_version {}",
+            t.min_version, t.max_version
+        )));
+    }
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&versions)?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Some(Arc::new(config)))
+}
+
+/// `RequestClientCert` / `RequireAnyClientCert`: a certificate is asked
+/// for (and may be required) but not checked against a CA; its proof of
+/// possession still is.
+#[derive(Debug)]
+struct AnyClientCert {
+    mandatory: bool,
+    algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
+}
+
+impl ClientCertVerifier for AnyClientCert {
+    fn client_auth_mandatory(&self) -> bool {
+        self.mandatory
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// `client_allowed_sans`: after the CA check, the client's certificate
+/// must name one of these (DNS or IP subject alternative names).
+#[derive(Debug)]
+struct AllowedSans {
+    inner: Arc<dyn ClientCertVerifier>,
+    allowed: Vec<ServerName<'static>>,
+}
+
+impl ClientCertVerifier for AllowedSans {
+    fn offer_client_auth(&self) -> bool {
+        self.inner.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.inner.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        let verified = self
+            .inner
+            .verify_client_cert(end_entity, intermediates, now)?;
+        let cert = webpki::EndEntityCert::try_from(end_entity)
+            .map_err(|e| rustls::Error::General(format!("client certificate: {e}")))?;
+        if self
+            .allowed
+            .iter()
+            .any(|name| cert.verify_is_valid_for_subject_name(name).is_ok())
+        {
+            Ok(verified)
+        } else {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidForName,
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+

@@ -292,7 +292,7 @@ pub mod process {
                     Value::Gauge(v) => Some(v),
                     _ => None,
                 })
-                .unwrap_or(0.0);
+                .unwrap();
             assert!(rss > 1e6, "rss {rss}");
         }
     }

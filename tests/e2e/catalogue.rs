@@ -8,7 +8,7 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 
 use crate::support::*;
 
@@ -20,7 +20,7 @@ fn rss_bytes(pid: u32) -> Result<u64> {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+        .context("no VmRSS in /proc/PID/status")?;
     Ok(kb * 1024)
 }
 
@@ -98,7 +98,7 @@ fn check(entry: &Entry, extra_plugin: Option<(&str, &str)>) -> Result<()> {
             &body,
             "wasm_exporter_plugin_collect_duration_seconds{plugin=\"bad\"}",
         )
-        .unwrap_or(f64::NAN);
+        .expect("the bad plugin's duration");
         assert!(
             took <= TIMEOUT_SECONDS + 1.0,
             "{}: collect took {took} s",
@@ -188,7 +188,12 @@ fn more_families_than_the_limit() -> Result<()> {
     // Twice the default max_families (10000), small enough for the entry's
     // 64 MiB; the 200,000-family case is in faults.rs.
     check(
-        &entry("too_many_families", "too_many_families", "  families: 20000\n", "too_many_families"),
+        &entry(
+            "too_many_families",
+            "too_many_families",
+            "  families: 20000\n",
+            "too_many_families",
+        ),
         None,
     )
 }

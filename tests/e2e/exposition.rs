@@ -148,7 +148,10 @@ print(json.dumps(out, ensure_ascii=False, sort_keys=True))
         .filter_map(|s| s[1]["path"].as_str())
         .collect();
     assert_eq!(paths, ["/a\"quoted\"/b\\c\nd", "/ünïcödé/日本語", ""]);
-    let temps = parsed[1]["samples"].as_array().cloned().unwrap_or_default();
+    let temps = parsed[1]["samples"]
+        .as_array()
+        .cloned()
+        .expect("the temperature family's samples");
     let value = |sensor: &str| {
         temps
             .iter()

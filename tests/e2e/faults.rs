@@ -10,8 +10,8 @@ use crate::support::*;
 fn now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+        .expect("the clock is past 1970")
+        .as_secs_f64()
 }
 
 fn up(body: &str, plugin: &str) -> Option<f64> {
@@ -183,7 +183,7 @@ fn a_plugin_past_its_deadline_is_timed_out_and_the_scrape_still_answers() -> Res
         &body,
         "wasm_exporter_plugin_collect_duration_seconds{plugin=\"slow\"}",
     )
-    .unwrap_or(0.0);
+    .expect("the slow plugin's duration");
     // Bounded by the deadline (plus the backstop grace), far below the sleep.
     assert!(took < 30.0, "collect of a 60 s sleeper took {took} s");
     Ok(())
@@ -209,7 +209,7 @@ fn plugins_are_collected_concurrently() -> Result<()> {
             &body,
             &format!("{p}_collect_window_seconds{{edge=\"{e}\"}}"),
         )
-        .unwrap_or(f64::NAN)
+        .expect("a collect window edge")
     };
     let (a0, a1, b0, b1) = (
         edge("a", "start"),
@@ -335,7 +335,7 @@ fn the_scrape_timeout_header_shortens_the_deadline() -> Result<()> {
         &body,
         "wasm_exporter_plugin_collect_duration_seconds{plugin=\"slow\"}",
     )
-    .unwrap_or(f64::NAN);
+    .expect("the slow plugin's duration");
     assert!(
         took < 4.0,
         "the plugin ran {took} s, past the scrape's deadline"
@@ -398,15 +398,26 @@ fn a_plugin_cannot_pass_for_the_host() -> Result<()> {
         Some(1.0)
     );
     assert_eq!(
-        sample(&body, "wasm_exporter_plugin_dropped_families{plugin=\"spoofer\"}"),
+        sample(
+            &body,
+            "wasm_exporter_plugin_dropped_families{plugin=\"spoofer\"}"
+        ),
         Some(2.0)
     );
-    assert_eq!(errors(&body, "spoofer", "name_clash"), 3.0, "one per collect");
+    assert_eq!(
+        errors(&body, "spoofer", "name_clash"),
+        3.0,
+        "one per collect"
+    );
     assert_eq!(errors(&body, "conformance", "name_clash"), 0.0);
     // Logged once, naming the rule, not once per scrape.
     let lines = exporter.wait_for_log(&["dropped 2 families", "plugin=spoofer"]);
     assert_eq!(lines.len(), 1, "{lines:#?}");
-    assert!(lines[0].contains("served by the host itself"), "{}", lines[0]);
+    assert!(
+        lines[0].contains("served by the host itself"),
+        "{}",
+        lines[0]
+    );
     let (ok, out) = run_with_stdin("promtool", &["check", "metrics"], &body)?;
     assert!(ok, "{out}");
     Ok(())
@@ -423,7 +434,11 @@ fn two_hundred_thousand_families_are_refused_by_the_family_cap() -> Result<()> {
     let exporter = Exporter::start(&dir.path, &["--plugins.timeout", "30s"])?;
     let body = exporter.scrape_text()?;
     assert_eq!(up(&body, "families"), Some(0.0));
-    assert_eq!(errors(&body, "families", "too_many_families"), 1.0, "{body}");
+    assert_eq!(
+        errors(&body, "families", "too_many_families"),
+        1.0,
+        "{body}"
+    );
     assert!(!body.contains("family_1 "), "refused families were served");
     assert_eq!(up(&body, "conformance"), Some(1.0));
     exporter.wait_for_log(&[
@@ -444,7 +459,12 @@ fn a_raised_family_cap_serves_what_the_default_refuses() -> Result<()> {
     );
     let exporter = Exporter::start(&dir.path, &[])?;
     let body = exporter.scrape_text()?;
-    assert_eq!(up(&body, "families"), Some(1.0), "{}", exporter.logs().join("\n"));
+    assert_eq!(
+        up(&body, "families"),
+        Some(1.0),
+        "{}",
+        exporter.logs().join("\n")
+    );
     assert_eq!(
         sample(&body, "wasm_exporter_plugin_series{plugin=\"families\"}"),
         Some(12000.0)

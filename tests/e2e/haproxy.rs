@@ -196,15 +196,15 @@ fn parse(exposition: &str) -> Parsed {
             continue;
         };
         let name = series.split('{').next().unwrap_or(series).to_owned();
-        let names: BTreeSet<String> = series
-            .split_once('{')
-            .map(|(_, l)| {
-                l.trim_end_matches('}')
-                    .split("\",")
-                    .filter_map(|kv| kv.split_once('=').map(|(k, _)| k.to_owned()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        // A series without braces has no label names.
+        let names: BTreeSet<String> = match series.split_once('{') {
+            Some((_, l)) => l
+                .trim_end_matches('}')
+                .split("\",")
+                .filter_map(|kv| kv.split_once('=').map(|(k, _)| k.to_owned()))
+                .collect(),
+            None => BTreeSet::new(),
+        };
         p.labels.entry(name).or_default().extend(names);
         p.values.insert(series.to_owned(), value.to_owned());
     }
@@ -423,7 +423,7 @@ fn a_slow_target_times_out_within_the_deadline() -> Result<()> {
         &body,
         "wasm_exporter_plugin_collect_duration_seconds{plugin=\"haproxy\"}",
     )
-    .unwrap_or(f64::NAN);
+    .expect("the haproxy plugin's duration");
     assert!(took < 10.0, "collect took {took} s, past its 10 s deadline");
     e.wait_for_log(&["fetch failed", "timeout"]);
     Ok(())

@@ -1,6 +1,10 @@
 //! End-to-end tests: the real `wasm_exporter` binary, real plugins built by
 //! `make plugins`, real `promtool` and the Python client's parsers.
 
+// The whole crate is test code: unwrap and expect are the clearest failures
+// (clippy's allow-*-in-tests only reaches #[test] functions).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod browser;
 mod cache;
 mod catalogue;

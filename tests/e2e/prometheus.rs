@@ -61,7 +61,10 @@ impl Prometheus {
     /// Instant query; the result vector.
     fn query(&self, promql: &str) -> Result<Vec<serde_json::Value>> {
         let v = self.api(&format!("/api/v1/query?query={}", encode(promql)))?;
-        Ok(v["data"]["result"].as_array().cloned().unwrap_or_default())
+        v["data"]["result"]
+            .as_array()
+            .cloned()
+            .with_context(|| format!("no result for {promql}: {v}"))
     }
 }
 
@@ -89,7 +92,7 @@ fn value(sample: &serde_json::Value) -> f64 {
     sample["value"][1]
         .as_str()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(f64::NAN)
+        .expect("a sample value")
 }
 
 #[test]
@@ -129,7 +132,7 @@ fn a_real_prometheus_scrapes_us() -> Result<()> {
         let active = targets["data"]["activeTargets"]
             .as_array()
             .cloned()
-            .unwrap_or_default();
+            .with_context(|| format!("no active targets in {targets}"))?;
         let up = active.len() == 2 && active.iter().all(|t| t["health"] == "up");
         Ok(up.then_some(()))
     })

@@ -41,7 +41,7 @@ fn the_directory_watch_adds_replaces_and_removes_plugins() -> Result<()> {
     );
 
     // A NAME.yml change reloads that plugin alone.
-    let a_before = collects(&e.scrape_text()?, "a").unwrap_or(0.0);
+    let a_before = collects(&e.scrape_text()?, "a").expect("a's collect counter");
     dir.write("b.yml", prefix_yml("renamed").as_bytes());
     let body = scrape_until(&e, "b reconfigured", |b| collects(b, "renamed").is_some())?;
     assert!(collects(&body, "b").is_none(), "old b series still served");

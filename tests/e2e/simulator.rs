@@ -59,7 +59,7 @@ fn count(body: &str, service: &str) -> f64 {
         body,
         &format!("rpc_durations_seconds_count{{service=\"{service}\"}}"),
     )
-    .unwrap_or(f64::NAN)
+    .expect("a summary count")
 }
 
 #[test]
@@ -116,7 +116,7 @@ fn openmetrics_output_carries_exemplars() -> Result<()> {
         .collect();
     assert!(!exemplars.is_empty(), "no exemplars in:\n{body}");
     for line in &exemplars {
-        let (_, exemplar) = line.split_once(" # ").unwrap_or_default();
+        let (_, exemplar) = line.split_once(" # ").expect("an exemplar");
         let parts: Vec<&str> = exemplar.split(' ').collect();
         assert_eq!(
             parts.len(),

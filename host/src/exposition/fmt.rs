@@ -180,7 +180,7 @@ mod tests {
     fn float(v: f64) -> String {
         let mut out = Vec::new();
         write_float(&mut out, v);
-        String::from_utf8(out).unwrap_or_default()
+        String::from_utf8(out).unwrap()
     }
 
     #[test]

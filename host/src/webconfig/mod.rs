@@ -42,8 +42,8 @@ use std::time::SystemTime;
 use hyper::header::{HeaderName, HeaderValue};
 use serde::Deserialize;
 
-pub use auth::{Users, bcrypt_verify};
 use auth::bcrypt_cost;
+pub use auth::{Users, bcrypt_verify};
 use tls::build_tls;
 
 /// Why a web configuration could not be used.
@@ -222,7 +222,6 @@ fn load_with_inputs(path: &Path) -> Result<(Settings, Vec<PathBuf>), WebConfigEr
         inputs,
     ))
 }
-
 
 fn build_headers(
     headers: &BTreeMap<String, String>,

@@ -393,4 +393,3 @@ impl ClientCertVerifier for AllowedSans {
         self.inner.supported_verify_schemes()
     }
 }
-

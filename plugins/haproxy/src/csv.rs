@@ -234,9 +234,9 @@ mod tests {
     #[test]
     fn errors_skip_one_record() {
         let out = records("a,b,c\nd,e\"x,f\ng,h,i\nj,k\n\"open,l,m\n");
-        assert!(out[0].is_ok());
+        assert_eq!(out[0], Ok(vec!["a".into(), "b".into(), "c".into()]));
         assert_eq!(out[1], Err(RecordError::BareQuote { line: 2 }));
-        assert!(out[2].is_ok());
+        assert_eq!(out[2], Ok(vec!["g".into(), "h".into(), "i".into()]));
         assert_eq!(
             out[3],
             Err(RecordError::FieldCount {

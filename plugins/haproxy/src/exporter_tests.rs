@@ -79,7 +79,10 @@ fn golden(scenario: &str, families: &[MetricFamily]) {
     }
     let want = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (BLESS=1 creates it)", path.display()));
-    assert_eq!(got, want, "scenario {scenario}; BLESS=1 rewrites it on purpose");
+    assert_eq!(
+        got, want,
+        "scenario {scenario}; BLESS=1 rewrites it on purpose"
+    );
 }
 
 /// One scrape over HTTP answering `status` with `testdata/<scenario>.csv`.
@@ -144,7 +147,10 @@ fn unix_socket_asks_show_info_then_show_stat() {
     });
     assert_eq!(
         commands,
-        [Some("show info\n".to_owned()), Some("show stat\n".to_owned())]
+        [
+            Some("show info\n".to_owned()),
+            Some("show stat\n".to_owned())
+        ]
     );
     golden("unix_show_info", &families);
 }
@@ -210,7 +216,10 @@ fn real_haproxy_csv_values() {
     );
     // Families are typed as in haproxy_exporter 0.14.
     let kind = |name: &str| families.iter().find(|f| f.name == name).map(|f| f.kind);
-    assert_eq!(kind("haproxy_server_bytes_in_total"), Some(MetricKind::Counter));
+    assert_eq!(
+        kind("haproxy_server_bytes_in_total"),
+        Some(MetricKind::Counter)
+    );
     assert_eq!(kind("haproxy_server_weight"), Some(MetricKind::Gauge));
 }
 
@@ -288,7 +297,16 @@ fn excluded_server_states_are_left_out() {
     })
     .unwrap();
     let families = e.scrape(|_| ok(200, HAPROXY_26));
-    assert_eq!(series(&families, "haproxy_server_up", &["app", "maint1"]), None);
-    assert_eq!(series(&families, "haproxy_server_up", &["app", "down1"]), None);
-    assert_eq!(series(&families, "haproxy_server_up", &["app", "up1"]), Some(1.0));
+    assert_eq!(
+        series(&families, "haproxy_server_up", &["app", "maint1"]),
+        None
+    );
+    assert_eq!(
+        series(&families, "haproxy_server_up", &["app", "down1"]),
+        None
+    );
+    assert_eq!(
+        series(&families, "haproxy_server_up", &["app", "up1"]),
+        Some(1.0)
+    );
 }

@@ -386,16 +386,18 @@ mod tests {
 
     #[test]
     fn config_defaults_and_validation() {
-        let c: Config = serde_json::from_str("{}").unwrap_or_default();
+        let c: Config = serde_json::from_str("{}").unwrap();
         assert_eq!(c.oscillation_period, Duration::from_secs(600));
         assert_eq!(c.uniform_domain, 0.0002);
-        let c: Config =
-            serde_json::from_str(r#"{"oscillation_period":"30s","seed":7}"#).unwrap_or_default();
+        let c: Config = serde_json::from_str(r#"{"oscillation_period":"30s","seed":7}"#).unwrap();
         assert_eq!(
             (c.oscillation_period, c.seed),
             (Duration::from_secs(30), Some(7))
         );
-        assert!(serde_json::from_str::<Config>(r#"{"typo":1}"#).is_err());
+        let typo = serde_json::from_str::<Config>(r#"{"typo":1}"#).unwrap_err();
+        assert!(typo.to_string().contains("unknown field `typo`"), "{typo}");
+        let bare = serde_json::from_str::<Config>(r#"{"oscillation_period":600}"#).unwrap_err();
+        assert!(bare.to_string().contains("a number needs a unit"), "{bare}");
         let bad = Config {
             normal_domain: -1.0,
             ..Config::default()

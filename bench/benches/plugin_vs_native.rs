@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use haproxy::exporter::{Config, Exporter};
 use wasm_exporter::catalogue::Catalogue;
+use wasm_exporter::selfmetrics::host_owns;
 use wasm_exporter::config::HostDefaults;
 use wasm_exporter::runtime::Runtime;
 use wasm_exporter_sdk::fetch::{FetchError, Request, Response};
@@ -156,7 +157,7 @@ fn bench(c: &mut Criterion) {
         .iter()
         .map(|f| f.series.len())
         .sum();
-    let collected = rt.block_on(entry.collect(&runtime, deadline()));
+    let collected = rt.block_on(entry.collect(&runtime, deadline(), host_owns));
     let families = collected.result.as_ref().expect("plugin collect failed");
     let plugin_series: usize = families.iter().map(|f| f.series.len()).sum();
     assert_eq!(native_series, plugin_series, "native and plugin disagree");
@@ -172,7 +173,7 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("plugin", |b| {
         b.iter(|| {
-            let collected = rt.block_on(entry.collect(&runtime, deadline()));
+            let collected = rt.block_on(entry.collect(&runtime, deadline(), host_owns));
             std::hint::black_box(collected);
         })
     });

@@ -75,7 +75,7 @@ fn value(s: &S) -> Value {
 }
 
 fuzz_target!(|input: In| {
-    let limits = validate::Limits { max_label_value_length: 4096, max_label_name_length: 256 };
+    let limits = validate::Limits { max_label_value_length: 4096, max_label_name_length: 256, max_series: usize::MAX, max_families: usize::MAX };
     let mut valid = Vec::new();
     for f in &input.families {
         let mut family = Family {
@@ -100,7 +100,7 @@ fuzz_target!(|input: In| {
             valid.push(family);
         }
     }
-    let (merged, _) = merge::merge(vec![valid]);
+    let merged = merge::merge(vec![valid]).families;
     let mut out = Vec::new();
     text::encode(&merged, &mut out);
     assert!(out.is_empty() || out.ends_with(b"\n"));

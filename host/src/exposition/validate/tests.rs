@@ -2,7 +2,9 @@
 //! must break, not just that something failed.
 
 use super::*;
-use crate::exposition::model::{Bucket, Label, Quantile, State, Summary};
+use crate::exposition::model::{
+    Bucket, Exemplar, Histogram, Kind, Label, Quantile, State, Summary, Value,
+};
 
 const LIMITS: Limits = Limits {
     max_label_value_length: 64,

@@ -3,9 +3,10 @@
 //! whole on reload.
 //!
 //! Rooms: this file (scan, load, reload and the swap), [`plugin`] (one
-//! plugin's supervisor and its collect), [`status`] (what the host last saw
-//! of a plugin).
+//! plugin's supervisor and its collect), [`outcome`] (what a collect gave),
+//! [`status`] (what the host last saw of a plugin).
 
+pub mod outcome;
 pub mod plugin;
 pub mod status;
 
@@ -20,7 +21,8 @@ use crate::runtime::Runtime;
 use crate::runtime::bindings::PluginPre;
 use crate::runtime::fetch::{FetchContext, Grants};
 use crate::runtime::state::StoreState;
-pub use plugin::{Outcome, PluginEntry};
+pub use outcome::Outcome;
+pub use plugin::PluginEntry;
 pub use status::Status;
 
 /// Errors that stop the catalogue from loading at all.

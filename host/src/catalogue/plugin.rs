@@ -6,77 +6,18 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use super::outcome::{FetchCounts, Outcome};
 use super::status::Status;
 use crate::exposition::merge::SourceReport;
-use crate::exposition::model::{Family, LabelValue};
-use crate::exposition::validate::{self, Invalid};
+use crate::exposition::model::LabelValue;
+use crate::exposition::validate;
 use crate::runtime::bindings::PluginPre;
 use crate::runtime::fetch::FetchContext;
 use crate::runtime::limits::{Limits, backoff};
 use crate::runtime::state::StoreState;
 use crate::runtime::{Instance, Metadata, PluginError, Runtime};
-
-/// Fetch failures of a plugin so far.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct FetchCounts {
-    /// Requests refused by the grants.
-    pub denied: u64,
-    /// Requests that failed otherwise.
-    pub failed: u64,
-}
-
-/// What one collect of a plugin gave: a plain value, shared by every
-/// scrape that arrived while it ran.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    /// Sequence number of the collect, per plugin.
-    pub id: u64,
-    /// Valid families, or why there are none.
-    pub result: Result<Vec<Family>, PluginError>,
-    /// Families that validation dropped, and why.
-    pub dropped: Vec<Invalid>,
-    /// Time taken by the call, instantiation included.
-    pub duration: Duration,
-    /// What the plugin says of itself, once instantiated.
-    pub metadata: Option<Metadata>,
-    /// When this failure started or extended a backoff: the wait before
-    /// the next attempt.
-    pub next_attempt: Option<Duration>,
-    /// Fetch failures so far.
-    pub fetch: FetchCounts,
-}
-
-impl Outcome {
-    /// An outcome with no data: `error`.
-    pub fn failed(id: u64, error: PluginError) -> Self {
-        Outcome {
-            id,
-            result: Err(error),
-            dropped: Vec::new(),
-            duration: Duration::ZERO,
-            metadata: None,
-            next_attempt: None,
-            fetch: FetchCounts::default(),
-        }
-    }
-
-    /// Takes the families out to merge them; copies them when other
-    /// scrapes share the outcome.
-    pub fn take_families(outcome: &mut Arc<Outcome>) -> Vec<Family> {
-        match Arc::get_mut(outcome) {
-            Some(owned) => match &mut owned.result {
-                Ok(families) => std::mem::take(families),
-                Err(_) => Vec::new(),
-            },
-            None => outcome
-                .result
-                .as_ref()
-                .map_or_else(|_| Vec::new(), Clone::clone),
-        }
-    }
-}
 
 /// The instance and its failure history; behind the entry's async mutex,
 /// so calls into one plugin never overlap.
@@ -247,7 +188,7 @@ impl PluginEntry {
             supervisor.retry_at = None;
         }
         let ctx = validate::Context {
-            limits: (&self.limits).into(),
+            limits: self.limits.validation(),
             const_labels: &self.const_labels,
             host_owns: &host_owns,
         };

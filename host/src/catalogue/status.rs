@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::plugin::Outcome;
+use super::outcome::Outcome;
 use crate::exposition::merge::SourceReport;
 use crate::reason::Reason;
 use crate::runtime::{Metadata, PluginError};

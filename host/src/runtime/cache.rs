@@ -179,7 +179,7 @@ impl ComponentCache {
         match component {
             Ok(c) => Some(c),
             Err(e) => {
-                tracing::warn!(file = %path.display(), "cache entry not loadable, compiling afresh: {}", super::engine::error_chain(&e));
+                tracing::warn!(file = %path.display(), "cache entry not loadable, compiling afresh: {}", super::error::error_chain(&e));
                 None
             }
         }

@@ -6,6 +6,7 @@ use wasmtime::{Config, Engine};
 
 use super::bindings::{Plugin, PluginPre};
 use super::cache::{CacheError, ComponentCache, Lookup};
+use super::error::error_chain;
 use super::limits::EPOCH_TICK;
 use super::state::StoreState;
 
@@ -24,21 +25,6 @@ pub enum RuntimeError {
     /// The compiled-component cache cannot be used.
     #[error(transparent)]
     Cache(#[from] CacheError),
-}
-
-/// Formats a wasmtime error with its causes, on one line.
-pub fn error_chain(e: &wasmtime::Error) -> String {
-    let mut parts: Vec<String> = e
-        .chain()
-        .map(|c| {
-            c.to_string()
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect();
-    parts.dedup();
-    parts.join(": ")
 }
 
 /// The engine and linker all plugins share.

@@ -8,7 +8,8 @@ use wasmtime::{Store, Trap, UpdateDeadline};
 
 use super::bindings::{Plugin, PluginPre, types as wit};
 use super::convert;
-use super::engine::{Runtime, error_chain};
+use super::engine::Runtime;
+use super::error::error_chain;
 use super::fetch::FetchContext;
 use super::limits::{BACKSTOP_GRACE, Limits, hostcall_fuel};
 use super::output::OutputCapture;

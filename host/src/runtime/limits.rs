@@ -101,6 +101,18 @@ pub struct Limits {
     pub max_response_bytes: usize,
 }
 
+impl Limits {
+    /// The caps the validation step applies.
+    pub fn validation(&self) -> crate::exposition::validate::Limits {
+        crate::exposition::validate::Limits {
+            max_label_value_length: self.max_label_value_length,
+            max_label_name_length: self.max_label_name_length,
+            max_series: self.max_series,
+            max_families: self.max_families,
+        }
+    }
+}
+
 /// Host-wide defaults that plugins' limits fall back to.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HostDefaults {

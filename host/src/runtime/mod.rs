@@ -13,6 +13,8 @@ mod convert;
 #[cfg(feature = "runtime")]
 pub mod engine;
 #[cfg(feature = "runtime")]
+pub mod error;
+#[cfg(feature = "runtime")]
 pub mod fetch;
 #[cfg(feature = "runtime")]
 mod host;

@@ -173,17 +173,6 @@ pub struct Limits {
     pub max_families: usize,
 }
 
-impl From<&crate::runtime::limits::Limits> for Limits {
-    fn from(l: &crate::runtime::limits::Limits) -> Self {
-        Limits {
-            max_label_value_length: l.max_label_value_length,
-            max_label_name_length: l.max_label_name_length,
-            max_series: l.max_series,
-            max_families: l.max_families,
-        }
-    }
-}
-
 /// What a collection is checked against.
 pub struct Context<'a> {
     /// The plugin's caps.

@@ -6,62 +6,24 @@
 //! Every failure is an ordinary [`FetchError`] value for the plugin, never a
 //! trap. Failures are counted and logged once per distinct error.
 
+pub mod context;
 mod grants;
 mod http;
 mod socket;
 mod tls;
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use url::Url;
 
 use super::bindings::fetch::{self, FetchError, Request, Response};
-use super::limits::DEFAULT_MAX_RESPONSE_BYTES;
 use super::state::StoreState;
+pub use context::{FetchContext, FetchStats, SharedFetchStats};
 pub use grants::Grants;
 use grants::{Target, parse_target};
 pub use http::IdleConnection;
 
-/// Fetch failures of one plugin, shared with its status.
-#[derive(Debug, Default)]
-pub struct FetchStats {
-    /// Requests refused by the grants.
-    pub denied: u64,
-    /// Requests that failed otherwise.
-    pub failed: u64,
-    /// The last error logged, so that a repeated failure is logged once.
-    last_logged: Option<String>,
-}
-
-/// Shared handle on [`FetchStats`].
-pub type SharedFetchStats = Arc<Mutex<FetchStats>>;
-
-/// What a plugin's store needs to serve `fetch`.
-#[derive(Debug, Clone)]
-pub struct FetchContext {
-    /// The plugin's grants.
-    pub grants: Arc<Grants>,
-    /// Response size cap in bytes.
-    pub max_response_bytes: usize,
-    /// Failure counters, shared with the plugin's status.
-    pub stats: SharedFetchStats,
-    /// One kept-alive HTTP connection, reused by the next scrape of the
-    /// same target (as Go's http.Client does for haproxy_exporter).
-    pub idle: Arc<Mutex<Option<IdleConnection>>>,
-}
-
 impl FetchContext {
-    /// A context that grants nothing.
-    pub fn deny_all() -> Self {
-        FetchContext {
-            grants: Arc::new(Grants::default()),
-            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
-            stats: SharedFetchStats::default(),
-            idle: Arc::default(),
-        }
-    }
-
     /// Performs `req` for `plugin`, finishing by `deadline`.
     pub async fn fetch(
         &self,

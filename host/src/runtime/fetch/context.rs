@@ -1,0 +1,48 @@
+//! What a plugin's Store holds to serve `fetch`: its grants, its caps, its
+//! failure counters and its kept-alive connection.
+
+use std::sync::{Arc, Mutex};
+
+use super::grants::Grants;
+use super::http::IdleConnection;
+use crate::runtime::limits::DEFAULT_MAX_RESPONSE_BYTES;
+
+/// Fetch failures of one plugin, shared with its status.
+#[derive(Debug, Default)]
+pub struct FetchStats {
+    /// Requests refused by the grants.
+    pub denied: u64,
+    /// Requests that failed otherwise.
+    pub failed: u64,
+    /// The last error logged, so that a repeated failure is logged once.
+    pub(super) last_logged: Option<String>,
+}
+
+/// Shared handle on [`FetchStats`].
+pub type SharedFetchStats = Arc<Mutex<FetchStats>>;
+
+/// What a plugin's store needs to serve `fetch`.
+#[derive(Debug, Clone)]
+pub struct FetchContext {
+    /// The plugin's grants.
+    pub grants: Arc<Grants>,
+    /// Response size cap in bytes.
+    pub max_response_bytes: usize,
+    /// Failure counters, shared with the plugin's status.
+    pub stats: SharedFetchStats,
+    /// One kept-alive HTTP connection, reused by the next scrape of the
+    /// same target (as Go's http.Client does for haproxy_exporter).
+    pub idle: Arc<Mutex<Option<IdleConnection>>>,
+}
+
+impl FetchContext {
+    /// A context that grants nothing.
+    pub fn deny_all() -> Self {
+        FetchContext {
+            grants: Arc::new(Grants::default()),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            stats: SharedFetchStats::default(),
+            idle: Arc::default(),
+        }
+    }
+}

@@ -38,6 +38,7 @@ pub enum ConfigError {
     ListenAddress(String),
 }
 
+use crate::duration::bare_number;
 pub use crate::duration::parse_duration;
 use crate::runtime::limits::{
     DEFAULT_MAX_FAMILIES, DEFAULT_MAX_LABEL_NAME_LENGTH, DEFAULT_MAX_LABEL_VALUE_LENGTH,
@@ -108,15 +109,10 @@ fn de_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration
         Float(f64),
         Str(String),
     }
-    let number = |n: String| {
-        serde::de::Error::custom(format!(
-            "invalid duration {n}: a number needs a unit; write it such as {n}s"
-        ))
-    };
     match Option::<Raw>::deserialize(d)? {
         None => Ok(None),
-        Some(Raw::Int(n)) => Err(number(n.to_string())),
-        Some(Raw::Float(n)) => Err(number(n.to_string())),
+        Some(Raw::Int(n)) => Err(serde::de::Error::custom(bare_number(n))),
+        Some(Raw::Float(n)) => Err(serde::de::Error::custom(bare_number(n))),
         Some(Raw::Str(s)) => parse_duration(&s)
             .map(Some)
             .map_err(serde::de::Error::custom),
@@ -254,10 +250,19 @@ impl Manifest {
         let de = serde_norway::Deserializer::from_str(text);
         serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            // serde_norway names the enclosing section itself (`limits: ...`);
+            // the full path replaces it.
+            let inner = match inner.split_once(": ") {
+                Some((head, rest)) if path == head || path.starts_with(&format!("{head}.")) => {
+                    rest.to_owned()
+                }
+                _ => inner,
+            };
             if path == "." {
-                e.into_inner().to_string()
+                inner
             } else {
-                format!("{path}: {}", e.into_inner())
+                format!("{path}: {inner}")
             }
         })
     }

@@ -167,6 +167,35 @@ fn bad_config_is_refused_by_init() -> Result<()> {
 }
 
 #[test]
+fn a_bare_number_as_a_duration_is_refused_naming_the_key_in_limits_and_config() -> Result<()> {
+    let dir = PluginsDir::new("bare-durations");
+    dir.add("conformance", "conformance", None)
+        .add(
+            "in-config",
+            "haproxy",
+            Some("config:\n  scrape_uri: http://127.0.0.1:9/\n  timeout: 10\n"),
+        )
+        .add("in-limits", "conformance", Some("limits:\n  timeout: 10\n"));
+    let exporter = Exporter::start(&dir.path, &[])?;
+    let body = exporter.scrape_text()?;
+    assert_eq!(up(&body, "conformance"), Some(1.0));
+    // The same grammar and the same words on both sides of the boundary.
+    assert_eq!(up(&body, "in-config"), Some(0.0));
+    assert_eq!(errors(&body, "in-config", "init"), 1.0);
+    exporter.wait_for_log(&[
+        "plugin=in-config",
+        "config.timeout: invalid duration 10: a number needs a unit",
+    ]);
+    assert_eq!(up(&body, "in-limits"), Some(0.0));
+    assert_eq!(errors(&body, "in-limits", "load"), 1.0);
+    exporter.wait_for_log(&[
+        "plugin=in-limits",
+        "limits.timeout: invalid duration 10: a number needs a unit",
+    ]);
+    Ok(())
+}
+
+#[test]
 fn a_plugin_past_its_deadline_is_timed_out_and_the_scrape_still_answers() -> Result<()> {
     let dir = PluginsDir::new("deadline");
     dir.add("conformance", "conformance", None).add(

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::duration::bare_number;
 pub use crate::duration::{DurationError, parse_duration};
 
 /// Serde helper for a duration in Prometheus' syntax (`10s`, `1h30m`,
@@ -17,9 +18,7 @@ pub fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::E
         Text(String),
     }
     match <Raw as serde::Deserialize>::deserialize(d)? {
-        Raw::Number(n) => Err(serde::de::Error::custom(format!(
-            "invalid duration {n}: a number needs a unit; write it as a string such as \"{n}s\""
-        ))),
+        Raw::Number(n) => Err(serde::de::Error::custom(bare_number(n))),
         Raw::Text(t) => parse_duration(&t).map_err(serde::de::Error::custom),
     }
 }

@@ -31,6 +31,12 @@ impl std::fmt::Display for DurationError {
 
 impl std::error::Error for DurationError {}
 
+/// The error for a duration written as a bare number (in YAML or JSON),
+/// the same words wherever it is read.
+pub fn bare_number(n: impl std::fmt::Display) -> String {
+    format!("invalid duration {n}: a number needs a unit; write it with one, such as {n}s")
+}
+
 /// Units from the largest down, with their length in milliseconds.
 const UNITS: [(&str, u64); 7] = [
     ("y", 365 * 24 * 3600 * 1000),

@@ -15,7 +15,7 @@ use super::limits::{BACKSTOP_GRACE, Limits, hostcall_fuel};
 use super::output::OutputCapture;
 use super::state::StoreState;
 use crate::exposition::raw::RawCollection;
-use crate::exposition::validate::Refusal;
+use crate::exposition::validate::{self, Refusal};
 use crate::reason::Reason;
 
 /// Why a plugin produced no data for a scrape.
@@ -184,13 +184,16 @@ impl Instance {
     }
 
     /// Calls `collect`, before `deadline`, and moves what it returned into
-    /// the host's types, unchecked: validation is the next step.
+    /// the host's types. Only the caps are checked here, so that a refused
+    /// result is dropped before it is converted; validation is the next step.
     pub async fn collect(&mut self, deadline: Instant) -> Result<RawCollection, PluginError> {
         arm(&mut self.store, deadline);
         let collector = self.bindings.wasm_exporter_plugin_collector();
         let outcome = bounded(deadline, collector.call_collect(&mut self.store)).await;
         let result = self.settle(outcome)?;
         let collection = result.map_err(|e| PluginError::Collect(e.message))?;
+        let series = collection.families.iter().map(|f| f.series.len()).sum();
+        validate::caps(collection.families.len(), series, self.limits.validation())?;
         Ok(convert::collection(collection))
     }
 

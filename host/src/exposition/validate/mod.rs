@@ -228,23 +228,30 @@ pub fn check_label_name(name: &str, max_length: usize) -> Result<(), (Rule, &'st
     }
 }
 
+/// The caps on one collect: over them it is refused whole. The runtime
+/// asks this as soon as a result is lifted, so that a refused one is never
+/// converted; [`collection`] asks it again, so that no path skips it.
+pub fn caps(families: usize, series: usize, limits: Limits) -> Result<(), Refusal> {
+    if families > limits.max_families {
+        return Err(Refusal::TooManyFamilies {
+            count: families,
+            limit: limits.max_families,
+        });
+    }
+    if series > limits.max_series {
+        return Err(Refusal::TooManySeries {
+            count: series,
+            limit: limits.max_series,
+        });
+    }
+    Ok(())
+}
+
 /// Validates one collect's output: the caps first (over them the collect
 /// is refused whole), then each family on its own.
 pub fn collection(raw: RawCollection, ctx: &Context<'_>) -> Result<Checked, Refusal> {
     let families = raw.families.len();
-    if families > ctx.limits.max_families {
-        return Err(Refusal::TooManyFamilies {
-            count: families,
-            limit: ctx.limits.max_families,
-        });
-    }
-    let series = raw.series();
-    if series > ctx.limits.max_series {
-        return Err(Refusal::TooManySeries {
-            count: series,
-            limit: ctx.limits.max_series,
-        });
-    }
+    caps(families, raw.series(), ctx.limits)?;
     let mut checked = Checked {
         families: Vec::with_capacity(families),
         dropped: Vec::new(),

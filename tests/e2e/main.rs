@@ -12,6 +12,7 @@ mod deploy;
 mod exposition;
 mod faults;
 mod haproxy;
+mod haproxy_endpoint;
 mod http;
 mod prometheus;
 mod reload;

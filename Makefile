@@ -31,6 +31,7 @@ ALL_PLUGINS     := $(SHIPPED_PLUGINS) $(TEST_PLUGINS)
 
 
 export WASM_EXPORTER_REVISION := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+export WASM_EXPORTER_BRANCH   := $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
 export WASM_EXPORTER_PLUGINS  := $(abspath $(PLUGIN_OUT))
 export WASM_EXPORTER_TEST_PYTHON := $(abspath $(VENV))/bin/python
 

@@ -37,6 +37,8 @@ pub struct Settings {
     pub timeout_offset: Duration,
     /// Most metrics requests served at once; 0 for no limit.
     pub max_requests: usize,
+    /// Whether `POST /-/reload` is served.
+    pub enable_lifecycle: bool,
     /// The plugins directory.
     pub plugins_dir: PathBuf,
     /// Whether to watch it for changes.
@@ -68,13 +70,14 @@ impl Flags {
         }
         Ok(Settings {
             addresses,
-            systemd_socket: self.systemd_socket,
+            systemd_socket: self.systemd_socket && !self.no_systemd_socket,
             web_config_file: self.web_config_file.clone(),
             telemetry_path,
             timeout_offset: self.timeout_offset,
             max_requests: self.max_requests,
+            enable_lifecycle: self.enable_lifecycle && !self.no_enable_lifecycle,
             plugins_dir: self.plugins_dir.clone(),
-            watch: self.plugins_watch,
+            watch: self.plugins_watch && !self.no_plugins_watch,
             cache_dir: self.plugins_cache_dir.clone(),
             defaults: HostDefaults {
                 memory: self.plugins_memory_limit,
@@ -90,6 +93,7 @@ impl Flags {
     name = "wasm_exporter",
     version,
     about,
+    disable_version_flag = true,
     long_about = "Prometheus exporter whose collectors are sandboxed WebAssembly plugins.\n\n\
         Loads every WASI 0.2 component (NAME.wasm, with an optional NAME.yml) in \
         --plugins.dir, calls each plugin's collect on every scrape and serves the \
@@ -108,8 +112,11 @@ pub struct Flags {
 
     /// Use systemd socket activation listeners instead of
     /// --web.listen-address (Linux only).
-    #[arg(long = "web.systemd-socket")]
+    #[arg(long = "web.systemd-socket", overrides_with = "no_systemd_socket")]
     pub systemd_socket: bool,
+    #[arg(long = "no-web.systemd-socket", hide = true)]
+    #[doc(hidden)]
+    pub no_systemd_socket: bool,
 
     /// Path to a configuration file that can enable TLS or authentication
     /// (the Prometheus exporter-toolkit format).
@@ -129,6 +136,15 @@ pub struct Flags {
     #[arg(long = "web.timeout-offset", value_name = "DURATION", default_value = "500ms", value_parser = duration)]
     pub timeout_offset: Duration,
 
+    /// Enable the lifecycle endpoint: POST /-/reload reloads the plugins,
+    /// behind the same TLS and basic auth as every path. SIGHUP and the
+    /// directory watch reload without it.
+    #[arg(long = "web.enable-lifecycle", overrides_with = "no_enable_lifecycle")]
+    pub enable_lifecycle: bool,
+    #[arg(long = "no-web.enable-lifecycle", hide = true)]
+    #[doc(hidden)]
+    pub no_enable_lifecycle: bool,
+
     /// Most scrapes of the metrics path served at once; more get 503 at
     /// once. 0 means no limit.
     #[arg(long = "web.max-requests", value_name = "N", default_value_t = 40)]
@@ -143,9 +159,20 @@ pub struct Flags {
     pub plugins_dir: PathBuf,
 
     /// Watch the plugins directory and reload on changes (reloads also
-    /// happen on SIGHUP and POST /-/reload).
-    #[arg(long = "plugins.watch", default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    /// happen on SIGHUP and POST /-/reload). --no-plugins.watch turns it off.
+    #[arg(
+        long = "plugins.watch",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_name = "BOOL",
+        overrides_with = "no_plugins_watch"
+    )]
     pub plugins_watch: bool,
+    #[arg(long = "no-plugins.watch", hide = true)]
+    #[doc(hidden)]
+    pub no_plugins_watch: bool,
 
     /// Directory for compiled plugins, so that starts and reloads skip
     /// compiling unchanged ones. Must be writable by the exporter alone.
@@ -170,6 +197,10 @@ pub struct Flags {
     /// Output format of log messages.
     #[arg(long = "log.format", value_enum, default_value = "logfmt")]
     pub log_format: logging::Format,
+
+    /// Show the version, its build and exit.
+    #[arg(long = "version")]
+    pub version: bool,
 }
 
 /// Parses a duration flag (`500ms`, `10s`, `1m`).
@@ -180,6 +211,21 @@ pub fn duration(s: &str) -> Result<Duration, String> {
 /// Parses a size flag (`128MiB`).
 pub fn size(s: &str) -> Result<u64, String> {
     config::parse_size(s).map_err(|e| e.to_string())
+}
+
+/// `--version`, in the multi-line form of the Prometheus tools.
+pub fn version() -> String {
+    format!(
+        "wasm_exporter, version {} (branch: {}, revision: {})\n  build date:       {}\n  rust version:     {}\n  wasmtime version: {}\n  platform:         {}/{}\n",
+        env!("CARGO_PKG_VERSION"),
+        option_env!("WASM_EXPORTER_BRANCH").unwrap_or("unknown"),
+        option_env!("WASM_EXPORTER_REVISION").unwrap_or("unknown"),
+        env!("WASM_EXPORTER_BUILD_DATE"),
+        env!("WASM_EXPORTER_RUSTC"),
+        crate::runtime::limits::WASMTIME_VERSION,
+        std::env::consts::OS,
+        std::env::consts::ARCH,
+    )
 }
 
 /// The man page, from the same definitions as `--help`.
@@ -202,7 +248,10 @@ mod tests {
             page.starts_with(".ie") || page.contains(".TH wasm_exporter"),
             "{page}"
         );
-        for arg in Flags::command().get_arguments() {
+        for arg in Flags::command()
+            .get_arguments()
+            .filter(|a| !a.is_hide_set())
+        {
             if let Some(long) = arg.get_long() {
                 // roff escapes '-' as '\-'.
                 let escaped = long.replace('-', "\\-");
@@ -238,6 +287,51 @@ mod tests {
         assert_eq!(s.addresses[0].port(), 1);
         assert_eq!(s.telemetry_path, "/metrics");
         assert_eq!(s.cache_dir, None);
+    }
+
+    #[test]
+    fn boolean_flags_take_the_no_form_and_the_last_one_wins() {
+        let settings = |args: &[&str]| {
+            Flags::try_parse_from(std::iter::once("wasm_exporter").chain(args.iter().copied()))
+                .unwrap()
+                .settings()
+                .unwrap()
+        };
+        assert!(settings(&[]).watch);
+        assert!(!settings(&["--no-plugins.watch"]).watch);
+        assert!(!settings(&["--plugins.watch=false"]).watch);
+        assert!(settings(&["--plugins.watch"]).watch);
+        assert!(settings(&["--no-plugins.watch", "--plugins.watch"]).watch);
+        assert!(!settings(&["--plugins.watch", "--no-plugins.watch"]).watch);
+        assert!(settings(&["--web.enable-lifecycle"]).enable_lifecycle);
+        assert!(
+            !settings(&["--web.enable-lifecycle", "--no-web.enable-lifecycle"]).enable_lifecycle
+        );
+        assert!(!settings(&["--web.systemd-socket", "--no-web.systemd-socket"]).systemd_socket);
+    }
+
+    #[test]
+    fn version_in_the_prometheus_tools_form() {
+        let v = version();
+        let lines: Vec<&str> = v.lines().collect();
+        assert!(
+            lines[0].starts_with(&format!(
+                "wasm_exporter, version {} (branch: ",
+                env!("CARGO_PKG_VERSION")
+            )),
+            "{v}"
+        );
+        for key in [
+            "build date:",
+            "rust version:",
+            "wasmtime version: 48.",
+            "platform:",
+        ] {
+            assert!(
+                lines.iter().any(|l| l.trim_start().starts_with(key)),
+                "{key}: {v}"
+            );
+        }
     }
 
     #[test]

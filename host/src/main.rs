@@ -18,6 +18,10 @@ use wasm_exporter::{logging, reload};
 
 fn main() -> ExitCode {
     let flags = Flags::parse();
+    if flags.version {
+        print!("{}", wasm_exporter::cli::version());
+        return ExitCode::SUCCESS;
+    }
     logging::init(flags.log_level, flags.log_format);
     match flags.settings().map_err(anyhow::Error::from).and_then(run) {
         Ok(code) => code,
@@ -48,6 +52,7 @@ fn run(settings: Settings) -> anyhow::Result<ExitCode> {
             telemetry_path: settings.telemetry_path.clone(),
             timeout_offset: settings.timeout_offset,
             max_requests: settings.max_requests,
+            enable_lifecycle: settings.enable_lifecycle,
             web_config,
         }));
         let listeners = if settings.systemd_socket {

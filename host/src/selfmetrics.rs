@@ -36,7 +36,7 @@ impl BuildInfo {
             version: env!("CARGO_PKG_VERSION"),
             revision: option_env!("WASM_EXPORTER_REVISION").unwrap_or("unknown"),
             rustversion: env!("WASM_EXPORTER_RUSTC"),
-            wasmtime: "48.0.8",
+            wasmtime: crate::runtime::limits::WASMTIME_VERSION,
         }
     }
 }

@@ -60,7 +60,10 @@ fn check(entry: &Entry, extra_plugin: Option<(&str, &str)>) -> Result<()> {
         "conformance",
         Some("config:\n  prefix: healthy\n"),
     );
-    let e = Exporter::start(&dir.path, &["--plugins.watch=false"])?;
+    let e = Exporter::start(
+        &dir.path,
+        &["--plugins.watch=false", "--web.enable-lifecycle"],
+    )?;
     for _ in 0..5 {
         e.scrape_text()?;
     }

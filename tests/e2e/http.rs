@@ -250,3 +250,36 @@ fn requests_over_the_limit_get_503_at_once() -> Result<()> {
     assert_eq!(e.get("/metrics", &[])?.status, 200);
     Ok(())
 }
+
+#[test]
+fn version_and_no_flags_as_the_prometheus_tools_take_them() -> Result<()> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wasm_exporter"))
+        .arg("--version")
+        .output()?;
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout)?;
+    let first = text.lines().next().unwrap();
+    assert!(
+        first.starts_with("wasm_exporter, version ") && first.contains("(branch: "),
+        "{text}"
+    );
+    for key in [
+        "build date:",
+        "rust version:",
+        "wasmtime version:",
+        "platform:",
+    ] {
+        assert!(text.contains(key), "{key} missing: {text}");
+    }
+    // --no-plugins.watch is taken like --plugins.watch=false: nothing reloads.
+    let dir = PluginsDir::new("no-watch");
+    dir.add("a", "conformance", Some("config:\n  prefix: a\n"));
+    let e = Exporter::start(&dir.path, &["--no-plugins.watch"])?;
+    dir.add("b", "conformance", Some("config:\n  prefix: b\n"));
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        !e.scrape_text()?.contains("b_collects_total"),
+        "reloaded without a watch"
+    );
+    Ok(())
+}

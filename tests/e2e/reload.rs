@@ -103,7 +103,10 @@ fn a_broken_new_version_leaves_the_old_one_serving() -> Result<()> {
 fn sighup_and_post_reload_without_the_watch() -> Result<()> {
     let dir = PluginsDir::new("reload-manual");
     dir.add("a", "conformance", Some(&prefix_yml("a")));
-    let e = Exporter::start(&dir.path, &["--plugins.watch=false"])?;
+    let e = Exporter::start(
+        &dir.path,
+        &["--plugins.watch=false", "--web.enable-lifecycle"],
+    )?;
 
     dir.add("b", "conformance", Some(&prefix_yml("b")));
     std::thread::sleep(Duration::from_millis(1500));
@@ -123,5 +126,30 @@ fn sighup_and_post_reload_without_the_watch() -> Result<()> {
         .status()?;
     assert!(status.success());
     scrape_until(&e, "c added on SIGHUP", |b| collects(b, "c").is_some())?;
+    Ok(())
+}
+
+#[test]
+fn post_reload_is_refused_without_the_lifecycle_flag_and_sighup_still_works() -> Result<()> {
+    let dir = PluginsDir::new("reload-lifecycle");
+    dir.add("a", "conformance", Some(&prefix_yml("a")));
+    let e = Exporter::start(&dir.path, &["--plugins.watch=false"])?;
+    dir.add("b", "conformance", Some(&prefix_yml("b")));
+    let r = request(&e.addr, "POST", "/-/reload", &[("Content-Length", "0")])?;
+    assert_eq!(r.status, 403);
+    assert!(
+        r.text()?.contains("--web.enable-lifecycle"),
+        "{}",
+        r.text()?
+    );
+    assert!(
+        collects(&e.scrape_text()?, "b").is_none(),
+        "a refused reload reloaded"
+    );
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &e.pid().to_string()])
+        .status()?;
+    assert!(status.success());
+    scrape_until(&e, "b added on SIGHUP", |b| collects(b, "b").is_some())?;
     Ok(())
 }

@@ -178,6 +178,7 @@ fn secured(dir: &Path, web_config: &str) -> Result<Exporter> {
         "127.0.0.1:0",
         "--web.config.file",
         web_config,
+        "--web.enable-lifecycle",
     ]);
     Exporter::start_secured(cmd, dir, &[])
 }
@@ -380,8 +381,13 @@ fn basic_auth_right_and_wrong() -> Result<()> {
         );
         ensure!(!r.body.contains("conformance_"), "{what} got data");
     }
-    // Every path is behind the login, as with the exporter-toolkit.
+    // Every path is behind the login, as with the exporter-toolkit, the
+    // lifecycle endpoint included.
     ensure!(curl(&[&format!("http://{}/", exporter.addr)])?.status == 401);
+    let reload = format!("http://{}/-/reload", exporter.addr);
+    ensure!(curl(&["-X", "POST", &reload])?.status == 401);
+    let r = curl(&["-X", "POST", "-u", "prometheus:s3cret", &reload])?;
+    ensure!(r.status == 200, "{r:?}");
     // The right password again (now from the cache) still works.
     ensure!(curl(&["-u", "prometheus:s3cret", &url])?.status == 200);
     Ok(())

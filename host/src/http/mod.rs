@@ -45,6 +45,8 @@ pub struct WebSettings {
     pub timeout_offset: Duration,
     /// Most metrics requests served at once; 0 for no limit.
     pub max_requests: usize,
+    /// `--web.enable-lifecycle`: whether `POST /-/reload` is served.
+    pub enable_lifecycle: bool,
     /// `--web.config.file`: TLS, basic auth and extra headers.
     pub web_config: Option<Arc<WebConfig>>,
 }

@@ -83,6 +83,12 @@ impl App {
                 .insert(header::ALLOW, HeaderValue::from_static("POST, PUT"));
             return resp;
         }
+        if !self.settings.enable_lifecycle {
+            return plain(
+                StatusCode::FORBIDDEN,
+                "Lifecycle API is not enabled: start wasm_exporter with --web.enable-lifecycle to reload over HTTP (SIGHUP and the plugins directory watch reload without it).\n",
+            );
+        }
         let Some(trigger) = self.reload.get() else {
             return plain(
                 StatusCode::SERVICE_UNAVAILABLE,

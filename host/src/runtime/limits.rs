@@ -4,6 +4,9 @@
 
 use std::time::Duration;
 
+/// The wasmtime the host is built on (pinned in Cargo.toml).
+pub const WASMTIME_VERSION: &str = "48.0.8";
+
 // --- Per-plugin limits: defaults for `limits:` in NAME.yml ---------------
 
 /// Default linear memory cap (`--plugins.memory-limit`): room for a

@@ -334,6 +334,63 @@ fn renewed_certificate_is_served_without_restart() -> Result<()> {
     Ok(())
 }
 
+/// Sends one keep-alive GET of `path` on `stream` with basic auth for
+/// `user`, and returns the status (reading exactly the answer, so the
+/// connection can carry the next request).
+fn keep_alive_get(stream: &mut TcpStream, path: &str, user: &str) -> Result<u16> {
+    use base64::Engine as _;
+    let token = base64::engine::general_purpose::STANDARD.encode(user);
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {token}\r\n\r\n"
+    )?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte)?;
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head)?;
+    let status = head.split_whitespace().nth(1).context("status")?.parse()?;
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .context("content-length")?;
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body)?;
+    Ok(status)
+}
+
+#[test]
+fn a_user_removed_from_the_web_config_loses_an_open_connection_too() -> Result<()> {
+    let pki = Pki::new("auth-per-request")?;
+    let hash = bcrypt::hash("s3cret", 4)?;
+    let config = pki.write_config(&format!("basic_auth_users:\n  prometheus: '{hash}'\n"))?;
+    let plugins = conformance_dir("auth-per-request");
+    let exporter = secured(&plugins.path, &config)?;
+    let mut stream = TcpStream::connect(&exporter.addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    assert_eq!(
+        keep_alive_get(&mut stream, "/-/healthy", "prometheus:s3cret")?,
+        200
+    );
+    // The same connection, once the user is gone from the file.
+    pki.write_config(&format!("basic_auth_users:\n  someone_else: '{hash}'\n"))?;
+    assert_eq!(
+        keep_alive_get(&mut stream, "/-/healthy", "prometheus:s3cret")?,
+        401
+    );
+    assert_eq!(
+        keep_alive_get(&mut stream, "/-/healthy", "someone_else:s3cret")?,
+        200
+    );
+    Ok(())
+}
+
 #[test]
 fn basic_auth_right_and_wrong() -> Result<()> {
     let pki = Pki::new("auth")?;

@@ -90,17 +90,21 @@ pub async fn serve(listeners: Vec<TcpListener>, app: Arc<App>, shutdown: impl Fu
                 let builder = builder.clone();
                 let watcher = graceful.watcher();
                 tokio::spawn(async move {
-                    // Picks up a renewed certificate or changed users.
-                    let web = app.settings.web_config.as_ref().map(|w| w.current());
-                    let tls = web.as_ref().and_then(|w| w.tls.clone());
-                    let service = {
-                        let web = web.clone();
-                        service_fn(move |req| {
-                            let app = Arc::clone(&app);
-                            let web = web.clone();
-                            async move { Ok::<_, Infallible>(app.handle_with(req, web).await) }
-                        })
-                    };
+                    // A new connection picks up a renewed certificate; each
+                    // request (below) picks up changed users and headers, so a
+                    // user removed from the file loses a kept-alive connection too.
+                    let tls = app
+                        .settings
+                        .web_config
+                        .as_ref()
+                        .and_then(|w| w.current().tls.clone());
+                    let service = service_fn(move |req| {
+                        let app = Arc::clone(&app);
+                        async move {
+                            let web = app.settings.web_config.as_ref().map(|w| w.current());
+                            Ok::<_, Infallible>(app.handle_with(req, web).await)
+                        }
+                    });
                     let result = match tls {
                         None => watcher.watch(builder.serve_connection(TokioIo::new(stream), service)).await,
                         Some(config) => {

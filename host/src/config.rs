@@ -66,10 +66,12 @@ pub fn parse_size(s: &str) -> Result<u64, ConfigError> {
         .ok_or_else(|| ConfigError::Size(s.to_owned()))
 }
 
-/// Parses a listen address; `:9114` means all interfaces.
+/// Parses a listen address; `:9114` means all interfaces, IPv6 and IPv4
+/// (`[::]:9114`, bound dual-stack where the machine has IPv6, as Go's
+/// listener does).
 pub fn parse_listen_address(s: &str) -> Result<SocketAddr, ConfigError> {
     let full = if s.starts_with(':') {
-        format!("0.0.0.0{s}")
+        format!("[::]{s}")
     } else {
         s.to_owned()
     };
@@ -450,8 +452,8 @@ mod tests {
     #[test]
     fn listen_addresses() {
         assert_eq!(
-            parse_listen_address(":9100").ok().map(|a| a.port()),
-            Some(9100)
+            parse_listen_address(":9100").unwrap(),
+            "[::]:9100".parse::<SocketAddr>().unwrap()
         );
         assert_eq!(
             parse_listen_address("127.0.0.1:0").unwrap(),

@@ -283,3 +283,24 @@ fn version_and_no_flags_as_the_prometheus_tools_take_them() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn a_port_alone_listens_on_ipv6_and_ipv4() -> Result<()> {
+    let dir = PluginsDir::new("dual-stack");
+    dir.add("conformance", "conformance", None);
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_wasm_exporter"));
+    cmd.args(["--web.listen-address", ":0"]);
+    let e = Exporter::start_secured(cmd, &dir.path, &[])?;
+    let port = e.addr.rsplit(':').next().unwrap();
+    let v4 = format!("127.0.0.1:{port}");
+    assert_eq!(request(&v4, "GET", "/-/healthy", &[])?.status, 200);
+    if std::net::TcpListener::bind("[::1]:0").is_ok() {
+        assert!(e.addr.starts_with("[::]:"), "{}", e.addr);
+        let v6 = format!("[::1]:{port}");
+        assert_eq!(request(&v6, "GET", "/-/healthy", &[])?.status, 200);
+    } else {
+        // A machine without IPv6: IPv4 alone, said once.
+        e.wait_for_log(&["no IPv6 on this machine"]);
+    }
+    Ok(())
+}

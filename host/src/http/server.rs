@@ -14,15 +14,44 @@ use tokio::net::TcpListener;
 use super::{App, HEADER_READ_TIMEOUT, SHUTDOWN_GRACE};
 
 /// Binds every address, or fails naming the one that could not be bound.
+/// The IPv6 wildcard (`[::]`, what `:PORT` means) is bound dual-stack, as
+/// Go's listener binds it, so IPv4 clients reach it too; on a machine
+/// without IPv6 it falls back to `0.0.0.0`.
 pub async fn bind(addresses: &[SocketAddr]) -> std::io::Result<Vec<TcpListener>> {
     let mut listeners = Vec::with_capacity(addresses.len());
     for addr in addresses {
-        let listener = TcpListener::bind(addr)
-            .await
+        let listener = bind_one(*addr)
             .map_err(|e| std::io::Error::new(e.kind(), format!("listening on {addr}: {e}")))?;
         listeners.push(listener);
     }
     Ok(listeners)
+}
+
+fn bind_one(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let wildcard_v6 = matches!(addr, SocketAddr::V6(a) if a.ip().is_unspecified());
+    let socket = match Socket::new(Domain::for_address(addr), Type::STREAM, None) {
+        Ok(s) => s,
+        Err(e) if wildcard_v6 && e.raw_os_error() == Some(libc_eafnosupport()) => {
+            tracing::info!("no IPv6 on this machine, listening on IPv4 only");
+            let v4 = SocketAddr::from(([0, 0, 0, 0], addr.port()));
+            return bind_one(v4);
+        }
+        Err(e) => return Err(e),
+    };
+    if wildcard_v6 {
+        socket.set_only_v6(false)?;
+    }
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    TcpListener::from_std(socket.into())
+}
+
+/// `EAFNOSUPPORT` on Linux: the kernel has no IPv6.
+const fn libc_eafnosupport() -> i32 {
+    97
 }
 
 /// The listening sockets systemd passed (`LISTEN_FDS`), for

@@ -1,4 +1,4 @@
-//! Guest SDK for [wasm_exporter] collector plugins.
+//! Guest SDK for wasm_exporter collector plugins.
 //!
 //! A plugin is a WASI 0.2 component built for `wasm32-wasip2`. With this crate
 //! it is one type that implements [`Collector`] and one [`export_collector!`]
@@ -31,8 +31,7 @@
 //!
 //! The crate's `Cargo.toml` needs `crate-type = ["cdylib"]`; then
 //! `cargo build --release --target wasm32-wasip2` writes the component.
-//!
-//! [wasm_exporter]: https://example.invalid/wasm_exporter
+
 
 #![deny(missing_docs)]
 

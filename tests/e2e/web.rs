@@ -291,6 +291,79 @@ fn client_certificate_outside_the_allowed_sans_is_refused() -> Result<()> {
     Ok(())
 }
 
+#[test]
+fn allowed_sans_match_dns_email_ip_and_uri_exactly_and_require_a_certificate() -> Result<()> {
+    let pki = Pki::new("sans-kinds")?;
+    pki.leaf(
+        "workload",
+        "ca",
+        "workload",
+        "subjectAltName=email:prom@example.test,URI:spiffe://cluster/prometheus,IP:10.1.2.3\nextendedKeyUsage=clientAuth\n",
+    )?;
+    let plugins = conformance_dir("sans-kinds");
+    let client = |exporter: &Exporter, name: &str| -> Result<Curl> {
+        curl(&[
+            "--cacert",
+            &pki.path("ca.crt"),
+            "--cert",
+            &pki.path(&format!("{name}.crt")),
+            "--key",
+            &pki.path(&format!("{name}.key")),
+            &format!("https://{}/-/healthy", exporter.addr),
+        ])
+    };
+    // VerifyClientCertIfGiven would let a client without a certificate in;
+    // with the list set, it may not, as in exporter-toolkit.
+    for (allowed, workload_in, client_in) in [
+        ("spiffe://cluster/prometheus", true, false),
+        ("prom@example.test", true, false),
+        ("10.1.2.3", true, false),
+        ("prometheus.test", false, true),
+        // Exact strings, no wildcard matching.
+        ("\"*.test\"", false, false),
+    ] {
+        let config = pki.write_config(&format!(
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: VerifyClientCertIfGiven\n  client_ca_file: ca.crt\n  client_allowed_sans: [{allowed}]\n"
+        ))?;
+        let exporter = secured(&plugins.path, &config)?;
+        let workload = client(&exporter, "workload")?;
+        ensure!(
+            (workload.status == 200) == workload_in,
+            "{allowed}: workload {workload:?}"
+        );
+        let other = client(&exporter, "client")?;
+        ensure!(
+            (other.status == 200) == client_in,
+            "{allowed}: client {other:?}"
+        );
+        let none = curl(&[
+            "--cacert",
+            &pki.path("ca.crt"),
+            &format!("https://{}/-/healthy", exporter.addr),
+        ])?;
+        ensure!(
+            none.status == 0 && none.exit != 0,
+            "{allowed}: no certificate got in: {none:?}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn allowed_sans_without_a_client_certificate_asked_for_are_refused_at_start() -> Result<()> {
+    let pki = Pki::new("sans-nocert")?;
+    let config = pki.write_config(
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_allowed_sans: [prometheus.test]\n",
+    )?;
+    let plugins = conformance_dir("sans-nocert");
+    let stderr = start_refused(&plugins.path, &["--web.config.file", &config])?;
+    ensure!(
+        stderr.contains("client_allowed_sans") && stderr.contains("NoClientCert"),
+        "{stderr}"
+    );
+    Ok(())
+}
+
 /// The subject of the certificate the server presents, per openssl.
 fn served_subject(addr: &str) -> Result<String> {
     let out = Command::new("openssl")

@@ -31,6 +31,7 @@
 //! (rustls does not offer them).
 
 mod auth;
+mod san;
 mod tls;
 
 use std::collections::{BTreeMap, HashMap};

@@ -8,11 +8,12 @@ use std::sync::Arc;
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 use rustls::server::WebPkiClientVerifier;
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme};
 
+use super::san::subject_alt_names;
 use super::{TlsFile, WebConfigError, invalid};
 
 fn resolve(base: &Path, file: &str) -> PathBuf {
@@ -237,20 +238,16 @@ pub(super) fn build_tls(
     let verifier = if t.client_allowed_sans.is_empty() {
         verifier
     } else {
-        let allowed = t
-            .client_allowed_sans
-            .iter()
-            .map(|s| {
-                ServerName::try_from(s.clone()).map_err(|_| {
-                    invalid(format!(
-                        "tls_server_config.client_allowed_sans: {s:?} is not a DNS name or IP address"
-                    ))
-                })
-            })
-            .collect::<Result<_, _>>()?;
+        if auth == ClientAuth::None {
+            return Err(invalid(
+                "tls_server_config.client_allowed_sans is set but client_auth_type is NoClientCert: \
+                 no client certificate is asked for, so the list would check nothing; set \
+                 client_auth_type to RequireAndVerifyClientCert",
+            ));
+        }
         Arc::new(AllowedSans {
             inner: verifier,
-            allowed,
+            allowed: t.client_allowed_sans.clone(),
         })
     };
 
@@ -326,12 +323,14 @@ impl ClientCertVerifier for AnyClientCert {
     }
 }
 
-/// `client_allowed_sans`: after the CA check, the client's certificate
-/// must name one of these (DNS or IP subject alternative names).
+/// `client_allowed_sans`, as exporter-toolkit checks it: a client without a
+/// certificate is refused whatever `client_auth_type` says, and after the
+/// CA check one of the certificate's DNS names, e-mail addresses, IP
+/// addresses or URIs must equal an entry of the list, as text.
 #[derive(Debug)]
 struct AllowedSans {
     inner: Arc<dyn ClientCertVerifier>,
-    allowed: Vec<ServerName<'static>>,
+    allowed: Vec<String>,
 }
 
 impl ClientCertVerifier for AllowedSans {
@@ -340,7 +339,8 @@ impl ClientCertVerifier for AllowedSans {
     }
 
     fn client_auth_mandatory(&self) -> bool {
-        self.inner.client_auth_mandatory()
+        // "No client certificate" is a refusal when the list is set.
+        true
     }
 
     fn root_hint_subjects(&self) -> &[DistinguishedName] {
@@ -356,13 +356,10 @@ impl ClientCertVerifier for AllowedSans {
         let verified = self
             .inner
             .verify_client_cert(end_entity, intermediates, now)?;
-        let cert = webpki::EndEntityCert::try_from(end_entity)
-            .map_err(|e| rustls::Error::General(format!("client certificate: {e}")))?;
-        if self
-            .allowed
-            .iter()
-            .any(|name| cert.verify_is_valid_for_subject_name(name).is_ok())
-        {
+        let names = subject_alt_names(end_entity).ok_or(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::BadEncoding,
+        ))?;
+        if names.iter().any(|n| self.allowed.contains(n)) {
             Ok(verified)
         } else {
             Err(rustls::Error::InvalidCertificate(

@@ -32,7 +32,6 @@
 //! The crate's `Cargo.toml` needs `crate-type = ["cdylib"]`; then
 //! `cargo build --release --target wasm32-wasip2` writes the component.
 
-
 #![deny(missing_docs)]
 
 mod builders;

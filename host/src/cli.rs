@@ -39,6 +39,8 @@ pub struct Settings {
     pub max_requests: usize,
     /// Whether `POST /-/reload` is served.
     pub enable_lifecycle: bool,
+    /// Whether the metrics about the exporter itself are served.
+    pub exporter_metrics: bool,
     /// The plugins directory.
     pub plugins_dir: PathBuf,
     /// Whether to watch it for changes.
@@ -76,6 +78,7 @@ impl Flags {
             timeout_offset: self.timeout_offset,
             max_requests: self.max_requests,
             enable_lifecycle: self.enable_lifecycle && !self.no_enable_lifecycle,
+            exporter_metrics: !self.disable_exporter_metrics,
             plugins_dir: self.plugins_dir.clone(),
             watch: self.plugins_watch && !self.no_plugins_watch,
             cache_dir: self.plugins_cache_dir.clone(),
@@ -144,6 +147,11 @@ pub struct Flags {
     #[arg(long = "no-web.enable-lifecycle", hide = true)]
     #[doc(hidden)]
     pub no_enable_lifecycle: bool,
+
+    /// Exclude metrics about the exporter itself (process_*, promhttp_*);
+    /// the plugins' status metrics stay.
+    #[arg(long = "web.disable-exporter-metrics")]
+    pub disable_exporter_metrics: bool,
 
     /// Most scrapes of the metrics path served at once; more get 503 at
     /// once. 0 means no limit.

@@ -53,6 +53,7 @@ fn run(settings: Settings) -> anyhow::Result<ExitCode> {
             timeout_offset: settings.timeout_offset,
             max_requests: settings.max_requests,
             enable_lifecycle: settings.enable_lifecycle,
+            exporter_metrics: settings.exporter_metrics,
             web_config,
         }));
         let listeners = if settings.systemd_socket {
@@ -90,7 +91,10 @@ fn run(settings: Settings) -> anyhow::Result<ExitCode> {
             plugins = plugins.current().plugins.len(),
             "plugins loaded, ready"
         );
-        app.set_scraper(Arc::new(Scraper::new(Arc::clone(&plugins))));
+        app.set_scraper(Arc::new(Scraper::new(
+            Arc::clone(&plugins),
+            settings.exporter_metrics,
+        )));
         app.set_reload(reload::spawn(plugins, settings.watch));
         server.await.context("HTTP server")?;
         tracing::info!("stopped");

@@ -15,14 +15,17 @@ use crate::selfmetrics::{self, BuildInfo};
 pub struct Scraper {
     plugins: Arc<Plugins>,
     build: BuildInfo,
+    exporter_metrics: bool,
 }
 
 impl Scraper {
-    /// A scraper of `plugins`.
-    pub fn new(plugins: Arc<Plugins>) -> Self {
+    /// A scraper of `plugins`; `exporter_metrics` false leaves out the
+    /// metrics about the exporter process (`--web.disable-exporter-metrics`).
+    pub fn new(plugins: Arc<Plugins>, exporter_metrics: bool) -> Self {
         Scraper {
             plugins,
             build: BuildInfo::current(),
+            exporter_metrics,
         }
     }
 
@@ -33,8 +36,8 @@ impl Scraper {
 
     /// Collects all plugins at once, each bounded by the smaller of its own
     /// timeout and `budget` (the scrape's), and returns every family to
-    /// serve, sorted by name.
-    pub async fn scrape(&self, budget: Option<Duration>) -> Vec<Family> {
+    /// serve, `handler` (the HTTP layer's own) included, sorted by name.
+    pub async fn scrape(&self, budget: Option<Duration>, handler: Vec<Family>) -> Vec<Family> {
         let now = Instant::now();
         let catalogue = self.plugins.current();
         let tasks: Vec<_> = catalogue
@@ -79,8 +82,9 @@ impl Scraper {
         // No plugin family has a host name (validation dropped those), so
         // the host's join the list without a merge.
         families.extend(
-            selfmetrics::families(&statuses, &self.build)
+            selfmetrics::families(&statuses, &self.build, self.exporter_metrics)
                 .into_iter()
+                .chain(handler)
                 .filter(|f| !f.series.is_empty()),
         );
         families.sort_by(|a, b| a.name.cmp(&b.name));

@@ -9,7 +9,7 @@ use crate::reason::Reason;
 
 /// Prefixes of every name the host serves; no plugin may take a name that
 /// starts with one.
-pub const HOST_PREFIXES: [&str; 2] = ["wasm_exporter_", "process_"];
+pub const HOST_PREFIXES: [&str; 3] = ["wasm_exporter_", "process_", "promhttp_"];
 
 /// Whether the host serves the sample or metadata name `name` itself.
 pub fn host_owns(name: &str) -> bool {
@@ -46,8 +46,9 @@ fn gauge(name: &str, help: &str, labels: &[&str]) -> Family {
 }
 
 /// The host's families for the plugins' statuses, given by name in name
-/// order.
-pub fn families(plugins: &[(&str, Status)], build: &BuildInfo) -> Vec<Family> {
+/// order; the `process_*` ones only with `process`
+/// (`--web.disable-exporter-metrics` leaves them out).
+pub fn families(plugins: &[(&str, Status)], build: &BuildInfo, process: bool) -> Vec<Family> {
     let mut up = gauge(
         "wasm_exporter_plugin_up",
         "Whether the plugin's last collect succeeded (1) or failed (0).",
@@ -140,13 +141,50 @@ pub fn families(plugins: &[(&str, Status)], build: &BuildInfo) -> Vec<Family> {
     let mut out = vec![
         up, duration, series, dropped, errors, info, build_info, reloads,
     ];
-    out.extend(process::families());
+    if process {
+        out.extend(process::families());
+    }
     for family in &mut out {
         std::sync::Arc::make_mut(&mut family.series).sort_unstable_by(|a, b| {
             crate::exposition::model::cmp_label_values(&a.label_values, &b.label_values)
         });
     }
     out
+}
+
+/// promhttp's metrics about the metrics handler itself: scrapes served by
+/// HTTP status code (200, 500 and 503 always present, as in client_golang)
+/// and scrapes in flight, this one included.
+pub fn handler_families(
+    in_flight: i64,
+    by_code: &std::collections::BTreeMap<u16, u64>,
+) -> Vec<Family> {
+    let mut requests = Family::new(
+        Kind::Counter,
+        "promhttp_metric_handler_requests_total",
+        "Total number of scrapes by HTTP status code.",
+    )
+    .with_labels(&["code"]);
+    let mut codes = by_code.clone();
+    for code in [200, 500, 503] {
+        codes.entry(code).or_insert(0);
+    }
+    for (code, n) in codes {
+        requests.push(
+            vec![code.to_string()],
+            Value::Counter {
+                total: n as f64,
+                exemplar: None,
+            },
+        );
+    }
+    let mut in_flight_family = Family::new(
+        Kind::Gauge,
+        "promhttp_metric_handler_requests_in_flight",
+        "Current number of scrapes being served.",
+    );
+    in_flight_family.push(vec![], Value::Gauge(in_flight as f64));
+    vec![requests, in_flight_family]
 }
 
 /// `process_*` metrics from `/proc/self`, as client libraries export them.

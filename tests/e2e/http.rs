@@ -304,3 +304,39 @@ fn a_port_alone_listens_on_ipv6_and_ipv4() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn promhttp_handler_metrics_and_disable_exporter_metrics() -> Result<()> {
+    let (_dir, e) = exporter("promhttp")?;
+    e.scrape_text()?;
+    let body = e.scrape_text()?;
+    // The first scrape has completed; this one is in flight.
+    let total = |code: &str| {
+        sample(
+            &body,
+            &format!("promhttp_metric_handler_requests_total{{code=\"{code}\"}}"),
+        )
+    };
+    assert_eq!(total("200"), Some(1.0), "{body}");
+    assert_eq!(total("500"), Some(0.0));
+    assert_eq!(total("503"), Some(0.0));
+    assert_eq!(
+        sample(&body, "promhttp_metric_handler_requests_in_flight"),
+        Some(1.0)
+    );
+    let (ok, out) = run_with_stdin("promtool", &["check", "metrics"], &body)?;
+    assert!(ok, "{out}");
+
+    let dir = PluginsDir::new("no-exporter-metrics");
+    dir.add("conformance", "conformance", None);
+    let e = Exporter::start(&dir.path, &["--web.disable-exporter-metrics"])?;
+    let body = e.scrape_text()?;
+    assert!(!body.contains("promhttp_"), "{body}");
+    assert!(!body.contains("process_"), "{body}");
+    assert_eq!(
+        sample(&body, "wasm_exporter_plugin_up{plugin=\"conformance\"}"),
+        Some(1.0)
+    );
+    assert!(body.contains("conformance_mystery 42"));
+    Ok(())
+}

@@ -47,6 +47,8 @@ pub struct WebSettings {
     pub max_requests: usize,
     /// `--web.enable-lifecycle`: whether `POST /-/reload` is served.
     pub enable_lifecycle: bool,
+    /// False with `--web.disable-exporter-metrics`: no `promhttp_*`.
+    pub exporter_metrics: bool,
     /// `--web.config.file`: TLS, basic auth and extra headers.
     pub web_config: Option<Arc<WebConfig>>,
 }
@@ -62,6 +64,45 @@ pub struct App {
     /// Permits for metrics requests in flight (`--web.max-requests`).
     in_flight: Option<Arc<tokio::sync::Semaphore>>,
     reload: std::sync::OnceLock<ReloadTrigger>,
+    /// Scrapes of the metrics path, for promhttp's handler metrics.
+    handler: HandlerStats,
+}
+
+/// Scrapes of the metrics path: in flight, and served by status code.
+#[derive(Default)]
+struct HandlerStats {
+    in_flight: std::sync::atomic::AtomicI64,
+    by_code: std::sync::Mutex<std::collections::BTreeMap<u16, u64>>,
+}
+
+/// Counts a scrape in flight until dropped.
+struct InFlight<'a>(&'a HandlerStats);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl HandlerStats {
+    fn enter(&self) -> InFlight<'_> {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(self)
+    }
+
+    fn served(&self, status: StatusCode) {
+        let mut codes = self.by_code.lock().unwrap_or_else(|p| p.into_inner());
+        *codes.entry(status.as_u16()).or_default() += 1;
+    }
+
+    fn families(&self) -> Vec<crate::exposition::model::Family> {
+        let codes = self
+            .by_code
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        crate::selfmetrics::handler_families(self.in_flight.load(Ordering::Relaxed), &codes)
+    }
 }
 
 type Body = Full<Bytes>;
@@ -80,6 +121,7 @@ impl App {
             build: BuildInfo::current(),
             ready: AtomicBool::new(false),
             last_size: AtomicUsize::new(16 << 10),
+            handler: HandlerStats::default(),
         }
     }
 

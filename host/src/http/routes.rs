@@ -50,20 +50,10 @@ impl App {
             return resp;
         }
         if path == self.settings.telemetry_path {
-            // Over the limit, answer at once rather than queue up work.
-            let _permit = match &self.in_flight {
-                Some(sem) => match Arc::clone(sem).try_acquire_owned() {
-                    Ok(permit) => Some(permit),
-                    Err(_) => {
-                        return plain(
-                            StatusCode::SERVICE_UNAVAILABLE,
-                            "503 too many metrics requests in flight (--web.max-requests); try again later\n",
-                        );
-                    }
-                },
-                None => None,
-            };
-            return self.metrics(&req).await;
+            let _counted = self.handler.enter();
+            let resp = self.limited_metrics(&req).await;
+            self.handler.served(resp.status());
+            return resp;
         }
         match path {
             "/-/healthy" => plain(StatusCode::OK, "Healthy.\n"),
@@ -129,6 +119,24 @@ impl App {
         )
     }
 
+    /// The metrics path under `--web.max-requests`: over the limit, answer
+    /// at once rather than queue up work.
+    async fn limited_metrics(&self, req: &Request<Incoming>) -> Response<Body> {
+        let _permit = match &self.in_flight {
+            Some(sem) => match Arc::clone(sem).try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    return plain(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "503 too many metrics requests in flight (--web.max-requests); try again later\n",
+                    );
+                }
+            },
+            None => None,
+        };
+        self.metrics(req).await
+    }
+
     async fn metrics(&self, req: &Request<Incoming>) -> Response<Body> {
         let Some(scraper) = self.scraper.get() else {
             return plain(
@@ -144,7 +152,12 @@ impl App {
         let format = negotiate::negotiate(header_str(header::ACCEPT));
         let gzip = negotiate::accepts_gzip(header_str(header::ACCEPT_ENCODING));
 
-        let families = scraper.scrape(self.scrape_budget(req)).await;
+        let handler = if self.settings.exporter_metrics {
+            self.handler.families()
+        } else {
+            Vec::new()
+        };
+        let families = scraper.scrape(self.scrape_budget(req), handler).await;
         let mut body = Vec::with_capacity(self.last_size.load(Ordering::Relaxed) + 4096);
         match format {
             Format::Text => text::encode(&families, &mut body),

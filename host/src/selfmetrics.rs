@@ -205,11 +205,17 @@ pub mod process {
         f
     }
 
-    /// Clock ticks per second of `/proc/self/stat` times. Linux reports
-    /// USER_HZ, which is 100 on every architecture Rust targets.
-    const TICKS_PER_SECOND: f64 = 100.0;
-    /// Page size used by `/proc/self/stat` RSS, in bytes.
-    const PAGE_SIZE: f64 = 4096.0;
+    /// Clock ticks per second of `/proc/self/stat` times (USER_HZ), from
+    /// the system rather than assumed.
+    fn ticks_per_second() -> f64 {
+        rustix::param::clock_ticks_per_second() as f64
+    }
+
+    /// Bytes per page of `/proc/self/stat` RSS: 4 KiB on x86_64, but 16 or
+    /// 64 KiB on some arm64 kernels.
+    fn page_size() -> f64 {
+        rustix::param::page_size() as f64
+    }
 
     /// Reads the process metrics; empty where `/proc` is missing.
     pub fn families() -> Vec<Family> {
@@ -228,7 +234,7 @@ pub mod process {
                     "process_cpu_seconds_total",
                     "Total user and system CPU time spent in seconds.",
                     "seconds",
-                    (utime + stime) / TICKS_PER_SECOND,
+                    (utime + stime) / ticks_per_second(),
                 ));
             }
             if let Some(vsize) = field(23) {
@@ -246,7 +252,7 @@ pub mod process {
                     "process_resident_memory_bytes",
                     "Resident memory size in bytes.",
                     "bytes",
-                    rss * PAGE_SIZE,
+                    rss * page_size(),
                 ));
             }
             if let (Some(start_ticks), Some(boot)) = (field(22), boot_time()) {
@@ -255,7 +261,7 @@ pub mod process {
                     "process_start_time_seconds",
                     "Start time of the process since unix epoch in seconds.",
                     "seconds",
-                    boot + start_ticks / TICKS_PER_SECOND,
+                    boot + start_ticks / ticks_per_second(),
                 ));
             }
         }
@@ -300,11 +306,15 @@ pub mod process {
         out
     }
 
+    /// When the machine booted, in seconds since the epoch: the wall clock
+    /// minus the time since boot. Read from the clocks, not `/proc/stat`,
+    /// which systemd's `ProcSubset=pid` (the shipped unit) hides.
     fn boot_time() -> Option<f64> {
-        let stat = std::fs::read_to_string("/proc/stat").ok()?;
-        stat.lines()
-            .find_map(|l| l.strip_prefix("btime "))
-            .and_then(|v| v.trim().parse().ok())
+        use rustix::time::{ClockId, clock_gettime};
+        let seconds = |t: rustix::time::Timespec| t.tv_sec as f64 + t.tv_nsec as f64 / 1e9;
+        let now = seconds(clock_gettime(ClockId::Realtime));
+        let up = seconds(clock_gettime(ClockId::Boottime));
+        Some(now - up)
     }
 
     #[cfg(test)]
@@ -323,15 +333,51 @@ pub mod process {
             ] {
                 assert!(names.contains(&want), "{want} missing from {names:?}");
             }
-            let rss = families
-                .iter()
-                .find(|f| f.name == "process_resident_memory_bytes")
-                .and_then(|f| match f.series[0].value {
-                    Value::Gauge(v) => Some(v),
-                    _ => None,
-                })
+            let value = |name: &str| {
+                families
+                    .iter()
+                    .find(|f| f.name == name)
+                    .and_then(|f| match f.series[0].value {
+                        Value::Gauge(v) => Some(v),
+                        _ => None,
+                    })
+                    .unwrap()
+            };
+            // The kernel's own figure, in kB: a wrong page size would be 4x
+            // or 16x off on a 16K- or 64K-page machine.
+            let status = std::fs::read_to_string("/proc/self/status").unwrap();
+            let kb: f64 = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next())
+                .unwrap()
+                .parse()
                 .unwrap();
-            assert!(rss > 1e6, "rss {rss}");
+            let rss = value("process_resident_memory_bytes");
+            let ratio = rss / (kb * 1024.0);
+            assert!((0.8..1.25).contains(&ratio), "rss {rss} vs VmRSS {kb} kB");
+            // The start time from the clocks agrees with /proc/stat's btime
+            // where that is readable.
+            let start = value("process_start_time_seconds");
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs_f64();
+            assert!(
+                start <= now && start > now - 3600.0,
+                "start {start}, now {now}"
+            );
+            if let Ok(stat) = std::fs::read_to_string("/proc/stat") {
+                let btime: f64 = stat
+                    .lines()
+                    .find_map(|l| l.strip_prefix("btime "))
+                    .unwrap()
+                    .trim()
+                    .parse()
+                    .unwrap();
+                let boot = boot_time().unwrap();
+                assert!((boot - btime).abs() < 2.0, "boot {boot} vs btime {btime}");
+            }
         }
     }
 }

@@ -434,3 +434,52 @@ fn prometheus_scrape_config_passes_promtool() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn process_metrics_under_the_unit_s_proc_subset() -> Result<()> {
+    // The shipped unit sets ProcSubset=pid: systemd mounts /proc with
+    // subset=pid, which hides /proc/stat. The same mount, without systemd:
+    // a private mount and PID namespace with such a /proc.
+    let unit = read("systemd/wasm_exporter.service")?;
+    ensure!(
+        unit.contains("ProcSubset=pid"),
+        "the unit no longer hides /proc"
+    );
+    let dir = PluginsDir::new("proc-subset");
+    dir.add("conformance", "conformance", None);
+    let mut cmd = Command::new("unshare");
+    cmd.args([
+        "--mount",
+        "--pid",
+        "--fork",
+        "--kill-child",
+        "sh",
+        "-c",
+        "mount -t proc -o subset=pid proc /proc && test ! -e /proc/stat && exec \"$0\" \"$@\"",
+        env!("CARGO_BIN_EXE_wasm_exporter"),
+        "--web.listen-address",
+        "127.0.0.1:0",
+    ]);
+    let e = Exporter::start_secured(cmd, &dir.path, &[])?;
+    let body = e.scrape_text()?;
+    for name in [
+        "process_start_time_seconds",
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_open_fds",
+    ] {
+        ensure!(
+            sample(&body, name).is_some(),
+            "{name} missing with /proc/stat hidden:\n{body}"
+        );
+    }
+    let start = sample(&body, "process_start_time_seconds").context("start time")?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs_f64();
+    ensure!(
+        start <= now && start > now - 600.0,
+        "start {start}, now {now}"
+    );
+    Ok(())
+}

@@ -35,7 +35,7 @@ export WASM_EXPORTER_BRANCH   := $(shell git rev-parse --abbrev-ref HEAD 2>/dev/
 export WASM_EXPORTER_PLUGINS  := $(abspath $(PLUGIN_OUT))
 export WASM_EXPORTER_TEST_PYTHON := $(abspath $(VENV))/bin/python
 
-.PHONY: all run demo test lint plugins build setup setup-rust setup-test fmt clean fuzz soak man bench
+.PHONY: all run run-dir demo test lint plugins build setup setup-rust setup-test fmt clean fuzz soak man bench
 
 all: build plugins
 
@@ -94,12 +94,16 @@ man: setup-rust
 
 ## Run ------------------------------------------------------------------
 
-run: build plugins
+# The shipped plugins and their NAME.yml, staged in build/plugins.d (what
+# `make run` serves; a plugins volume for the Docker image).
+run-dir: plugins
 	@rm -rf $(RUN_DIR) && mkdir -p $(RUN_DIR)
 	@for p in $(SHIPPED_PLUGINS); do \
 	  cp $(PLUGIN_OUT)/$$p.wasm $(RUN_DIR)/; \
 	  for y in plugins/$$p/$$p.yml; do [ -f $$y ] && cp $$y $(RUN_DIR)/ || true; done; \
 	done
+
+run: build run-dir
 	./target/release/wasm_exporter --plugins.dir $(RUN_DIR) --plugins.cache-dir $(BUILD)/cache --web.listen-address $(LISTEN)
 
 ## Demo: a local HAProxy and the exporter, for a first look ------------------

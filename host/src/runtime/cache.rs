@@ -37,10 +37,9 @@ pub enum CacheError {
         /// Why.
         source: std::io::Error,
     },
-    /// Others could write compiled code for us to run.
-    #[error(
-        "cache directory {0} is writable by group or others; make it 0700 (or 0755) and owned by the exporter's user"
-    )]
+    /// Our private subdirectory is not ours alone: others could write
+    /// compiled code for us to run.
+    #[error("cache directory {0} is not a directory owned by the exporter's user with mode 0700")]
     Unsafe(PathBuf),
 }
 
@@ -105,21 +104,41 @@ fn hex(bytes: &[u8]) -> String {
         })
 }
 
+/// Where compiled code may be kept: `dir` when group and others cannot
+/// write it; otherwise (a Kubernetes `emptyDir` is 0777, `umask 002` makes
+/// 0775) `dir/wasm_exporter-UID`, created with mode 0700 and checked to be
+/// a real directory of ours that only we can use, so that nobody else can
+/// put code there for us to run.
+pub fn private_dir(dir: &Path) -> Result<PathBuf, CacheError> {
+    use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _};
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| CacheError::Io { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    if std::fs::metadata(dir).map_err(io(dir))?.mode() & 0o022 == 0 {
+        return Ok(dir.to_owned());
+    }
+    let uid = rustix::process::getuid().as_raw();
+    let own = dir.join(format!("wasm_exporter-{uid}"));
+    match std::fs::DirBuilder::new().mode(0o700).create(&own) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(io(&own)(e)),
+    }
+    let meta = std::fs::symlink_metadata(&own).map_err(io(&own))?;
+    if !meta.is_dir() || meta.uid() != uid || meta.mode() & 0o077 != 0 {
+        return Err(CacheError::Unsafe(own));
+    }
+    Ok(own)
+}
+
 impl ComponentCache {
-    /// Uses (and creates) `dir` for `engine`'s compiled components.
+    /// Uses (and creates) `dir` for `engine`'s compiled components: `dir`
+    /// itself when only its owner can write it, else a subdirectory of our
+    /// own in it (see [`private_dir`]).
     pub fn open(dir: &Path, engine: &Engine) -> Result<Self, CacheError> {
-        let io = |source| CacheError::Io {
-            path: dir.to_owned(),
-            source,
-        };
-        std::fs::create_dir_all(dir).map_err(io)?;
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(dir).map_err(io)?.permissions().mode();
-            if mode & 0o022 != 0 {
-                return Err(CacheError::Unsafe(dir.to_owned()));
-            }
-        }
+        let dir = &private_dir(dir)?;
         let mut hasher = Sha256Hasher(ring::digest::Context::new(&ring::digest::SHA256));
         engine.precompile_compatibility_hash().hash(&mut hasher);
         let engine_key = hex(&hasher.0.finish().as_ref()[..12]);
@@ -127,6 +146,11 @@ impl ComponentCache {
             dir: dir.to_owned(),
             engine_key,
         })
+    }
+
+    /// The directory entries are kept in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// The entry for these plugin bytes.

@@ -5,7 +5,7 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine};
 
 use super::bindings::{Plugin, PluginPre};
-use super::cache::{CacheError, ComponentCache, Lookup};
+use super::cache::{ComponentCache, Lookup};
 use super::error::error_chain;
 use super::limits::EPOCH_TICK;
 use super::state::StoreState;
@@ -22,9 +22,6 @@ pub enum RuntimeError {
     /// The component's imports or exports do not fit the plugin world.
     #[error("does not fit the wasm-exporter:plugin world: {0}")]
     Link(String),
-    /// The compiled-component cache cannot be used.
-    #[error(transparent)]
-    Cache(#[from] CacheError),
 }
 
 /// The engine and linker all plugins share.
@@ -70,12 +67,19 @@ impl Runtime {
     }
 
     /// The same, keeping compiled plugins in `dir` (`--plugins.cache-dir`).
+    /// A cache that cannot be used never stops the exporter: it runs
+    /// without one, saying so once.
     pub fn with_cache_dir(dir: &std::path::Path) -> Result<Self, RuntimeError> {
         let mut runtime = Self::new()?;
-        runtime.cache = Some(std::sync::Arc::new(ComponentCache::open(
-            dir,
-            &runtime.engine,
-        )?));
+        match ComponentCache::open(dir, &runtime.engine) {
+            Ok(cache) => {
+                tracing::info!(dir = %cache.dir().display(), "compiled plugins are cached");
+                runtime.cache = Some(std::sync::Arc::new(cache));
+            }
+            Err(e) => {
+                tracing::warn!("plugin cache off, every start compiles the plugins afresh: {e}")
+            }
+        }
         Ok(runtime)
     }
 

@@ -167,10 +167,38 @@ fn json_logs_are_one_object_per_line() -> Result<()> {
     assert_eq!(record["plugin"], "trap");
     assert_eq!(record["reason"], "trap");
     assert_eq!(record["level"], "ERROR");
+    // promslog's keys, first and in its order.
+    let keys: Vec<&str> = lines[0]
+        .trim_start_matches('{')
+        .split(",\"")
+        .take(4)
+        .map(|kv| kv.trim_start_matches('"').split('"').next().unwrap())
+        .collect();
+    assert_eq!(keys, ["time", "level", "source", "msg"], "{}", lines[0]);
+    assert!(record["msg"].as_str().unwrap().starts_with("plugin down"));
+    assert!(record["source"].as_str().unwrap().contains(".rs:"));
     for line in e.logs() {
         serde_json::from_str::<serde_json::Value>(&line)
             .map_err(|err| anyhow::anyhow!("{err}: {line}"))?;
     }
+    Ok(())
+}
+
+#[test]
+fn logfmt_logs_in_promslog_s_shape() -> Result<()> {
+    let (_dir, e) = exporter("logfmt-logs")?;
+    let lines = e.wait_for_log(&["plugins loaded, ready"]);
+    let line = &lines[0];
+    let keys: Vec<&str> = line
+        .split(' ')
+        .filter_map(|kv| kv.split_once('=').map(|(k, _)| k))
+        .take(4)
+        .collect();
+    assert_eq!(keys, ["time", "level", "source", "msg"], "{line}");
+    assert!(line.contains(" level=INFO "), "{line}");
+    assert!(line.contains(" msg=\"plugins loaded, ready\""), "{line}");
+    let time = line.split(' ').next().unwrap().trim_start_matches("time=");
+    assert!(time.ends_with('Z') && time.contains('T'), "{time}");
     Ok(())
 }
 

@@ -312,8 +312,7 @@ fn allowed_sans_match_dns_email_ip_and_uri_exactly_and_require_a_certificate() -
             &format!("https://{}/-/healthy", exporter.addr),
         ])
     };
-    // VerifyClientCertIfGiven would let a client without a certificate in;
-    // with the list set, it may not, as in exporter-toolkit.
+    // A client without a certificate never gets in past the list.
     for (allowed, workload_in, client_in) in [
         ("spiffe://cluster/prometheus", true, false),
         ("prom@example.test", true, false),
@@ -323,7 +322,7 @@ fn allowed_sans_match_dns_email_ip_and_uri_exactly_and_require_a_certificate() -
         ("\"*.test\"", false, false),
     ] {
         let config = pki.write_config(&format!(
-            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: VerifyClientCertIfGiven\n  client_ca_file: ca.crt\n  client_allowed_sans: [{allowed}]\n"
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n  client_allowed_sans: [{allowed}]\n"
         ))?;
         let exporter = secured(&plugins.path, &config)?;
         let workload = client(&exporter, "workload")?;
@@ -350,17 +349,31 @@ fn allowed_sans_match_dns_email_ip_and_uri_exactly_and_require_a_certificate() -
 }
 
 #[test]
-fn allowed_sans_without_a_client_certificate_asked_for_are_refused_at_start() -> Result<()> {
+fn allowed_sans_where_a_client_may_come_without_a_certificate_are_refused_at_start() -> Result<()> {
     let pki = Pki::new("sans-nocert")?;
-    let config = pki.write_config(
-        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_allowed_sans: [prometheus.test]\n",
-    )?;
     let plugins = conformance_dir("sans-nocert");
-    let stderr = start_refused(&plugins.path, &["--web.config.file", &config])?;
-    ensure!(
-        stderr.contains("client_allowed_sans") && stderr.contains("NoClientCert"),
-        "{stderr}"
-    );
+    for (auth, named) in [
+        ("", "NoClientCert"),
+        ("NoClientCert", "NoClientCert"),
+        ("RequestClientCert", "RequestClientCert"),
+        ("VerifyClientCertIfGiven", "VerifyClientCertIfGiven"),
+    ] {
+        let auth_line = match auth {
+            "" => String::new(),
+            "VerifyClientCertIfGiven" => {
+                format!("  client_auth_type: {auth}\n  client_ca_file: ca.crt\n")
+            }
+            _ => format!("  client_auth_type: {auth}\n"),
+        };
+        let config = pki.write_config(&format!(
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n{auth_line}  client_allowed_sans: [prometheus.test]\n"
+        ))?;
+        let stderr = start_refused(&plugins.path, &["--web.config.file", &config])?;
+        ensure!(
+            stderr.contains("client_allowed_sans") && stderr.contains(named),
+            "{auth}: {stderr}"
+        );
+    }
     Ok(())
 }
 

@@ -238,12 +238,19 @@ pub(super) fn build_tls(
     let verifier = if t.client_allowed_sans.is_empty() {
         verifier
     } else {
-        if auth == ClientAuth::None {
-            return Err(invalid(
-                "tls_server_config.client_allowed_sans is set but client_auth_type is NoClientCert: \
-                 no client certificate is asked for, so the list would check nothing; set \
-                 client_auth_type to RequireAndVerifyClientCert",
-            ));
+        // As exporter-toolkit: the list needs a certificate to check, so a
+        // type that lets a client in without one is refused at load.
+        if !matches!(auth, ClientAuth::RequireAny | ClientAuth::RequireAndVerify) {
+            return Err(invalid(format!(
+                "tls_server_config.client_allowed_sans is set but client_auth_type is {}: \
+                 a client may come without a certificate, so the list would check nothing; \
+                 set client_auth_type to RequireAndVerifyClientCert or RequireAnyClientCert",
+                if t.client_auth_type.is_empty() {
+                    "NoClientCert"
+                } else {
+                    &t.client_auth_type
+                }
+            )));
         }
         Arc::new(AllowedSans {
             inner: verifier,

@@ -377,6 +377,45 @@ fn allowed_sans_where_a_client_may_come_without_a_certificate_are_refused_at_sta
     Ok(())
 }
 
+#[test]
+fn rate_limit_from_an_exporter_toolkit_file_answers_429_past_the_burst() -> Result<()> {
+    let pki = Pki::new("rate-limit")?;
+    // A file as exporter-toolkit documents it, every section used.
+    let hash = bcrypt::hash("s3cret", 4)?;
+    let config = pki.write_config(&format!(
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\nhttp_server_config:\n  http2: true\n  headers:\n    X-Frame-Options: deny\nbasic_auth_users:\n  prometheus: '{hash}'\nrate_limit:\n  interval: 1m\n  burst: 2\n"
+    ))?;
+    let plugins = conformance_dir("rate-limit");
+    let exporter = secured(&plugins.path, &config)?;
+    let url = format!("https://{}/-/healthy", exporter.addr);
+    let get = || {
+        curl(&[
+            "--cacert",
+            &pki.path("ca.crt"),
+            "-u",
+            "prometheus:s3cret",
+            &url,
+        ])
+    };
+    let statuses: Vec<u16> = (0..3)
+        .map(|_| get().map(|r| r.status))
+        .collect::<Result<_>>()?;
+    ensure!(statuses == [200, 200, 429], "{statuses:?}");
+    let r = get()?;
+    ensure!(
+        r.status == 429 && r.body.contains("Too Many Requests"),
+        "{r:?}"
+    );
+    ensure!(
+        r.head
+            .to_ascii_lowercase()
+            .contains("x-frame-options: deny"),
+        "{}",
+        r.head
+    );
+    Ok(())
+}
+
 /// The subject of the certificate the server presents, per openssl.
 fn served_subject(addr: &str) -> Result<String> {
     let out = Command::new("openssl")

@@ -150,6 +150,8 @@ impl App {
                 HeaderValue::from_static("Basic realm=\"wasm_exporter\", charset=\"UTF-8\""),
             );
             resp
+        } else if web.rate_limit.as_ref().is_some_and(|limit| !limit.allow()) {
+            plain(StatusCode::TOO_MANY_REQUESTS, "429 Too Many Requests\n")
         } else {
             self.route(req).await
         };

@@ -31,6 +31,7 @@
 //! (rustls does not offer them).
 
 mod auth;
+mod rate;
 mod san;
 mod tls;
 
@@ -45,6 +46,7 @@ use serde::Deserialize;
 
 use auth::bcrypt_cost;
 pub use auth::{Users, bcrypt_verify};
+pub use rate::RateLimit;
 use tls::build_tls;
 
 /// Why a web configuration could not be used.
@@ -98,6 +100,8 @@ struct File {
     http_server_config: HttpFile,
     #[serde(default)]
     basic_auth_users: BTreeMap<String, String>,
+    #[serde(default)]
+    rate_limit: rate::RateLimitFile,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -163,6 +167,8 @@ pub struct Settings {
     pub users: Users,
     /// Headers added to every response.
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// `rate_limit`: a request without a token gets 429.
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl fmt::Debug for Settings {
@@ -218,6 +224,7 @@ fn load_with_inputs(path: &Path) -> Result<(Settings, Vec<PathBuf>), WebConfigEr
         Settings {
             tls,
             users: Users::new(hashes),
+            rate_limit: RateLimit::from_file(&file.rate_limit).map_err(invalid)?,
             headers,
         },
         inputs,

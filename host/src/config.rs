@@ -179,6 +179,11 @@ pub struct InstanceSpec {
     /// Handed to the plugin's `init` as JSON. Default: `{}`.
     #[serde(default)]
     pub config: Option<serde_json::Value>,
+    /// Config keys whose values are read from files (a mounted Secret, a
+    /// systemd credential), at load and reload; see `secrets`. Default:
+    /// none.
+    #[serde(default)]
+    pub config_files: std::collections::BTreeMap<String, PathBuf>,
     /// What the instance may reach. Default: nothing.
     #[serde(default)]
     pub grants: GrantsSpec,
@@ -209,6 +214,9 @@ pub struct Manifest {
     /// Handed to the plugin's `init` as JSON. Default: `{}`.
     #[serde(default)]
     pub config: Option<serde_json::Value>,
+    /// Config keys whose values are read from files. Default: none.
+    #[serde(default)]
+    pub config_files: std::collections::BTreeMap<String, PathBuf>,
     /// What the plugin may reach. Default: nothing.
     #[serde(default)]
     pub grants: GrantsSpec,
@@ -277,6 +285,7 @@ impl Manifest {
     fn single(&self) -> InstanceSpec {
         InstanceSpec {
             config: self.config.clone(),
+            config_files: self.config_files.clone(),
             grants: self.grants.clone(),
             labels: self.labels.clone(),
             limits: Some(self.limits.clone()),
@@ -289,9 +298,14 @@ impl Manifest {
         if self.instances.is_empty() {
             return Ok(vec![(default_name.to_owned(), self.single())]);
         }
-        if self.config.is_some() || !self.grants.fetch.is_empty() || !self.labels.is_empty() {
+        if self.config.is_some()
+            || !self.config_files.is_empty()
+            || !self.grants.fetch.is_empty()
+            || !self.labels.is_empty()
+        {
             return Err(
-                "with instances:, put config, grants and labels under each instance".into(),
+                "with instances:, put config, config_files, grants and labels under each instance"
+                    .into(),
             );
         }
         self.instances

@@ -39,6 +39,7 @@ pub mod reload;
 pub mod runtime;
 #[cfg(feature = "runtime")]
 pub mod scrape;
+pub mod secrets;
 #[cfg(feature = "runtime")]
 pub mod selfmetrics;
 #[cfg(feature = "runtime")]

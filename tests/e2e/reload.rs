@@ -153,3 +153,53 @@ fn post_reload_is_refused_without_the_lifecycle_flag_and_sighup_still_works() ->
     scrape_until(&e, "b added on SIGHUP", |b| collects(b, "b").is_some())?;
     Ok(())
 }
+
+#[test]
+fn config_values_from_files_are_read_at_load_and_reload_and_never_shown() -> Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = PluginsDir::new("config-files");
+    let secret = dir.path.join("prefix.secret");
+    let write_secret = |value: &str, mode: u32| -> Result<()> {
+        std::fs::write(&secret, format!("{value}\n"))?;
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(mode))?;
+        Ok(())
+    };
+    write_secret("hushhush", 0o600)?;
+    dir.add(
+        "a",
+        "conformance",
+        Some("config_files:\n  prefix: prefix.secret\n"),
+    );
+    let e = Exporter::start(&dir.path, &["--plugins.watch=false"])?;
+    assert!(collects(&e.scrape_text()?, "hushhush").is_some());
+    // A changed file is read again on reload.
+    write_secret("rotated", 0o600)?;
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &e.pid().to_string()])
+        .status()?;
+    assert!(status.success());
+    scrape_until(&e, "the new value read", |b| {
+        collects(b, "rotated").is_some()
+    })?;
+    let landing = e.get("/", &[])?.text()?;
+    assert!(
+        !landing.contains("rotated") && !landing.contains("hushhush"),
+        "{landing}"
+    );
+    // A file others can read is refused, naming the key and the file, and
+    // the old version keeps serving.
+    write_secret("leaked", 0o644)?;
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &e.pid().to_string()])
+        .status()?;
+    assert!(status.success());
+    let lines = e.wait_for_log(&["config_files.prefix", "readable by others"]);
+    assert!(lines[0].contains("prefix.secret"), "{}", lines[0]);
+    assert!(collects(&e.scrape_text()?, "rotated").is_some());
+    for line in e.logs() {
+        for value in ["hushhush", "rotated", "leaked"] {
+            assert!(!line.contains(value), "a value was logged: {line}");
+        }
+    }
+    Ok(())
+}

@@ -21,6 +21,7 @@ use crate::runtime::Runtime;
 use crate::runtime::bindings::PluginPre;
 use crate::runtime::fetch::{FetchContext, Grants};
 use crate::runtime::state::StoreState;
+use crate::secrets;
 pub use outcome::Outcome;
 pub use plugin::PluginEntry;
 pub use status::Status;
@@ -269,19 +270,32 @@ fn scan(dir: &Path) -> Result<Vec<PathBuf>, CatalogueError> {
     Ok(files)
 }
 
-/// Hash of a plugin's `.wasm` and `NAME.yml` contents, as read.
-fn fingerprint_of(wasm: Option<&Vec<u8>>, yml: Option<&Vec<u8>>) -> u64 {
+/// Hash of a plugin's `.wasm` and `NAME.yml` contents, as read, and of the
+/// files its `config_files` name, so that a changed secret reloads it.
+fn fingerprint_of(path: &Path, wasm: Option<&Vec<u8>>, yml: Option<&Vec<u8>>) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     wasm.hash(&mut h);
     yml.hash(&mut h);
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+    let base = path.parent().unwrap_or(Path::new("."));
+    let manifest = yml.and_then(|y| Manifest::parse(&String::from_utf8_lossy(y)).ok());
+    let specs = manifest
+        .zip(stem)
+        .and_then(|(m, stem)| m.instances(&stem).ok())
+        .unwrap_or_default();
+    for (_, spec) in &specs {
+        for file in secrets::files(spec, base) {
+            std::fs::read(file).ok().hash(&mut h);
+        }
+    }
     h.finish()
 }
 
-/// Hash of a plugin's `.wasm` and `NAME.yml` contents on disk.
+/// Hash of a plugin's `.wasm`, `NAME.yml` and secret files on disk.
 fn fingerprint(wasm: &Path) -> u64 {
     let yml = manifest_path(wasm).and_then(|p| std::fs::read(p).ok());
-    fingerprint_of(std::fs::read(wasm).ok().as_ref(), yml.as_ref())
+    fingerprint_of(wasm, std::fs::read(wasm).ok().as_ref(), yml.as_ref())
 }
 
 /// Adds `entries` to `plugins`, refusing a name that is already taken.
@@ -323,6 +337,7 @@ fn load_file(runtime: &Runtime, path: &Path, defaults: &HostDefaults) -> Vec<Plu
     let manifest_file = manifest_path(path);
     let yml = manifest_file.as_deref().map(std::fs::read);
     let print = fingerprint_of(
+        path,
         wasm.as_ref().ok(),
         yml.as_ref().and_then(|r| r.as_ref().ok()),
     );
@@ -410,14 +425,16 @@ fn instance_entry(
     pre: PluginPre<StoreState>,
 ) -> PluginEntry {
     let limits = Limits::resolve(&spec.limits.clone().unwrap_or_default(), defaults);
+    let base = path.parent().unwrap_or(Path::new("."));
     let checked = Grants::parse(&spec.grants.fetch).and_then(|grants| {
         for label in spec.labels.keys() {
             validate::check_label_name(label, limits.max_label_name_length)
                 .map_err(|(_, why)| format!("label name {label:?} is not valid: {why}"))?;
         }
-        Ok(grants)
+        let config = secrets::config_json(spec, base).map_err(|e| e.to_string())?;
+        Ok((grants, config))
     });
-    let grants = match checked {
+    let (grants, config_json) = match checked {
         Ok(g) => g,
         Err(e) => {
             let error = format!("{yml}: instance {name}: {e}");
@@ -426,7 +443,7 @@ fn instance_entry(
         }
     };
     let mut entry = PluginEntry::new(name.into(), path.to_owned(), limits, Ok(pre));
-    entry.config_json = spec.config_json();
+    entry.config_json = config_json;
     entry.const_labels = spec
         .labels
         .iter()

@@ -41,6 +41,8 @@ pub struct Settings {
     pub enable_lifecycle: bool,
     /// Whether the metrics about the exporter itself are served.
     pub exporter_metrics: bool,
+    /// Plugins loaded but never collected.
+    pub disabled: Vec<String>,
     /// The plugins directory.
     pub plugins_dir: PathBuf,
     /// Whether to watch it for changes.
@@ -79,6 +81,7 @@ impl Flags {
             max_requests: self.max_requests,
             enable_lifecycle: self.enable_lifecycle && !self.no_enable_lifecycle,
             exporter_metrics: !self.disable_exporter_metrics,
+            disabled: self.plugins_disable.clone(),
             plugins_dir: self.plugins_dir.clone(),
             watch: self.plugins_watch && !self.no_plugins_watch,
             cache_dir: self.plugins_cache_dir.clone(),
@@ -187,6 +190,11 @@ pub struct Flags {
     /// Off when not given.
     #[arg(long = "plugins.cache-dir", value_name = "DIR")]
     pub plugins_cache_dir: Option<PathBuf>,
+
+    /// Keep the plugin (an instance name) loaded but never collect it.
+    /// Repeat for several; `enabled: false` in NAME.yml does the same.
+    #[arg(long = "plugins.disable", value_name = "NAME")]
+    pub plugins_disable: Vec<String>,
 
     /// Longest a plugin call may take; a plugin's own limits.timeout and the
     /// scrape's timeout can only shorten it.

@@ -184,6 +184,10 @@ pub struct InstanceSpec {
     /// none.
     #[serde(default)]
     pub config_files: std::collections::BTreeMap<String, PathBuf>,
+    /// `false` keeps the instance loaded but never collected. Default: the
+    /// manifest's top-level `enabled`, else true.
+    #[serde(default)]
+    pub enabled: Option<bool>,
     /// What the instance may reach. Default: nothing.
     #[serde(default)]
     pub grants: GrantsSpec,
@@ -217,6 +221,10 @@ pub struct Manifest {
     /// Config keys whose values are read from files. Default: none.
     #[serde(default)]
     pub config_files: std::collections::BTreeMap<String, PathBuf>,
+    /// `false` keeps the plugin loaded but never collected (for every
+    /// instance that sets none). Default: true.
+    #[serde(default)]
+    pub enabled: Option<bool>,
     /// What the plugin may reach. Default: nothing.
     #[serde(default)]
     pub grants: GrantsSpec,
@@ -286,6 +294,7 @@ impl Manifest {
         InstanceSpec {
             config: self.config.clone(),
             config_files: self.config_files.clone(),
+            enabled: self.enabled,
             grants: self.grants.clone(),
             labels: self.labels.clone(),
             limits: Some(self.limits.clone()),
@@ -322,6 +331,7 @@ impl Manifest {
                 }
                 let mut spec = spec.clone();
                 spec.limits = Some(spec.limits.unwrap_or_else(|| self.limits.clone()));
+                spec.enabled = spec.enabled.or(self.enabled);
                 Ok((name.clone(), spec))
             })
             .collect()

@@ -91,10 +91,10 @@ fn run(settings: Settings) -> anyhow::Result<ExitCode> {
             plugins = plugins.current().plugins.len(),
             "plugins loaded, ready"
         );
-        app.set_scraper(Arc::new(Scraper::new(
-            Arc::clone(&plugins),
-            settings.exporter_metrics,
-        )));
+        app.set_scraper(Arc::new(
+            Scraper::new(Arc::clone(&plugins), settings.exporter_metrics)
+                .with_disabled(settings.disabled.clone()),
+        ));
         app.set_reload(reload::spawn(plugins, settings.watch));
         server.await.context("HTTP server")?;
         tracing::info!("stopped");

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::catalogue::{Outcome, Plugins};
+use std::collections::BTreeSet;
+
+use crate::catalogue::{Outcome, PluginEntry, Plugins};
 use crate::exposition::merge;
 use crate::exposition::model::Family;
 use crate::runtime::PluginError;
@@ -16,6 +18,15 @@ pub struct Scraper {
     plugins: Arc<Plugins>,
     build: BuildInfo,
     exporter_metrics: bool,
+    disabled: BTreeSet<String>,
+}
+
+/// Why a scrape cannot be served as asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScrapeError {
+    /// `collect[]` names a plugin that is not loaded, or not enabled.
+    #[error("collect[]: no enabled plugin named {0:?}")]
+    UnknownPlugin(String),
 }
 
 impl Scraper {
@@ -26,7 +37,21 @@ impl Scraper {
             plugins,
             build: BuildInfo::current(),
             exporter_metrics,
+            disabled: BTreeSet::new(),
         }
+    }
+
+    /// Plugins (instance names) that stay loaded but are never collected
+    /// (`--plugins.disable`).
+    pub fn with_disabled(mut self, disabled: impl IntoIterator<Item = String>) -> Self {
+        self.disabled = disabled.into_iter().collect();
+        self
+    }
+
+    /// Whether `plugin` is collected: its `enabled:` and no
+    /// `--plugins.disable`.
+    pub fn enabled(&self, plugin: &PluginEntry) -> bool {
+        plugin.enabled && !self.disabled.contains(&*plugin.name)
     }
 
     /// The plugins scraped.
@@ -37,11 +62,29 @@ impl Scraper {
     /// Collects all plugins at once, each bounded by the smaller of its own
     /// timeout and `budget` (the scrape's), and returns every family to
     /// serve, `handler` (the HTTP layer's own) included, sorted by name.
-    pub async fn scrape(&self, budget: Option<Duration>, handler: Vec<Family>) -> Vec<Family> {
+    /// With `only` (`collect[]`), just the plugins named there, each of
+    /// which must be loaded and enabled.
+    pub async fn scrape(
+        &self,
+        budget: Option<Duration>,
+        handler: Vec<Family>,
+        only: Option<&BTreeSet<String>>,
+    ) -> Result<Vec<Family>, ScrapeError> {
         let now = Instant::now();
         let catalogue = self.plugins.current();
-        let tasks: Vec<_> = catalogue
+        let chosen: Vec<&Arc<PluginEntry>> = catalogue
             .plugins
+            .iter()
+            .filter(|p| self.enabled(p) && only.is_none_or(|names| names.contains(&*p.name)))
+            .collect();
+        if let Some(missing) = only.and_then(|names| {
+            names
+                .iter()
+                .find(|n| !chosen.iter().any(|p| &*p.name == *n))
+        }) {
+            return Err(ScrapeError::UnknownPlugin(missing.clone()));
+        }
+        let tasks: Vec<_> = chosen
             .iter()
             .map(|plugin| {
                 let plugin = Arc::clone(plugin);
@@ -71,9 +114,7 @@ impl Scraper {
         let sources = outcomes.iter_mut().map(Outcome::take_families).collect();
         let merged = merge::merge(sources);
         let mut statuses = Vec::with_capacity(outcomes.len());
-        for ((plugin, outcome), report) in
-            catalogue.plugins.iter().zip(&outcomes).zip(&merged.sources)
-        {
+        for ((plugin, outcome), report) in chosen.iter().zip(&outcomes).zip(&merged.sources) {
             plugin.record(outcome, report);
             statuses.push((&*plugin.name, plugin.status()));
         }
@@ -88,6 +129,6 @@ impl Scraper {
                 .filter(|f| !f.series.is_empty()),
         );
         families.sort_by(|a, b| a.name.cmp(&b.name));
-        families
+        Ok(families)
     }
 }

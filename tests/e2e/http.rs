@@ -368,3 +368,40 @@ fn promhttp_handler_metrics_and_disable_exporter_metrics() -> Result<()> {
     assert!(body.contains("conformance_mystery 42"));
     Ok(())
 }
+
+#[test]
+fn collect_params_and_disabled_plugins_choose_what_is_collected() -> Result<()> {
+    let dir = PluginsDir::new("choose");
+    dir.add("a", "conformance", Some("config:\n  prefix: a\n"))
+        .add("b", "conformance", Some("config:\n  prefix: b\n"))
+        .add(
+            "c",
+            "conformance",
+            Some("config:\n  prefix: c\nenabled: false\n"),
+        )
+        .add("d", "conformance", Some("config:\n  prefix: d\n"));
+    let e = Exporter::start(&dir.path, &["--plugins.disable", "d"])?;
+    let up =
+        |body: &str, p: &str| sample(body, &format!("wasm_exporter_plugin_up{{plugin=\"{p}\"}}"));
+    // Every enabled plugin, and only those.
+    let all = e.scrape_text()?;
+    assert_eq!((up(&all, "a"), up(&all, "b")), (Some(1.0), Some(1.0)));
+    assert_eq!((up(&all, "c"), up(&all, "d")), (None, None), "{all}");
+    assert!(!all.contains("c_collects_total") && !all.contains("d_collects_total"));
+    // collect[] as Prometheus' params: sends it.
+    let r = e.get("/metrics?collect[]=b", &[])?;
+    assert_eq!(r.status, 200);
+    let only_b = r.text()?;
+    assert!(only_b.contains("b_collects_total") && !only_b.contains("a_collects_total"));
+    assert_eq!((up(&only_b, "a"), up(&only_b, "b")), (None, Some(1.0)));
+    // A name that is not an enabled plugin is a 400 naming it.
+    for name in ["nope", "c", "d"] {
+        let r = e.get(&format!("/metrics?collect%5B%5D={name}"), &[])?;
+        assert_eq!(r.status, 400, "{name}");
+        assert!(r.text()?.contains(&format!("{name:?}")), "{name}");
+    }
+    // The landing page says which are disabled.
+    let landing = e.get("/", &[])?.text()?;
+    assert_eq!(landing.matches(">disabled<").count(), 2, "{landing}");
+    Ok(())
+}

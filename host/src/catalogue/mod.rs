@@ -444,6 +444,7 @@ fn instance_entry(
     };
     let mut entry = PluginEntry::new(name.into(), path.to_owned(), limits, Ok(pre));
     entry.config_json = config_json;
+    entry.enabled = spec.enabled.unwrap_or(true);
     entry.const_labels = spec
         .labels
         .iter()

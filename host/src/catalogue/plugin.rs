@@ -51,6 +51,8 @@ pub struct PluginEntry {
     pub config_json: String,
     /// Grants and limits of the `fetch` capability.
     pub fetch: FetchContext,
+    /// `enabled:` of its `NAME.yml`: false keeps it loaded, never collected.
+    pub enabled: bool,
     pre: Result<PluginPre<StoreState>, PluginError>,
     supervisor: tokio::sync::Mutex<Supervisor>,
     /// The collect in flight, which concurrent scrapes join.
@@ -82,6 +84,7 @@ impl PluginEntry {
             const_labels: Vec::new(),
             config_json: "{}".to_owned(),
             fetch: FetchContext::deny_all(),
+            enabled: true,
             pre,
             supervisor: tokio::sync::Mutex::default(),
             inflight: Mutex::new(None),

@@ -19,10 +19,12 @@ impl App {
                     .as_ref()
                     .map(|m| (m.name.as_str(), m.version.as_str(), m.description.as_str()))
                     .unwrap_or(("", "", ""));
-                let state = match (status.collected, status.up) {
-                    (false, _) => "not collected yet",
-                    (true, true) => "up",
-                    (true, false) => "down",
+                let enabled = scraper.enabled(plugin);
+                let state = match (enabled, status.collected, status.up) {
+                    (false, _, _) => "disabled",
+                    (true, false, _) => "not collected yet",
+                    (true, true, true) => "up",
+                    (true, true, false) => "down",
                 };
                 rows.push_str(&format!(
                     "<tr class=\"{class}\"><td class=\"plugin\">{plugin}</td><td class=\"name\">{name}</td><td class=\"version\">{version}</td><td class=\"state\">{state}</td><td class=\"duration\">{duration:.3} s</td><td class=\"series\">{series}</td><td class=\"error\">{error}</td><td class=\"description\">{description}</td></tr>\n",

@@ -157,7 +157,17 @@ impl App {
         } else {
             Vec::new()
         };
-        let families = scraper.scrape(self.scrape_budget(req), handler).await;
+        let only = match collect_param(req.uri().query()) {
+            Ok(only) => only,
+            Err(e) => return text_response(StatusCode::BAD_REQUEST, format!("{e}\n")),
+        };
+        let families = match scraper
+            .scrape(self.scrape_budget(req), handler, only.as_ref())
+            .await
+        {
+            Ok(families) => families,
+            Err(e) => return text_response(StatusCode::BAD_REQUEST, format!("{e}\n")),
+        };
         let mut body = Vec::with_capacity(self.last_size.load(Ordering::Relaxed) + 4096);
         match format {
             Format::Text => text::encode(&families, &mut body),
@@ -192,5 +202,47 @@ impl App {
             headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
         }
         resp
+    }
+}
+
+/// The plugins `collect[]=NAME` names in the query (Prometheus' `params:`),
+/// or `None` when there is none: then every enabled plugin is collected.
+fn collect_param(
+    query: Option<&str>,
+) -> Result<Option<std::collections::BTreeSet<String>>, String> {
+    let mut names = std::collections::BTreeSet::new();
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(&s.replace('+', " "))
+                .decode_utf8()
+                .map(|c| c.into_owned())
+                .map_err(|_| format!("query: {s:?} is not UTF-8"))
+        };
+        if decode(key)? == "collect[]" {
+            names.insert(decode(value)?);
+        }
+    }
+    Ok((!names.is_empty()).then_some(names))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::collect_param;
+
+    #[test]
+    fn collect_parameters_as_prometheus_sends_them() {
+        let names = |q| {
+            collect_param(Some(q))
+                .unwrap()
+                .map(|s| s.into_iter().collect::<Vec<_>>())
+        };
+        assert_eq!(
+            names("collect[]=a&collect[]=b"),
+            Some(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(names("collect%5B%5D=haproxy"), Some(vec!["haproxy".into()]));
+        assert_eq!(names("other=1"), None);
+        assert_eq!(collect_param(None).unwrap(), None);
     }
 }

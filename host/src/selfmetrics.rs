@@ -90,12 +90,41 @@ pub fn families(plugins: &[(&str, Status)], build: &BuildInfo, process: bool) ->
     )
     .with_labels(&["plugin"]);
 
+    let mut memory = gauge(
+        "wasm_exporter_plugin_memory_bytes",
+        "Linear memory of the plugin's instance, in bytes.",
+        &["plugin"],
+    )
+    .with_unit("bytes");
+    let mut memory_peak = gauge(
+        "wasm_exporter_plugin_memory_peak_bytes",
+        "Most linear memory any instance of the plugin had, in bytes.",
+        &["plugin"],
+    )
+    .with_unit("bytes");
+    let mut cpu = Family::new(
+        Kind::Counter,
+        "wasm_exporter_plugin_cpu_seconds_total",
+        "CPU time spent in the plugin's calls, in seconds.",
+    )
+    .with_labels(&["plugin"])
+    .with_unit("seconds");
+
     for (name, status) in plugins {
         let name = (*name).to_owned();
         let label = || vec![name.clone()];
         up.push(label(), Value::Gauge(if status.up { 1.0 } else { 0.0 }));
         duration.push(label(), Value::Gauge(status.last_duration.as_secs_f64()));
         series.push(label(), Value::Gauge(status.series as f64));
+        memory.push(label(), Value::Gauge(status.memory as f64));
+        memory_peak.push(label(), Value::Gauge(status.memory_peak as f64));
+        cpu.push(
+            label(),
+            Value::Counter {
+                total: status.cpu.as_secs_f64(),
+                exemplar: None,
+            },
+        );
         dropped.push(label(), Value::Gauge(status.dropped_families as f64));
         for reason in Reason::ALL {
             let count = status.errors.get(&reason).copied().unwrap_or(0);
@@ -139,7 +168,17 @@ pub fn families(plugins: &[(&str, Status)], build: &BuildInfo, process: bool) ->
     );
 
     let mut out = vec![
-        up, duration, series, dropped, errors, info, build_info, reloads,
+        up,
+        duration,
+        series,
+        dropped,
+        errors,
+        info,
+        build_info,
+        reloads,
+        memory,
+        memory_peak,
+        cpu,
     ];
     if process {
         out.extend(process::families());

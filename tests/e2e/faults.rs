@@ -501,3 +501,38 @@ fn a_raised_family_cap_serves_what_the_default_refuses() -> Result<()> {
     assert_eq!(sample(&body, "family_11999"), Some(1.0));
     Ok(())
 }
+
+#[test]
+fn each_plugin_s_memory_and_cpu_are_reported() -> Result<()> {
+    let dir = PluginsDir::new("usage");
+    dir.add(
+        "big",
+        "conformance",
+        Some("config:\n  prefix: big\n  allocate_bytes: 8388608\n  bulk_series: 20000\n"),
+    )
+    .add("small", "conformance", Some("config:\n  prefix: small\n"));
+    let exporter = Exporter::start(&dir.path, &[])?;
+    let value = |body: &str, name: &str, p: &str| {
+        sample(body, &format!("{name}{{plugin=\"{p}\"}}")).expect(name)
+    };
+    let first = exporter.scrape_text()?;
+    let second = exporter.scrape_text()?;
+    let big = value(&second, "wasm_exporter_plugin_memory_bytes", "big");
+    let small = value(&second, "wasm_exporter_plugin_memory_bytes", "small");
+    // The 8 MiB it holds, which the small one does not.
+    assert!(big >= 8.0 * 1048576.0, "big has {big} bytes");
+    assert!(small < big, "small {small}, big {big}");
+    assert!(value(&second, "wasm_exporter_plugin_memory_peak_bytes", "big") >= big);
+    // CPU is counted per collect and only grows.
+    let cpu = |body: &str| value(body, "wasm_exporter_plugin_cpu_seconds_total", "big");
+    assert!(cpu(&first) > 0.0, "{first}");
+    assert!(
+        cpu(&second) > cpu(&first),
+        "{} then {}",
+        cpu(&first),
+        cpu(&second)
+    );
+    let (ok, out) = run_with_stdin("promtool", &["check", "metrics"], &second)?;
+    assert!(ok, "{out}");
+    Ok(())
+}

@@ -429,6 +429,9 @@ pub fn mask(exposition: &str) -> String {
         "wasm_exporter_plugin_collect_duration_seconds",
         // How many scrapes came before this one depends on the test.
         "promhttp_metric_handler_requests_total",
+        "wasm_exporter_plugin_memory_bytes",
+        "wasm_exporter_plugin_memory_peak_bytes",
+        "wasm_exporter_plugin_cpu_seconds_total",
         "wasm_exporter_build_info",
     ];
     let mut out = String::new();

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::exposition::model::Family;
 use crate::exposition::validate::Invalid;
-use crate::runtime::{Metadata, PluginError};
+use crate::runtime::{Metadata, PluginError, Usage};
 
 /// Fetch failures of a plugin so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -36,6 +36,9 @@ pub struct Outcome {
     pub next_attempt: Option<Duration>,
     /// Fetch failures so far.
     pub fetch: FetchCounts,
+    /// The instance's memory after the call, and the CPU time of its calls
+    /// since the last collect; none when there is no instance.
+    pub usage: Option<Usage>,
 }
 
 impl Outcome {
@@ -49,6 +52,7 @@ impl Outcome {
             metadata: None,
             next_attempt: None,
             fetch: FetchCounts::default(),
+            usage: None,
         }
     }
 

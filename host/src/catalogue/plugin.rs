@@ -201,8 +201,10 @@ impl PluginEntry {
             Ok(c) => (Ok(c.families), c.dropped),
             Err(e) => (Err(e), Vec::new()),
         };
+        let usage = supervisor.instance.as_mut().map(Instance::take_usage);
         let stats = lock(&self.fetch.stats);
         Outcome {
+            usage,
             id,
             result,
             dropped,

@@ -34,6 +34,12 @@ pub struct Status {
     pub errors: BTreeMap<Reason, u64>,
     /// New versions of the plugin that failed to load on reload.
     pub failed_reloads: u64,
+    /// Linear memory of its instance now, in bytes.
+    pub memory: u64,
+    /// The most linear memory any of its instances had.
+    pub memory_peak: u64,
+    /// CPU time spent in its calls.
+    pub cpu: std::time::Duration,
     /// The last collect counted into `errors`.
     counted: u64,
     /// The problems last logged, so that the same ones are not logged again.
@@ -70,6 +76,13 @@ impl Status {
         self.last_duration = outcome.duration;
         if let Some(metadata) = &outcome.metadata {
             self.metadata = Some(metadata.clone());
+        }
+        if let Some(usage) = outcome.usage {
+            self.memory = usage.memory;
+            self.memory_peak = self.memory_peak.max(usage.memory);
+            if new_collect {
+                self.cpu += usage.cpu;
+            }
         }
         self.errors
             .insert(Reason::FetchDenied, outcome.fetch.denied);

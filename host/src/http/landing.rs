@@ -27,13 +27,16 @@ impl App {
                     (true, true, false) => "down",
                 };
                 rows.push_str(&format!(
-                    "<tr class=\"{class}\"><td class=\"plugin\">{plugin}</td><td class=\"name\">{name}</td><td class=\"version\">{version}</td><td class=\"state\">{state}</td><td class=\"duration\">{duration:.3} s</td><td class=\"series\">{series}</td><td class=\"error\">{error}</td><td class=\"description\">{description}</td></tr>\n",
+                    "<tr class=\"{class}\"><td class=\"plugin\">{plugin}</td><td class=\"name\">{name}</td><td class=\"version\">{version}</td><td class=\"state\">{state}</td><td class=\"duration\">{duration:.3} s</td><td class=\"series\">{series}</td><td class=\"memory\">{memory:.1} MiB (peak {peak:.1} MiB)</td><td class=\"cpu\">{cpu:.3} s</td><td class=\"error\">{error}</td><td class=\"description\">{description}</td></tr>\n",
                     class = if status.up || !status.collected { "ok" } else { "down" },
                     plugin = html(&plugin.name),
                     name = html(name),
                     version = html(version),
                     duration = status.last_duration.as_secs_f64(),
                     series = status.series,
+                    memory = status.memory as f64 / f64::from(1u32 << 20),
+                    peak = status.memory_peak as f64 / f64::from(1u32 << 20),
+                    cpu = status.cpu.as_secs_f64(),
                     error = html(&match status.failed_reloads {
                         0 => status.last_error.clone().unwrap_or_default(),
                         n => format!("{} (failed reloads: {n})", status.last_error.as_deref().unwrap_or("")),

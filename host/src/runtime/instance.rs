@@ -8,6 +8,7 @@ use wasmtime::{Store, Trap, UpdateDeadline};
 
 use super::bindings::{Plugin, PluginPre, types as wit};
 use super::convert;
+use super::cpu::CpuTimed;
 use super::engine::Runtime;
 use super::error::error_chain;
 use super::fetch::FetchContext;
@@ -111,6 +112,18 @@ pub struct Instance {
     bindings: Plugin,
     output: OutputCapture,
     limits: Limits,
+    /// CPU time of its calls not yet taken by [`Instance::take_usage`].
+    cpu: Duration,
+}
+
+/// What an instance used: its linear memory now and the CPU time of its
+/// calls since the last look.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Bytes of linear memory (the largest memory).
+    pub memory: u64,
+    /// CPU time in calls.
+    pub cpu: Duration,
 }
 
 impl Instance {
@@ -141,7 +154,8 @@ impl Instance {
             }
         });
         arm(&mut store, deadline);
-        let started = bounded(deadline, pre.instantiate_async(&mut store)).await;
+        let mut cpu = Duration::ZERO;
+        let started = timed(&mut cpu, deadline, pre.instantiate_async(&mut store)).await;
         let _ = flush_output(&store, &output);
         match started {
             Some(Ok(bindings)) => Ok(Instance {
@@ -149,6 +163,7 @@ impl Instance {
                 bindings,
                 output,
                 limits,
+                cpu,
             }),
             Some(Err(e)) => Err(match classify(&store, &e, limits) {
                 PluginError::Trap(msg) => PluginError::Instantiate(msg),
@@ -162,7 +177,12 @@ impl Instance {
     pub async fn metadata(&mut self, deadline: Instant) -> Result<Metadata, PluginError> {
         arm(&mut self.store, deadline);
         let collector = self.bindings.wasm_exporter_plugin_collector();
-        let outcome = bounded(deadline, collector.call_metadata(&mut self.store)).await;
+        let outcome = timed(
+            &mut self.cpu,
+            deadline,
+            collector.call_metadata(&mut self.store),
+        )
+        .await;
         let m = self.settle(outcome)?;
         Ok(Metadata {
             name: m.name,
@@ -175,7 +195,12 @@ impl Instance {
     pub async fn init(&mut self, config_json: &str, deadline: Instant) -> Result<(), PluginError> {
         arm(&mut self.store, deadline);
         let collector = self.bindings.wasm_exporter_plugin_collector();
-        let outcome = bounded(deadline, collector.call_init(&mut self.store, config_json)).await;
+        let outcome = timed(
+            &mut self.cpu,
+            deadline,
+            collector.call_init(&mut self.store, config_json),
+        )
+        .await;
         match self.settle(outcome)? {
             Ok(()) => Ok(()),
             Err(wit::InitError::InvalidConfig(msg)) => Err(PluginError::InvalidConfig(msg)),
@@ -189,12 +214,25 @@ impl Instance {
     pub async fn collect(&mut self, deadline: Instant) -> Result<RawCollection, PluginError> {
         arm(&mut self.store, deadline);
         let collector = self.bindings.wasm_exporter_plugin_collector();
-        let outcome = bounded(deadline, collector.call_collect(&mut self.store)).await;
+        let outcome = timed(
+            &mut self.cpu,
+            deadline,
+            collector.call_collect(&mut self.store),
+        )
+        .await;
         let result = self.settle(outcome)?;
         let collection = result.map_err(|e| PluginError::Collect(e.message))?;
         let series = collection.families.iter().map(|f| f.series.len()).sum();
         validate::caps(collection.families.len(), series, self.limits.validation())?;
         Ok(convert::collection(collection))
+    }
+
+    /// Its memory now, and the CPU time of its calls since the last time.
+    pub fn take_usage(&mut self) -> Usage {
+        Usage {
+            memory: self.store.data().limiter.size as u64,
+            cpu: std::mem::take(&mut self.cpu),
+        }
     }
 
     /// Logs what the guest printed during a call and classifies a failure.
@@ -228,6 +266,13 @@ fn arm(store: &mut Store<StoreState>, deadline: Instant) {
 async fn bounded<F: Future>(deadline: Instant, fut: F) -> Option<F::Output> {
     let backstop = tokio::time::Instant::from_std(deadline + BACKSTOP_GRACE);
     tokio::time::timeout_at(backstop, fut).await.ok()
+}
+
+/// [`bounded`], adding the CPU time the call took to `cpu`.
+async fn timed<F: Future>(cpu: &mut Duration, deadline: Instant, fut: F) -> Option<F::Output> {
+    let (out, spent) = CpuTimed::new(bounded(deadline, fut)).await;
+    *cpu += spent;
+    out
 }
 
 fn classify(store: &Store<StoreState>, e: &wasmtime::Error, limits: Limits) -> PluginError {

@@ -11,6 +11,8 @@ pub mod cache;
 #[cfg(feature = "runtime")]
 mod convert;
 #[cfg(feature = "runtime")]
+pub mod cpu;
+#[cfg(feature = "runtime")]
 pub mod engine;
 #[cfg(feature = "runtime")]
 pub mod error;
@@ -28,4 +30,4 @@ pub mod state;
 #[cfg(feature = "runtime")]
 pub use engine::{Runtime, RuntimeError};
 #[cfg(feature = "runtime")]
-pub use instance::{Instance, Metadata, PluginError};
+pub use instance::{Instance, Metadata, PluginError, Usage};

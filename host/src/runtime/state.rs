@@ -21,6 +21,9 @@ pub struct MemoryLimiter {
     limit: usize,
     /// Set once the guest asked for more than `limit`.
     pub exceeded: bool,
+    /// Size of the plugin's largest linear memory, in bytes (memories only
+    /// grow, so this is also its peak).
+    pub size: usize,
 }
 
 impl MemoryLimiter {
@@ -29,6 +32,7 @@ impl MemoryLimiter {
         MemoryLimiter {
             limit: usize::try_from(limit).unwrap_or(usize::MAX),
             exceeded: false,
+            size: 0,
         }
     }
 }
@@ -44,6 +48,7 @@ impl ResourceLimiter for MemoryLimiter {
             self.exceeded = true;
             return Ok(false);
         }
+        self.size = self.size.max(desired);
         Ok(true)
     }
 

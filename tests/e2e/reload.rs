@@ -12,6 +12,15 @@ fn prefix_yml(prefix: &str) -> String {
     format!("config:\n  prefix: {prefix}\n")
 }
 
+/// Sends SIGHUP, which reloads the plugins.
+fn sighup(e: &Exporter) -> Result<()> {
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &e.pid().to_string()])
+        .status()?;
+    anyhow::ensure!(status.success(), "kill -HUP: {status}");
+    Ok(())
+}
+
 fn collects(body: &str, prefix: &str) -> Option<f64> {
     sample(body, &format!("{prefix}_collects_total"))
 }
@@ -121,10 +130,7 @@ fn sighup_and_post_reload_without_the_watch() -> Result<()> {
     assert_eq!(e.get("/-/reload", &[])?.status, 405);
 
     dir.add("c", "conformance", Some(&prefix_yml("c")));
-    let status = std::process::Command::new("kill")
-        .args(["-HUP", &e.pid().to_string()])
-        .status()?;
-    assert!(status.success());
+    sighup(&e)?;
     scrape_until(&e, "c added on SIGHUP", |b| collects(b, "c").is_some())?;
     Ok(())
 }
@@ -146,10 +152,7 @@ fn post_reload_is_refused_without_the_lifecycle_flag_and_sighup_still_works() ->
         collects(&e.scrape_text()?, "b").is_none(),
         "a refused reload reloaded"
     );
-    let status = std::process::Command::new("kill")
-        .args(["-HUP", &e.pid().to_string()])
-        .status()?;
-    assert!(status.success());
+    sighup(&e)?;
     scrape_until(&e, "b added on SIGHUP", |b| collects(b, "b").is_some())?;
     Ok(())
 }
@@ -174,10 +177,7 @@ fn config_values_from_files_are_read_at_load_and_reload_and_never_shown() -> Res
     assert!(collects(&e.scrape_text()?, "hushhush").is_some());
     // A changed file is read again on reload.
     write_secret("rotated", 0o600)?;
-    let status = std::process::Command::new("kill")
-        .args(["-HUP", &e.pid().to_string()])
-        .status()?;
-    assert!(status.success());
+    sighup(&e)?;
     scrape_until(&e, "the new value read", |b| {
         collects(b, "rotated").is_some()
     })?;
@@ -189,10 +189,7 @@ fn config_values_from_files_are_read_at_load_and_reload_and_never_shown() -> Res
     // A file others can read is refused, naming the key and the file, and
     // the old version keeps serving.
     write_secret("leaked", 0o644)?;
-    let status = std::process::Command::new("kill")
-        .args(["-HUP", &e.pid().to_string()])
-        .status()?;
-    assert!(status.success());
+    sighup(&e)?;
     let lines = e.wait_for_log(&["config_files.prefix", "readable by others"]);
     assert!(lines[0].contains("prefix.secret"), "{}", lines[0]);
     assert!(collects(&e.scrape_text()?, "rotated").is_some());

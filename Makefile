@@ -1,6 +1,7 @@
 # wasm_exporter — build, run and test.
 #
 #   make run     build the host and the shipped plugins, and serve them
+#   make run-dir stage the shipped plugins in build/plugins.d (make run, docker run)
 #   make test    lint and the whole test suite (installs what it needs)
 #   make plugins build every plugin to wasm32-wasip2 (release, stripped)
 #   make man     the man page, build/wasm_exporter.1

@@ -32,7 +32,10 @@ fn bind_one(addr: SocketAddr) -> std::io::Result<TcpListener> {
     let wildcard_v6 = matches!(addr, SocketAddr::V6(a) if a.ip().is_unspecified());
     let socket = match Socket::new(Domain::for_address(addr), Type::STREAM, None) {
         Ok(s) => s,
-        Err(e) if wildcard_v6 && e.raw_os_error() == Some(libc_eafnosupport()) => {
+        Err(e)
+            if wildcard_v6
+                && e.raw_os_error() == Some(rustix::io::Errno::AFNOSUPPORT.raw_os_error()) =>
+        {
             tracing::info!("no IPv6 on this machine, listening on IPv4 only");
             let v4 = SocketAddr::from(([0, 0, 0, 0], addr.port()));
             return bind_one(v4);
@@ -47,11 +50,6 @@ fn bind_one(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.bind(&addr.into())?;
     socket.listen(1024)?;
     TcpListener::from_std(socket.into())
-}
-
-/// `EAFNOSUPPORT` on Linux: the kernel has no IPv6.
-const fn libc_eafnosupport() -> i32 {
-    97
 }
 
 /// The listening sockets systemd passed (`LISTEN_FDS`), for

@@ -36,16 +36,17 @@ pub struct Text<'a> {
     name: String,
 }
 
-impl Text<'_> {
-    fn header(&mut self, name: &str, help: &str, type_name: &str) {
-        if !help.is_empty() {
-            write_meta(self.out, "HELP", name, |o| fmt::write_escaped_help(o, help));
-        }
-        write_meta(self.out, "TYPE", name, |o| {
-            o.extend_from_slice(type_name.as_bytes())
-        });
+/// `# HELP` (when there is help) and `# TYPE` lines for `name`.
+fn header(out: &mut Vec<u8>, name: &str, help: &str, type_name: &str) {
+    if !help.is_empty() {
+        write_meta(out, "HELP", name, |o| fmt::write_escaped_help(o, help));
     }
+    write_meta(out, "TYPE", name, |o| {
+        o.extend_from_slice(type_name.as_bytes())
+    });
+}
 
+impl Text<'_> {
     fn sample(
         &mut self,
         family: &Family,
@@ -95,9 +96,7 @@ impl Encoder for Text<'_> {
         } else {
             self.name.push_str(&family.name);
         }
-        let name = std::mem::take(&mut self.name);
-        self.header(&name, &family.help, type_name);
-        self.name = name;
+        header(self.out, &self.name, &family.help, type_name);
     }
 
     fn counter(&mut self, family: &Family, series: &Series, total: f64, _: Option<&Exemplar>) {
@@ -153,9 +152,7 @@ impl Encoder for Text<'_> {
             self.name.clear();
             self.name.push_str(&family.name);
             self.name.push_str(suffix);
-            let name = std::mem::take(&mut self.name);
-            self.header(&name, &family.help, "gauge");
-            self.name = name;
+            header(self.out, &self.name, &family.help, "gauge");
             for series in family.series.iter() {
                 if let Value::GaugeHistogram(h) = &series.value {
                     let value = if suffix == "_gcount" {

@@ -170,6 +170,11 @@ pub struct GrantsSpec {
     /// `tcp://host:port`. Default: none.
     #[serde(default)]
     pub fetch: Vec<String>,
+    /// Host directories the plugin may read, mounted read-only at the same
+    /// path: absolute, without `.` or `..`. Nothing can be written, and
+    /// symlinks that lead out of a directory are refused. Default: none.
+    #[serde(default)]
+    pub dirs: Vec<String>,
 }
 
 /// One instance of a plugin: its config, grants, constant labels and limits.
@@ -309,7 +314,7 @@ impl Manifest {
         }
         if self.config.is_some()
             || !self.config_files.is_empty()
-            || !self.grants.fetch.is_empty()
+            || self.grants != GrantsSpec::default()
             || !self.labels.is_empty()
         {
             return Err(

@@ -9,6 +9,7 @@ mod browser;
 mod cache;
 mod catalogue;
 mod deploy;
+mod dirs;
 mod exposition;
 mod faults;
 mod haproxy;

@@ -19,6 +19,7 @@ use crate::exposition::model::LabelValue;
 use crate::exposition::validate;
 use crate::runtime::Runtime;
 use crate::runtime::bindings::PluginPre;
+use crate::runtime::dirs::DirGrants;
 use crate::runtime::fetch::{FetchContext, Grants};
 use crate::runtime::state::StoreState;
 use crate::secrets;
@@ -427,14 +428,15 @@ fn instance_entry(
     let limits = Limits::resolve(&spec.limits.clone().unwrap_or_default(), defaults);
     let base = path.parent().unwrap_or(Path::new("."));
     let checked = Grants::parse(&spec.grants.fetch).and_then(|grants| {
+        let dirs = DirGrants::parse(&spec.grants.dirs)?;
         for label in spec.labels.keys() {
             validate::check_label_name(label, limits.max_label_name_length)
                 .map_err(|(_, why)| format!("label name {label:?} is not valid: {why}"))?;
         }
         let config = secrets::config_json(spec, base).map_err(|e| e.to_string())?;
-        Ok((grants, config))
+        Ok((grants, dirs, config))
     });
-    let (grants, config_json) = match checked {
+    let (grants, dirs, config_json) = match checked {
         Ok(g) => g,
         Err(e) => {
             let error = format!("{yml}: instance {name}: {e}");
@@ -444,6 +446,7 @@ fn instance_entry(
     };
     let mut entry = PluginEntry::new(name.into(), path.to_owned(), limits, Ok(pre));
     entry.config_json = config_json;
+    entry.dirs = dirs;
     entry.enabled = spec.enabled.unwrap_or(true);
     entry.const_labels = spec
         .labels

@@ -14,6 +14,7 @@ use crate::exposition::merge::SourceReport;
 use crate::exposition::model::LabelValue;
 use crate::exposition::validate;
 use crate::runtime::bindings::PluginPre;
+use crate::runtime::dirs::DirGrants;
 use crate::runtime::fetch::FetchContext;
 use crate::runtime::limits::{Limits, backoff};
 use crate::runtime::state::StoreState;
@@ -51,6 +52,8 @@ pub struct PluginEntry {
     pub config_json: String,
     /// Grants and limits of the `fetch` capability.
     pub fetch: FetchContext,
+    /// Directories the plugin may read (`grants.dirs`).
+    pub dirs: DirGrants,
     /// `enabled:` of its `NAME.yml`: false keeps it loaded, never collected.
     pub enabled: bool,
     pre: Result<PluginPre<StoreState>, PluginError>,
@@ -84,6 +87,7 @@ impl PluginEntry {
             const_labels: Vec::new(),
             config_json: "{}".to_owned(),
             fetch: FetchContext::deny_all(),
+            dirs: DirGrants::default(),
             enabled: true,
             pre,
             supervisor: tokio::sync::Mutex::default(),
@@ -226,6 +230,14 @@ impl PluginEntry {
         runtime: &Runtime,
         deadline: Instant,
     ) -> Result<crate::exposition::raw::RawCollection, PluginError> {
+        if supervisor
+            .instance
+            .as_ref()
+            .is_some_and(Instance::granted_dir_appeared)
+        {
+            tracing::info!(plugin = %self.name, "a granted directory appeared; starting the plugin anew");
+            supervisor.instance = None;
+        }
         if supervisor.instance.is_none() {
             if let Some(at) = supervisor.retry_at.filter(|at| *at > Instant::now()) {
                 return Err(PluginError::Backoff {
@@ -256,6 +268,7 @@ impl PluginEntry {
             self.name.clone(),
             self.limits,
             fetch,
+            &self.dirs,
             deadline,
         )
         .await?;

@@ -9,6 +9,7 @@ use wasmtime::{Store, Trap, UpdateDeadline};
 use super::bindings::{Plugin, PluginPre, types as wit};
 use super::convert;
 use super::cpu::CpuTimed;
+use super::dirs::DirGrants;
 use super::engine::Runtime;
 use super::error::error_chain;
 use super::fetch::FetchContext;
@@ -134,10 +135,11 @@ impl Instance {
         name: Arc<str>,
         limits: Limits,
         fetch: FetchContext,
+        dirs: &DirGrants,
         deadline: Instant,
     ) -> Result<Self, PluginError> {
         let output = OutputCapture::new(limits.max_stderr_bytes);
-        let state = StoreState::new(name, limits.memory, &output, fetch);
+        let state = StoreState::new(name, limits.memory, &output, fetch, dirs);
         let mut store = Store::new(runtime.engine(), state);
         store.limiter(|s| &mut s.limiter);
         // wasmtime caps what one call may make the host allocate while
@@ -225,6 +227,16 @@ impl Instance {
         let series = collection.families.iter().map(|f| f.series.len()).sum();
         validate::caps(collection.families.len(), series, self.limits.validation())?;
         Ok(convert::collection(collection))
+    }
+
+    /// Whether a granted directory that could not be opened when this
+    /// instance started exists now (the instance should be started anew).
+    pub fn granted_dir_appeared(&self) -> bool {
+        self.store
+            .data()
+            .unmounted
+            .iter()
+            .any(|dir| std::path::Path::new(dir).is_dir())
     }
 
     /// Its memory now, and the CPU time of its calls since the last time.

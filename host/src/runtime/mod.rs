@@ -13,6 +13,8 @@ mod convert;
 #[cfg(feature = "runtime")]
 pub mod cpu;
 #[cfg(feature = "runtime")]
+pub mod dirs;
+#[cfg(feature = "runtime")]
 pub mod engine;
 #[cfg(feature = "runtime")]
 pub mod error;

@@ -1,7 +1,7 @@
-//! What each plugin's `Store` holds: its WASI context (nothing granted), the
-//! memory limiter, the call deadline and the fetch grants. The host
-//! functions it may call are implemented beside their interfaces
-//! (`host.rs`, `fetch/`).
+//! What each plugin's `Store` holds: its WASI context (nothing granted but
+//! its read-only directories), the memory limiter, the call deadline and the
+//! fetch grants. The host functions it may call are implemented beside
+//! their interfaces (`host.rs`, `fetch/`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -10,6 +10,7 @@ use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use super::dirs::DirGrants;
 use super::fetch::context::FetchContext;
 use super::limits::{MAX_INSTANCES, MAX_MEMORIES, MAX_TABLE_ELEMENTS, MAX_TABLES};
 use super::output::OutputCapture;
@@ -88,26 +89,33 @@ pub struct StoreState {
     pub timed_out: bool,
     /// Grants and limits of the `fetch` capability.
     pub fetch: FetchContext,
+    /// Granted directories that could not be opened for this instance.
+    pub unmounted: Vec<String>,
 }
 
 impl StoreState {
-    /// State for a new instance of `plugin`. The WASI context grants nothing:
-    /// no preopened directories, no environment, no arguments, no sockets and
-    /// no name lookups; stdout and stderr go to `output`.
+    /// State for a new instance of `plugin`. The WASI context grants nothing
+    /// but `dirs`, read-only: no other directories, no environment, no
+    /// arguments, no sockets and no name lookups; stdout and stderr go to
+    /// `output`.
     pub fn new(
         plugin: Arc<str>,
         memory_limit: u64,
         output: &OutputCapture,
         fetch: FetchContext,
+        dirs: &DirGrants,
     ) -> Self {
-        let wasi = WasiCtx::builder()
+        let mut builder = WasiCtx::builder();
+        builder
             .stdout(output.clone())
             .stderr(output.clone())
             .allow_tcp(false)
             .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
+            .allow_ip_name_lookup(false);
+        let unmounted = dirs.mount(&mut builder, &plugin);
+        let wasi = builder.build();
         StoreState {
+            unmounted,
             plugin,
             wasi,
             table: ResourceTable::new(),

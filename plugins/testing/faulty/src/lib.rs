@@ -6,6 +6,7 @@ use wasm_exporter_sdk::fetch::{Request, fetch};
 use wasm_exporter_sdk::{
     CollectError, Collector, Exemplar, HistogramValue, InitError, MetricFamily, export_collector,
 };
+use wasm_exporter_sdk::{Level, log};
 
 /// The faults.
 #[derive(serde::Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
@@ -57,6 +58,11 @@ pub enum Fault {
     SpoofHostBesideData,
     /// `families` families of one series each (default 200000).
     TooManyFamilies,
+    /// Read the file `target`, then try to change it in every way a
+    /// filesystem allows (truncate, append, create beside it, rename,
+    /// remove, make a directory). `faulty_file_ok{op}` is 1 for each
+    /// operation that succeeded; each failure is logged with its error.
+    FileAccess,
 }
 
 /// Configuration: the fault, and a fetch target for the fetch faults.
@@ -65,7 +71,7 @@ pub enum Fault {
 pub struct Config {
     /// What to do wrong.
     pub fault: Fault,
-    /// Target of `fetch_hang` and `fetch_denied`.
+    /// Target of `fetch_hang` and `fetch_denied`; the file of `file_access`.
     #[serde(default)]
     pub target: String,
     /// How many families `too_many_families` returns.
@@ -232,6 +238,7 @@ impl Collector for Faulty {
                     out.push(f);
                 }
             }
+            Fault::FileAccess => out.push(file_access(&self.config.target)),
             Fault::StderrFlood => {
                 let line = "flood ".repeat(1000);
                 for _ in 0..2000 {
@@ -244,6 +251,44 @@ impl Collector for Faulty {
         }
         Ok(out)
     }
+}
+
+/// Every way `file_access` tries to read or change `target`.
+fn file_access(target: &str) -> MetricFamily {
+    use std::io::Write;
+    let moved = format!("{target}.moved");
+    let beside = format!("{target}.new");
+    let dir = format!("{target}.d");
+    let ops: [(&str, Box<dyn Fn() -> std::io::Result<()>>); 7] = [
+        ("read", Box::new(|| std::fs::read(target).map(drop))),
+        (
+            "append",
+            Box::new(|| {
+                let mut f = std::fs::OpenOptions::new().append(true).open(target)?;
+                f.write_all(b"appended 1\n")
+            }),
+        ),
+        (
+            "truncate",
+            Box::new(|| std::fs::File::create(target).map(drop)),
+        ),
+        ("create", Box::new(|| std::fs::write(&beside, b"new 1\n"))),
+        ("rename", Box::new(|| std::fs::rename(target, &moved))),
+        ("remove", Box::new(|| std::fs::remove_file(target))),
+        ("mkdir", Box::new(|| std::fs::create_dir(&dir))),
+    ];
+    let mut f = gauge("faulty_file_ok", &["op"]);
+    for (op, run) in ops {
+        let ok = match run() {
+            Ok(()) => true,
+            Err(e) => {
+                log(Level::Warn, &format!("{op} {target}: {e}"));
+                false
+            }
+        };
+        f.add_gauge([op], if ok { 1.0 } else { 0.0 });
+    }
+    f
 }
 
 export_collector!(Faulty);

@@ -26,7 +26,7 @@ LISTEN         ?= :10157
 PY_CLIENT      := prometheus-client==0.21.1
 
 # Plugins served by `make run`, and test-only plugins.
-SHIPPED_PLUGINS := latency-simulator haproxy
+SHIPPED_PLUGINS := latency-simulator haproxy textfile
 TEST_PLUGINS    := conformance trap faulty
 ALL_PLUGINS     := $(SHIPPED_PLUGINS) $(TEST_PLUGINS)
 
@@ -96,13 +96,17 @@ man: setup-rust
 ## Run ------------------------------------------------------------------
 
 # The shipped plugins and their NAME.yml, staged in build/plugins.d (what
-# `make run` serves; a plugins volume for the Docker image).
+# `make run` serves; a plugins volume for the Docker image). `make run`'s
+# textfile plugin reads build/textfile instead of the system directory.
+TEXTFILE_DIR := $(abspath $(BUILD))/textfile
+
 run-dir: plugins
-	@rm -rf $(RUN_DIR) && mkdir -p $(RUN_DIR)
+	@rm -rf $(RUN_DIR) && mkdir -p $(RUN_DIR) $(TEXTFILE_DIR)
 	@for p in $(SHIPPED_PLUGINS); do \
 	  cp $(PLUGIN_OUT)/$$p.wasm $(RUN_DIR)/; \
 	  for y in plugins/$$p/$$p.yml; do [ -f $$y ] && cp $$y $(RUN_DIR)/ || true; done; \
 	done
+	@sed -i 's|/var/lib/node_exporter/textfile_collector|$(TEXTFILE_DIR)|' $(RUN_DIR)/textfile.yml
 
 run: build run-dir
 	./target/release/wasm_exporter --plugins.dir $(RUN_DIR) --plugins.cache-dir $(BUILD)/cache --web.listen-address $(LISTEN)

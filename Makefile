@@ -53,6 +53,7 @@ setup-test: setup-rust
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	command -v haproxy >/dev/null || missing="$$missing haproxy"; \
 	command -v prometheus-haproxy-exporter >/dev/null || missing="$$missing prometheus-haproxy-exporter"; \
+	command -v prometheus-node-exporter >/dev/null || missing="$$missing prometheus-node-exporter"; \
 	command -v openssl >/dev/null || missing="$$missing openssl"; \
 	command -v curl >/dev/null || missing="$$missing curl"; \
 	command -v systemd-socket-activate >/dev/null || missing="$$missing systemd"; \

@@ -19,4 +19,5 @@ mod prometheus;
 mod reload;
 mod simulator;
 mod support;
+mod textfile;
 mod web;

@@ -5,10 +5,10 @@
 //! counted as an error; within a family every series gets every label name
 //! used by any of them (empty where it had none).
 //!
-//! Two further rules keep the output valid where client_golang would fail
-//! the scrape at gather time: a series given twice keeps its first value,
-//! and a file may not define the collector's own families. Both count as
-//! errors.
+//! A contradicting type, a series given twice (the first value is kept)
+//! and a family named like the collector's own are what client_golang's
+//! registry refuses at gather time in node_exporter: they are logged and
+//! dropped, and, as there, they leave `node_textfile_scrape_error` alone.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -29,18 +29,24 @@ struct Merged {
     metrics: Vec<Metric>,
 }
 
-/// Families, file times and errors of one collect.
+/// Families, file times and problems of one collect.
 #[derive(Default)]
 pub struct Merger {
     families: BTreeMap<String, Merged>,
     mtimes: BTreeMap<String, f64>,
-    errors: Vec<String>,
+    /// Problems to log, each with whether it sets the error gauge.
+    problems: Vec<(String, bool)>,
 }
 
 impl Merger {
     /// Records an error: logged, and `node_textfile_scrape_error` is 1.
     pub fn error(&mut self, message: String) {
-        self.errors.push(message);
+        self.problems.push((message, true));
+    }
+
+    /// Records what node_exporter's registry would refuse: logged only.
+    fn refuse(&mut self, message: String) {
+        self.problems.push((message, false));
     }
 
     /// Adds a file that was read and parsed without error.
@@ -48,7 +54,7 @@ impl Merger {
         for family in families {
             let name = family.name.clone();
             if name == MTIME || name == SCRAPE_ERROR {
-                self.error(format!(
+                self.refuse(format!(
                     "textfile {path:?} defines {name:?}, which the collector reports itself; skipping that family"
                 ));
                 continue;
@@ -67,13 +73,16 @@ impl Merger {
                 }
                 Some(merged) => {
                     if merged.kind != family.kind() {
+                        // node_exporter names the file in the default HELP
+                        // even though the registry drops its series.
+                        merged.files.push(path.to_owned());
                         let message = format!(
                             "inconsistent metric type: metric={name} original_type={} new_type={} file={:?}; skipping it in {path:?}",
                             merged.kind.as_str(),
                             family.kind().as_str(),
                             merged.files[0],
                         );
-                        self.error(message);
+                        self.refuse(message);
                         continue;
                     }
                     if let (Some(old), Some(new)) = (&merged.help, &family.help)
@@ -98,7 +107,7 @@ impl Merger {
     }
 
     /// The exposition: the files' families by name, then the file times and
-    /// the error gauge; and every error of the collect, in order.
+    /// the error gauge; and every problem of the collect, in order, to log.
     pub fn families(mut self) -> (Vec<MetricFamily>, Vec<String>) {
         let mut out = Vec::with_capacity(self.families.len() + 2);
         let families = std::mem::take(&mut self.families);
@@ -120,9 +129,10 @@ impl Merger {
             SCRAPE_ERROR,
             "1 if there was an error opening or reading a file, 0 otherwise",
         );
-        error.add_gauge((), if self.errors.is_empty() { 0.0 } else { 1.0 });
+        let errored = self.problems.iter().any(|(_, sets_gauge)| *sets_gauge);
+        error.add_gauge((), if errored { 1.0 } else { 0.0 });
         out.push(error);
-        (out, self.errors)
+        (out, self.problems.into_iter().map(|(m, _)| m).collect())
     }
 
     /// One merged family as the plugin returns it: labels filled to their
@@ -160,7 +170,7 @@ impl Merger {
                 })
                 .collect();
             if !seen.insert(values.clone()) {
-                self.errors.push(format!(
+                self.refuse(format!(
                     "metric {name} with labels {values:?} was read more than once; keeping the first"
                 ));
                 continue;
@@ -220,5 +230,9 @@ fn histogram(buckets: &[(f64, u64)], sum: f64, count: u64) -> HistogramValue {
 /// A key that sorts floats in numeric order (NaN last).
 fn sort_key(v: f64) -> u64 {
     let bits = v.to_bits();
-    if bits >> 63 == 1 { !bits } else { bits | 1 << 63 }
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
+    }
 }

@@ -492,18 +492,18 @@ impl Parser {
                     }
                     _ => {
                         let last = labels.last().map(|(_, v)| v.as_str()).unwrap_or("");
-                        return Err(line.error(format!(
-                            "unexpected end of label value {}",
-                            quoted(last)
-                        )));
+                        return Err(
+                            line.error(format!("unexpected end of label value {}", quoted(last)))
+                        );
                     }
                 }
             }
             line.skip_blanks();
         }
         let token = line.token();
-        let value = parse_float(&token)
-            .ok_or_else(|| line.error(format!("expected float as value, got {}", quoted(&token))))?;
+        let value = parse_float(&token).ok_or_else(|| {
+            line.error(format!("expected float as value, got {}", quoted(&token)))
+        })?;
         let timestamp_ms = if line.peek().is_some() {
             line.skip_blanks();
             let token = line.token();
@@ -629,10 +629,9 @@ fn unescape_help(line: &mut Line<'_>) -> Result<String, ParseError> {
                 b'\\' | b'"' => out.push(b),
                 b'n' => out.push(b'\n'),
                 other => {
-                    return Err(line.error(format!(
-                        "invalid escape sequence '\\{}'",
-                        other as char
-                    )));
+                    return Err(
+                        line.error(format!("invalid escape sequence '\\{}'", other as char))
+                    );
                 }
             }
             escaped = false;
@@ -667,10 +666,9 @@ fn label_value(line: &mut Line<'_>) -> Result<String, ParseError> {
                 b'"' | b'\\' => out.push(b),
                 b'n' => out.push(b'\n'),
                 other => {
-                    return Err(line.error(format!(
-                        "invalid escape sequence '\\{}'",
-                        other as char
-                    )));
+                    return Err(
+                        line.error(format!("invalid escape sequence '\\{}'", other as char))
+                    );
                 }
             }
             escaped = false;

@@ -146,24 +146,45 @@ fn refusals_carry_the_go_parsers_words() {
         ("a 1", "line 1: unexpected end of input stream"),
         ("a 1\n# HELP a x", "line 2: unexpected end of input stream"),
         ("a 1 \n", "line 1: expected integer as timestamp, got \"\""),
-        ("a 1 2 3\n", "line 1: spurious string after timestamp: \" 3\""),
+        (
+            "a 1 2 3\n",
+            "line 1: spurious string after timestamp: \" 3\"",
+        ),
         ("a x\n", "line 1: expected float as value, got \"x\""),
         ("a 1_000\n", "expected float as value, got \"1_000\""),
         ("a 0x1p3\n", "expected float as value"),
         ("a 1e400\n", "expected float as value, got \"1e400\""),
         ("a 1 1.5\n", "expected integer as timestamp, got \"1.5\""),
-        ("a{b=\"1\",b=\"2\"} 1\n", "duplicate label names for metric \"a\""),
-        ("a{__name__=\"b\"} 1\n", "label name \"__name__\" is reserved"),
-        ("a{b=1} 1\n", "expected '\"' at start of label value, found '1'"),
+        (
+            "a{b=\"1\",b=\"2\"} 1\n",
+            "duplicate label names for metric \"a\"",
+        ),
+        (
+            "a{__name__=\"b\"} 1\n",
+            "label name \"__name__\" is reserved",
+        ),
+        (
+            "a{b=1} 1\n",
+            "expected '\"' at start of label value, found '1'",
+        ),
         ("a{b:\"1\"} 1\n", "expected '=' after label name, found ':'"),
         ("a{1=\"x\"} 1\n", "invalid label name for metric \"a\""),
         ("a{b=\"x\\t\"} 1\n", "invalid escape sequence '\\t'"),
-        ("a{b=\"x\n\"} 1\n", "label value \"x\" contains unescaped new-line"),
-        ("a{b=\"x\" c=\"y\"} 1\n", "unexpected end of label value \"x\""),
+        (
+            "a{b=\"x\n\"} 1\n",
+            "label value \"x\" contains unescaped new-line",
+        ),
+        (
+            "a{b=\"x\" c=\"y\"} 1\n",
+            "unexpected end of label value \"x\"",
+        ),
         ("{b=\"x\"} 1\n", "line 1: invalid metric name"),
         ("-a 1\n", "invalid metric name"),
         ("# HELP a-b x\n", "invalid metric name in comment"),
-        ("# HELP a x\n# HELP a y\n", "line 2: second HELP line for metric name \"a\""),
+        (
+            "# HELP a x\n# HELP a y\n",
+            "line 2: second HELP line for metric name \"a\"",
+        ),
         (
             "a 1\n# TYPE a gauge\n",
             "line 2: second TYPE line for metric name \"a\", or TYPE reported after samples",
@@ -187,7 +208,10 @@ fn refusals_carry_the_go_parsers_words() {
     for (input, want) in cases {
         let got = err(input);
         assert!(got.contains(want), "{input:?}: {got}");
-        assert!(got.starts_with("text format parsing error in line "), "{got}");
+        assert!(
+            got.starts_with("text format parsing error in line "),
+            "{got}"
+        );
     }
 }
 

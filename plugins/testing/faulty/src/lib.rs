@@ -253,13 +253,16 @@ impl Collector for Faulty {
     }
 }
 
+/// One attempt of `file_access`.
+type FileOp<'a> = dyn Fn() -> std::io::Result<()> + 'a;
+
 /// Every way `file_access` tries to read or change `target`.
 fn file_access(target: &str) -> MetricFamily {
     use std::io::Write;
     let moved = format!("{target}.moved");
     let beside = format!("{target}.new");
     let dir = format!("{target}.d");
-    let ops: [(&str, Box<dyn Fn() -> std::io::Result<()>>); 7] = [
+    let ops: [(&str, Box<FileOp>); 7] = [
         ("read", Box::new(|| std::fs::read(target).map(drop))),
         (
             "append",

@@ -22,6 +22,17 @@ pub enum SettingsError {
     TelemetryPath(String),
 }
 
+/// The IP socket options given as flags; `None` where not given.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IpSocketFlags {
+    /// `--web.ipv4-ttl`.
+    pub ipv4_ttl: Option<u8>,
+    /// `--web.ipv6-hop-limit`.
+    pub ipv6_hop_limit: Option<u8>,
+    /// `--web.dscp`.
+    pub dscp: Option<u8>,
+}
+
 /// The flags, checked and resolved: what the binary wires together.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -41,6 +52,9 @@ pub struct Settings {
     pub enable_lifecycle: bool,
     /// Whether the metrics about the exporter itself are served.
     pub exporter_metrics: bool,
+    /// `--web.ipv4-ttl`, `--web.ipv6-hop-limit` and `--web.dscp`, which
+    /// override the web config's `ip_socket_config`.
+    pub ip_socket: IpSocketFlags,
     /// Plugins loaded but never collected.
     pub disabled: Vec<String>,
     /// The plugins directory.
@@ -81,6 +95,11 @@ impl Flags {
             max_requests: self.max_requests,
             enable_lifecycle: self.enable_lifecycle && !self.no_enable_lifecycle,
             exporter_metrics: !self.disable_exporter_metrics,
+            ip_socket: IpSocketFlags {
+                ipv4_ttl: self.ipv4_ttl,
+                ipv6_hop_limit: self.ipv6_hop_limit,
+                dscp: self.dscp,
+            },
             disabled: self.plugins_disable.clone(),
             plugins_dir: self.plugins_dir.clone(),
             watch: self.plugins_watch && !self.no_plugins_watch,
@@ -128,6 +147,21 @@ pub struct Flags {
     /// (the Prometheus exporter-toolkit format).
     #[arg(long = "web.config.file", value_name = "FILE")]
     pub web_config_file: Option<PathBuf>,
+
+    /// IPv4 TTL of the packets the exporter sends (1-255); overrides the
+    /// web config's ip_socket_config.ipv4_ttl.
+    #[arg(long = "web.ipv4-ttl", value_name = "TTL", value_parser = clap::value_parser!(u8).range(1..=255))]
+    pub ipv4_ttl: Option<u8>,
+
+    /// IPv6 hop limit of the packets the exporter sends (1-255); overrides
+    /// the web config's ip_socket_config.ipv6_hop_limit.
+    #[arg(long = "web.ipv6-hop-limit", value_name = "HOPS", value_parser = clap::value_parser!(u8).range(1..=255))]
+    pub ipv6_hop_limit: Option<u8>,
+
+    /// DSCP codepoint of the packets the exporter sends (0-63); overrides
+    /// the web config's ip_socket_config.dscp.
+    #[arg(long = "web.dscp", value_name = "DSCP", value_parser = clap::value_parser!(u8).range(0..=63))]
+    pub dscp: Option<u8>,
 
     /// Path under which to expose metrics.
     #[arg(

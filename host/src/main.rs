@@ -13,7 +13,7 @@ use wasm_exporter::cli::{Flags, Settings};
 use wasm_exporter::http::{self, App, WebSettings};
 use wasm_exporter::runtime::Runtime;
 use wasm_exporter::scrape::Scraper;
-use wasm_exporter::webconfig::WebConfig;
+use wasm_exporter::webconfig::{SocketOptions, WebConfig};
 use wasm_exporter::{logging, reload};
 
 fn main() -> ExitCode {
@@ -42,6 +42,16 @@ fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    let flags = settings.ip_socket;
+    let socket = web_config
+        .as_ref()
+        .map(|w| w.socket_options())
+        .unwrap_or_default()
+        .overridden_by(SocketOptions {
+            ipv4_ttl: flags.ipv4_ttl,
+            ipv6_hop_limit: flags.ipv6_hop_limit,
+            dscp: flags.dscp,
+        });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("wasm_exporter")
@@ -57,16 +67,21 @@ fn run(settings: Settings) -> anyhow::Result<ExitCode> {
             web_config,
         }));
         let listeners = if settings.systemd_socket {
-            http::systemd_listeners()?
+            http::systemd_listeners(socket)?
         } else {
-            http::bind(&settings.addresses).await?
+            http::bind(&settings.addresses, socket).await?
         };
         for l in &listeners {
             if let Ok(addr) = l.local_addr() {
                 tracing::info!(address = %addr, "listening");
             }
         }
-        let server = tokio::spawn(http::serve(listeners, Arc::clone(&app), shutdown_signal()));
+        let server = tokio::spawn(http::serve(
+            listeners,
+            socket,
+            Arc::clone(&app),
+            shutdown_signal(),
+        ));
 
         let load = settings.clone();
         let loaded = tokio::task::spawn_blocking(move || -> anyhow::Result<Plugins> {

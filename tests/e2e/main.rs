@@ -18,6 +18,7 @@ mod http;
 mod prometheus;
 mod reload;
 mod simulator;
+mod socket_options;
 mod support;
 mod textfile;
 mod web;

@@ -12,22 +12,27 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
 use super::{App, HEADER_READ_TIMEOUT, SHUTDOWN_GRACE};
+use crate::webconfig::SocketOptions;
 
 /// Binds every address, or fails naming the one that could not be bound.
 /// The IPv6 wildcard (`[::]`, what `:PORT` means) is bound dual-stack, as
 /// Go's listener binds it, so IPv4 clients reach it too; on a machine
-/// without IPv6 it falls back to `0.0.0.0`.
-pub async fn bind(addresses: &[SocketAddr]) -> std::io::Result<Vec<TcpListener>> {
+/// without IPv6 it falls back to `0.0.0.0`. The IP socket options'
+/// TTL and hop limit are set on each listener.
+pub async fn bind(
+    addresses: &[SocketAddr],
+    socket: SocketOptions,
+) -> std::io::Result<Vec<TcpListener>> {
     let mut listeners = Vec::with_capacity(addresses.len());
     for addr in addresses {
-        let listener = bind_one(*addr)
+        let listener = bind_one(*addr, socket)
             .map_err(|e| std::io::Error::new(e.kind(), format!("listening on {addr}: {e}")))?;
         listeners.push(listener);
     }
     Ok(listeners)
 }
 
-fn bind_one(addr: SocketAddr) -> std::io::Result<TcpListener> {
+fn bind_one(addr: SocketAddr, options: SocketOptions) -> std::io::Result<TcpListener> {
     use socket2::{Domain, Socket, Type};
     let wildcard_v6 = matches!(addr, SocketAddr::V6(a) if a.ip().is_unspecified());
     let socket = match Socket::new(Domain::for_address(addr), Type::STREAM, None) {
@@ -38,7 +43,7 @@ fn bind_one(addr: SocketAddr) -> std::io::Result<TcpListener> {
         {
             tracing::info!("no IPv6 on this machine, listening on IPv4 only");
             let v4 = SocketAddr::from(([0, 0, 0, 0], addr.port()));
-            return bind_one(v4);
+            return bind_one(v4, options);
         }
         Err(e) => return Err(e),
     };
@@ -47,14 +52,16 @@ fn bind_one(addr: SocketAddr) -> std::io::Result<TcpListener> {
     }
     socket.set_reuse_address(true)?;
     socket.set_nonblocking(true)?;
+    options.apply_to_listener(&socket)?;
     socket.bind(&addr.into())?;
     socket.listen(1024)?;
     TcpListener::from_std(socket.into())
 }
 
 /// The listening sockets systemd passed (`LISTEN_FDS`), for
-/// `--web.systemd-socket`.
-pub fn systemd_listeners() -> std::io::Result<Vec<TcpListener>> {
+/// `--web.systemd-socket`, with the IP socket options' TTL and hop limit
+/// set on them after the fact.
+pub fn systemd_listeners(socket: SocketOptions) -> std::io::Result<Vec<TcpListener>> {
     let mut fds = listenfd::ListenFd::from_env();
     if fds.len() == 0 {
         return Err(std::io::Error::new(
@@ -71,14 +78,21 @@ pub fn systemd_listeners() -> std::io::Result<Vec<TcpListener>> {
             )
         })?;
         listener.set_nonblocking(true)?;
+        socket.apply_to_listener(&listener)?;
         listeners.push(TcpListener::from_std(listener)?);
     }
     Ok(listeners)
 }
 
 /// Serves `app` on `listeners` until `shutdown` resolves, then lets requests
-/// in flight finish (up to [`SHUTDOWN_GRACE`]).
-pub async fn serve(listeners: Vec<TcpListener>, app: Arc<App>, shutdown: impl Future<Output = ()>) {
+/// in flight finish (up to [`SHUTDOWN_GRACE`]). Each accepted connection
+/// gets the IP socket options' DSCP codepoint.
+pub async fn serve(
+    listeners: Vec<TcpListener>,
+    socket: SocketOptions,
+    app: Arc<App>,
+    shutdown: impl Future<Output = ()>,
+) {
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);
     let mut acceptors = tokio::task::JoinSet::new();
     for listener in listeners {
@@ -112,7 +126,10 @@ pub async fn serve(listeners: Vec<TcpListener>, app: Arc<App>, shutdown: impl Fu
     loop {
         tokio::select! {
             conn = rx.recv() => {
-                let Some((stream, _peer)) = conn else { break };
+                let Some((stream, peer)) = conn else { break };
+                if let Err(e) = socket.apply_to_connection(&stream) {
+                    tracing::warn!(peer = %peer, "IP socket options not set on a connection: {e}");
+                }
                 let app = Arc::clone(&app);
                 let builder = builder.clone();
                 let watcher = graceful.watcher();

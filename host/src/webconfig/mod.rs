@@ -24,7 +24,9 @@
 //! or off takes a restart.
 //!
 //! Rooms: this file (the schema, headers and keeping the file current),
-//! `tls` (`tls_server_config`), `auth` (`basic_auth_users`).
+//! `tls` (`tls_server_config`), `san` (`client_allowed_sans`), `auth`
+//! (`basic_auth_users`), `rate` (`rate_limit`), `socket`
+//! (`ip_socket_config`).
 //!
 //! Deliberate gaps, each an error at load rather than silently ignored:
 //! TLS 1.0/1.1, CBC and RSA key-exchange cipher suites and the P-521 curve
@@ -33,6 +35,7 @@
 mod auth;
 mod rate;
 mod san;
+mod socket;
 mod tls;
 
 use std::collections::{BTreeMap, HashMap};
@@ -47,6 +50,7 @@ use serde::Deserialize;
 use auth::bcrypt_cost;
 pub use auth::{Users, bcrypt_verify};
 pub use rate::RateLimit;
+pub use socket::SocketOptions;
 use tls::build_tls;
 
 /// Why a web configuration could not be used.
@@ -102,6 +106,8 @@ struct File {
     basic_auth_users: BTreeMap<String, String>,
     #[serde(default)]
     rate_limit: rate::RateLimitFile,
+    #[serde(default)]
+    ip_socket_config: socket::IpSocketFile,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -169,6 +175,8 @@ pub struct Settings {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// `rate_limit`: a request without a token gets 429.
     pub rate_limit: Option<RateLimit>,
+    /// `ip_socket_config`, used at start-up.
+    pub socket: SocketOptions,
 }
 
 impl fmt::Debug for Settings {
@@ -225,6 +233,7 @@ fn load_with_inputs(path: &Path) -> Result<(Settings, Vec<PathBuf>), WebConfigEr
             tls,
             users: Users::new(hashes),
             rate_limit: RateLimit::from_file(&file.rate_limit).map_err(invalid)?,
+            socket: SocketOptions::from_file(&file.ip_socket_config).map_err(invalid)?,
             headers,
         },
         inputs,
@@ -326,6 +335,11 @@ impl WebConfig {
     /// Whether connections are TLS (fixed at start-up).
     pub fn tls(&self) -> bool {
         self.read().settings.tls.is_some()
+    }
+
+    /// The `ip_socket_config` loaded at start-up.
+    pub fn socket_options(&self) -> SocketOptions {
+        self.read().settings.socket
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Loaded> {

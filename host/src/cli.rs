@@ -150,17 +150,17 @@ pub struct Flags {
 
     /// IPv4 TTL of the packets the exporter sends (1-255); overrides the
     /// web config's ip_socket_config.ipv4_ttl.
-    #[arg(long = "web.ipv4-ttl", value_name = "TTL", value_parser = clap::value_parser!(u8).range(1..=255))]
+    #[arg(long = "web.ipv4-ttl", env = "WEB_IPV4_TTL", value_name = "TTL", value_parser = clap::value_parser!(u8).range(1..=255))]
     pub ipv4_ttl: Option<u8>,
 
     /// IPv6 hop limit of the packets the exporter sends (1-255); overrides
     /// the web config's ip_socket_config.ipv6_hop_limit.
-    #[arg(long = "web.ipv6-hop-limit", value_name = "HOPS", value_parser = clap::value_parser!(u8).range(1..=255))]
+    #[arg(long = "web.ipv6-hop-limit", env = "WEB_IPV6_HOP_LIMIT", value_name = "HOPS", value_parser = clap::value_parser!(u8).range(1..=255))]
     pub ipv6_hop_limit: Option<u8>,
 
     /// DSCP codepoint of the packets the exporter sends (0-63); overrides
     /// the web config's ip_socket_config.dscp.
-    #[arg(long = "web.dscp", value_name = "DSCP", value_parser = clap::value_parser!(u8).range(0..=63))]
+    #[arg(long = "web.dscp", env = "WEB_DSCP", value_name = "DSCP", value_parser = clap::value_parser!(u8).range(0..=63))]
     pub dscp: Option<u8>,
 
     /// Path under which to expose metrics.

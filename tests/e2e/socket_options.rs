@@ -130,5 +130,14 @@ fn out_of_range_values_are_refused_at_start_naming_the_key() -> Result<()> {
     }
     let stderr = start_refused(&dir.path, &["--web.dscp", "64"])?;
     assert!(stderr.contains("--web.dscp"), "{stderr}");
+    // The toolkit's environment variables stand for the flags.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wasm_exporter"))
+        .env("WEB_IPV4_TTL", "0")
+        .args(["--web.listen-address", "127.0.0.1:0", "--plugins.dir"])
+        .arg(&dir.path)
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "started with WEB_IPV4_TTL=0");
+    assert!(stderr.contains("--web.ipv4-ttl"), "{stderr}");
     Ok(())
 }

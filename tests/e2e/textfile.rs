@@ -113,8 +113,10 @@ fn families(exposition: &str) -> BTreeMap<String, (String, String, Vec<String>)>
     out
 }
 
-fn ours(scenario: &str) -> Result<(String, String)> {
-    let dir = PluginsDir::new(&format!("textfile-{scenario}"));
+/// Our exporter on `scenario`'s files; `test` keeps the staging
+/// directories of tests running at once apart.
+fn ours(test: &str, scenario: &str) -> Result<(String, String)> {
+    let dir = PluginsDir::new(&format!("textfile-{test}-{scenario}"));
     let files = stage(&dir, scenario)?;
     dir.add(
         "textfile",
@@ -168,7 +170,7 @@ fn every_scenario_matches_its_golden_file_and_passes_promtool() -> Result<()> {
     let scenarios = scenarios();
     assert!(scenarios.len() >= 9, "{scenarios:?}");
     for scenario in scenarios {
-        let (part, body) = ours(&scenario)?;
+        let (part, body) = ours("golden", &scenario)?;
         let golden_path = testdata().join(format!("{scenario}.metrics"));
         if std::env::var_os("BLESS").is_some() {
             std::fs::write(&golden_path, &part)?;
@@ -192,7 +194,7 @@ fn every_scenario_matches_its_golden_file_and_passes_promtool() -> Result<()> {
 fn every_scenario_serves_what_node_exporter_serves() -> Result<()> {
     for scenario in scenarios() {
         let mut theirs = families(&node_exporter(&scenario)?);
-        let mut mine = families(&ours(&scenario)?.0);
+        let mut mine = families(&ours("parity", &scenario)?.0);
         if scenario == "merge_different_help" {
             // node_exporter 1.5 counts this only as a gather error; its
             // current code (and so ours) sets the error gauge.

@@ -123,8 +123,8 @@ impl Flags {
         Loads every WASI 0.2 component (NAME.wasm, with an optional NAME.yml) in \
         --plugins.dir, calls each plugin's collect on every scrape and serves the \
         merged samples on --web.telemetry-path.",
-    override_usage = "wasm_exporter [<flags>]",
-    help_template = "{about-with-newline}\nusage: {usage}\n\nFlags:\n{options}{after-help}"
+    override_usage = "wasm_exporter [<flags>]\n       wasm_exporter check PLUGIN.wasm [--config NAME.yml] [--scrapes N] [--format text|openmetrics] [--json]",
+    help_template = "{about-with-newline}\nusage: {usage}\n\nFlags:\n{options}\nCommands:\n{subcommands}{after-help}"
 )]
 pub struct Flags {
     /// Address to listen on, as host:port or :port. Repeat for several.
@@ -241,16 +241,69 @@ pub struct Flags {
     pub plugins_memory_limit: u64,
 
     /// Only log messages with the given severity or above.
-    #[arg(long = "log.level", value_enum, default_value = "info")]
+    #[arg(long = "log.level", value_enum, default_value = "info", global = true)]
     pub log_level: logging::Level,
 
     /// Output format of log messages.
-    #[arg(long = "log.format", value_enum, default_value = "logfmt")]
+    #[arg(
+        long = "log.format",
+        value_enum,
+        default_value = "logfmt",
+        global = true
+    )]
     pub log_format: logging::Format,
 
     /// Show the version, its build and exit.
     #[arg(long = "version")]
     pub version: bool,
+
+    /// A command instead of serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What the binary can do besides serving.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Load one plugin with the real runtime and limits, run init and N
+    /// collects, print the exposition on stdout and on stderr what the
+    /// exporter would drop (family, rule, fix) and the plugin's log lines.
+    /// Exit 0: clean; 1: something dropped; 2: load, init or collect failed.
+    Check(CheckArgs),
+}
+
+/// `wasm_exporter check`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckArgs {
+    /// The plugin component.
+    #[arg(value_name = "PLUGIN.wasm")]
+    pub wasm: PathBuf,
+
+    /// Its NAME.yml (default: the one beside the .wasm, if any).
+    #[arg(long = "config", value_name = "NAME.yml")]
+    pub config: Option<PathBuf>,
+
+    /// Collects per instance.
+    #[arg(long = "scrapes", value_name = "N", default_value_t = 1)]
+    pub scrapes: u32,
+
+    /// Format of the exposition on stdout.
+    #[arg(long = "format", value_enum, default_value = "text")]
+    pub format: ExpositionFormat,
+
+    /// Print the whole report as JSON on stdout instead (exposition
+    /// included).
+    #[arg(long = "json")]
+    pub json: bool,
+}
+
+/// An exposition format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExpositionFormat {
+    /// Prometheus text 0.0.4.
+    Text,
+    /// OpenMetrics 1.0.
+    Openmetrics,
 }
 
 /// Parses a duration flag (`500ms`, `10s`, `1m`).

@@ -5,6 +5,7 @@
 //! one way: plugin → WIT → validate → merge → encode → HTTP.
 //! - [`cli`]: the command-line flags, and the validated settings built from
 //!   them;
+//! - [`check`]: `wasm_exporter check`, one plugin run without serving;
 //! - [`config`]: each plugin's `NAME.yml`;
 //! - [`duration`]: the one duration grammar (Prometheus'), shared with the SDK;
 //! - [`reason`]: the one list of failure reasons;
@@ -25,6 +26,8 @@
 
 #[cfg(feature = "runtime")]
 pub mod catalogue;
+#[cfg(feature = "runtime")]
+pub mod check;
 pub mod cli;
 pub mod config;
 #[path = "../../plugins/sdk/src/duration.rs"]

@@ -9,7 +9,8 @@ use anyhow::Context as _;
 use clap::Parser;
 
 use wasm_exporter::catalogue::Plugins;
-use wasm_exporter::cli::{Flags, Settings};
+use wasm_exporter::check::{CheckOptions, check};
+use wasm_exporter::cli::{CheckArgs, Command, Flags, Settings};
 use wasm_exporter::http::{self, App, WebSettings};
 use wasm_exporter::runtime::Runtime;
 use wasm_exporter::scrape::Scraper;
@@ -23,13 +24,45 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     logging::init(flags.log_level, flags.log_format);
-    match flags.settings().map_err(anyhow::Error::from).and_then(run) {
+    let settings = flags.settings().map_err(anyhow::Error::from);
+    let result = match &flags.command {
+        Some(Command::Check(args)) => settings.and_then(|s| run_check(args, &s)),
+        None => settings.and_then(run),
+    };
+    match result {
         Ok(code) => code,
         Err(e) => {
             tracing::error!("{e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// `wasm_exporter check`: the exposition (or the JSON report) on stdout,
+/// the report for people on stderr, the verdict as the exit status.
+fn run_check(args: &CheckArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let options = CheckOptions {
+        wasm: args.wasm.clone(),
+        manifest: args.config.clone(),
+        scrapes: args.scrapes,
+        format: args.format,
+        defaults: settings.defaults,
+    };
+    let report = runtime.block_on(async {
+        let wasm = Runtime::new()?;
+        anyhow::Ok(check(&wasm, &options).await)
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.exposition);
+    }
+    eprint!("{}", report.human());
+    Ok(ExitCode::from(report.verdict.code()))
 }
 
 fn run(settings: Settings) -> anyhow::Result<ExitCode> {

@@ -8,6 +8,7 @@
 mod browser;
 mod cache;
 mod catalogue;
+mod check;
 mod deploy;
 mod dirs;
 mod exposition;

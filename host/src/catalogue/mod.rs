@@ -330,6 +330,24 @@ fn manifest_path(wasm: &Path) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// The entries of `wasm` configured by `manifest` (not necessarily beside
+/// it), as the directory loader makes them: for `wasm_exporter check`.
+pub fn load_plugin(
+    runtime: &Runtime,
+    wasm: &Path,
+    manifest: Option<&Path>,
+    defaults: &HostDefaults,
+) -> Vec<PluginEntry> {
+    let bytes = std::fs::read(wasm);
+    load_read(
+        runtime,
+        wasm,
+        defaults,
+        bytes,
+        manifest.map(|m| (m, std::fs::read(m))),
+    )
+}
+
 /// The entries of one `.wasm`: one per instance, sharing one compilation.
 fn load_file(runtime: &Runtime, path: &Path, defaults: &HostDefaults) -> Vec<PluginEntry> {
     // Each file is read once: for the fingerprint, the manifest and the

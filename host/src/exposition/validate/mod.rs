@@ -86,6 +86,55 @@ impl Rule {
             Rule::DuplicateSeries => "duplicate_series",
         }
     }
+
+    /// How a plugin author makes a family pass this rule.
+    pub fn fix(self) -> &'static str {
+        match self {
+            Rule::MetricName => {
+                "use a name of letters, digits, '_' and ':' that does not start with a digit"
+            }
+            Rule::HostName => {
+                "rename the family: wasm_exporter_*, process_* and promhttp_* belong to the host"
+            }
+            Rule::LabelName => {
+                "use label names of letters, digits and '_' that do not start with a digit"
+            }
+            Rule::LabelNameLength => {
+                "shorten the label name, or raise limits.max_label_name_length in NAME.yml"
+            }
+            Rule::LabelNameReserved => "label names starting with '__' are reserved; rename it",
+            Rule::LabelNameForKind => {
+                "drop the label: le belongs to histogram buckets, quantile to summaries, and a stateset's own name to its states"
+            }
+            Rule::LabelNameRepeated => "give each label name once",
+            Rule::Unit => {
+                "make the unit letters, digits and '_' and end the family name with _<unit>"
+            }
+            Rule::LabelShape => {
+                "give every series one value per label name, in the order of the family's label names"
+            }
+            Rule::LabelIndex => {
+                "intern label values in this collect's string table (the SDK's builders do)"
+            }
+            Rule::LabelValueLength => {
+                "shorten the label value, or raise limits.max_label_value_length in NAME.yml"
+            }
+            Rule::ValueKind => "give every series a value of its family's kind",
+            Rule::Timestamp => "keep a timestamp's nanoseconds below 1000000000",
+            Rule::CounterValue => "report a counter's total as a number at or above zero",
+            Rule::Buckets => {
+                "sort buckets by bound, make each count at least the previous one, and end with a +Inf bucket equal to the count"
+            }
+            Rule::Quantiles => {
+                "use quantiles between 0 and 1 in increasing order, and a sum that is a number"
+            }
+            Rule::States => "give a stateset at least one state, each name once",
+            Rule::Exemplar => {
+                "keep an exemplar's labels valid and at most 128 characters, names and values together"
+            }
+            Rule::DuplicateSeries => "give each series of a family different label values",
+        }
+    }
 }
 
 /// Why a family was dropped: the family, the rule, and what broke it.

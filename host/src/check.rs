@@ -1,0 +1,295 @@
+//! `wasm_exporter check PLUGIN.wasm`: one plugin through the real runtime,
+//! limits and validation, without a plugins directory or HTTP. It runs
+//! `init` and N collects of every instance, and reports what the exporter
+//! would serve and what it would drop, and why, with the fix.
+//!
+//! Exit status: 0 when everything would be served, 1 when validation would
+//! drop a family or series, 2 when the plugin fails to load, `init` or a
+//! collect.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::catalogue::{PluginEntry, load_plugin};
+use crate::cli::ExpositionFormat as Format;
+use crate::config::HostDefaults;
+use crate::exposition::encode::{openmetrics, text};
+use crate::exposition::model::Family;
+use crate::runtime::Runtime;
+use crate::selfmetrics;
+
+/// What to check.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// The component.
+    pub wasm: PathBuf,
+    /// Its `NAME.yml`; default: the one beside the `.wasm`, if any.
+    pub manifest: Option<PathBuf>,
+    /// Collects per instance.
+    pub scrapes: u32,
+    /// Format of the exposition.
+    pub format: Format,
+    /// Host limits, as the exporter's flags set them.
+    pub defaults: HostDefaults,
+}
+
+/// How a check ended; the process exits with its code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Everything would be served.
+    Clean,
+    /// Validation would drop something.
+    Dropped,
+    /// The plugin failed to load, `init` or collect.
+    Failed,
+}
+
+impl Verdict {
+    /// The exit status.
+    pub fn code(self) -> u8 {
+        match self {
+            Verdict::Clean => 0,
+            Verdict::Dropped => 1,
+            Verdict::Failed => 2,
+        }
+    }
+}
+
+/// Something the exporter would drop.
+#[derive(Debug, Clone, Serialize)]
+pub struct Drop {
+    /// Family name.
+    pub family: String,
+    /// The series at fault, as `{a="x"}`, when one is.
+    pub series: Option<String>,
+    /// The rule broken (as in `wasm_exporter_plugin_dropped_families`' logs).
+    pub rule: &'static str,
+    /// What is wrong.
+    pub why: String,
+    /// How to make it pass.
+    pub fix: &'static str,
+}
+
+/// A failure, with the `reason` the exporter would count it under.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    /// `reason` label of `wasm_exporter_plugin_errors_total`.
+    pub reason: &'static str,
+    /// What happened.
+    pub message: String,
+}
+
+/// One collect.
+#[derive(Debug, Clone, Serialize)]
+pub struct Collect {
+    /// Families that would be served.
+    pub families: usize,
+    /// Series that would be served.
+    pub series: usize,
+    /// What would be dropped.
+    pub dropped: Vec<Drop>,
+    /// Why the collect gave nothing, if it did not.
+    pub error: Option<Failure>,
+    /// How long the call took, in seconds.
+    pub seconds: f64,
+}
+
+/// One instance of the plugin.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceReport {
+    /// Instance name (the `plugin` label).
+    pub name: String,
+    /// The plugin's own name and version, once it started.
+    pub version: Option<String>,
+    /// Why it did not load or initialise.
+    pub error: Option<Failure>,
+    /// Its collects, in order.
+    pub collects: Vec<Collect>,
+}
+
+/// The whole check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The worst outcome.
+    pub verdict: Verdict,
+    /// Every instance.
+    pub instances: Vec<InstanceReport>,
+    /// The exposition of the last successful collects, as the exporter
+    /// would serve it (without its own metrics).
+    pub exposition: String,
+}
+
+fn failure(e: &crate::runtime::PluginError) -> Failure {
+    Failure {
+        reason: e.reason().map_or("backoff", |r| r.as_str()),
+        message: e.to_string(),
+    }
+}
+
+async fn check_instance(
+    entry: &PluginEntry,
+    runtime: &Runtime,
+    scrapes: u32,
+    served: &mut Vec<Family>,
+) -> InstanceReport {
+    let mut report = InstanceReport {
+        name: entry.name.to_string(),
+        version: None,
+        error: None,
+        collects: Vec::new(),
+    };
+    if let Err(e) = entry.prime(runtime).await {
+        report.error = Some(failure(&e));
+        return report;
+    }
+    let mut last = Vec::new();
+    for _ in 0..scrapes.max(1) {
+        let deadline = Instant::now() + entry.limits.timeout;
+        let outcome = entry
+            .collect(runtime, deadline, selfmetrics::host_owns)
+            .await;
+        if let Some(m) = &outcome.metadata {
+            report.version = Some(format!("{} {}", m.name, m.version));
+        }
+        let dropped = outcome
+            .dropped
+            .iter()
+            .map(|d| Drop {
+                family: d.family.clone(),
+                series: d.labels.clone(),
+                rule: d.rule.as_str(),
+                why: d.why.clone(),
+                fix: d.rule.fix(),
+            })
+            .collect();
+        let (families, series, error) = match &outcome.result {
+            Ok(families) => {
+                last = families.clone();
+                let series = families.iter().map(|f| f.series.len()).sum();
+                (families.len(), series, None)
+            }
+            Err(e) => (0, 0, Some(failure(e))),
+        };
+        report.collects.push(Collect {
+            families,
+            series,
+            dropped,
+            error,
+            seconds: outcome.duration.as_secs_f64(),
+        });
+    }
+    served.extend(last);
+    report
+}
+
+/// Loads the plugin and runs it. Never fails: every problem is in the
+/// report.
+pub async fn check(runtime: &Runtime, options: &CheckOptions) -> Report {
+    let manifest = options.manifest.clone().or_else(|| {
+        ["yml", "yaml"]
+            .iter()
+            .map(|ext| options.wasm.with_extension(ext))
+            .find(|p| p.is_file())
+    });
+    let entries = load_plugin(
+        runtime,
+        &options.wasm,
+        manifest.as_deref(),
+        &options.defaults,
+    );
+    let mut served = Vec::new();
+    let mut instances = Vec::with_capacity(entries.len());
+    for entry in &entries {
+        instances.push(check_instance(entry, runtime, options.scrapes, &mut served).await);
+    }
+    served.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut body = Vec::new();
+    match options.format {
+        Format::Text => text::encode(&served, &mut body),
+        Format::Openmetrics => openmetrics::encode(&served, &mut body),
+    }
+    let verdict = instances
+        .iter()
+        .map(|i| {
+            if i.error.is_some() || i.collects.iter().any(|c| c.error.is_some()) {
+                Verdict::Failed
+            } else if i.collects.iter().any(|c| !c.dropped.is_empty()) {
+                Verdict::Dropped
+            } else {
+                Verdict::Clean
+            }
+        })
+        .max()
+        .unwrap_or(Verdict::Failed);
+    Report {
+        verdict,
+        instances,
+        exposition: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+impl Report {
+    /// The report for people, for stderr: each instance, each collect,
+    /// every drop with its rule and fix, and the verdict.
+    pub fn human(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        for i in &self.instances {
+            let version = i.version.as_deref().unwrap_or("-");
+            let _ = writeln!(out, "plugin {} ({version})", i.name);
+            if let Some(e) = &i.error {
+                let _ = writeln!(out, "  FAILED to start [{}]: {}", e.reason, e.message);
+            }
+            for (n, c) in i.collects.iter().enumerate() {
+                let took = Duration::from_secs_f64(c.seconds);
+                match &c.error {
+                    Some(e) => {
+                        let _ = writeln!(
+                            out,
+                            "  collect {}: FAILED [{}] after {took:?}: {}",
+                            n + 1,
+                            e.reason,
+                            e.message
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(
+                            out,
+                            "  collect {}: {} families, {} series served, {} dropped, {took:?}",
+                            n + 1,
+                            c.families,
+                            c.series,
+                            c.dropped.len()
+                        );
+                    }
+                }
+                for d in &c.dropped {
+                    let at = d
+                        .series
+                        .as_deref()
+                        .map(|s| format!(", series {s}"))
+                        .unwrap_or_default();
+                    let _ = writeln!(
+                        out,
+                        "    dropped family {}{at} [rule {}]: {}\n      fix: {}",
+                        d.family, d.rule, d.why, d.fix
+                    );
+                }
+            }
+        }
+        let _ = writeln!(
+            out,
+            "verdict: {} (exit {})",
+            match self.verdict {
+                Verdict::Clean => "clean",
+                Verdict::Dropped => "the exporter would drop something",
+                Verdict::Failed => "the plugin failed",
+            },
+            self.verdict.code()
+        );
+        out
+    }
+}

@@ -1,0 +1,155 @@
+//! `wasm_exporter check`: one plugin through the real runtime, without a
+//! plugins directory or HTTP; the exit status says whether the exporter
+//! would serve it all (0), drop something (1) or fail it (2).
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::Result;
+
+use crate::support::*;
+
+struct Checked {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn check(args: &[&str]) -> Result<Checked> {
+    let out = Command::new(env!("CARGO_BIN_EXE_wasm_exporter"))
+        .arg("check")
+        .args(args)
+        .output()?;
+    Ok(Checked {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
+}
+
+fn faulty(dir: &PluginsDir, fault: &str) -> String {
+    let yml = dir.path.join(format!("{fault}.yml"));
+    std::fs::write(&yml, format!("config: {{fault: {fault}}}\n")).unwrap();
+    yml.display().to_string()
+}
+
+fn path(p: &Path) -> String {
+    p.display().to_string()
+}
+
+#[test]
+fn a_clean_plugin_exits_0_with_its_exposition_on_stdout() -> Result<()> {
+    let c = check(&[&path(&plugin("conformance")), "--scrapes", "2"])?;
+    assert_eq!(c.code, 0, "{}", c.stderr);
+    assert!(
+        c.stdout
+            .contains("# TYPE conformance_collects_total counter"),
+        "{}",
+        c.stdout
+    );
+    // The plugin's second collect is what is printed.
+    assert_eq!(sample(&c.stdout, "conformance_collects_total"), Some(2.0));
+    assert!(c.stderr.contains("collect 2:"), "{}", c.stderr);
+    assert!(c.stderr.contains("verdict: clean (exit 0)"), "{}", c.stderr);
+    let (ok, out) = run_with_stdin("promtool", &["check", "metrics"], &c.stdout)?;
+    assert!(ok, "promtool check metrics:\n{out}");
+
+    let om = check(&[&path(&plugin("conformance")), "--format", "openmetrics"])?;
+    assert_eq!(om.code, 0, "{}", om.stderr);
+    assert!(om.stdout.ends_with("# EOF\n"), "{}", om.stdout);
+    Ok(())
+}
+
+#[test]
+fn mistakes_exit_1_naming_the_family_the_rule_and_the_fix() -> Result<()> {
+    let dir = PluginsDir::new("check-mistakes");
+    let c = check(&[
+        &path(&plugin("faulty")),
+        "--config",
+        &faulty(&dir, "non_cumulative"),
+    ])?;
+    assert_eq!(c.code, 1, "{}", c.stderr);
+    assert!(
+        c.stderr.contains("dropped family broken_histogram"),
+        "{}",
+        c.stderr
+    );
+    assert!(c.stderr.contains("[rule buckets]"), "{}", c.stderr);
+    assert!(
+        c.stderr.contains("fix: sort buckets by bound"),
+        "{}",
+        c.stderr
+    );
+
+    let c = check(&[
+        &path(&plugin("faulty")),
+        "--config",
+        &faulty(&dir, "bad_names"),
+    ])?;
+    assert_eq!(c.code, 1, "{}", c.stderr);
+    assert!(c.stderr.contains("[rule metric_name]"), "{}", c.stderr);
+    assert!(
+        c.stderr.contains("fix: use a name of letters, digits"),
+        "{}",
+        c.stderr
+    );
+    Ok(())
+}
+
+#[test]
+fn failures_exit_2_with_the_reason_and_the_plugins_own_words() -> Result<()> {
+    let dir = PluginsDir::new("check-failures");
+    let c = check(&[
+        &path(&plugin("faulty")),
+        "--config",
+        &faulty(&dir, "panic_collect"),
+    ])?;
+    assert_eq!(c.code, 2, "{}", c.stderr);
+    assert!(c.stderr.contains("FAILED [trap]"), "{}", c.stderr);
+    // The plugin's stderr reaches the log, tagged with it.
+    assert!(c.stderr.contains("panic in collect"), "{}", c.stderr);
+
+    let c = check(&[
+        &path(&plugin("faulty")),
+        "--config",
+        &faulty(&dir, "panic_init"),
+    ])?;
+    assert_eq!(c.code, 2, "{}", c.stderr);
+    assert!(c.stderr.contains("FAILED to start"), "{}", c.stderr);
+
+    let junk = dir.path.join("junk.wasm");
+    std::fs::write(&junk, b"not a component")?;
+    let c = check(&[&path(&junk)])?;
+    assert_eq!(c.code, 2, "{}", c.stderr);
+    assert!(c.stderr.contains("[load]"), "{}", c.stderr);
+    Ok(())
+}
+
+#[test]
+fn json_report_for_machines() -> Result<()> {
+    let dir = PluginsDir::new("check-json");
+    let c = check(&[
+        &path(&plugin("faulty")),
+        "--config",
+        &faulty(&dir, "non_cumulative"),
+        "--scrapes",
+        "3",
+        "--json",
+    ])?;
+    assert_eq!(c.code, 1, "{}", c.stderr);
+    let report: serde_json::Value = serde_json::from_str(&c.stdout)?;
+    assert_eq!(report["verdict"], "dropped");
+    let collects = report["instances"][0]["collects"].as_array().unwrap();
+    assert_eq!(collects.len(), 3);
+    let dropped = &collects[0]["dropped"][0];
+    assert_eq!(dropped["family"], "broken_histogram");
+    assert_eq!(dropped["rule"], "buckets");
+    assert!(
+        dropped["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("sort buckets by bound"),
+        "{dropped}"
+    );
+    Ok(())
+}

@@ -1,23 +1,39 @@
-//! Guest SDK for wasm_exporter collector plugins.
+//! Write [wasm_exporter](https://crates.io/crates/wasm-exporter-sdk)
+//! collector plugins in Rust.
 //!
-//! A plugin is a WASI 0.2 component built for `wasm32-wasip2`. With this crate
-//! it is one type that implements [`Collector`] and one [`export_collector!`]
-//! call:
+//! A plugin is a WASI 0.2 component built for `wasm32-wasip2`. The smallest
+//! one is a function:
 //!
-//! ```ignore
+//! ```rust
+//! use wasm_exporter_sdk::{CollectError, MetricFamily, export_collect_fn};
+//!
+//! fn collect() -> Result<Vec<MetricFamily>, CollectError> {
+//!     let mut up = MetricFamily::gauge("hello_up", "Whether hello is up.");
+//!     up.add_gauge((), 1.0);
+//!     Ok(vec![up])
+//! }
+//!
+//! export_collect_fn!(collect);
+//! ```
+//!
+//! A plugin with configuration (the `config:` of its `NAME.yml`) or state
+//! kept between scrapes is a type that implements [`Collector`]:
+//!
+//! ```rust
 //! use wasm_exporter_sdk::{export_collector, Collector, CollectError, InitError, MetricFamily};
 //!
 //! #[derive(serde::Deserialize)]
 //! struct Config { room: String }
 //!
-//! struct Thermometer { room: String }
+//! struct Thermometer { room: String, reads: u64 }
 //!
 //! impl Collector for Thermometer {
 //!     type Config = Config;
 //!     fn init(config: Config) -> Result<Self, InitError> {
-//!         Ok(Thermometer { room: config.room })
+//!         Ok(Thermometer { room: config.room, reads: 0 })
 //!     }
 //!     fn collect(&mut self) -> Result<Vec<MetricFamily>, CollectError> {
+//!         self.reads += 1;
 //!         let mut temp = MetricFamily::gauge("room_temperature_celsius", "Temperature.")
 //!             .with_unit("celsius")
 //!             .with_labels(["room"]);
@@ -27,10 +43,18 @@
 //! }
 //!
 //! export_collector!(Thermometer);
+//! # use wasm_exporter_sdk::testing;
+//! # let families = testing::run::<Thermometer>(r#"{"room": "lab"}"#, 1).unwrap();
+//! # assert_eq!(families[0].name, "room_temperature_celsius");
 //! ```
 //!
 //! The crate's `Cargo.toml` needs `crate-type = ["cdylib"]`; then
-//! `cargo build --release --target wasm32-wasip2` writes the component.
+//! `cargo build --release --target wasm32-wasip2` writes the component, and
+//! `wasm_exporter check target/wasm32-wasip2/release/NAME.wasm` runs it as
+//! the exporter would. In unit tests, [`testing`] runs a collector natively,
+//! with stand-in responses for [`fetch`](fetch::fetch).
+//!
+//! The contract is `wit/plugin.wit`, shipped inside this crate.
 
 #![deny(missing_docs)]
 
@@ -40,6 +64,8 @@ mod duration;
 pub mod histogram;
 pub mod strings;
 pub mod summary;
+#[cfg(not(target_family = "wasm"))]
+pub mod testing;
 
 pub use builders::{IntoLabelValues, NoConfig};
 pub use histogram::Histogram;
@@ -49,7 +75,7 @@ pub use summary::Summary;
 #[allow(missing_docs, unsafe_code, clippy::all)]
 pub mod __bindings {
     wit_bindgen::generate!({
-        path: "../../wit",
+        path: "wit",
         world: "plugin",
         pub_export_macro: true,
         export_macro_name: "__export_plugin",
@@ -69,9 +95,14 @@ pub use __bindings::wasm_exporter::plugin::types::{
 pub mod fetch {
     pub use crate::__bindings::wasm_exporter::plugin::fetch::{FetchError, Request, Response};
 
-    /// Performs `request` through the host.
+    /// Performs `request` through the host. In a native build (a unit
+    /// test) there is no host: the answer comes from the stand-ins set with
+    /// [`crate::testing::respond`].
     pub fn fetch(request: &Request) -> Result<Response, FetchError> {
-        crate::__bindings::wasm_exporter::plugin::fetch::fetch(request)
+        #[cfg(target_family = "wasm")]
+        return crate::__bindings::wasm_exporter::plugin::fetch::fetch(request);
+        #[cfg(not(target_family = "wasm"))]
+        return crate::testing::fetch(request);
     }
 
     impl Request {
@@ -185,6 +216,38 @@ macro_rules! export_collector {
     };
 }
 
+/// Exports a function as this component's collector, for a plugin without
+/// configuration or state:
+/// `fn collect() -> Result<Vec<MetricFamily>, CollectError>`, called once per
+/// scrape. Call it once, at the crate root of a `cdylib`.
+#[macro_export]
+macro_rules! export_collect_fn {
+    ($collect:path) => {
+        const _: () = {
+            struct __WasmExporterFn;
+
+            impl $crate::Collector for __WasmExporterFn {
+                type Config = $crate::NoConfig;
+                fn init(
+                    _config: $crate::NoConfig,
+                ) -> ::core::result::Result<Self, $crate::InitError> {
+                    ::core::result::Result::Ok(__WasmExporterFn)
+                }
+                fn collect(
+                    &mut self,
+                ) -> ::core::result::Result<
+                    ::std::vec::Vec<$crate::MetricFamily>,
+                    $crate::CollectError,
+                > {
+                    $collect()
+                }
+            }
+
+            $crate::export_collector!(__WasmExporterFn);
+        };
+    };
+}
+
 #[doc(hidden)]
 pub mod __private {
     use std::any::Any;
@@ -201,6 +264,14 @@ pub mod __private {
 
     /// Parses the JSON config and stores a new collector.
     pub fn init<C: Collector>(config: &str) -> Result<(), InitError> {
+        let config = parse_config::<C>(config)?;
+        let collector = C::init(config)?;
+        INSTANCE.with(|slot| *slot.borrow_mut() = Some(Box::new(collector)));
+        Ok(())
+    }
+
+    /// The config as `init` receives it, parsed; the error names the key.
+    pub fn parse_config<C: Collector>(config: &str) -> Result<C::Config, InitError> {
         let config = if config.trim().is_empty() {
             "{}"
         } else {
@@ -208,7 +279,7 @@ pub mod __private {
         };
         // The error names the key that failed (`config.timeout: ...`).
         let mut json = serde_json::Deserializer::from_str(config);
-        let config: C::Config = serde_path_to_error::deserialize(&mut json).map_err(|e| {
+        serde_path_to_error::deserialize(&mut json).map_err(|e| {
             let path = e.path().to_string();
             let at = if path == "." {
                 String::new()
@@ -216,10 +287,7 @@ pub mod __private {
                 format!(".{path}")
             };
             InitError::InvalidConfig(format!("config{at}: {}", e.inner()))
-        })?;
-        let collector = C::init(config)?;
-        INSTANCE.with(|slot| *slot.borrow_mut() = Some(Box::new(collector)));
-        Ok(())
+        })
     }
 
     /// Runs the stored collector, with a fresh string table.

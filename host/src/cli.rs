@@ -123,7 +123,7 @@ impl Flags {
         Loads every WASI 0.2 component (NAME.wasm, with an optional NAME.yml) in \
         --plugins.dir, calls each plugin's collect on every scrape and serves the \
         merged samples on --web.telemetry-path.",
-    override_usage = "wasm_exporter [<flags>]\n       wasm_exporter check PLUGIN.wasm [--config NAME.yml] [--scrapes N] [--format text|openmetrics] [--json]",
+    override_usage = "wasm_exporter [<flags>]\n       wasm_exporter check PLUGIN.wasm [--config NAME.yml] [--scrapes N] [--format text|openmetrics] [--json]\n       wasm_exporter plugin new NAME [--lang rust] [--dir DIR]",
     help_template = "{about-with-newline}\nusage: {usage}\n\nFlags:\n{options}\nCommands:\n{subcommands}{after-help}"
 )]
 pub struct Flags {
@@ -270,6 +270,35 @@ pub enum Command {
     /// exporter would drop (family, rule, fix) and the plugin's log lines.
     /// Exit 0: clean; 1: something dropped; 2: load, init or collect failed.
     Check(CheckArgs),
+    /// Plugin authoring.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+/// `wasm_exporter plugin ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum PluginCommand {
+    /// Write a ready plugin project NAME/: a collector exporting one gauge,
+    /// NAME.yml, a README, a test, and a build whose default target writes
+    /// NAME.wasm.
+    New(NewArgs),
+}
+
+/// `wasm_exporter plugin new`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct NewArgs {
+    /// The plugin's name: its package, NAME.wasm, NAME.yml and metric
+    /// prefix.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// Language of the project.
+    #[arg(long = "lang", value_enum, default_value = "rust")]
+    pub lang: crate::scaffold::Lang,
+
+    /// Directory to create NAME/ in.
+    #[arg(long = "dir", value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
 }
 
 /// `wasm_exporter check`.

@@ -6,6 +6,7 @@
 //! - [`cli`]: the command-line flags, and the validated settings built from
 //!   them;
 //! - [`check`]: `wasm_exporter check`, one plugin run without serving;
+//! - [`scaffold`]: `wasm_exporter plugin new`, a plugin project anywhere;
 //! - [`config`]: each plugin's `NAME.yml`;
 //! - [`duration`]: the one duration grammar (Prometheus'), shared with the SDK;
 //! - [`reason`]: the one list of failure reasons;
@@ -40,6 +41,7 @@ pub mod reason;
 #[cfg(feature = "runtime")]
 pub mod reload;
 pub mod runtime;
+pub mod scaffold;
 #[cfg(feature = "runtime")]
 pub mod scrape;
 pub mod secrets;

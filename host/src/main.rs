@@ -10,7 +10,7 @@ use clap::Parser;
 
 use wasm_exporter::catalogue::Plugins;
 use wasm_exporter::check::{CheckOptions, check};
-use wasm_exporter::cli::{CheckArgs, Command, Flags, Settings};
+use wasm_exporter::cli::{CheckArgs, Command, Flags, PluginCommand, Settings};
 use wasm_exporter::http::{self, App, WebSettings};
 use wasm_exporter::runtime::Runtime;
 use wasm_exporter::scrape::Scraper;
@@ -27,6 +27,18 @@ fn main() -> ExitCode {
     let settings = flags.settings().map_err(anyhow::Error::from);
     let result = match &flags.command {
         Some(Command::Check(args)) => settings.and_then(|s| run_check(args, &s)),
+        Some(Command::Plugin(PluginCommand::New(args))) => {
+            wasm_exporter::scaffold::new_plugin(&args.name, args.lang, &args.dir)
+                .map(|root| {
+                    println!(
+                        "wrote {}: `make` builds {}.wasm, `make test` tests and checks it",
+                        root.display(),
+                        args.name
+                    );
+                    ExitCode::SUCCESS
+                })
+                .map_err(anyhow::Error::from)
+        }
         None => settings.and_then(run),
     };
     match result {

@@ -5,6 +5,7 @@
 // (clippy's allow-*-in-tests only reaches #[test] functions).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod authoring;
 mod browser;
 mod cache;
 mod catalogue;

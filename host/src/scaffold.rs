@@ -1,0 +1,178 @@
+//! `wasm_exporter plugin new NAME --lang rust`: a ready plugin project,
+//! anywhere. It holds a collector that exports one gauge, `NAME.yml` with
+//! `config:`, `grants:` and `limits:` explained, a README, a unit test, a
+//! Makefile whose default target writes `NAME.wasm`, and a copy of the SDK
+//! (with the contract), so that it builds without this repository.
+
+use std::path::{Path, PathBuf};
+
+/// Why a project could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ScaffoldError {
+    /// The name cannot be a package, file and metric name at once.
+    #[error(
+        "plugin name {0:?}: use 1-64 lowercase letters, digits, '-' or '_', starting with a letter"
+    )]
+    Name(String),
+    /// The project directory is there already.
+    #[error("{0} exists already; choose another name or --dir")]
+    Exists(PathBuf),
+    /// Writing failed.
+    #[error("writing {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// The languages a project can be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    /// Rust, with the wasm-exporter-sdk crate.
+    Rust,
+}
+
+macro_rules! sdk_files {
+    ($($path:literal),* $(,)?) => {
+        &[$(($path, include_str!(concat!("../../plugins/sdk/", $path)))),*]
+    };
+}
+
+/// The SDK as the project gets it: every file its crate publishes.
+pub const SDK_FILES: &[(&str, &str)] = sdk_files![
+    "Cargo.toml",
+    "README.md",
+    "wit/plugin.wit",
+    "src/lib.rs",
+    "src/builders.rs",
+    "src/config.rs",
+    "src/duration.rs",
+    "src/histogram.rs",
+    "src/strings.rs",
+    "src/summary.rs",
+    "src/testing.rs",
+];
+
+const RUST: &[(&str, &str)] = &[
+    (
+        "Cargo.toml",
+        include_str!("../templates/rust/Cargo.toml.tmpl"),
+    ),
+    ("src/lib.rs", include_str!("../templates/rust/lib.rs.tmpl")),
+    ("Makefile", include_str!("../templates/rust/Makefile.tmpl")),
+    (
+        "README.md",
+        include_str!("../templates/rust/README.md.tmpl"),
+    ),
+    (
+        ".gitignore",
+        include_str!("../templates/rust/gitignore.tmpl"),
+    ),
+    (
+        "{{name}}.yml",
+        include_str!("../templates/rust/plugin.yml.tmpl"),
+    ),
+];
+
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    name.len() <= 64
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+fn fill(template: &str, name: &str) -> String {
+    let underscored = name.replace('-', "_");
+    template
+        .replace("{{name}}", name)
+        .replace("{{crate}}", &underscored)
+        .replace("{{metric}}", &underscored)
+}
+
+fn write(path: &Path, content: &str) -> Result<(), ScaffoldError> {
+    let err = |source| ScaffoldError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(err)?;
+    }
+    std::fs::write(path, content).map_err(err)
+}
+
+/// Writes the project `parent/name` and returns its path.
+pub fn new_plugin(name: &str, lang: Lang, parent: &Path) -> Result<PathBuf, ScaffoldError> {
+    if !valid_name(name) {
+        return Err(ScaffoldError::Name(name.to_owned()));
+    }
+    let root = parent.join(name);
+    if root.exists() {
+        return Err(ScaffoldError::Exists(root));
+    }
+    let files = match lang {
+        Lang::Rust => RUST,
+    };
+    for (path, template) in files {
+        write(&root.join(fill(path, name)), &fill(template, name))?;
+    }
+    if lang == Lang::Rust {
+        for (path, content) in SDK_FILES {
+            write(&root.join("wasm-exporter-sdk").join(path), content)?;
+        }
+    }
+    Ok(root)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_project_gets_every_file_of_the_sdk() {
+        let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/sdk/src");
+        let mut on_disk: Vec<String> = std::fs::read_dir(sdk)
+            .unwrap()
+            .map(|e| format!("src/{}", e.unwrap().file_name().to_string_lossy()))
+            .collect();
+        on_disk.sort();
+        let mut shipped: Vec<&str> = SDK_FILES
+            .iter()
+            .map(|(p, _)| *p)
+            .filter(|p| p.starts_with("src/"))
+            .collect();
+        shipped.sort_unstable();
+        assert_eq!(on_disk, shipped, "add the new SDK file to SDK_FILES");
+    }
+
+    #[test]
+    fn names_fit_a_package_a_file_and_a_metric() {
+        for good in ["hello", "my-plugin", "disk_io2"] {
+            assert!(valid_name(good), "{good}");
+        }
+        for bad in ["", "Hello", "2fast", "a b", "a/b", "é", &"x".repeat(65)] {
+            assert!(!valid_name(bad), "{bad}");
+        }
+        assert_eq!(
+            fill("{{name}} {{crate}} {{metric}}_up", "my-plugin"),
+            "my-plugin my_plugin my_plugin_up"
+        );
+    }
+
+    #[test]
+    fn an_existing_directory_is_left_alone() {
+        let parent = std::env::temp_dir().join(format!("scaffold-{}", std::process::id()));
+        std::fs::create_dir_all(parent.join("taken")).unwrap();
+        assert!(matches!(
+            new_plugin("taken", Lang::Rust, &parent),
+            Err(ScaffoldError::Exists(_))
+        ));
+        let root = new_plugin("fresh", Lang::Rust, &parent).unwrap();
+        assert!(root.join("fresh.yml").is_file());
+        assert!(root.join("wasm-exporter-sdk/wit/plugin.wit").is_file());
+        let cargo = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+        assert!(cargo.contains("name = \"fresh\""), "{cargo}");
+        std::fs::remove_dir_all(&parent).unwrap();
+    }
+}

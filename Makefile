@@ -4,6 +4,7 @@
 #   make run-dir stage the shipped plugins in build/plugins.d (make run, docker run)
 #   make test    lint and the whole test suite (installs what it needs)
 #   make plugins build every plugin to wasm32-wasip2 (release, stripped)
+#   make guest-plugins  the conformance plugin in Python and JavaScript
 #   make man     the man page, build/wasm_exporter.1
 #   make lint    cargo fmt --check and clippy -D warnings
 #   make demo    a local HAProxy and the exporter
@@ -24,11 +25,18 @@ RUN_DIR        := $(BUILD)/plugins.d
 VENV           := $(BUILD)/venv
 LISTEN         ?= :10157
 PY_CLIENT      := prometheus-client==0.21.1
+# Plugin authors' tools, for the Python and JavaScript plugins and templates.
+COMPONENTIZE_PY := componentize-py==0.25.1
+COMPONENTIZE_JS := @bytecodealliance/componentize-js@0.23.0
+NPM_PREFIX     := $(BUILD)/npm
 
 # Plugins served by `make run`, and test-only plugins.
 SHIPPED_PLUGINS := latency-simulator haproxy textfile
 TEST_PLUGINS    := conformance trap faulty
 ALL_PLUGINS     := $(SHIPPED_PLUGINS) $(TEST_PLUGINS)
+# The conformance plugin again, in Python and in JavaScript.
+GUEST_PLUGINS   := $(PLUGIN_OUT)/conformance-py.wasm $(PLUGIN_OUT)/conformance-js.wasm
+WIT             := plugins/sdk/wit
 
 
 export WASM_EXPORTER_REVISION := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
@@ -36,7 +44,7 @@ export WASM_EXPORTER_BRANCH   := $(shell git rev-parse --abbrev-ref HEAD 2>/dev/
 export WASM_EXPORTER_PLUGINS  := $(abspath $(PLUGIN_OUT))
 export WASM_EXPORTER_TEST_PYTHON := $(abspath $(VENV))/bin/python
 
-.PHONY: all run run-dir demo test lint plugins build setup setup-rust setup-test fmt clean fuzz soak man bench
+.PHONY: all run run-dir demo test lint plugins guest-plugins build setup setup-rust setup-test setup-authors fmt clean fuzz soak man bench
 
 all: build plugins
 
@@ -69,7 +77,18 @@ setup-test: setup-rust
 	@$(VENV)/bin/python -c 'import prometheus_client' 2>/dev/null \
 	  || $(VENV)/bin/pip install -q --disable-pip-version-check '$(PY_CLIENT)'
 
-setup: setup-rust setup-test
+# componentize-py in build/venv, componentize-js under build/npm (with the
+# build script beside it, so that it finds the package), Node.js from Debian.
+setup-authors: setup-test
+	@command -v npm >/dev/null || { echo "installing Debian packages: nodejs npm"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	@[ -x $(VENV)/bin/componentize-py ] \
+	  || $(VENV)/bin/pip install -q --disable-pip-version-check '$(COMPONENTIZE_PY)'
+	@[ -d $(NPM_PREFIX)/node_modules/@bytecodealliance/componentize-js ] \
+	  || npm install --prefix $(NPM_PREFIX) --no-audit --no-fund --loglevel=error -E '$(COMPONENTIZE_JS)'
+	@cp plugins/sdk-js/componentize.mjs $(NPM_PREFIX)/componentize.mjs
+
+setup: setup-rust setup-test setup-authors
 
 ## Build ----------------------------------------------------------------
 
@@ -86,6 +105,19 @@ plugins: setup-rust
 	  cp target/$(WASM_TARGET)/plugin/$$(echo $$p | tr - _).wasm $(PLUGIN_OUT)/$$p.wasm; \
 	done
 	@ls -l $(PLUGIN_OUT)
+
+guest-plugins: $(GUEST_PLUGINS)
+
+$(PLUGIN_OUT)/conformance-py.wasm: plugins/testing/conformance-py/app.py \
+  plugins/sdk-python/wasm_exporter_sdk.py $(WIT)/plugin.wit | setup-authors
+	@mkdir -p $(PLUGIN_OUT)
+	$(VENV)/bin/componentize-py -d $(WIT) -w plugin componentize \
+	  -p plugins/testing/conformance-py -p plugins/sdk-python app -o $@
+
+$(PLUGIN_OUT)/conformance-js.wasm: plugins/testing/conformance-js/app.js \
+  plugins/sdk-js/wasm_exporter_sdk.js plugins/sdk-js/componentize.mjs $(WIT)/plugin.wit | setup-authors
+	@mkdir -p $(PLUGIN_OUT)
+	node $(NPM_PREFIX)/componentize.mjs plugins/testing/conformance-js/app.js $(WIT) $@
 
 # The man page, generated from the same clap definitions as --help.
 man: setup-rust
@@ -138,7 +170,7 @@ lint: setup-rust
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test: setup-test lint plugins
+test: setup-test setup-authors lint plugins guest-plugins
 	@mkdir -p $(BUILD)
 	@set -o pipefail; $(CARGO) test --release --workspace 2>&1 | tee $(BUILD)/test.log
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "all tests: %d passed, %d failed\n", p, f }' $(BUILD)/test.log

@@ -17,6 +17,7 @@ mod faults;
 mod haproxy;
 mod haproxy_endpoint;
 mod http;
+mod languages;
 mod prometheus;
 mod reload;
 mod simulator;

@@ -1,0 +1,243 @@
+"""wasm_exporter SDK for Python plugins, built with componentize-py.
+
+A plugin is a class whose constructor takes the ``config:`` of its
+``NAME.yml`` (a dict) and whose ``collect()`` returns families; ``export``
+turns it into the ``Collector`` that componentize-py looks for::
+
+    from wasm_exporter_sdk import export, gauge
+
+    class Hello:
+        def __init__(self, config):
+            self.site = config.get("site", "local")
+
+        def collect(self):
+            up = gauge("hello_up", "Whether hello is up.", labels=["site"])
+            up.add_gauge([self.site], 1.0)
+            return [up]
+
+    Collector = export(Hello, name="hello", version="0.1.0")
+
+componentize-py builds a fresh ``Collector`` object for every call, so the
+plugin object lives at module level here: state kept on it survives between
+scrapes, as in the Rust SDK.
+"""
+
+import json
+import math
+
+from componentize_py_types import Err
+from wit_world import exports
+from wit_world.imports import fetch as _fetch
+from wit_world.imports import host as _host
+from wit_world.imports import types as t
+
+Timestamp = t.Timestamp
+
+__all__ = [
+    "Timestamp", "counter", "gauge", "unknown", "histogram", "gauge_histogram",
+    "summary", "info", "stateset", "exemplar", "log", "fetch", "FetchFailed",
+    "InvalidConfig", "export",
+]
+
+
+def exemplar(labels, value, timestamp=None):
+    """An exemplar: ``labels`` as ``(name, value)`` pairs or a dict."""
+    pairs = labels.items() if isinstance(labels, dict) else labels
+    return t.Exemplar(
+        labels=[t.Label(name=n, value=v) for n, v in pairs],
+        value=float(value),
+        timestamp=timestamp,
+    )
+
+
+class Series:
+    """One series of a family; set its timestamp or created time."""
+
+    def __init__(self, labels, value):
+        self.labels = [str(v) for v in labels]
+        self.value = value
+        self.timestamp = None
+        self.created = None
+
+    def with_timestamp(self, timestamp):
+        self.timestamp = timestamp
+        return self
+
+    def with_created(self, created):
+        self.created = created
+        return self
+
+
+class Family:
+    """A metric family: name, help, unit, label names and series."""
+
+    def __init__(self, kind, name, help, unit="", labels=()):
+        self.kind = kind
+        self.name = name
+        self.help = help
+        self.unit = unit
+        self.label_names = list(labels)
+        self.series = []
+
+    def _add(self, labels, value):
+        series = Series(labels, value)
+        self.series.append(series)
+        return series
+
+    def add_counter(self, labels, total, exemplar=None):
+        return self._add(labels, t.SampleValue_Counter(
+            t.CounterValue(total=float(total), exemplar=exemplar)))
+
+    def add_gauge(self, labels, value):
+        return self._add(labels, t.SampleValue_Gauge(float(value)))
+
+    def add_unknown(self, labels, value):
+        return self._add(labels, t.SampleValue_Unknown(float(value)))
+
+    def add_histogram(self, labels, buckets, sum, count, exemplars=None):
+        """``buckets``: ``(upper_bound, cumulative_count)`` pairs ending at
+        ``math.inf``; ``exemplars``: bucket index to exemplar."""
+        return self._add(labels, t.SampleValue_Histogram(
+            _histogram(buckets, sum, count, exemplars)))
+
+    def add_gauge_histogram(self, labels, buckets, sum, count, exemplars=None):
+        return self._add(labels, t.SampleValue_GaugeHistogram(
+            _histogram(buckets, sum, count, exemplars)))
+
+    def add_summary(self, labels, quantiles, sum, count):
+        """``quantiles``: ``(quantile, value)`` pairs."""
+        return self._add(labels, t.SampleValue_Summary(t.SummaryValue(
+            quantiles=[t.Quantile(quantile=float(q), value=float(v)) for q, v in quantiles],
+            sum=float(sum),
+            count=int(count),
+        )))
+
+    def add_info(self, labels):
+        return self._add(labels, t.SampleValue_Info())
+
+    def add_stateset(self, labels, states):
+        """``states``: ``(name, enabled)`` pairs."""
+        return self._add(labels, t.SampleValue_Stateset(
+            [t.State(name=n, enabled=bool(e)) for n, e in states]))
+
+    def _wit(self, intern):
+        values = []
+        series = []
+        for s in self.series:
+            values.extend(intern(v) for v in s.labels)
+            series.append(t.Series(value=s.value, timestamp=s.timestamp, created=s.created))
+        return t.MetricFamily(
+            name=self.name, help=self.help, unit=self.unit, kind=self.kind,
+            label_names=list(self.label_names), label_values=values, series=series,
+        )
+
+
+def _histogram(buckets, sum, count, exemplars):
+    exemplars = exemplars or {}
+    return t.HistogramValue(
+        buckets=[
+            t.Bucket(upper_bound=float(le), cumulative_count=int(n), exemplar=exemplars.get(i))
+            for i, (le, n) in enumerate(buckets)
+        ],
+        sum=float(sum),
+        count=int(count),
+    )
+
+
+def _family(kind):
+    def make(name, help, unit="", labels=()):
+        return Family(kind, name, help, unit, labels)
+    return make
+
+
+counter = _family(t.MetricKind.COUNTER)
+gauge = _family(t.MetricKind.GAUGE)
+unknown = _family(t.MetricKind.UNKNOWN)
+histogram = _family(t.MetricKind.HISTOGRAM)
+gauge_histogram = _family(t.MetricKind.GAUGE_HISTOGRAM)
+summary = _family(t.MetricKind.SUMMARY)
+info = _family(t.MetricKind.INFO)
+stateset = _family(t.MetricKind.STATESET)
+
+_LEVELS = {
+    "trace": _host.Level.TRACE, "debug": _host.Level.DEBUG, "info": _host.Level.INFO,
+    "warn": _host.Level.WARN, "error": _host.Level.ERROR,
+}
+
+
+def log(level, message):
+    """Writes to the exporter's log, tagged with the plugin's name;
+    ``level`` is ``trace``, ``debug``, ``info``, ``warn`` or ``error``."""
+    _host.log(_LEVELS[level], str(message))
+
+
+class FetchFailed(Exception):
+    """A refused, failed or slow request: ``error`` is the contract's
+    ``fetch-error`` case."""
+
+    def __init__(self, error):
+        super().__init__(f"{type(error).__name__.removeprefix('FetchError_')}: "
+                         f"{getattr(error, 'value', '')}")
+        self.error = error
+
+
+def fetch(target, command=None, tls_verify=True, timeout_ms=None):
+    """One request through the exporter, allowed by ``grants.fetch``:
+    returns ``(status, body)``; raises ``FetchFailed``."""
+    try:
+        r = _fetch.fetch(_fetch.Request(
+            target=target, command=command, tls_verify=tls_verify, timeout_ms=timeout_ms))
+    except Err as e:
+        raise FetchFailed(e.value) from None
+    return r.status, bytes(r.body)
+
+
+class InvalidConfig(Exception):
+    """Raise from the constructor for a config the plugin cannot use."""
+
+
+def export(cls, name, version, description=""):
+    """The ``Collector`` class componentize-py exports for plugin ``cls``."""
+    state = {"plugin": None}
+
+    class Collector(exports.Collector):
+        def metadata(self):
+            return t.PluginMetadata(name=name, version=version, description=description)
+
+        def init(self, config):
+            try:
+                parsed = json.loads(config) if config.strip() else {}
+            except ValueError as e:
+                raise Err(t.InitError_InvalidConfig(f"config: {e}"))
+            try:
+                state["plugin"] = cls(parsed)
+            except (InvalidConfig, KeyError, TypeError, ValueError) as e:
+                raise Err(t.InitError_InvalidConfig(f"config: {e}"))
+            except Exception as e:
+                raise Err(t.InitError_Failed(f"{type(e).__name__}: {e}"))
+
+        def collect(self):
+            plugin = state["plugin"]
+            if plugin is None:
+                raise Err(t.CollectError(message="collect called before a successful init"))
+            try:
+                families = plugin.collect()
+            except Exception as e:
+                raise Err(t.CollectError(message=f"{type(e).__name__}: {e}"))
+            strings = []
+            index = {}
+
+            def intern(value):
+                i = index.get(value)
+                if i is None:
+                    i = index[value] = len(strings)
+                    strings.append(value)
+                return i
+
+            return t.Collection(strings=strings, families=[f._wit(intern) for f in families])
+
+    return Collector
+
+
+NAN = math.nan
+INF = math.inf

@@ -1,0 +1,104 @@
+"""The conformance plugin in Python: the same families as the Rust one
+(plugins/testing/conformance), so that the three languages' SDKs can be
+compared byte for byte through the exporter."""
+
+import math
+
+from wasm_exporter_sdk import (
+    InvalidConfig, Timestamp, counter, exemplar, export, gauge, gauge_histogram,
+    histogram, info, stateset, summary, unknown,
+)
+
+CREATED = Timestamp(seconds=1_700_000_000, nanoseconds=250_000_000)
+
+
+def families(prefix, collects):
+    def p(name):
+        return f"{prefix}_{name}"
+
+    out = []
+    calls = counter(p("collects_total"), "Calls of collect since init.")
+    calls.add_counter([], collects)
+    out.append(calls)
+
+    requests = counter(
+        p("requests_total"),
+        "Requests with \"quotes\", a backslash \\ and a\nnewline in the help.",
+        labels=["method", "path"],
+    )
+    requests.add_counter(
+        ["GET", "/a\"quoted\"/b\\c\nd"], 1027,
+        exemplar=exemplar([("trace_id", "4bf92f3577b34da6")], 0.67,
+                          Timestamp(seconds=1_700_000_100, nanoseconds=500_000_000)),
+    ).with_created(CREATED)
+    requests.add_counter(["POST", "/ünïcödé/日本語"], 3).with_created(CREATED)
+    requests.add_counter(["PUT", ""], 0)
+    out.append(requests)
+
+    temperature = gauge(p("temperature_celsius"), "Temperature by sensor.",
+                        unit="celsius", labels=["sensor"])
+    temperature.add_gauge(["ambient"], 21.5)
+    temperature.add_gauge(["cold"], -40.0)
+    temperature.add_gauge(["tiny"], 1e-05)
+    temperature.add_gauge(["huge"], 1.5e21)
+    temperature.add_gauge(["broken"], math.nan)
+    temperature.add_gauge(["hot"], math.inf)
+    temperature.add_gauge(["frozen"], -math.inf)
+    temperature.add_gauge(["stamped"], 19.25).with_timestamp(
+        Timestamp(seconds=1_700_000_200, nanoseconds=123_000_000))
+    out.append(temperature)
+
+    mystery = unknown(p("mystery"), "A value of unknown type.")
+    mystery.add_unknown([], 42.0)
+    out.append(mystery)
+
+    latency = histogram(p("request_duration_seconds"), "Request latency.",
+                        unit="seconds", labels=["handler"])
+    latency.add_histogram(
+        ["/api"],
+        [(0.005, 1), (0.01, 3), (0.1, 7), (1.0, 9), (math.inf, 10)], 4.2, 10,
+        exemplars={
+            2: exemplar([("trace_id", "a1b2"), ("span_id", "c3")], 0.07, CREATED),
+            4: exemplar([("trace_id", "ff")], 2.5),
+        },
+    ).with_created(CREATED)
+    latency.add_histogram(["/empty"], [(math.inf, 0)], 0.0, 0)
+    out.append(latency)
+
+    queue = gauge_histogram(p("queue_wait_seconds"), "Age of queued jobs.", unit="seconds")
+    queue.add_gauge_histogram([], [(1.0, 2), (10.0, 5), (math.inf, 6)], 31.5, 6)
+    out.append(queue)
+
+    rpc = summary(p("rpc_duration_seconds"), "RPC latency.", unit="seconds",
+                  labels=["service"])
+    rpc.add_summary(["idle"], [(0.5, math.nan), (0.99, math.nan)], 0.0, 0).with_created(CREATED)
+    rpc.add_summary(["busy"], [(0.5, 0.0001), (0.9, 0.002), (0.99, 0.03)], 12.5, 1042)
+    out.append(rpc)
+
+    build = info(p("build_info"), "Build information.", labels=["version", "revision"])
+    build.add_info(["1.2.3", "abc\"def"])
+    out.append(build)
+
+    mode = stateset(p("mode"), "Operating mode.", labels=["unit"])
+    mode.add_stateset(["a"], [("active", True), ("standby", False), ("failed", False)])
+    out.append(mode)
+    return out
+
+
+class Conformance:
+    def __init__(self, config):
+        unknown_keys = set(config) - {"prefix"}
+        if unknown_keys:
+            raise InvalidConfig(f"unknown field {sorted(unknown_keys)[0]!r}")
+        self.prefix = config.get("prefix", "conformance")
+        if not self.prefix:
+            raise InvalidConfig("prefix must not be empty")
+        self.collects = 0
+
+    def collect(self):
+        self.collects += 1
+        return families(self.prefix, self.collects)
+
+
+Collector = export(Conformance, name="conformance", version="0.1.0",
+                   description="Every metric kind, in Python")

@@ -1,0 +1,88 @@
+//! One contract, three languages: the conformance plugin written with the
+//! Rust, Python (componentize-py) and JavaScript (componentize-js) SDKs
+//! gives the same exposition, byte for byte, in text and OpenMetrics; and
+//! the Python and JavaScript ones serve next to the Rust one.
+
+use std::process::Command;
+
+use anyhow::Result;
+
+use crate::support::*;
+
+const LANGUAGES: [&str; 2] = ["conformance-py", "conformance-js"];
+
+fn checked(plugin_name: &str, format: &str) -> Result<String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_wasm_exporter"))
+        .args(["check", "--format", format])
+        .arg(plugin(plugin_name))
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    anyhow::ensure!(out.status.success(), "{plugin_name}: {stderr}");
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+#[test]
+fn the_three_conformance_plugins_agree_byte_for_byte() -> Result<()> {
+    for format in ["text", "openmetrics"] {
+        let rust = checked("conformance", format)?;
+        assert!(rust.contains("conformance_requests_total"), "{rust}");
+        for other in LANGUAGES {
+            let theirs = checked(other, format)?;
+            if theirs != rust {
+                let first = rust
+                    .lines()
+                    .zip(theirs.lines())
+                    .find(|(a, b)| a != b)
+                    .map(|(a, b)| format!("rust:  {a}\n{other}: {b}"))
+                    .unwrap_or_else(|| "one is a prefix of the other".into());
+                panic!("{other} differs from the Rust plugin in {format}:\n{first}");
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn python_and_javascript_plugins_serve_beside_the_rust_one() -> Result<()> {
+    let dir = PluginsDir::new("languages-served");
+    dir.add("conformance", "conformance", None)
+        .add("py", "conformance-py", Some("config: {prefix: py}\n"))
+        .add("js", "conformance-js", Some("config: {prefix: js}\n"));
+    let exporter = Exporter::start(&dir.path, &[])?;
+    // Twice: the second collect shows that state lives between scrapes.
+    exporter.scrape_text()?;
+    let body = exporter.scrape_text()?;
+    for (plugin, prefix) in [("conformance", "conformance"), ("py", "py"), ("js", "js")] {
+        assert_eq!(
+            sample(
+                &body,
+                &format!("wasm_exporter_plugin_up{{plugin=\"{plugin}\"}}")
+            ),
+            Some(1.0),
+            "{body}"
+        );
+        assert_eq!(
+            sample(&body, &format!("{prefix}_collects_total")),
+            Some(2.0),
+            "{prefix}: {body}"
+        );
+    }
+    let lines = |prefix: &str| -> Vec<String> {
+        body.lines()
+            .filter(|l| {
+                let name = l
+                    .strip_prefix("# HELP ")
+                    .or_else(|| l.strip_prefix("# TYPE "))
+                    .unwrap_or(l);
+                name.starts_with(&format!("{prefix}_"))
+            })
+            .map(|l| l.replace(&format!("{prefix}_"), "X_"))
+            .collect()
+    };
+    assert_eq!(lines("py"), lines("conformance"));
+    assert_eq!(lines("js"), lines("conformance"));
+    let (ok, out) = run_with_stdin("promtool", &["check", "metrics"], &body)?;
+    assert!(ok, "promtool check metrics:\n{out}");
+    exporter.terminate()?;
+    Ok(())
+}

@@ -28,6 +28,12 @@ PY_CLIENT      := prometheus-client==0.21.1
 # Plugin authors' tools, for the Python and JavaScript plugins and templates.
 COMPONENTIZE_PY := componentize-py==0.25.1
 COMPONENTIZE_JS := @bytecodealliance/componentize-js@0.23.0
+# componentize-js 0.23 imports preview2-shim but lists it only as a dev
+# dependency; a second `npm install` prunes it unless it is named. 0.25:
+# with 0.26 reading the WIT fails ("No such file or directory (os error 44)"),
+# the bug behind `jco componentize`'s "failed to get path metadata".
+PREVIEW2_SHIM  := @bytecodealliance/preview2-shim@0.25.0
+TYPESCRIPT     := typescript@7.0.2
 NPM_PREFIX     := $(BUILD)/npm
 
 # Plugins served by `make run`, and test-only plugins.
@@ -77,15 +83,19 @@ setup-test: setup-rust
 	@$(VENV)/bin/python -c 'import prometheus_client' 2>/dev/null \
 	  || $(VENV)/bin/pip install -q --disable-pip-version-check '$(PY_CLIENT)'
 
-# componentize-py in build/venv, componentize-js under build/npm (with the
-# build script beside it, so that it finds the package), Node.js from Debian.
+# componentize-py in build/venv, componentize-js and TypeScript (to check
+# the JavaScript SDK's types) under build/npm, with the build script beside
+# them so that it finds the package; Node.js from Debian.
 setup-authors: setup-test
 	@command -v npm >/dev/null || { echo "installing Debian packages: nodejs npm"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
 	@[ -x $(VENV)/bin/componentize-py ] \
 	  || $(VENV)/bin/pip install -q --disable-pip-version-check '$(COMPONENTIZE_PY)'
 	@[ -d $(NPM_PREFIX)/node_modules/@bytecodealliance/componentize-js ] \
-	  || npm install --prefix $(NPM_PREFIX) --no-audit --no-fund --loglevel=error -E '$(COMPONENTIZE_JS)'
+	  && [ -d $(NPM_PREFIX)/node_modules/@bytecodealliance/preview2-shim ] \
+	  && [ -x $(NPM_PREFIX)/node_modules/.bin/tsc ] \
+	  || npm install --prefix $(NPM_PREFIX) --no-audit --no-fund --loglevel=error -E \
+	       '$(COMPONENTIZE_JS)' '$(PREVIEW2_SHIM)' '$(TYPESCRIPT)'
 	@cp plugins/sdk-js/componentize.mjs $(NPM_PREFIX)/componentize.mjs
 
 setup: setup-rust setup-test setup-authors

@@ -123,7 +123,7 @@ impl Flags {
         Loads every WASI 0.2 component (NAME.wasm, with an optional NAME.yml) in \
         --plugins.dir, calls each plugin's collect on every scrape and serves the \
         merged samples on --web.telemetry-path.",
-    override_usage = "wasm_exporter [<flags>]\n       wasm_exporter check PLUGIN.wasm [--config NAME.yml] [--scrapes N] [--format text|openmetrics] [--json]\n       wasm_exporter plugin new NAME [--lang rust] [--dir DIR]",
+    override_usage = "wasm_exporter [<flags>]\n       wasm_exporter check PLUGIN.wasm [--config NAME.yml] [--scrapes N] [--format text|openmetrics] [--json]\n       wasm_exporter plugin new NAME [--lang rust|python|js] [--dir DIR]",
     help_template = "{about-with-newline}\nusage: {usage}\n\nFlags:\n{options}\nCommands:\n{subcommands}{after-help}"
 )]
 pub struct Flags {
@@ -292,7 +292,8 @@ pub struct NewArgs {
     #[arg(value_name = "NAME")]
     pub name: String,
 
-    /// Language of the project.
+    /// Language of the project: rust (the wasm-exporter-sdk crate), python
+    /// (componentize-py) or js (componentize-js).
     #[arg(long = "lang", value_enum, default_value = "rust")]
     pub lang: crate::scaffold::Lang,
 

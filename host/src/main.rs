@@ -31,9 +31,11 @@ fn main() -> ExitCode {
             wasm_exporter::scaffold::new_plugin(&args.name, args.lang, &args.dir)
                 .map(|root| {
                     println!(
-                        "wrote {}: `make` builds {}.wasm, `make test` tests and checks it",
+                        "wrote {}: `{}` builds {}.wasm, `{}` tests it as the exporter runs it",
                         root.display(),
-                        args.name
+                        args.lang.build_command(),
+                        args.name,
+                        args.lang.test_command()
                     );
                     ExitCode::SUCCESS
                 })

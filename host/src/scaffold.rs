@@ -1,8 +1,10 @@
-//! `wasm_exporter plugin new NAME --lang rust`: a ready plugin project,
-//! anywhere. It holds a collector that exports one gauge, `NAME.yml` with
-//! `config:`, `grants:` and `limits:` explained, a README, a unit test, a
-//! Makefile whose default target writes `NAME.wasm`, and a copy of the SDK
-//! (with the contract), so that it builds without this repository.
+//! `wasm_exporter plugin new NAME --lang rust|python|js`: a ready plugin
+//! project, anywhere. It holds a collector that exports one gauge,
+//! `NAME.yml` with `config:`, `grants:` and `limits:` explained, a README, a
+//! test, the manifest (`Cargo.toml`, `pyproject.toml` or `package.json`), a
+//! build whose one command writes `NAME.wasm` (`make`, or `npm run build`),
+//! and a copy of the language's SDK and of the contract, so that it builds
+//! without this repository.
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +34,28 @@ pub enum ScaffoldError {
 pub enum Lang {
     /// Rust, with the wasm-exporter-sdk crate.
     Rust,
+    /// Python, built with componentize-py.
+    Python,
+    /// JavaScript, built with componentize-js.
+    Js,
+}
+
+impl Lang {
+    /// The command that builds `NAME.wasm` in the project.
+    pub fn build_command(self) -> &'static str {
+        match self {
+            Lang::Rust | Lang::Python => "make",
+            Lang::Js => "npm install && npm run build",
+        }
+    }
+
+    /// The command that tests the project.
+    pub fn test_command(self) -> &'static str {
+        match self {
+            Lang::Rust | Lang::Python => "make test",
+            Lang::Js => "npm test",
+        }
+    }
 }
 
 macro_rules! sdk_files {
@@ -55,7 +79,17 @@ pub const SDK_FILES: &[(&str, &str)] = sdk_files![
     "src/testing.rs",
 ];
 
+const CONTRACT: (&str, &str) = (
+    "wit/plugin.wit",
+    include_str!("../../plugins/sdk/wit/plugin.wit"),
+);
+const MANIFEST: (&str, &str) = (
+    "{{name}}.yml",
+    include_str!("../templates/common/plugin.yml.tmpl"),
+);
+
 const RUST: &[(&str, &str)] = &[
+    MANIFEST,
     (
         "Cargo.toml",
         include_str!("../templates/rust/Cargo.toml.tmpl"),
@@ -70,9 +104,60 @@ const RUST: &[(&str, &str)] = &[
         ".gitignore",
         include_str!("../templates/rust/gitignore.tmpl"),
     ),
+];
+
+const PYTHON: &[(&str, &str)] = &[
+    MANIFEST,
+    CONTRACT,
+    ("app.py", include_str!("../templates/python/app.py.tmpl")),
     (
-        "{{name}}.yml",
-        include_str!("../templates/rust/plugin.yml.tmpl"),
+        "test_plugin.py",
+        include_str!("../templates/python/test_plugin.py.tmpl"),
+    ),
+    (
+        "pyproject.toml",
+        include_str!("../templates/python/pyproject.toml.tmpl"),
+    ),
+    (
+        "Makefile",
+        include_str!("../templates/python/Makefile.tmpl"),
+    ),
+    (
+        "README.md",
+        include_str!("../templates/python/README.md.tmpl"),
+    ),
+    (
+        ".gitignore",
+        include_str!("../templates/python/gitignore.tmpl"),
+    ),
+    (
+        "wasm_exporter_sdk.py",
+        include_str!("../../plugins/sdk-python/wasm_exporter_sdk.py"),
+    ),
+];
+
+const JS: &[(&str, &str)] = &[
+    MANIFEST,
+    CONTRACT,
+    ("app.js", include_str!("../templates/js/app.js.tmpl")),
+    ("test.mjs", include_str!("../templates/js/test.mjs.tmpl")),
+    (
+        "package.json",
+        include_str!("../templates/js/package.json.tmpl"),
+    ),
+    ("README.md", include_str!("../templates/js/README.md.tmpl")),
+    (".gitignore", include_str!("../templates/js/gitignore.tmpl")),
+    (
+        "wasm_exporter_sdk.js",
+        include_str!("../../plugins/sdk-js/wasm_exporter_sdk.js"),
+    ),
+    (
+        "wasm_exporter_sdk.d.ts",
+        include_str!("../../plugins/sdk-js/wasm_exporter_sdk.d.ts"),
+    ),
+    (
+        "componentize.mjs",
+        include_str!("../../plugins/sdk-js/componentize.mjs"),
     ),
 ];
 
@@ -113,6 +198,8 @@ pub fn new_plugin(name: &str, lang: Lang, parent: &Path) -> Result<PathBuf, Scaf
     }
     let files = match lang {
         Lang::Rust => RUST,
+        Lang::Python => PYTHON,
+        Lang::Js => JS,
     };
     for (path, template) in files {
         write(&root.join(fill(path, name)), &fill(template, name))?;
@@ -173,6 +260,15 @@ mod tests {
         assert!(root.join("wasm-exporter-sdk/wit/plugin.wit").is_file());
         let cargo = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
         assert!(cargo.contains("name = \"fresh\""), "{cargo}");
+        for (lang, name, manifest) in [
+            (Lang::Python, "fresh-py", "pyproject.toml"),
+            (Lang::Js, "fresh-js", "package.json"),
+        ] {
+            let root = new_plugin(name, lang, &parent).unwrap();
+            assert!(root.join(manifest).is_file(), "{lang:?}");
+            assert!(root.join("wit/plugin.wit").is_file(), "{lang:?}");
+            assert!(root.join(format!("{name}.yml")).is_file(), "{lang:?}");
+        }
         std::fs::remove_dir_all(&parent).unwrap();
     }
 }

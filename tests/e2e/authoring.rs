@@ -1,9 +1,9 @@
-//! A plugin author outside this repository: `plugin new` in an empty
-//! directory, the project's own `make` and `make test` (unit tests and
-//! `wasm_exporter check`), then the `.wasm` dropped into a plugins
-//! directory and scraped.
+//! A plugin author outside this repository, in Rust, Python and
+//! JavaScript: `plugin new` in an empty directory, the project's own build
+//! and tests (which run `wasm_exporter check`), then the `.wasm` dropped
+//! into a plugins directory and scraped.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::Result;
@@ -18,10 +18,22 @@ fn bin_dir() -> String {
         .to_string()
 }
 
+/// Where `make test` put componentize-py (build/venv) and componentize-js
+/// and TypeScript (build/npm).
+fn tools() -> (String, PathBuf) {
+    let build = Path::new(env!("CARGO_MANIFEST_DIR")).join("../build");
+    let python = Path::new(&python())
+        .parent()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    (python, build.join("npm"))
+}
+
 fn run(dir: &Path, program: &str, args: &[&str]) -> Result<String> {
     let path = format!(
-        "{}:{}",
+        "{}:{}:{}",
         bin_dir(),
+        tools().0,
         std::env::var("PATH").unwrap_or_default()
     );
     let out = Command::new(program)
@@ -62,24 +74,98 @@ fn a_rust_plugin_from_plugin_new_to_a_served_metric() -> Result<()> {
     assert!(tested.contains("2 passed"), "{tested}");
     assert!(tested.contains("verdict: clean (exit 0)"), "{tested}");
 
-    let plugins = PluginsDir::new("author-rust-served");
-    std::fs::copy(
-        project.join("hello-world.wasm"),
-        plugins.path.join("hello-world.wasm"),
-    )?;
-    std::fs::copy(
-        project.join("hello-world.yml"),
-        plugins.path.join("hello-world.yml"),
-    )?;
+    served(&project, "hello-world")
+}
+
+/// Copies the project's `NAME.wasm` and `NAME.yml` into a plugins
+/// directory and scrapes its gauge.
+fn served(project: &Path, name: &str) -> Result<()> {
+    let plugins = PluginsDir::new(&format!("author-{name}-served"));
+    for ext in ["wasm", "yml"] {
+        let file = format!("{name}.{ext}");
+        std::fs::copy(project.join(&file), plugins.path.join(&file))?;
+    }
     let exporter = Exporter::start(&plugins.path, &[])?;
     let body = exporter.scrape_text()?;
+    let metric = name.replace('-', "_");
     assert_eq!(
-        sample(&body, "hello_world_up{site=\"local\"}"),
+        sample(&body, &format!("{metric}_up{{site=\"local\"}}")),
         Some(1.0),
         "{body}"
     );
     exporter.terminate()?;
     Ok(())
+}
+
+#[test]
+fn a_python_plugin_from_plugin_new_to_a_served_metric() -> Result<()> {
+    let work = PluginsDir::new("author-python");
+    let bin = env!("CARGO_BIN_EXE_wasm_exporter");
+    run(
+        &work.path,
+        bin,
+        &["plugin", "new", "hello-py", "--lang", "python"],
+    )?;
+    let project = work.path.join("hello-py");
+    run(&project, "make", &[])?;
+    let tested = run(&project, "make", &["test"])?;
+    assert!(
+        tested.contains("Ran 2 tests") && tested.contains("OK"),
+        "{tested}"
+    );
+    served(&project, "hello-py")
+}
+
+#[test]
+fn a_javascript_plugin_from_plugin_new_to_a_served_metric() -> Result<()> {
+    let work = PluginsDir::new("author-js");
+    let bin = env!("CARGO_BIN_EXE_wasm_exporter");
+    run(
+        &work.path,
+        bin,
+        &["plugin", "new", "hello-js", "--lang", "js"],
+    )?;
+    let project = work.path.join("hello-js");
+    // `npm install` would fetch componentize-js again; the copy make test
+    // installed is the same version, so link it in.
+    let npm = tools().1;
+    std::os::unix::fs::symlink(npm.join("node_modules"), project.join("node_modules"))?;
+    run(&project, "npm", &["run", "build"])?;
+    let tested = run(&project, "npm", &["test"])?;
+    assert!(
+        tested.contains("# pass 2") && tested.contains("# fail 0"),
+        "{tested}"
+    );
+    // The SDK's types fit the template, and catch a mistake.
+    let tsc = npm.join("node_modules/.bin/tsc").display().to_string();
+    let check_types = [
+        "--noEmit",
+        "--allowJs",
+        "--checkJs",
+        "--strict",
+        "--target",
+        "es2022",
+        "--module",
+        "nodenext",
+        "--moduleResolution",
+        "nodenext",
+        "app.js",
+    ];
+    run(&project, &tsc, &check_types)?;
+    let app = std::fs::read_to_string(project.join("app.js"))?;
+    std::fs::write(
+        project.join("app.js"),
+        app.replace(
+            "up.addGauge([this.site], 1);",
+            "up.addGauge([this.site], 'one');",
+        ),
+    )?;
+    assert!(
+        run(&project, &tsc, &check_types).is_err(),
+        "tsc let a string value through"
+    );
+    std::fs::write(project.join("app.js"), app)?;
+    served(&project, "hello-js")
 }
 
 #[test]

@@ -36,9 +36,11 @@ PREVIEW2_SHIM  := @bytecodealliance/preview2-shim@0.25.0
 TYPESCRIPT     := typescript@7.0.2
 NPM_PREFIX     := $(BUILD)/npm
 
-# Plugins served by `make run`, and test-only plugins.
-SHIPPED_PLUGINS := latency-simulator haproxy textfile
-TEST_PLUGINS    := conformance trap faulty
+# Plugins served by `make run` (plugins/NAME/), and test-only plugins
+# (tests/plugins/NAME/): every directory with a Cargo.toml, the SDK aside.
+# A new plugin is a new directory; nothing here to edit.
+SHIPPED_PLUGINS := $(filter-out sdk,$(notdir $(patsubst %/Cargo.toml,%,$(wildcard plugins/*/Cargo.toml))))
+TEST_PLUGINS    := $(notdir $(patsubst %/Cargo.toml,%,$(wildcard tests/plugins/*/Cargo.toml)))
 ALL_PLUGINS     := $(SHIPPED_PLUGINS) $(TEST_PLUGINS)
 # The conformance plugin again, in Python and in JavaScript.
 GUEST_PLUGINS   := $(PLUGIN_OUT)/conformance-py.wasm $(PLUGIN_OUT)/conformance-js.wasm
@@ -118,16 +120,16 @@ plugins: setup-rust
 
 guest-plugins: $(GUEST_PLUGINS)
 
-$(PLUGIN_OUT)/conformance-py.wasm: plugins/testing/conformance-py/app.py \
+$(PLUGIN_OUT)/conformance-py.wasm: tests/plugins/conformance-py/app.py \
   plugins/sdk-python/wasm_exporter_sdk.py $(WIT)/plugin.wit | setup-authors
 	@mkdir -p $(PLUGIN_OUT)
 	$(VENV)/bin/componentize-py -d $(WIT) -w plugin componentize \
-	  -p plugins/testing/conformance-py -p plugins/sdk-python app -o $@
+	  -p tests/plugins/conformance-py -p plugins/sdk-python app -o $@
 
-$(PLUGIN_OUT)/conformance-js.wasm: plugins/testing/conformance-js/app.js \
+$(PLUGIN_OUT)/conformance-js.wasm: tests/plugins/conformance-js/app.js \
   plugins/sdk-js/wasm_exporter_sdk.js plugins/sdk-js/componentize.mjs $(WIT)/plugin.wit | setup-authors
 	@mkdir -p $(PLUGIN_OUT)
-	node $(NPM_PREFIX)/componentize.mjs plugins/testing/conformance-js/app.js $(WIT) $@
+	node $(NPM_PREFIX)/componentize.mjs tests/plugins/conformance-js/app.js $(WIT) $@
 
 # The man page, generated from the same clap definitions as --help.
 man: setup-rust

@@ -1,11 +1,11 @@
 // The conformance plugin in JavaScript: the same families as the Rust one
-// (plugins/testing/conformance), so that the three languages' SDKs can be
+// (tests/plugins/conformance), so that the three languages' SDKs can be
 // compared byte for byte through the exporter.
 
 import {
   InvalidConfig, counter, exemplar, exportCollector, gauge, gaugeHistogram,
   histogram, info, stateset, summary, timestamp, unknown,
-} from '../../sdk-js/wasm_exporter_sdk.js';
+} from '../../../plugins/sdk-js/wasm_exporter_sdk.js';
 
 const CREATED = timestamp(1700000000, 250000000);
 

@@ -1,5 +1,5 @@
 """The conformance plugin in Python: the same families as the Rust one
-(plugins/testing/conformance), so that the three languages' SDKs can be
+(tests/plugins/conformance), so that the three languages' SDKs can be
 compared byte for byte through the exporter."""
 
 import math

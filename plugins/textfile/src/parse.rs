@@ -263,6 +263,18 @@ impl Line<'_> {
         String::from_utf8_lossy(&self.bytes[start..self.at]).into_owned()
     }
 
+    /// Steps over `want`, or fails with `what` and the byte found instead.
+    fn expect(&mut self, want: u8, what: &str) -> Result<(), ParseError> {
+        match self.peek() {
+            Some(b) if b == want => {
+                self.at += 1;
+                Ok(())
+            }
+            Some(b) => Err(self.error(format!("{what}, found {}", quoted_byte(b)))),
+            None => Err(self.error("unexpected end of input stream".into())),
+        }
+    }
+
     fn rest(&self) -> &[u8] {
         &self.bytes[self.at..]
     }
@@ -430,16 +442,7 @@ impl Parser {
                     )));
                 }
                 line.skip_blanks();
-                match line.peek() {
-                    Some(b'=') => line.at += 1,
-                    Some(b) => {
-                        return Err(line.error(format!(
-                            "expected '=' after label name, found {}",
-                            quoted_byte(b)
-                        )));
-                    }
-                    None => return Err(line.error("unexpected end of input stream".into())),
-                }
+                line.expect(b'=', "expected '=' after label name")?;
                 if label == "__name__" {
                     return Err(line.error("label name \"__name__\" is reserved".into()));
                 }
@@ -452,16 +455,7 @@ impl Parser {
                     )));
                 }
                 line.skip_blanks();
-                match line.peek() {
-                    Some(b'"') => line.at += 1,
-                    Some(b) => {
-                        return Err(line.error(format!(
-                            "expected '\"' at start of label value, found {}",
-                            quoted_byte(b)
-                        )));
-                    }
-                    None => return Err(line.error("unexpected end of input stream".into())),
-                }
+                line.expect(b'"', "expected '\"' at start of label value")?;
                 let value = label_value(line)?;
                 if special {
                     let what = if kind == Kind::Summary {

@@ -1,6 +1,7 @@
-//! The `wasm_exporter` binary: parse the flags into settings, load the
-//! plugins, serve. Each part is built elsewhere; this file only wires them
-//! together and reports an error once.
+//! The `wasm_exporter` binary: parse the flags into settings, then serve
+//! (load the plugins, listen) or run a command (`check`, `plugin new`).
+//! Each part is built elsewhere; this file only wires them together and
+//! reports an error once.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use clap::Parser;
 
 use wasm_exporter::catalogue::Plugins;
 use wasm_exporter::check::{CheckOptions, check};
-use wasm_exporter::cli::{CheckArgs, Command, Flags, PluginCommand, Settings};
+use wasm_exporter::cli::{CheckArgs, Command, Flags, NewArgs, PluginCommand, Settings};
 use wasm_exporter::http::{self, App, WebSettings};
 use wasm_exporter::runtime::Runtime;
 use wasm_exporter::scrape::Scraper;
@@ -27,20 +28,7 @@ fn main() -> ExitCode {
     let settings = flags.settings().map_err(anyhow::Error::from);
     let result = match &flags.command {
         Some(Command::Check(args)) => settings.and_then(|s| run_check(args, &s)),
-        Some(Command::Plugin(PluginCommand::New(args))) => {
-            wasm_exporter::scaffold::new_plugin(&args.name, args.lang, &args.dir)
-                .map(|root| {
-                    println!(
-                        "wrote {}: `{}` builds {}.wasm, `{}` tests it as the exporter runs it",
-                        root.display(),
-                        args.lang.build_command(),
-                        args.name,
-                        args.lang.test_command()
-                    );
-                    ExitCode::SUCCESS
-                })
-                .map_err(anyhow::Error::from)
-        }
+        Some(Command::Plugin(PluginCommand::New(args))) => run_plugin_new(args),
         None => settings.and_then(run),
     };
     match result {
@@ -50,6 +38,19 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `wasm_exporter plugin new`: the project, and how to build and test it.
+fn run_plugin_new(args: &NewArgs) -> anyhow::Result<ExitCode> {
+    let root = wasm_exporter::scaffold::new_plugin(&args.name, args.lang, &args.dir)?;
+    println!(
+        "wrote {}: `{}` builds {}.wasm, `{}` tests it as the exporter runs it",
+        root.display(),
+        args.lang.build_command(),
+        args.name,
+        args.lang.test_command()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `wasm_exporter check`: the exposition (or the JSON report) on stdout,

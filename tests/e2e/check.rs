@@ -153,3 +153,24 @@ fn json_report_for_machines() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn config_files_are_read_beside_the_given_config() -> Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = PluginsDir::new("check-config-files");
+    let secret = dir.path.join("prefix.txt");
+    std::fs::write(&secret, "from_file\n")?;
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600))?;
+    let yml = dir.path.join("conformance.yml");
+    std::fs::write(&yml, "config_files: {prefix: prefix.txt}\n")?;
+    // The .wasm stays in build/plugins; the relative file is the config's.
+    let c = check(&[&path(&plugin("conformance")), "--config", &path(&yml)])?;
+    assert_eq!(c.code, 0, "{}", c.stderr);
+    assert_eq!(
+        sample(&c.stdout, "from_file_collects_total"),
+        Some(1.0),
+        "{}",
+        c.stdout
+    );
+    Ok(())
+}

@@ -429,22 +429,29 @@ fn load_read(
         instances = instances.len(),
         "plugin loaded"
     );
+    // `config_files` are relative to the manifest (beside the .wasm, except
+    // for `wasm_exporter check --config`).
+    let base = manifest_file
+        .as_deref()
+        .unwrap_or(path)
+        .parent()
+        .unwrap_or(Path::new("."));
     instances
         .into_iter()
-        .map(|(name, spec)| instance_entry(&yml, path, name, &spec, defaults, pre.clone()))
+        .map(|(name, spec)| instance_entry(&yml, path, base, name, &spec, defaults, pre.clone()))
         .collect()
 }
 
 fn instance_entry(
     yml: &str,
     path: &Path,
+    base: &Path,
     name: String,
     spec: &InstanceSpec,
     defaults: &HostDefaults,
     pre: PluginPre<StoreState>,
 ) -> PluginEntry {
     let limits = Limits::resolve(&spec.limits.clone().unwrap_or_default(), defaults);
-    let base = path.parent().unwrap_or(Path::new("."));
     let checked = Grants::parse(&spec.grants.fetch).and_then(|grants| {
         let dirs = DirGrants::parse(&spec.grants.dirs)?;
         for label in spec.labels.keys() {

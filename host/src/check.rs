@@ -17,6 +17,7 @@ use crate::cli::ExpositionFormat as Format;
 use crate::config::HostDefaults;
 use crate::exposition::encode::{openmetrics, text};
 use crate::exposition::model::Family;
+use crate::reason::Reason;
 use crate::runtime::Runtime;
 use crate::selfmetrics;
 
@@ -80,6 +81,37 @@ pub struct Failure {
     pub reason: &'static str,
     /// What happened.
     pub message: String,
+    /// Where to look, or what to change.
+    pub fix: &'static str,
+}
+
+/// Where an author looks after a failure of this kind.
+fn failure_fix(reason: Option<Reason>) -> &'static str {
+    match reason {
+        Some(Reason::Load) => {
+            "build a WASI 0.2 component for the contract (cargo build --target wasm32-wasip2, componentize-py, componentize-js), and check NAME.yml"
+        }
+        Some(Reason::Instantiate) => {
+            "the component imports something the exporter does not link, or traps while starting; its log lines above say which"
+        }
+        Some(Reason::Init) => "init refused the config: the message names the key to fix",
+        Some(Reason::Collect) => "collect returned collect-error: its message says why",
+        Some(Reason::Timeout) => {
+            "finish each call within limits.timeout (a loop, or a fetch without a timeout?)"
+        }
+        Some(Reason::Memory) => "use less linear memory, or raise limits.memory in NAME.yml",
+        Some(Reason::Trap) => {
+            "the plugin panicked or hit a wasm trap: its own message is in the log lines above"
+        }
+        Some(Reason::TooManySeries | Reason::TooManyFamilies) => {
+            "return fewer, or raise limits.max_series / limits.max_families in NAME.yml"
+        }
+        Some(Reason::StderrLimit) => {
+            "write less to stdout and stderr, or raise limits.max_stderr_bytes"
+        }
+        Some(Reason::InvalidOutput | Reason::NameClash | Reason::FetchDenied | Reason::Fetch)
+        | None => "see the message",
+    }
 }
 
 /// One collect.
@@ -126,6 +158,7 @@ fn failure(e: &crate::runtime::PluginError) -> Failure {
     Failure {
         reason: e.reason().map_or("backoff", |r| r.as_str()),
         message: e.to_string(),
+        fix: failure_fix(e.reason()),
     }
 }
 
@@ -241,7 +274,11 @@ impl Report {
             let version = i.version.as_deref().unwrap_or("-");
             let _ = writeln!(out, "plugin {} ({version})", i.name);
             if let Some(e) = &i.error {
-                let _ = writeln!(out, "  FAILED to start [{}]: {}", e.reason, e.message);
+                let _ = writeln!(
+                    out,
+                    "  FAILED to start [{}]: {}\n    fix: {}",
+                    e.reason, e.message, e.fix
+                );
             }
             for (n, c) in i.collects.iter().enumerate() {
                 let took = Duration::from_secs_f64(c.seconds);
@@ -249,10 +286,11 @@ impl Report {
                     Some(e) => {
                         let _ = writeln!(
                             out,
-                            "  collect {}: FAILED [{}] after {took:?}: {}",
+                            "  collect {}: FAILED [{}] after {took:?}: {}\n    fix: {}",
                             n + 1,
                             e.reason,
-                            e.message
+                            e.message,
+                            e.fix
                         );
                     }
                     None => {

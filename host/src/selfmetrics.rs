@@ -7,14 +7,9 @@ use crate::catalogue::Status;
 use crate::exposition::model::{Family, Kind, Value};
 use crate::reason::Reason;
 
-/// Prefixes of every name the host serves; no plugin may take a name that
-/// starts with one.
-pub const HOST_PREFIXES: [&str; 3] = ["wasm_exporter_", "process_", "promhttp_"];
-
-/// Whether the host serves the sample or metadata name `name` itself.
-pub fn host_owns(name: &str) -> bool {
-    HOST_PREFIXES.iter().any(|p| name.starts_with(p))
-}
+// Prefixes of every name the host serves; no plugin may take a name that
+// starts with one (the rule is shared with the SDK).
+pub use crate::exposition::validate::rules::{HOST_PREFIXES, host_owns};
 
 /// Build information for `wasm_exporter_build_info`.
 #[derive(Debug, Clone)]

@@ -106,6 +106,12 @@ fn failures_exit_2_with_the_reason_and_the_plugins_own_words() -> Result<()> {
     ])?;
     assert_eq!(c.code, 2, "{}", c.stderr);
     assert!(c.stderr.contains("FAILED [trap]"), "{}", c.stderr);
+    assert!(
+        c.stderr
+            .contains("fix: the plugin panicked or hit a wasm trap"),
+        "{}",
+        c.stderr
+    );
     // The plugin's stderr reaches the log, tagged with it.
     assert!(c.stderr.contains("panic in collect"), "{}", c.stderr);
 

@@ -24,11 +24,12 @@ pub const DEFAULT_MAX_SERIES: usize = 1_000_000;
 /// in the body), so a plugin returning a family per series would cost many
 /// times its own memory limit; real collectors have hundreds.
 pub const DEFAULT_MAX_FAMILIES: usize = 10_000;
-/// Default cap on one label value, in bytes (Prometheus has none; this
-/// keeps one bad value from bloating every scrape).
-pub const DEFAULT_MAX_LABEL_VALUE_LENGTH: usize = 4096;
-/// Default cap on one label name, in bytes.
-pub const DEFAULT_MAX_LABEL_NAME_LENGTH: usize = 256;
+// Default caps on one label value and one label name, in bytes (Prometheus
+// has none; they keep one bad value from bloating every scrape). Shared with
+// the SDK's `testing::check`.
+pub use crate::exposition::validate::rules::{
+    DEFAULT_MAX_LABEL_NAME_LENGTH, DEFAULT_MAX_LABEL_VALUE_LENGTH,
+};
 /// Default cap on what a plugin may write to stdout and stderr per call:
 /// enough for a panic message and a backtrace, not for a log flood.
 pub const DEFAULT_MAX_STDERR_BYTES: usize = 64 << 10;

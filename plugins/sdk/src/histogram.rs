@@ -4,7 +4,7 @@
 use crate::{Bucket, Exemplar, HistogramValue};
 
 /// Most characters an exemplar's label names and values may hold together.
-pub const MAX_EXEMPLAR_RUNES: usize = 128;
+pub use crate::rules::MAX_EXEMPLAR_RUNES;
 
 /// `count` upper bounds from `start`, `width` apart. Computed by repeated
 /// addition, as client_golang's `LinearBuckets` does, so that the bounds are

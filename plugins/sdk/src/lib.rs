@@ -62,6 +62,7 @@ mod builders;
 pub mod config;
 mod duration;
 pub mod histogram;
+pub mod rules;
 pub mod strings;
 pub mod summary;
 #[cfg(not(target_family = "wasm"))]

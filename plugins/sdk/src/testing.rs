@@ -1,7 +1,9 @@
 //! Running a collector natively, in a plugin's own unit tests
 //! (`cargo test`, no wasm, no exporter): [`run`] parses the config as the
 //! host hands it over and calls `collect`; [`respond`] sets what
-//! [`fetch`](crate::fetch::fetch) answers for a target.
+//! [`fetch`](crate::fetch::fetch) answers for a target; [`check`] holds the
+//! families to the exporter's rules ([`crate::rules`], the same code the
+//! host runs) and names what it would drop, with the fix.
 //!
 //! ```rust
 //! use wasm_exporter_sdk::fetch::{fetch, Request, Response};
@@ -28,7 +30,8 @@
 use std::cell::RefCell;
 
 use crate::fetch::{FetchError, Request, Response};
-use crate::{Collector, MetricFamily, strings};
+use crate::rules::{self, Rule};
+use crate::{Collector, MetricFamily, MetricKind, SampleValue, strings};
 
 thread_local! {
     static STANDINS: RefCell<Vec<(String, Result<Response, FetchError>)>> =
@@ -102,4 +105,223 @@ pub fn run<C: Collector>(config_json: &str, scrapes: usize) -> Result<Vec<Metric
             .map_err(|e| format!("collect: {}", e.message))?;
     }
     Ok(last)
+}
+
+/// Something the exporter would drop: the family, the series when one is
+/// at fault, the rule and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// Family name.
+    pub family: String,
+    /// The series' label values, when one series is at fault.
+    pub series: Option<Vec<String>>,
+    /// The rule broken.
+    pub rule: Rule,
+    /// What is wrong.
+    pub why: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "family {}", self.family)?;
+        if let Some(series) = &self.series {
+            write!(f, ", series {series:?}")?;
+        }
+        write!(
+            f,
+            " [rule {}]: {} (fix: {})",
+            self.rule.as_str(),
+            self.why,
+            self.rule.fix()
+        )
+    }
+}
+
+/// Holds `families` (from [`run`] or a direct `collect`) to the rules the
+/// exporter applies, with its default limits: `Ok` when it would serve them
+/// all, else every family it would drop, and why. The label values are
+/// resolved through this collect's string table, so call it before the
+/// next collect.
+///
+/// ```rust
+/// use wasm_exporter_sdk::{MetricFamily, testing, rules::Rule};
+///
+/// let mut h = MetricFamily::histogram("job_seconds", "Job time.");
+/// h.add_histogram((), wasm_exporter_sdk::HistogramValue::from_cumulative(
+///     [(1.0, 5), (2.0, 3), (f64::INFINITY, 6)], 9.0, 6));
+/// let problems = testing::check(&[h]).unwrap_err();
+/// assert_eq!(problems[0].rule, Rule::Buckets);
+/// ```
+pub fn check(families: &[MetricFamily]) -> Result<(), Vec<Problem>> {
+    let problems: Vec<Problem> = families
+        .iter()
+        .filter_map(|f| check_family(f).err())
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+fn check_family(f: &MetricFamily) -> Result<(), Problem> {
+    let problem = |rule: Rule, why: String| Problem {
+        family: f.name.clone(),
+        series: None,
+        rule,
+        why,
+    };
+    let base = match f.kind {
+        MetricKind::Counter => f.name.strip_suffix("_total").unwrap_or(&f.name),
+        MetricKind::Info => f.name.strip_suffix("_info").unwrap_or(&f.name),
+        _ => &f.name,
+    };
+    if !rules::is_metric_name(&f.name) {
+        return Err(problem(
+            Rule::MetricName,
+            format!(
+                "invalid metric name {:?}: must match [a-zA-Z_:][a-zA-Z0-9_:]*",
+                f.name
+            ),
+        ));
+    }
+    // Every sample name is the base name and a suffix.
+    if rules::host_owns(base) || rules::host_owns(&format!("{base}_")) {
+        return Err(problem(
+            Rule::HostName,
+            format!("{} is a name the host serves", f.name),
+        ));
+    }
+    rules::check_unit(base, &f.unit).map_err(|why| problem(Rule::Unit, why))?;
+    for (i, label) in f.label_names.iter().enumerate() {
+        rules::check_label_name(label, rules::DEFAULT_MAX_LABEL_NAME_LENGTH)
+            .map_err(|(rule, why)| problem(rule, format!("invalid label name {label:?}: {why}")))?;
+        let reserved = match f.kind {
+            MetricKind::Histogram | MetricKind::GaugeHistogram => label == "le",
+            MetricKind::Summary => label == "quantile",
+            MetricKind::Stateset => label == base,
+            _ => false,
+        };
+        if reserved {
+            return Err(problem(
+                Rule::LabelNameForKind,
+                format!("invalid label name {label:?}: reserved for this metric type"),
+            ));
+        }
+        if f.label_names[..i].contains(label) {
+            return Err(problem(
+                Rule::LabelNameRepeated,
+                format!("invalid label name {label:?}: given twice"),
+            ));
+        }
+    }
+    let n = f.label_names.len();
+    if f.label_values.len() != n * f.series.len() {
+        return Err(problem(
+            Rule::LabelShape,
+            format!(
+                "{} label values for {} series of {n} labels",
+                f.label_values.len(),
+                f.series.len()
+            ),
+        ));
+    }
+    if let Some(bad) = f
+        .label_values
+        .iter()
+        .find(|i| strings::resolve(**i).is_none())
+    {
+        return Err(problem(
+            Rule::LabelIndex,
+            format!("label value index {bad} outside this collect's string table"),
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (i, series) in f.series.iter().enumerate() {
+        let values = f.series_labels(i);
+        let at = |rule: Rule, why: String| Problem {
+            family: f.name.clone(),
+            series: Some(values.clone()),
+            rule,
+            why,
+        };
+        if let Some(v) = values
+            .iter()
+            .find(|v| v.len() > rules::DEFAULT_MAX_LABEL_VALUE_LENGTH)
+        {
+            return Err(at(
+                Rule::LabelValueLength,
+                format!("label value of {} bytes exceeds the limit", v.len()),
+            ));
+        }
+        for t in [series.timestamp, series.created].into_iter().flatten() {
+            rules::check_nanos(t.nanoseconds).map_err(|why| at(Rule::Timestamp, why))?;
+        }
+        check_value(f, &series.value, base).map_err(|(rule, why)| at(rule, why))?;
+        if !seen.insert(values.clone()) {
+            return Err(at(Rule::DuplicateSeries, "duplicate series".into()));
+        }
+    }
+    Ok(())
+}
+
+fn exemplar(e: &Option<crate::Exemplar>) -> Result<(), (Rule, String)> {
+    let Some(e) = e else { return Ok(()) };
+    rules::check_exemplar(
+        e.labels.iter().map(|l| (l.name.as_str(), l.value.as_str())),
+        rules::DEFAULT_MAX_LABEL_NAME_LENGTH,
+        rules::DEFAULT_MAX_LABEL_VALUE_LENGTH,
+    )
+    .and_then(|()| {
+        e.timestamp
+            .map_or(Ok(()), |t| rules::check_nanos(t.nanoseconds))
+    })
+    .map_err(|why| (Rule::Exemplar, why))
+}
+
+fn check_value(f: &MetricFamily, value: &SampleValue, base: &str) -> Result<(), (Rule, String)> {
+    let kind_matches = matches!(
+        (f.kind, value),
+        (MetricKind::Counter, SampleValue::Counter(_))
+            | (MetricKind::Gauge, SampleValue::Gauge(_))
+            | (MetricKind::Unknown, SampleValue::Unknown(_))
+            | (MetricKind::Histogram, SampleValue::Histogram(_))
+            | (MetricKind::GaugeHistogram, SampleValue::GaugeHistogram(_))
+            | (MetricKind::Summary, SampleValue::Summary(_))
+            | (MetricKind::Info, SampleValue::Info)
+            | (MetricKind::Stateset, SampleValue::Stateset(_))
+    );
+    if !kind_matches {
+        return Err((
+            Rule::ValueKind,
+            format!("a {value:?} value in a {:?} family", f.kind),
+        ));
+    }
+    match value {
+        SampleValue::Counter(c) => {
+            rules::check_counter(c.total).map_err(|why| (Rule::CounterValue, why))?;
+            exemplar(&c.exemplar)
+        }
+        SampleValue::Histogram(h) | SampleValue::GaugeHistogram(h) => {
+            rules::check_buckets(
+                h.buckets
+                    .iter()
+                    .map(|b| (b.upper_bound, b.cumulative_count)),
+                h.count,
+            )
+            .map_err(|why| (Rule::Buckets, why))?;
+            h.buckets.iter().try_for_each(|b| exemplar(&b.exemplar))
+        }
+        SampleValue::Summary(s) => {
+            rules::check_quantiles(s.quantiles.iter().map(|q| q.quantile), s.sum, s.count)
+                .map_err(|why| (Rule::Quantiles, why))
+        }
+        SampleValue::Stateset(states) => rules::check_states(
+            states.iter().map(|s| s.name.as_str()),
+            rules::DEFAULT_MAX_LABEL_VALUE_LENGTH,
+            base,
+        )
+        .map_err(|why| (Rule::States, why)),
+        SampleValue::Gauge(_) | SampleValue::Unknown(_) | SampleValue::Info => Ok(()),
+    }
 }

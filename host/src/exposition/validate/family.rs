@@ -2,10 +2,10 @@
 //! exposition formats: names, unit, label names, each series' labels and
 //! value by kind, exemplars, and no duplicate series.
 
-use std::cmp::Ordering;
 use std::sync::Arc;
 
-use super::{Invalid, Limits, MAX_EXEMPLAR_RUNES, Rule, check_label_name, is_metric_name};
+use super::rules;
+use super::{Invalid, Limits, Rule, check_label_name, is_metric_name};
 use crate::exposition::model::{
     Exemplar, Family, Histogram, Kind, LabelValue, Series, Timestamp, Value, cmp_label_values,
 };
@@ -55,29 +55,8 @@ pub fn validate(family: &mut Family, limits: Limits) -> Result<(), Invalid> {
 }
 
 fn check_unit(family: &Family) -> Result<(), Invalid> {
-    if family.unit.is_empty() {
-        return Ok(());
-    }
-    let valid = family
-        .unit
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':');
-    let base = family.openmetrics_name();
-    let suffixed = base
-        .strip_suffix(family.unit.as_str())
-        .is_some_and(|rest| rest.ends_with('_'));
-    if valid && suffixed {
-        Ok(())
-    } else {
-        Err(Invalid::new(
-            &family.name,
-            Rule::Unit,
-            format!(
-                "unit {:?} must be [a-zA-Z0-9_:]+ and end the name as _{}",
-                family.unit, family.unit
-            ),
-        ))
-    }
+    rules::check_unit(family.openmetrics_name(), &family.unit)
+        .map_err(|why| Invalid::new(&family.name, Rule::Unit, why))
 }
 
 fn check_label_names(family: &Family, limits: Limits) -> Result<(), Invalid> {
@@ -114,13 +93,8 @@ fn check_label_names(family: &Family, limits: Limits) -> Result<(), Invalid> {
 type Problem = (Rule, String);
 
 fn check_timestamp(t: Option<Timestamp>) -> Result<(), Problem> {
-    match t {
-        Some(t) if t.nanos >= 1_000_000_000 => Err((
-            Rule::Timestamp,
-            format!("timestamp nanoseconds {} out of range", t.nanos),
-        )),
-        _ => Ok(()),
-    }
+    t.map_or(Ok(()), |t| rules::check_nanos(t.nanos))
+        .map_err(|why| (Rule::Timestamp, why))
 }
 
 fn check_series(family: &Family, series: &Series, limits: Limits) -> Result<(), Invalid> {
@@ -168,83 +142,33 @@ fn check_series(family: &Family, series: &Series, limits: Limits) -> Result<(), 
 fn check_value(family: &Family, value: &Value, limits: Limits) -> Result<(), Problem> {
     match value {
         Value::Counter { total, exemplar } => {
-            if total.is_nan() || *total < 0.0 {
-                return Err((
-                    Rule::CounterValue,
-                    format!("counter value {total} must be a number >= 0"),
-                ));
-            }
+            rules::check_counter(*total).map_err(|why| (Rule::CounterValue, why))?;
             check_exemplar(exemplar.as_ref(), limits)
         }
         Value::Gauge(_) | Value::Unknown(_) | Value::Info => Ok(()),
         Value::Histogram(h) | Value::GaugeHistogram(h) => check_histogram(h, limits),
         Value::Summary(s) => {
-            let bad = |why: String| Err((Rule::Quantiles, why));
-            let mut previous = None;
-            for q in &s.quantiles {
-                if !(0.0..=1.0).contains(&q.quantile) {
-                    return bad(format!("quantile {} outside [0, 1]", q.quantile));
-                }
-                if previous.is_some_and(|p| p >= q.quantile) {
-                    return bad("quantiles must be sorted and unique".into());
-                }
-                previous = Some(q.quantile);
-            }
-            if s.sum.is_nan() && s.count > 0 {
-                return bad("summary sum is NaN".into());
-            }
-            Ok(())
+            rules::check_quantiles(s.quantiles.iter().map(|q| q.quantile), s.sum, s.count)
+                .map_err(|why| (Rule::Quantiles, why))
         }
-        Value::Stateset(states) => {
-            let bad = |why: String| Err((Rule::States, why));
-            for (i, state) in states.iter().enumerate() {
-                if state.name.len() > limits.max_label_value_length {
-                    return bad("state name exceeds the label value limit".into());
-                }
-                if states[..i].iter().any(|s| s.name == state.name) {
-                    return bad(format!("state {:?} given twice", state.name));
-                }
-            }
-            if states.is_empty() {
-                return bad(format!("stateset {} has no states", family.name));
-            }
-            Ok(())
-        }
+        Value::Stateset(states) => rules::check_states(
+            states.iter().map(|s| s.name.as_str()),
+            limits.max_label_value_length,
+            &family.name,
+        )
+        .map_err(|why| (Rule::States, why)),
     }
 }
 
 fn check_histogram(h: &Histogram, limits: Limits) -> Result<(), Problem> {
-    let bad = |why: String| Err((Rule::Buckets, why));
-    let Some(last) = h.buckets.last() else {
-        return bad("histogram has no buckets; the last must be +Inf".into());
-    };
-    if last.upper_bound != f64::INFINITY {
-        return bad("histogram's last bucket must be +Inf".into());
-    }
-    if last.cumulative_count != h.count {
-        return bad(format!(
-            "+Inf bucket count {} differs from count {}",
-            last.cumulative_count, h.count
-        ));
-    }
-    for pair in h.buckets.windows(2) {
-        if pair[0].upper_bound.partial_cmp(&pair[1].upper_bound) != Some(Ordering::Less) {
-            return bad("bucket bounds must be sorted, unique and not NaN".into());
-        }
-        if pair[0].cumulative_count > pair[1].cumulative_count {
-            return bad(format!(
-                "bucket counts must be cumulative: le={} has {} > le={} has {}",
-                pair[0].upper_bound,
-                pair[0].cumulative_count,
-                pair[1].upper_bound,
-                pair[1].cumulative_count
-            ));
-        }
-    }
+    rules::check_buckets(
+        h.buckets
+            .iter()
+            .map(|b| (b.upper_bound, b.cumulative_count)),
+        h.count,
+    )
+    .map_err(|why| (Rule::Buckets, why))?;
     for b in &h.buckets {
-        if b.upper_bound.is_nan() {
-            return bad("bucket bound is NaN".into());
-        }
         check_exemplar(b.exemplar.as_ref(), limits)?;
     }
     Ok(())
@@ -252,25 +176,14 @@ fn check_histogram(h: &Histogram, limits: Limits) -> Result<(), Problem> {
 
 fn check_exemplar(exemplar: Option<&Exemplar>, limits: Limits) -> Result<(), Problem> {
     let Some(ex) = exemplar else { return Ok(()) };
-    let bad = |why: String| Err((Rule::Exemplar, why));
-    let mut runes = 0;
-    for (i, label) in ex.labels.iter().enumerate() {
-        if check_label_name(&label.name, limits.max_label_name_length).is_err() {
-            return bad(format!("invalid exemplar label name {:?}", label.name));
-        }
-        if ex.labels[..i].iter().any(|l| l.name == label.name) {
-            return bad(format!("exemplar label {:?} given twice", label.name));
-        }
-        if label.value.len() > limits.max_label_value_length {
-            return bad("exemplar label value exceeds the label value limit".into());
-        }
-        runes += label.name.chars().count() + label.value.chars().count();
-    }
-    if runes > MAX_EXEMPLAR_RUNES {
-        return bad(format!(
-            "exemplar labels have {runes} characters, more than {MAX_EXEMPLAR_RUNES}"
-        ));
-    }
+    rules::check_exemplar(
+        ex.labels
+            .iter()
+            .map(|l| (l.name.as_str(), l.value.as_str())),
+        limits.max_label_name_length,
+        limits.max_label_value_length,
+    )
+    .map_err(|why| (Rule::Exemplar, why))?;
     check_timestamp(ex.timestamp)
 }
 

@@ -8,6 +8,8 @@
 //! is kept.
 
 mod family;
+#[path = "../../../../plugins/sdk/src/rules.rs"]
+pub mod rules;
 
 use std::sync::Arc;
 
@@ -15,127 +17,7 @@ use super::model::{Family, LabelValue};
 use super::raw::{RawCollection, RawFamily};
 use crate::reason::Reason;
 pub use family::validate;
-
-/// Each rule a family can break, named for logs and tests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rule {
-    /// The metric name does not match `[a-zA-Z_:][a-zA-Z0-9_:]*`.
-    MetricName,
-    /// The family takes a name the host serves itself.
-    HostName,
-    /// A label name does not match `[a-zA-Z_][a-zA-Z0-9_]*`.
-    LabelName,
-    /// A label name is longer than `limits.max_label_name_length`.
-    LabelNameLength,
-    /// A label name starts with `__`.
-    LabelNameReserved,
-    /// `le` on a histogram, `quantile` on a summary, the family's own name
-    /// on a stateset.
-    LabelNameForKind,
-    /// A label name is given twice.
-    LabelNameRepeated,
-    /// The unit is malformed or does not end the name.
-    Unit,
-    /// The flat label values do not fit the series and label names.
-    LabelShape,
-    /// A label value index points outside the collection's table.
-    LabelIndex,
-    /// A label value is longer than `limits.max_label_value_length`.
-    LabelValueLength,
-    /// A series' value is of another kind than its family.
-    ValueKind,
-    /// A timestamp's nanoseconds are out of range.
-    Timestamp,
-    /// A counter is negative or NaN.
-    CounterValue,
-    /// A histogram's buckets are not sorted, cumulative, ending in `+Inf`
-    /// equal to the count.
-    Buckets,
-    /// A summary's quantiles are out of [0, 1], unsorted, or its sum NaN.
-    Quantiles,
-    /// A stateset is empty, repeats a state, or has a too long state name.
-    States,
-    /// An exemplar's labels are malformed or longer than 128 characters.
-    Exemplar,
-    /// Two series have the same label values.
-    DuplicateSeries,
-}
-
-impl Rule {
-    /// A short, stable name for the rule.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Rule::MetricName => "metric_name",
-            Rule::HostName => "host_name",
-            Rule::LabelName => "label_name",
-            Rule::LabelNameLength => "label_name_length",
-            Rule::LabelNameReserved => "label_name_reserved",
-            Rule::LabelNameForKind => "label_name_for_kind",
-            Rule::LabelNameRepeated => "label_name_repeated",
-            Rule::Unit => "unit",
-            Rule::LabelShape => "label_shape",
-            Rule::LabelIndex => "label_index",
-            Rule::LabelValueLength => "label_value_length",
-            Rule::ValueKind => "value_kind",
-            Rule::Timestamp => "timestamp",
-            Rule::CounterValue => "counter_value",
-            Rule::Buckets => "buckets",
-            Rule::Quantiles => "quantiles",
-            Rule::States => "states",
-            Rule::Exemplar => "exemplar",
-            Rule::DuplicateSeries => "duplicate_series",
-        }
-    }
-
-    /// How a plugin author makes a family pass this rule.
-    pub fn fix(self) -> &'static str {
-        match self {
-            Rule::MetricName => {
-                "use a name of letters, digits, '_' and ':' that does not start with a digit"
-            }
-            Rule::HostName => {
-                "rename the family: wasm_exporter_*, process_* and promhttp_* belong to the host"
-            }
-            Rule::LabelName => {
-                "use label names of letters, digits and '_' that do not start with a digit"
-            }
-            Rule::LabelNameLength => {
-                "shorten the label name, or raise limits.max_label_name_length in NAME.yml"
-            }
-            Rule::LabelNameReserved => "label names starting with '__' are reserved; rename it",
-            Rule::LabelNameForKind => {
-                "drop the label: le belongs to histogram buckets, quantile to summaries, and a stateset's own name to its states"
-            }
-            Rule::LabelNameRepeated => "give each label name once",
-            Rule::Unit => {
-                "make the unit letters, digits and '_' and end the family name with _<unit>"
-            }
-            Rule::LabelShape => {
-                "give every series one value per label name, in the order of the family's label names"
-            }
-            Rule::LabelIndex => {
-                "intern label values in this collect's string table (the SDK's builders do)"
-            }
-            Rule::LabelValueLength => {
-                "shorten the label value, or raise limits.max_label_value_length in NAME.yml"
-            }
-            Rule::ValueKind => "give every series a value of its family's kind",
-            Rule::Timestamp => "keep a timestamp's nanoseconds below 1000000000",
-            Rule::CounterValue => "report a counter's total as a number at or above zero",
-            Rule::Buckets => {
-                "sort buckets by bound, make each count at least the previous one, and end with a +Inf bucket equal to the count"
-            }
-            Rule::Quantiles => {
-                "use quantiles between 0 and 1 in increasing order, and a sum that is a number"
-            }
-            Rule::States => "give a stateset at least one state, each name once",
-            Rule::Exemplar => {
-                "keep an exemplar's labels valid and at most 128 characters, names and values together"
-            }
-            Rule::DuplicateSeries => "give each series of a family different label values",
-        }
-    }
-}
+pub use rules::{MAX_EXEMPLAR_RUNES, Rule, check_label_name, is_label_name, is_metric_name};
 
 /// Why a family was dropped: the family, the rule, and what broke it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -240,41 +122,6 @@ pub struct Checked {
     pub families: Vec<Family>,
     /// The families dropped, and why.
     pub dropped: Vec<Invalid>,
-}
-
-/// Longest combined length of an exemplar's label names and values, in
-/// characters (OpenMetrics).
-pub const MAX_EXEMPLAR_RUNES: usize = 128;
-
-/// `[a-zA-Z_:][a-zA-Z0-9_:]*`
-pub fn is_metric_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    matches!(bytes.next(), Some(b'a'..=b'z' | b'A'..=b'Z' | b'_' | b':'))
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
-}
-
-/// `[a-zA-Z_][a-zA-Z0-9_]*`
-pub fn is_label_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    matches!(bytes.next(), Some(b'a'..=b'z' | b'A'..=b'Z' | b'_'))
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
-
-/// The rules every label name obeys, wherever it comes from (a plugin's
-/// family, an exemplar, an instance's `labels:`).
-pub fn check_label_name(name: &str, max_length: usize) -> Result<(), (Rule, &'static str)> {
-    if !is_label_name(name) {
-        Err((Rule::LabelName, "must match [a-zA-Z_][a-zA-Z0-9_]*"))
-    } else if name.len() > max_length {
-        Err((Rule::LabelNameLength, "longer than the label name limit"))
-    } else if name.starts_with("__") {
-        Err((
-            Rule::LabelNameReserved,
-            "names starting with __ are reserved",
-        ))
-    } else {
-        Ok(())
-    }
 }
 
 /// The caps on one collect: over them it is refused whole. The runtime

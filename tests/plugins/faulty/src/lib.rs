@@ -295,3 +295,43 @@ fn file_access(target: &str) -> MetricFamily {
 }
 
 export_collector!(Faulty);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_exporter_sdk::rules::Rule;
+    use wasm_exporter_sdk::testing;
+
+    /// The SDK's `testing::check` finds what the host drops for each fault
+    /// that breaks a rule (the host's side: tests/e2e/catalogue.rs).
+    #[test]
+    fn testing_check_names_the_rule_the_host_drops_for() {
+        let cases = [
+            ("bad_names", Rule::MetricName),
+            ("label_mismatch", Rule::LabelShape),
+            ("bad_label_index", Rule::LabelIndex),
+            ("duplicate_series", Rule::DuplicateSeries),
+            ("non_cumulative", Rule::Buckets),
+            ("missing_inf", Rule::Buckets),
+            ("nan_counter", Rule::CounterValue),
+            ("long_exemplar", Rule::Exemplar),
+            ("huge_label_values", Rule::LabelValueLength),
+            ("spoof_host", Rule::HostName),
+        ];
+        for (fault, rule) in cases {
+            let config = format!(r#"{{"fault": "{fault}"}}"#);
+            let families = testing::run::<Faulty>(&config, 1).unwrap();
+            let problems = testing::check(&families).unwrap_err();
+            assert!(
+                problems.iter().any(|p| p.rule == rule),
+                "{fault}: {problems:?}"
+            );
+        }
+        let fine = testing::run::<Faulty>(r#"{"fault": "spoof_host_beside_data"}"#, 1).unwrap();
+        let problems = testing::check(&fine).unwrap_err();
+        assert!(
+            problems.iter().all(|p| p.family != "spoofer_alive"),
+            "{problems:?}"
+        );
+    }
+}

@@ -175,6 +175,50 @@ pub fn check_label_name(name: &str, max_length: usize) -> Result<(), (Rule, &'st
     }
 }
 
+/// What a family's kind reserves among label names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reserves {
+    /// `le` (histograms and gauge histograms).
+    Le,
+    /// `quantile` (summaries).
+    Quantile,
+    /// The family's own name (statesets).
+    OwnName,
+    /// Nothing.
+    Nothing,
+}
+
+/// A family's label names: each valid, none reserved for its kind, none
+/// twice. `base` is the family's OpenMetrics name.
+pub fn check_label_names(
+    names: &[String],
+    reserves: Reserves,
+    base: &str,
+    max_length: usize,
+) -> Result<(), (Rule, String)> {
+    let bad = |label: &str, rule, why: &str| (rule, format!("invalid label name {label:?}: {why}"));
+    for (i, label) in names.iter().enumerate() {
+        check_label_name(label, max_length).map_err(|(rule, why)| bad(label, rule, why))?;
+        let reserved = match reserves {
+            Reserves::Le => label == "le",
+            Reserves::Quantile => label == "quantile",
+            Reserves::OwnName => label == base,
+            Reserves::Nothing => false,
+        };
+        if reserved {
+            return Err(bad(
+                label,
+                Rule::LabelNameForKind,
+                "reserved for this metric type",
+            ));
+        }
+        if names[..i].contains(label) {
+            return Err(bad(label, Rule::LabelNameRepeated, "given twice"));
+        }
+    }
+    Ok(())
+}
+
 /// A unit must be `[a-zA-Z0-9_:]+` and end `base` (the OpenMetrics name:
 /// without `_total` for a counter, `_info` for an info) as `_<unit>`.
 pub fn check_unit(base: &str, unit: &str) -> Result<(), String> {

@@ -193,28 +193,19 @@ fn check_family(f: &MetricFamily) -> Result<(), Problem> {
         ));
     }
     rules::check_unit(base, &f.unit).map_err(|why| problem(Rule::Unit, why))?;
-    for (i, label) in f.label_names.iter().enumerate() {
-        rules::check_label_name(label, rules::DEFAULT_MAX_LABEL_NAME_LENGTH)
-            .map_err(|(rule, why)| problem(rule, format!("invalid label name {label:?}: {why}")))?;
-        let reserved = match f.kind {
-            MetricKind::Histogram | MetricKind::GaugeHistogram => label == "le",
-            MetricKind::Summary => label == "quantile",
-            MetricKind::Stateset => label == base,
-            _ => false,
-        };
-        if reserved {
-            return Err(problem(
-                Rule::LabelNameForKind,
-                format!("invalid label name {label:?}: reserved for this metric type"),
-            ));
-        }
-        if f.label_names[..i].contains(label) {
-            return Err(problem(
-                Rule::LabelNameRepeated,
-                format!("invalid label name {label:?}: given twice"),
-            ));
-        }
-    }
+    let reserves = match f.kind {
+        MetricKind::Histogram | MetricKind::GaugeHistogram => rules::Reserves::Le,
+        MetricKind::Summary => rules::Reserves::Quantile,
+        MetricKind::Stateset => rules::Reserves::OwnName,
+        _ => rules::Reserves::Nothing,
+    };
+    rules::check_label_names(
+        &f.label_names,
+        reserves,
+        base,
+        rules::DEFAULT_MAX_LABEL_NAME_LENGTH,
+    )
+    .map_err(|(rule, why)| problem(rule, why))?;
     let n = f.label_names.len();
     if f.label_values.len() != n * f.series.len() {
         return Err(problem(

@@ -613,21 +613,23 @@ impl Parser {
     }
 }
 
+/// The byte an escape sequence `\\b` stands for: `\\`, `"` or a newline;
+/// Go's parser knows no others, in HELP text or label values.
+fn unescape(line: &Line<'_>, b: u8) -> Result<u8, ParseError> {
+    match b {
+        b'\\' | b'"' => Ok(b),
+        b'n' => Ok(b'\n'),
+        other => Err(line.error(format!("invalid escape sequence '\\{}'", other as char))),
+    }
+}
+
 /// A HELP text: the rest of the line with `\\`, `\n` and `\"` unescaped.
 fn unescape_help(line: &mut Line<'_>) -> Result<String, ParseError> {
     let mut out = Vec::with_capacity(line.rest().len());
     let mut escaped = false;
     for &b in line.rest() {
         if escaped {
-            match b {
-                b'\\' | b'"' => out.push(b),
-                b'n' => out.push(b'\n'),
-                other => {
-                    return Err(
-                        line.error(format!("invalid escape sequence '\\{}'", other as char))
-                    );
-                }
-            }
+            out.push(unescape(line, b)?);
             escaped = false;
         } else if b == b'\\' {
             escaped = true;
@@ -656,15 +658,7 @@ fn label_value(line: &mut Line<'_>) -> Result<String, ParseError> {
         };
         line.at += 1;
         if escaped {
-            match b {
-                b'"' | b'\\' => out.push(b),
-                b'n' => out.push(b'\n'),
-                other => {
-                    return Err(
-                        line.error(format!("invalid escape sequence '\\{}'", other as char))
-                    );
-                }
-            }
+            out.push(unescape(line, b)?);
             escaped = false;
             continue;
         }

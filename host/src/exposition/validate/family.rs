@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::rules;
-use super::{Invalid, Limits, Rule, check_label_name, is_metric_name};
+use super::{Invalid, Limits, Rule, is_metric_name};
 use crate::exposition::model::{
     Exemplar, Family, Histogram, Kind, LabelValue, Series, Timestamp, Value, cmp_label_values,
 };
@@ -60,34 +60,19 @@ fn check_unit(family: &Family) -> Result<(), Invalid> {
 }
 
 fn check_label_names(family: &Family, limits: Limits) -> Result<(), Invalid> {
-    let bad = |label: &str, rule, why: &str| {
-        Invalid::new(
-            &family.name,
-            rule,
-            format!("invalid label name {label:?}: {why}"),
-        )
+    let reserves = match family.kind {
+        Kind::Histogram | Kind::GaugeHistogram => rules::Reserves::Le,
+        Kind::Summary => rules::Reserves::Quantile,
+        Kind::Stateset => rules::Reserves::OwnName,
+        _ => rules::Reserves::Nothing,
     };
-    for (i, label) in family.label_names.iter().enumerate() {
-        check_label_name(label, limits.max_label_name_length)
-            .map_err(|(rule, why)| bad(label, rule, why))?;
-        let reserved = match family.kind {
-            Kind::Histogram | Kind::GaugeHistogram => label == "le",
-            Kind::Summary => label == "quantile",
-            Kind::Stateset => label == family.openmetrics_name(),
-            _ => false,
-        };
-        if reserved {
-            return Err(bad(
-                label,
-                Rule::LabelNameForKind,
-                "reserved for this metric type",
-            ));
-        }
-        if family.label_names[..i].contains(label) {
-            return Err(bad(label, Rule::LabelNameRepeated, "given twice"));
-        }
-    }
-    Ok(())
+    rules::check_label_names(
+        &family.label_names,
+        reserves,
+        family.openmetrics_name(),
+        limits.max_label_name_length,
+    )
+    .map_err(|(rule, why)| Invalid::new(&family.name, rule, why))
 }
 
 type Problem = (Rule, String);

@@ -272,3 +272,20 @@ pub fn families(prefix: &str, collects: u64) -> Vec<MetricFamily> {
 }
 
 export_collector!(Conformance);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_exporter_sdk::testing;
+
+    /// Every kind, unit, exemplar and awkward label value here is served by
+    /// the exporter, so the SDK's check must pass it all.
+    #[test]
+    fn testing_check_passes_every_kind_the_exporter_serves() {
+        let families = testing::run::<Conformance>("", 1).unwrap();
+        assert_eq!(families.len(), 9);
+        if let Err(problems) = testing::check(&families) {
+            panic!("{problems:#?}");
+        }
+    }
+}

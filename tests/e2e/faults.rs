@@ -14,13 +14,6 @@ fn now() -> f64 {
         .as_secs_f64()
 }
 
-fn up(body: &str, plugin: &str) -> Option<f64> {
-    sample(
-        body,
-        &format!("wasm_exporter_plugin_up{{plugin=\"{plugin}\"}}"),
-    )
-}
-
 fn errors(body: &str, plugin: &str, reason: &str) -> f64 {
     sample(
         body,
@@ -44,8 +37,8 @@ fn trapping_plugin_is_down_while_the_healthy_one_serves_and_both_recover() -> Re
     let exporter = Exporter::start(&dir.path, &[])?;
 
     let body = exporter.scrape_text()?;
-    assert_eq!(up(&body, "trap"), Some(0.0));
-    assert_eq!(up(&body, "conformance"), Some(1.0));
+    assert_eq!(plugin_up(&body, "trap"), Some(0.0));
+    assert_eq!(plugin_up(&body, "conformance"), Some(1.0));
     assert!(errors(&body, "trap", "trap") >= 1.0, "{body}");
     assert!(
         sample(&body, "conformance_collects_total").is_some(),
@@ -57,9 +50,9 @@ fn trapping_plugin_is_down_while_the_healthy_one_serves_and_both_recover() -> Re
     // closes it comes back, with a fresh instance (its counter starts at 1).
     let healed = eventually(Duration::from_secs(20), || {
         let body = exporter.scrape_text()?;
-        Ok((up(&body, "trap") == Some(1.0)).then_some(body))
+        Ok((plugin_up(&body, "trap") == Some(1.0)).then_some(body))
     })?;
-    assert_eq!(up(&healed, "conformance"), Some(1.0));
+    assert_eq!(plugin_up(&healed, "conformance"), Some(1.0));
     assert_eq!(sample(&healed, "trap_healthy_collects_total"), Some(1.0));
     assert!(errors(&healed, "trap", "trap") >= 1.0);
 
@@ -95,8 +88,8 @@ fn trap_in_init_is_retried_with_exponential_backoff() -> Result<()> {
     // further failure): a third scrape right away does not run init again.
     for (scrape, attempts) in [(1, 1.0), (2, 2.0), (3, 2.0)] {
         let body = exporter.scrape_text()?;
-        assert_eq!(up(&body, "trap"), Some(0.0), "scrape {scrape}");
-        assert_eq!(up(&body, "conformance"), Some(1.0));
+        assert_eq!(plugin_up(&body, "trap"), Some(0.0), "scrape {scrape}");
+        assert_eq!(plugin_up(&body, "conformance"), Some(1.0));
         assert_eq!(errors(&body, "trap", "trap"), attempts, "scrape {scrape}");
     }
     exporter.wait_for_log(&["deliberate panic in init", "plugin=trap"]);
@@ -106,7 +99,7 @@ fn trap_in_init_is_retried_with_exponential_backoff() -> Result<()> {
         let body = exporter.scrape_text()?;
         Ok((errors(&body, "trap", "trap") == 3.0).then_some(body))
     })?;
-    assert_eq!(up(&third, "trap"), Some(0.0));
+    assert_eq!(plugin_up(&third, "trap"), Some(0.0));
     Ok(())
 }
 
@@ -126,7 +119,7 @@ fn broken_files_are_reported_down_with_a_log_line_naming_them() -> Result<()> {
     let exporter = Exporter::start(&dir.path, &[])?;
     let body = exporter.scrape_text()?;
     for bad in ["badyaml", "typo", "notwasm", "coremodule"] {
-        assert_eq!(up(&body, bad), Some(0.0), "{bad}");
+        assert_eq!(plugin_up(&body, bad), Some(0.0), "{bad}");
         assert_eq!(errors(&body, bad, "load"), 1.0, "{bad}");
         let file = if bad.ends_with("yaml") || bad == "typo" {
             format!("{bad}.yml")
@@ -145,7 +138,7 @@ fn broken_files_are_reported_down_with_a_log_line_naming_them() -> Result<()> {
         "unknown field `memroy`",
         "line 2 column 3",
     ]);
-    assert_eq!(up(&body, "conformance"), Some(1.0));
+    assert_eq!(plugin_up(&body, "conformance"), Some(1.0));
     assert!(sample(&body, "conformance_collects_total").is_some());
     Ok(())
 }
@@ -160,7 +153,7 @@ fn bad_config_is_refused_by_init() -> Result<()> {
     );
     let exporter = Exporter::start(&dir.path, &[])?;
     let body = exporter.scrape_text()?;
-    assert_eq!(up(&body, "conformance"), Some(0.0));
+    assert_eq!(plugin_up(&body, "conformance"), Some(0.0));
     assert_eq!(errors(&body, "conformance", "init"), 1.0);
     exporter.wait_for_log(&["init rejected the config", "plugin=conformance"]);
     Ok(())
@@ -178,15 +171,15 @@ fn a_bare_number_as_a_duration_is_refused_naming_the_key_in_limits_and_config() 
         .add("in-limits", "conformance", Some("limits:\n  timeout: 10\n"));
     let exporter = Exporter::start(&dir.path, &[])?;
     let body = exporter.scrape_text()?;
-    assert_eq!(up(&body, "conformance"), Some(1.0));
+    assert_eq!(plugin_up(&body, "conformance"), Some(1.0));
     // The same grammar and the same words on both sides of the boundary.
-    assert_eq!(up(&body, "in-config"), Some(0.0));
+    assert_eq!(plugin_up(&body, "in-config"), Some(0.0));
     assert_eq!(errors(&body, "in-config", "init"), 1.0);
     exporter.wait_for_log(&[
         "plugin=in-config",
         "config.timeout: invalid duration 10: a number needs a unit",
     ]);
-    assert_eq!(up(&body, "in-limits"), Some(0.0));
+    assert_eq!(plugin_up(&body, "in-limits"), Some(0.0));
     assert_eq!(errors(&body, "in-limits", "load"), 1.0);
     exporter.wait_for_log(&[
         "plugin=in-limits",
@@ -205,9 +198,9 @@ fn a_plugin_past_its_deadline_is_timed_out_and_the_scrape_still_answers() -> Res
     );
     let exporter = Exporter::start(&dir.path, &[])?;
     let body = exporter.scrape_text()?;
-    assert_eq!(up(&body, "slow"), Some(0.0));
+    assert_eq!(plugin_up(&body, "slow"), Some(0.0));
     assert_eq!(errors(&body, "slow", "timeout"), 1.0);
-    assert_eq!(up(&body, "conformance"), Some(1.0));
+    assert_eq!(plugin_up(&body, "conformance"), Some(1.0));
     let took = sample(
         &body,
         "wasm_exporter_plugin_collect_duration_seconds{plugin=\"slow\"}",
@@ -263,8 +256,8 @@ fn same_family_from_two_plugins_is_kept_once_and_the_clash_counted() -> Result<(
         .add("second", "conformance", None);
     let exporter = Exporter::start(&dir.path, &[])?;
     let body = exporter.scrape_text()?;
-    assert_eq!(up(&body, "second"), Some(0.0));
-    assert_eq!(up(&body, "first"), Some(1.0));
+    assert_eq!(plugin_up(&body, "second"), Some(0.0));
+    assert_eq!(plugin_up(&body, "first"), Some(1.0));
     assert_eq!(errors(&body, "second", "name_clash"), 1.0);
     assert_eq!(errors(&body, "first", "name_clash"), 0.0);
     assert_eq!(
@@ -332,10 +325,10 @@ fn a_plugin_over_its_memory_limit_is_reported_as_memory() -> Result<()> {
         );
     let exporter = Exporter::start(&dir.path, &[])?;
     let body = exporter.scrape_text()?;
-    assert_eq!(up(&body, "hungry"), Some(0.0));
+    assert_eq!(plugin_up(&body, "hungry"), Some(0.0));
     assert_eq!(errors(&body, "hungry", "memory"), 1.0, "{body}");
-    assert_eq!(up(&body, "fits"), Some(1.0));
-    assert_eq!(up(&body, "conformance"), Some(1.0));
+    assert_eq!(plugin_up(&body, "fits"), Some(1.0));
+    assert_eq!(plugin_up(&body, "conformance"), Some(1.0));
     exporter.wait_for_log(&[
         "plugin down",
         "memory limit of 16777216 bytes exceeded",
@@ -358,7 +351,7 @@ fn the_scrape_timeout_header_shortens_the_deadline() -> Result<()> {
     let r = exporter.get("/metrics", &[("X-Prometheus-Scrape-Timeout-Seconds", "2")])?;
     assert_eq!(r.status, 200);
     let body = r.text()?;
-    assert_eq!(up(&body, "slow"), Some(0.0));
+    assert_eq!(plugin_up(&body, "slow"), Some(0.0));
     assert_eq!(errors(&body, "slow", "timeout"), 1.0);
     let took = sample(
         &body,
@@ -372,7 +365,7 @@ fn the_scrape_timeout_header_shortens_the_deadline() -> Result<()> {
     // Without the header the plugin has its full 10 s and succeeds.
     let body = eventually(Duration::from_secs(30), || {
         let body = exporter.scrape_text()?;
-        Ok((up(&body, "slow") == Some(1.0)).then_some(body))
+        Ok((plugin_up(&body, "slow") == Some(1.0)).then_some(body))
     })?;
     assert!(sample(&body, "slow_collects_total").is_some());
     Ok(())
@@ -392,7 +385,7 @@ fn a_million_series_within_the_limits_are_served() -> Result<()> {
     let exporter = Exporter::start(&dir.path, &["--plugins.timeout", "60s"])?;
     let body = exporter.scrape_text()?;
     assert_eq!(
-        up(&body, "bulk"),
+        plugin_up(&body, "bulk"),
         Some(1.0),
         "{}",
         exporter.logs().join("\n")
@@ -421,7 +414,7 @@ fn a_plugin_cannot_pass_for_the_host() -> Result<()> {
     assert_eq!(body.matches("\nprocess_cpu_seconds_total ").count(), 1);
     assert_eq!(sample(&body, "spoofer_alive"), Some(1.0));
     // The plugin keeps what is its own, and the spoofing is counted.
-    assert_eq!(up(&body, "spoofer"), Some(1.0));
+    assert_eq!(plugin_up(&body, "spoofer"), Some(1.0));
     assert_eq!(
         sample(&body, "wasm_exporter_plugin_series{plugin=\"spoofer\"}"),
         Some(1.0)
@@ -462,14 +455,14 @@ fn two_hundred_thousand_families_are_refused_by_the_family_cap() -> Result<()> {
     );
     let exporter = Exporter::start(&dir.path, &["--plugins.timeout", "30s"])?;
     let body = exporter.scrape_text()?;
-    assert_eq!(up(&body, "families"), Some(0.0));
+    assert_eq!(plugin_up(&body, "families"), Some(0.0));
     assert_eq!(
         errors(&body, "families", "too_many_families"),
         1.0,
         "{body}"
     );
     assert!(!body.contains("family_1 "), "refused families were served");
-    assert_eq!(up(&body, "conformance"), Some(1.0));
+    assert_eq!(plugin_up(&body, "conformance"), Some(1.0));
     exporter.wait_for_log(&[
         "plugin down",
         "returned 200000 families, over the limit of 10000",
@@ -489,7 +482,7 @@ fn a_raised_family_cap_serves_what_the_default_refuses() -> Result<()> {
     let exporter = Exporter::start(&dir.path, &[])?;
     let body = exporter.scrape_text()?;
     assert_eq!(
-        up(&body, "families"),
+        plugin_up(&body, "families"),
         Some(1.0),
         "{}",
         exporter.logs().join("\n")

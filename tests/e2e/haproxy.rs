@@ -330,13 +330,7 @@ fn several_instances_of_one_plugin_with_constant_labels() -> Result<()> {
         Some(1.0)
     );
     for plugin in ["edge", "core"] {
-        assert_eq!(
-            sample(
-                &body,
-                &format!("wasm_exporter_plugin_up{{plugin=\"{plugin}\"}}")
-            ),
-            Some(1.0)
-        );
+        assert_eq!(plugin_up(&body, plugin), Some(1.0));
         assert_eq!(
             sample(
                 &body,

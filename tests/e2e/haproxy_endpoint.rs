@@ -139,13 +139,7 @@ fn a_socket_that_closes_at_once_and_a_body_cut_by_the_deadline() -> Result<()> {
     );
     assert_eq!(sample(&body, "haproxy_up{target=\"stalling\"}"), Some(0.0));
     for plugin in ["closing", "stalling"] {
-        assert_eq!(
-            sample(
-                &body,
-                &format!("wasm_exporter_plugin_up{{plugin=\"{plugin}\"}}")
-            ),
-            Some(1.0)
-        );
+        assert_eq!(plugin_up(&body, plugin), Some(1.0));
         assert_eq!(
             sample(
                 &body,

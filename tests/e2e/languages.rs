@@ -53,14 +53,7 @@ fn python_and_javascript_plugins_serve_beside_the_rust_one() -> Result<()> {
     exporter.scrape_text()?;
     let body = exporter.scrape_text()?;
     for (plugin, prefix) in [("conformance", "conformance"), ("py", "py"), ("js", "js")] {
-        assert_eq!(
-            sample(
-                &body,
-                &format!("wasm_exporter_plugin_up{{plugin=\"{plugin}\"}}")
-            ),
-            Some(1.0),
-            "{body}"
-        );
+        assert_eq!(plugin_up(&body, plugin), Some(1.0), "{body}");
         assert_eq!(
             sample(&body, &format!("{prefix}_collects_total")),
             Some(2.0),

@@ -350,6 +350,14 @@ pub fn sample(exposition: &str, series: &str) -> Option<f64> {
     })
 }
 
+/// `wasm_exporter_plugin_up` of `plugin` in an exposition.
+pub fn plugin_up(body: &str, plugin: &str) -> Option<f64> {
+    sample(
+        body,
+        &format!("wasm_exporter_plugin_up{{plugin=\"{plugin}\"}}"),
+    )
+}
+
 /// Polls `f` until it returns `Some`, or fails after `within`.
 pub fn eventually<T>(within: Duration, mut f: impl FnMut() -> Result<Option<T>>) -> Result<T> {
     let deadline = Instant::now() + within;

@@ -89,7 +89,7 @@ fn mistakes_exit_1_naming_the_family_the_rule_and_the_fix() -> Result<()> {
     assert_eq!(c.code, 1, "{}", c.stderr);
     assert!(c.stderr.contains("[rule metric_name]"), "{}", c.stderr);
     assert!(
-        c.stderr.contains("fix: use a name of letters, digits"),
+        c.stderr.contains("fix: give the family a name"),
         "{}",
         c.stderr
     );

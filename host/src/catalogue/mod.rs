@@ -18,10 +18,9 @@ use crate::config::{HostDefaults, InstanceSpec, Limits, LimitsSpec, Manifest};
 use crate::exposition::model::LabelValue;
 use crate::exposition::validate;
 use crate::runtime::Runtime;
-use crate::runtime::bindings::PluginPre;
+use crate::runtime::contract::PluginPre;
 use crate::runtime::dirs::DirGrants;
 use crate::runtime::fetch::{FetchContext, Grants};
-use crate::runtime::state::StoreState;
 use crate::secrets;
 pub use outcome::Outcome;
 pub use plugin::PluginEntry;
@@ -426,6 +425,7 @@ fn load_read(
         file = %path.display(),
         compile_ms = started.elapsed().as_millis() as u64,
         cache = cache.as_str(),
+        contract = pre.version().as_str(),
         instances = instances.len(),
         "plugin loaded"
     );
@@ -449,7 +449,7 @@ fn instance_entry(
     name: String,
     spec: &InstanceSpec,
     defaults: &HostDefaults,
-    pre: PluginPre<StoreState>,
+    pre: PluginPre,
 ) -> PluginEntry {
     let limits = Limits::resolve(&spec.limits.clone().unwrap_or_default(), defaults);
     let checked = Grants::parse(&spec.grants.fetch).and_then(|grants| {

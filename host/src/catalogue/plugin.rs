@@ -13,11 +13,10 @@ use super::status::Status;
 use crate::exposition::merge::SourceReport;
 use crate::exposition::model::LabelValue;
 use crate::exposition::validate;
-use crate::runtime::bindings::PluginPre;
+use crate::runtime::contract::PluginPre;
 use crate::runtime::dirs::DirGrants;
 use crate::runtime::fetch::FetchContext;
 use crate::runtime::limits::{Limits, backoff};
-use crate::runtime::state::StoreState;
 use crate::runtime::{Instance, Metadata, PluginError, Runtime};
 
 /// The instance and its failure history; behind the entry's async mutex,
@@ -56,7 +55,7 @@ pub struct PluginEntry {
     pub dirs: DirGrants,
     /// `enabled:` of its `NAME.yml`: false keeps it loaded, never collected.
     pub enabled: bool,
-    pre: Result<PluginPre<StoreState>, PluginError>,
+    pre: Result<PluginPre, PluginError>,
     supervisor: tokio::sync::Mutex<Supervisor>,
     /// The collect in flight, which concurrent scrapes join.
     inflight: Mutex<Option<InFlight>>,
@@ -77,7 +76,7 @@ impl PluginEntry {
         name: Arc<str>,
         wasm_path: PathBuf,
         limits: Limits,
-        pre: Result<PluginPre<StoreState>, PluginError>,
+        pre: Result<PluginPre, PluginError>,
     ) -> Self {
         PluginEntry {
             fingerprint: 0,

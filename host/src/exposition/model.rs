@@ -105,14 +105,62 @@ pub struct Bucket {
     pub exemplar: Option<Exemplar>,
 }
 
-/// Value of a histogram or gauge-histogram series.
+/// Value of a histogram or gauge-histogram series: classic buckets, native
+/// ones, or both.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Histogram {
-    /// Sorted buckets ending with `+Inf`.
+    /// Sorted buckets ending with `+Inf`; empty for a native histogram
+    /// without classic buckets.
     pub buckets: Vec<Bucket>,
     /// Sum of observations.
     pub sum: f64,
     /// Number of observations.
+    pub count: u64,
+    /// The native (sparse, exponential) buckets, if any.
+    pub native: Option<Box<Native>>,
+}
+
+/// The native part of a histogram. Buckets are kept as the plugin gives
+/// them, `(index, count)` sorted by index; the protobuf encoder turns them
+/// into spans and deltas.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Native {
+    /// Resolution, -4..=8.
+    pub schema: i8,
+    /// Width of the zero bucket.
+    pub zero_threshold: f64,
+    /// Observations in the zero bucket.
+    pub zero_count: u64,
+    /// Buckets below zero.
+    pub negative: Vec<NativeBucket>,
+    /// Buckets above zero.
+    pub positive: Vec<NativeBucket>,
+    /// Example observations, each with a timestamp.
+    pub exemplars: Vec<Exemplar>,
+}
+
+impl Histogram {
+    /// `(upper bound, cumulative count)` of the classic buckets as text
+    /// formats show them: the plugin's, or for a native histogram without
+    /// any, the `+Inf` bucket holding the count.
+    pub fn classic_buckets(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
+        let inf = self
+            .buckets
+            .is_empty()
+            .then_some((f64::INFINITY, self.count));
+        self.buckets
+            .iter()
+            .map(|b| (b.upper_bound, b.cumulative_count))
+            .chain(inf)
+    }
+}
+
+/// One native bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NativeBucket {
+    /// The bucket's index.
+    pub index: i32,
+    /// Observations in it.
     pub count: u64,
 }
 

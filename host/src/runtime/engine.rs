@@ -4,8 +4,9 @@
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine};
 
-use super::bindings::{Plugin, PluginPre};
+use super::bindings::{v0_1, v0_2};
 use super::cache::{ComponentCache, Lookup};
+use super::contract::{self, PluginPre};
 use super::error::error_chain;
 use super::limits::EPOCH_TICK;
 use super::state::StoreState;
@@ -22,6 +23,10 @@ pub enum RuntimeError {
     /// The component's imports or exports do not fit the plugin world.
     #[error("does not fit the wasm-exporter:plugin world: {0}")]
     Link(String),
+    /// The component was built for a version of the contract this host
+    /// does not know.
+    #[error("{0}")]
+    Version(String),
 }
 
 /// The engine and linker all plugins share.
@@ -57,7 +62,11 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| RuntimeError::Setup(error_chain(&e)))?;
-        Plugin::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |s| s)
+        // Every contract version's imports, side by side: their names carry
+        // the version, so a plugin links to the one it was built for.
+        v0_1::Plugin::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |s| s)
+            .map_err(|e| RuntimeError::Setup(error_chain(&e)))?;
+        v0_2::Plugin::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |s| s)
             .map_err(|e| RuntimeError::Setup(error_chain(&e)))?;
         Ok(Runtime {
             engine,
@@ -89,8 +98,9 @@ impl Runtime {
     }
 
     /// Compiles a component (or loads it from the cache) and checks it
-    /// against the plugin world, ready for fast instantiation.
-    pub fn prepare(&self, wasm: &[u8]) -> Result<(PluginPre<StoreState>, Lookup), RuntimeError> {
+    /// against the world of the contract version it was built for, ready
+    /// for fast instantiation.
+    pub fn prepare(&self, wasm: &[u8]) -> Result<(PluginPre, Lookup), RuntimeError> {
         let compile = || {
             Component::new(&self.engine, wasm).map_err(|e| RuntimeError::Compile(error_chain(&e)))
         };
@@ -98,11 +108,13 @@ impl Runtime {
             Some(cache) => cache.get_or_compile(&self.engine, wasm, compile)?,
             None => (compile()?, Lookup::Off),
         };
+        let version =
+            contract::version_of(&component, &self.engine).map_err(RuntimeError::Version)?;
         let pre = self
             .linker
             .instantiate_pre(&component)
             .map_err(|e| RuntimeError::Link(error_chain(&e)))?;
-        let pre = PluginPre::new(pre).map_err(|e| RuntimeError::Link(error_chain(&e)))?;
+        let pre = PluginPre::new(pre, version).map_err(|e| RuntimeError::Link(error_chain(&e)))?;
         Ok((pre, lookup))
     }
 }

@@ -6,8 +6,7 @@ use std::time::{Duration, Instant};
 
 use wasmtime::{Store, Trap, UpdateDeadline};
 
-use super::bindings::{Plugin, PluginPre, types as wit};
-use super::convert;
+use super::contract::{Bindings, InitError, PluginPre};
 use super::cpu::CpuTimed;
 use super::dirs::DirGrants;
 use super::engine::Runtime;
@@ -110,7 +109,7 @@ pub struct Metadata {
 /// A started, initialised plugin instance.
 pub struct Instance {
     store: Store<StoreState>,
-    bindings: Plugin,
+    bindings: Bindings,
     output: OutputCapture,
     limits: Limits,
     /// CPU time of its calls not yet taken by [`Instance::take_usage`].
@@ -131,7 +130,7 @@ impl Instance {
     /// Instantiates `pre` in a fresh Store, before `deadline`.
     pub async fn instantiate(
         runtime: &Runtime,
-        pre: &PluginPre<StoreState>,
+        pre: &PluginPre,
         name: Arc<str>,
         limits: Limits,
         fetch: FetchContext,
@@ -178,35 +177,33 @@ impl Instance {
     /// Asks the plugin for its metadata, before `deadline`.
     pub async fn metadata(&mut self, deadline: Instant) -> Result<Metadata, PluginError> {
         arm(&mut self.store, deadline);
-        let collector = self.bindings.wasm_exporter_plugin_collector();
         let outcome = timed(
             &mut self.cpu,
             deadline,
-            collector.call_metadata(&mut self.store),
+            self.bindings.metadata(&mut self.store),
         )
         .await;
-        let m = self.settle(outcome)?;
+        let (name, version, description) = self.settle(outcome)?;
         Ok(Metadata {
-            name: m.name,
-            version: m.version,
-            description: m.description,
+            name,
+            version,
+            description,
         })
     }
 
     /// Calls `init` with the plugin's config as JSON, before `deadline`.
     pub async fn init(&mut self, config_json: &str, deadline: Instant) -> Result<(), PluginError> {
         arm(&mut self.store, deadline);
-        let collector = self.bindings.wasm_exporter_plugin_collector();
         let outcome = timed(
             &mut self.cpu,
             deadline,
-            collector.call_init(&mut self.store, config_json),
+            self.bindings.init(&mut self.store, config_json),
         )
         .await;
         match self.settle(outcome)? {
             Ok(()) => Ok(()),
-            Err(wit::InitError::InvalidConfig(msg)) => Err(PluginError::InvalidConfig(msg)),
-            Err(wit::InitError::Failed(msg)) => Err(PluginError::Init(msg)),
+            Err(InitError::InvalidConfig(msg)) => Err(PluginError::InvalidConfig(msg)),
+            Err(InitError::Failed(msg)) => Err(PluginError::Init(msg)),
         }
     }
 
@@ -215,18 +212,20 @@ impl Instance {
     /// result is dropped before it is converted; validation is the next step.
     pub async fn collect(&mut self, deadline: Instant) -> Result<RawCollection, PluginError> {
         arm(&mut self.store, deadline);
-        let collector = self.bindings.wasm_exporter_plugin_collector();
         let outcome = timed(
             &mut self.cpu,
             deadline,
-            collector.call_collect(&mut self.store),
+            self.bindings.collect(&mut self.store),
         )
         .await;
         let result = self.settle(outcome)?;
-        let collection = result.map_err(|e| PluginError::Collect(e.message))?;
-        let series = collection.families.iter().map(|f| f.series.len()).sum();
-        validate::caps(collection.families.len(), series, self.limits.validation())?;
-        Ok(convert::collection(collection))
+        let collection = result.map_err(PluginError::Collect)?;
+        validate::caps(
+            collection.families(),
+            collection.series(),
+            self.limits.validation(),
+        )?;
+        Ok(collection.into_raw())
     }
 
     /// Whether a granted directory that could not be opened when this

@@ -9,6 +9,8 @@ pub mod bindings;
 #[cfg(feature = "runtime")]
 pub mod cache;
 #[cfg(feature = "runtime")]
+pub mod contract;
+#[cfg(feature = "runtime")]
 mod convert;
 #[cfg(feature = "runtime")]
 pub mod cpu;

@@ -3,8 +3,8 @@
 
 use crate::strings;
 use crate::{
-    Bucket, CounterValue, Exemplar, HistogramValue, Label, MetricFamily, MetricKind, Quantile,
-    SampleValue, Series, State, SummaryValue, Timestamp,
+    Bucket, CounterValue, Exemplar, HistogramValue, Label, MetricFamily, MetricKind,
+    NativeHistogramValue, Quantile, SampleValue, Series, State, SummaryValue, Timestamp,
 };
 
 /// Config type for a plugin that takes no configuration: accepts `{}` (or no
@@ -175,6 +175,26 @@ impl MetricFamily {
         value: HistogramValue,
     ) -> &mut Series {
         self.add(labels, SampleValue::GaugeHistogram(value))
+    }
+
+    /// Adds a native histogram series (a family of kind histogram); see
+    /// [`crate::NativeHistogram`] for one that observes values.
+    pub fn add_native_histogram(
+        &mut self,
+        labels: impl IntoLabelValues,
+        value: NativeHistogramValue,
+    ) -> &mut Series {
+        self.add(labels, SampleValue::NativeHistogram(value))
+    }
+
+    /// Adds a native gauge-histogram series (a family of kind
+    /// gauge-histogram).
+    pub fn add_native_gauge_histogram(
+        &mut self,
+        labels: impl IntoLabelValues,
+        value: NativeHistogramValue,
+    ) -> &mut Series {
+        self.add(labels, SampleValue::NativeGaugeHistogram(value))
     }
 
     /// Adds a summary series.

@@ -62,6 +62,7 @@ mod builders;
 pub mod config;
 mod duration;
 pub mod histogram;
+pub mod native;
 pub mod rules;
 pub mod strings;
 pub mod summary;
@@ -70,6 +71,7 @@ pub mod testing;
 
 pub use builders::{IntoLabelValues, NoConfig};
 pub use histogram::Histogram;
+pub use native::{NativeHistogram, NativeOptions};
 pub use summary::Summary;
 
 #[doc(hidden)]
@@ -87,8 +89,8 @@ pub mod __bindings {
 
 pub use __bindings::wasm_exporter::plugin::types::{
     Bucket, CollectError, Collection, CounterValue, Exemplar, HistogramValue, InitError, Label,
-    MetricFamily, MetricKind, PluginMetadata, Quantile, SampleValue, Series, State, SummaryValue,
-    Timestamp,
+    MetricFamily, MetricKind, NativeBucket, NativeHistogramValue, PluginMetadata, Quantile,
+    SampleValue, Series, State, SummaryValue, Timestamp,
 };
 
 /// Outbound requests through the host, checked against the plugin's

@@ -6,11 +6,11 @@
 /// Each rule a family can break, named for logs and tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rule {
-    /// The metric name does not match `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+    /// The metric name is empty.
     MetricName,
     /// The family takes a name the host serves itself.
     HostName,
-    /// A label name does not match `[a-zA-Z_][a-zA-Z0-9_]*`.
+    /// A label name is empty.
     LabelName,
     /// A label name is longer than `limits.max_label_name_length`.
     LabelNameLength,
@@ -46,6 +46,10 @@ pub enum Rule {
     Exemplar,
     /// Two series have the same label values.
     DuplicateSeries,
+    /// A native histogram's schema is outside -4..=8, its zero threshold
+    /// negative, its bucket indices unsorted or repeated, or its counts do
+    /// not add up to its count.
+    NativeHistogram,
 }
 
 impl Rule {
@@ -71,21 +75,18 @@ impl Rule {
             Rule::States => "states",
             Rule::Exemplar => "exemplar",
             Rule::DuplicateSeries => "duplicate_series",
+            Rule::NativeHistogram => "native_histogram",
         }
     }
 
     /// How a plugin author makes a family pass this rule.
     pub fn fix(self) -> &'static str {
         match self {
-            Rule::MetricName => {
-                "use a name of letters, digits, '_' and ':' that does not start with a digit"
-            }
+            Rule::MetricName => "give the family a name (any UTF-8)",
             Rule::HostName => {
                 "rename the family: wasm_exporter_*, process_* and promhttp_* belong to the host"
             }
-            Rule::LabelName => {
-                "use label names of letters, digits and '_' that do not start with a digit"
-            }
+            Rule::LabelName => "give every label a name (any UTF-8)",
             Rule::LabelNameLength => {
                 "shorten the label name, or raise limits.max_label_name_length in NAME.yml"
             }
@@ -120,6 +121,9 @@ impl Rule {
                 "keep an exemplar's labels valid and at most 128 characters, names and values together"
             }
             Rule::DuplicateSeries => "give each series of a family different label values",
+            Rule::NativeHistogram => {
+                "use a schema from -4 to 8, a zero threshold >= 0, buckets sorted by index each once, and a count equal to the zero count plus every bucket's count; give native exemplars a timestamp"
+            }
         }
     }
 }
@@ -144,15 +148,27 @@ pub fn host_owns(name: &str) -> bool {
     HOST_PREFIXES.iter().any(|p| name.starts_with(p))
 }
 
-/// `[a-zA-Z_:][a-zA-Z0-9_:]*`
+/// A metric name as Prometheus 3 takes it: any UTF-8, not empty.
 pub fn is_metric_name(name: &str) -> bool {
+    !name.is_empty()
+}
+
+/// A label name as Prometheus 3 takes it: any UTF-8, not empty.
+pub fn is_label_name(name: &str) -> bool {
+    !name.is_empty()
+}
+
+/// `[a-zA-Z_:][a-zA-Z0-9_:]*`: a name every scraper reads unquoted and
+/// unescaped.
+pub fn is_legacy_metric_name(name: &str) -> bool {
     let mut bytes = name.bytes();
     matches!(bytes.next(), Some(b'a'..=b'z' | b'A'..=b'Z' | b'_' | b':'))
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
 }
 
-/// `[a-zA-Z_][a-zA-Z0-9_]*`
-pub fn is_label_name(name: &str) -> bool {
+/// `[a-zA-Z_][a-zA-Z0-9_]*`: a label name every scraper reads unquoted and
+/// unescaped.
+pub fn is_legacy_label_name(name: &str) -> bool {
     let mut bytes = name.bytes();
     matches!(bytes.next(), Some(b'a'..=b'z' | b'A'..=b'Z' | b'_'))
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -162,7 +178,7 @@ pub fn is_label_name(name: &str) -> bool {
 /// family, an exemplar, an instance's `labels:`).
 pub fn check_label_name(name: &str, max_length: usize) -> Result<(), (Rule, &'static str)> {
     if !is_label_name(name) {
-        Err((Rule::LabelName, "must match [a-zA-Z_][a-zA-Z0-9_]*"))
+        Err((Rule::LabelName, "must not be empty"))
     } else if name.len() > max_length {
         Err((Rule::LabelNameLength, "longer than the label name limit"))
     } else if name.starts_with("__") {
@@ -360,6 +376,53 @@ where
     if runes > MAX_EXEMPLAR_RUNES {
         return Err(format!(
             "exemplar labels have {runes} characters, more than {MAX_EXEMPLAR_RUNES}"
+        ));
+    }
+    Ok(())
+}
+
+/// Schemas a native histogram may use.
+pub const NATIVE_SCHEMAS: std::ops::RangeInclusive<i8> = -4..=8;
+
+/// A native histogram: its schema, zero bucket, `(index, count)` buckets on
+/// each side, count and sum, and whether each exemplar has a timestamp.
+pub fn check_native<I>(
+    schema: i8,
+    zero_threshold: f64,
+    zero_count: u64,
+    sides: [I; 2],
+    count: u64,
+    sum: f64,
+) -> Result<(), String>
+where
+    I: Iterator<Item = (i32, u64)>,
+{
+    if !NATIVE_SCHEMAS.contains(&schema) {
+        return Err(format!("native histogram schema {schema} outside -4..=8"));
+    }
+    if zero_threshold.is_nan() || zero_threshold < 0.0 {
+        return Err(format!(
+            "native histogram zero threshold {zero_threshold} must be a number >= 0"
+        ));
+    }
+    let mut total = u128::from(zero_count);
+    for (side, buckets) in ["negative", "positive"].into_iter().zip(sides) {
+        let mut previous: Option<i32> = None;
+        for (index, n) in buckets {
+            if previous.is_some_and(|p| p >= index) {
+                return Err(format!(
+                    "native histogram {side} bucket indices must be sorted and unique ({index} after {})",
+                    previous.unwrap_or_default()
+                ));
+            }
+            previous = Some(index);
+            total += u128::from(n);
+        }
+    }
+    let count = u128::from(count);
+    if total > count || (total < count && !sum.is_nan()) {
+        return Err(format!(
+            "native histogram count {count} differs from the zero count and buckets' {total}"
         ));
     }
     Ok(())

@@ -270,14 +270,29 @@ fn exemplar(e: &Option<crate::Exemplar>) -> Result<(), (Rule, String)> {
     .map_err(|why| (Rule::Exemplar, why))
 }
 
+fn classic(buckets: &[crate::Bucket], count: u64) -> Result<(), (Rule, String)> {
+    rules::check_buckets(
+        buckets.iter().map(|b| (b.upper_bound, b.cumulative_count)),
+        count,
+    )
+    .map_err(|why| (Rule::Buckets, why))?;
+    buckets.iter().try_for_each(|b| exemplar(&b.exemplar))
+}
+
 fn check_value(f: &MetricFamily, value: &SampleValue, base: &str) -> Result<(), (Rule, String)> {
     let kind_matches = matches!(
         (f.kind, value),
         (MetricKind::Counter, SampleValue::Counter(_))
             | (MetricKind::Gauge, SampleValue::Gauge(_))
             | (MetricKind::Unknown, SampleValue::Unknown(_))
-            | (MetricKind::Histogram, SampleValue::Histogram(_))
-            | (MetricKind::GaugeHistogram, SampleValue::GaugeHistogram(_))
+            | (
+                MetricKind::Histogram,
+                SampleValue::Histogram(_) | SampleValue::NativeHistogram(_)
+            )
+            | (
+                MetricKind::GaugeHistogram,
+                SampleValue::GaugeHistogram(_) | SampleValue::NativeGaugeHistogram(_)
+            )
             | (MetricKind::Summary, SampleValue::Summary(_))
             | (MetricKind::Info, SampleValue::Info)
             | (MetricKind::Stateset, SampleValue::Stateset(_))
@@ -293,15 +308,34 @@ fn check_value(f: &MetricFamily, value: &SampleValue, base: &str) -> Result<(), 
             rules::check_counter(c.total).map_err(|why| (Rule::CounterValue, why))?;
             exemplar(&c.exemplar)
         }
-        SampleValue::Histogram(h) | SampleValue::GaugeHistogram(h) => {
-            rules::check_buckets(
-                h.buckets
-                    .iter()
-                    .map(|b| (b.upper_bound, b.cumulative_count)),
-                h.count,
+        SampleValue::Histogram(h) | SampleValue::GaugeHistogram(h) => classic(&h.buckets, h.count),
+        SampleValue::NativeHistogram(n) | SampleValue::NativeGaugeHistogram(n) => {
+            fn pair(b: &crate::NativeBucket) -> (i32, u64) {
+                (b.index, b.count)
+            }
+            rules::check_native(
+                n.schema,
+                n.zero_threshold,
+                n.zero_count,
+                [n.negative.iter().map(pair), n.positive.iter().map(pair)],
+                n.count,
+                n.sum,
             )
-            .map_err(|why| (Rule::Buckets, why))?;
-            h.buckets.iter().try_for_each(|b| exemplar(&b.exemplar))
+            .map_err(|why| (Rule::NativeHistogram, why))?;
+            for e in &n.exemplars {
+                if e.timestamp.is_none() {
+                    return Err((
+                        Rule::NativeHistogram,
+                        "native histogram exemplar without a timestamp".into(),
+                    ));
+                }
+                exemplar(&Some(e.clone()))?;
+            }
+            if n.classic.is_empty() {
+                Ok(())
+            } else {
+                classic(&n.classic, n.count)
+            }
         }
         SampleValue::Summary(s) => {
             rules::check_quantiles(s.quantiles.iter().map(|q| q.quantile), s.sum, s.count)

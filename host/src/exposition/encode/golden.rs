@@ -30,6 +30,7 @@ fn histogram(bounds: &[(f64, u64)], sum: f64, exemplar: Option<Exemplar>) -> His
         buckets,
         sum,
         count,
+        native: None,
     }
 }
 

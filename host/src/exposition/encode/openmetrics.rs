@@ -94,6 +94,17 @@ impl OpenMetrics<'_> {
             let count = Num::Count(b.cumulative_count);
             self.sample(le, series.timestamp, count, b.exemplar.as_ref());
         }
+        if h.buckets.is_empty() {
+            // A native histogram without classic buckets: OpenMetrics 1.0
+            // has no native buckets, so the +Inf bucket carries the count.
+            let le = line(
+                family,
+                series,
+                "_bucket",
+                Extra::Number("le", f64::INFINITY),
+            );
+            self.sample(le, series.timestamp, Num::Count(h.count), None);
+        }
         // OpenMetrics 1.0: with a negative bucket threshold the sum is no
         // longer a counter and MUST NOT be exposed, and the count goes with
         // it (the +Inf bucket still carries it).

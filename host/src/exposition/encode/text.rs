@@ -3,7 +3,9 @@
 //! Kinds the format lacks are written as client libraries do: info and
 //! stateset as gauges, gauge histograms as a histogram of `_bucket` samples
 //! followed by `_gcount` and `_gsum` gauges, unknown as `untyped`. Exemplars,
-//! units and `_created` do not exist in this format and are left out.
+//! units and `_created` do not exist in this format and are left out. Of a
+//! native histogram it shows the classic buckets the plugin gave, else the
+//! `+Inf` bucket, with `_sum` and `_count`, as client_golang does.
 
 use super::{Encoder, Extra, Line, Num, Numbers, write_meta};
 use crate::exposition::fmt;
@@ -67,15 +69,9 @@ impl Text<'_> {
     }
 
     fn buckets(&mut self, family: &Family, series: &Series, h: &Histogram) {
-        for b in &h.buckets {
-            let le = Extra::Number("le", b.upper_bound);
-            self.sample(
-                family,
-                series,
-                "_bucket",
-                le,
-                Num::Count(b.cumulative_count),
-            );
+        for (upper_bound, count) in h.classic_buckets() {
+            let le = Extra::Number("le", upper_bound);
+            self.sample(family, series, "_bucket", le, Num::Count(count));
         }
     }
 }

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use super::rules;
 use super::{Invalid, Limits, Rule, is_metric_name};
 use crate::exposition::model::{
-    Exemplar, Family, Histogram, Kind, LabelValue, Series, Timestamp, Value, cmp_label_values,
+    Exemplar, Family, Histogram, Kind, LabelValue, Native, NativeBucket, Series, Timestamp, Value,
+    cmp_label_values,
 };
 
 fn series_err(family: &Family, series: &Series, rule: Rule, why: impl Into<String>) -> Invalid {
@@ -40,10 +41,7 @@ pub fn validate(family: &mut Family, limits: Limits) -> Result<(), Invalid> {
         return Err(Invalid::new(
             &family.name,
             Rule::MetricName,
-            format!(
-                "invalid metric name {:?}: must match [a-zA-Z_:][a-zA-Z0-9_:]*",
-                family.name
-            ),
+            "invalid metric name \"\": must not be empty",
         ));
     }
     check_unit(family)?;
@@ -146,6 +144,12 @@ fn check_value(family: &Family, value: &Value, limits: Limits) -> Result<(), Pro
 }
 
 fn check_histogram(h: &Histogram, limits: Limits) -> Result<(), Problem> {
+    if let Some(native) = &h.native {
+        check_native(native, h, limits)?;
+        if h.buckets.is_empty() {
+            return Ok(());
+        }
+    }
     rules::check_buckets(
         h.buckets
             .iter()
@@ -155,6 +159,37 @@ fn check_histogram(h: &Histogram, limits: Limits) -> Result<(), Problem> {
     .map_err(|why| (Rule::Buckets, why))?;
     for b in &h.buckets {
         check_exemplar(b.exemplar.as_ref(), limits)?;
+    }
+    Ok(())
+}
+
+/// A native histogram: the shared rules, and a timestamp on each exemplar
+/// (Prometheus drops native exemplars without one). An empty one is valid:
+/// the protobuf encoder marks it native with a no-op span.
+fn check_native(native: &Native, h: &Histogram, limits: Limits) -> Result<(), Problem> {
+    fn pair(b: &NativeBucket) -> (i32, u64) {
+        (b.index, b.count)
+    }
+    rules::check_native(
+        native.schema,
+        native.zero_threshold,
+        native.zero_count,
+        [
+            native.negative.iter().map(pair),
+            native.positive.iter().map(pair),
+        ],
+        h.count,
+        h.sum,
+    )
+    .map_err(|why| (Rule::NativeHistogram, why))?;
+    for ex in &native.exemplars {
+        if ex.timestamp.is_none() {
+            return Err((
+                Rule::NativeHistogram,
+                "native histogram exemplar without a timestamp".into(),
+            ));
+        }
+        check_exemplar(Some(ex), limits)?;
     }
     Ok(())
 }

@@ -38,27 +38,44 @@ fn hist(buckets: &[(f64, u64)], count: u64) -> Value {
             .collect(),
         sum: 1.0,
         count,
+        native: None,
     })
 }
 
 #[test]
-fn names() {
-    for good in ["a", "_a", "a:b_c9", ":x"] {
+fn names_are_any_utf8_and_legacy_names_are_told_apart() {
+    for good in [
+        "a",
+        "_a",
+        "a:b_c9",
+        ":x",
+        "9a",
+        "a-b",
+        "ä",
+        "a b",
+        "http.server.duration",
+    ] {
         assert!(is_metric_name(good), "{good}");
+        assert!(is_label_name(good), "{good}");
     }
-    for bad in ["", "9a", "a-b", "ä", "a b"] {
-        assert!(!is_metric_name(bad), "{bad}");
+    assert!(!is_metric_name(""));
+    assert!(!is_label_name(""));
+    for legacy in ["a", "_a", "a:b_c9", ":x"] {
+        assert!(rules::is_legacy_metric_name(legacy), "{legacy}");
     }
-    assert!(is_label_name("le_2"));
-    assert!(!is_label_name("a:b"));
-    assert!(!is_label_name("1a"));
+    for other in ["9a", "a-b", "ä", "a b", "a.b"] {
+        assert!(!rules::is_legacy_metric_name(other), "{other}");
+    }
+    assert!(rules::is_legacy_label_name("le_2"));
+    assert!(!rules::is_legacy_label_name("a:b"));
+    assert!(!rules::is_legacy_label_name("1a"));
 }
 
 #[test]
 fn bad_names_and_reserved_labels_each_break_their_rule() {
     let cases = [
-        (gauge("bad-name", &[]), Rule::MetricName),
-        (gauge("ok", &["1x"]), Rule::LabelName),
+        (gauge("", &[]), Rule::MetricName),
+        (gauge("ok", &[""]), Rule::LabelName),
         (gauge("ok", &["__secret"]), Rule::LabelNameReserved),
         (gauge("ok", &["a", "a"]), Rule::LabelNameRepeated),
         (gauge("ok", &[&"n".repeat(33)]), Rule::LabelNameLength),
@@ -410,8 +427,9 @@ fn instance_label_names_follow_the_family_rules() {
         check_label_name("__x", 32).map_err(|e| e.0),
         Err(Rule::LabelNameReserved)
     );
+    assert_eq!(check_label_name("a-b", 32), Ok(()));
     assert_eq!(
-        check_label_name("a-b", 32).map_err(|e| e.0),
+        check_label_name("", 32).map_err(|e| e.0),
         Err(Rule::LabelName)
     );
 }

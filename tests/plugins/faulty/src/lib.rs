@@ -142,10 +142,12 @@ impl Collector for Faulty {
                 }
             }
             Fault::BadNames => {
-                let mut f = gauge("bad-name", &[]);
+                // Any UTF-8 is a name since contract 0.2.0; an empty one
+                // is not.
+                let mut f = gauge("", &[]);
                 f.add_gauge((), 1.0);
                 out.push(f);
-                let mut f = gauge("bad_label", &["1x"]);
+                let mut f = gauge("bad_label", &[""]);
                 f.add_gauge(["v"], 1.0);
                 out.push(f);
                 let mut f = gauge("reserved_label", &["__name"]);

@@ -74,6 +74,7 @@ pub const SDK_FILES: &[(&str, &str)] = sdk_files![
     "src/config.rs",
     "src/duration.rs",
     "src/histogram.rs",
+    "src/native.rs",
     "src/rules.rs",
     "src/strings.rs",
     "src/summary.rs",

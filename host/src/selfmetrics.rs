@@ -221,6 +221,25 @@ pub fn handler_families(
     vec![requests, in_flight_family]
 }
 
+/// `wasm_exporter_escape_clashes_total`: families left out of a response
+/// because their names became equal to another's under the negotiated name
+/// escaping.
+pub fn escape_clash_family(total: u64) -> Family {
+    let mut f = Family::new(
+        Kind::Counter,
+        "wasm_exporter_escape_clashes_total",
+        "Families left out of responses because their names clashed with another family's once escaped for the scraper.",
+    );
+    f.push(
+        vec![],
+        Value::Counter {
+            total: total as f64,
+            exemplar: None,
+        },
+    );
+    f
+}
+
 /// `process_*` metrics from `/proc/self`, as client libraries export them.
 /// On systems without procfs they are simply absent.
 pub mod process {

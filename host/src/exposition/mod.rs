@@ -1,10 +1,11 @@
 //! Exposition: the data model, the one validation step and the merge of
-//! plugin output, and the encoders for Prometheus text 0.0.4 and
-//! OpenMetrics 1.0.
+//! plugin output, name escaping, and the encoders for Prometheus text,
+//! OpenMetrics and Prometheus protobuf.
 //!
 //! Everything here is pure (no wasmtime, no I/O), so it is tested directly.
 
 pub mod encode;
+pub mod escape;
 pub mod fmt;
 pub mod merge;
 pub mod model;
@@ -12,4 +13,4 @@ pub mod negotiate;
 pub mod raw;
 pub mod validate;
 
-pub use encode::{openmetrics, text};
+pub use encode::{openmetrics, protobuf, text};

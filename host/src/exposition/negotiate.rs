@@ -1,33 +1,58 @@
 //! Content negotiation from `Accept` and `Accept-Encoding`, as promhttp does
 //! it: the highest-ranked acceptable type wins (by `q`, then specificity),
-//! OpenMetrics only when asked for, text 0.0.4 otherwise.
+//! with its `version`, `proto`, `encoding` and `escaping` parameters;
+//! text 0.0.4 when nothing else fits. Compression: zstd or gzip, by `q`.
+
+use super::escape::Escaping;
 
 /// An exposition format we can write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// Prometheus text 0.0.4.
     Text,
+    /// Prometheus text 1.0.0: 0.0.4 with quoted UTF-8 names.
+    Text1,
     /// OpenMetrics text; `legacy` answers a client that asked for 0.0.1.
     OpenMetrics {
         /// The client asked for version 0.0.1 only.
         legacy: bool,
     },
+    /// Delimited Prometheus protobuf (`io.prometheus.client.MetricFamily`).
+    Protobuf,
 }
 
-impl Format {
-    /// The `Content-Type` header value for this format.
-    pub fn content_type(self) -> &'static str {
-        match self {
-            Format::Text => super::text::CONTENT_TYPE,
+/// The format and the name escaping for one response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Negotiated {
+    /// The format.
+    pub format: Format,
+    /// How names outside the legacy character set are written.
+    pub escaping: Escaping,
+}
+
+impl Negotiated {
+    /// The `Content-Type` header value: the 1.0.0 text formats and
+    /// protobuf carry the escaping scheme.
+    pub fn content_type(self) -> String {
+        let base = match self.format {
+            Format::Text => return super::text::CONTENT_TYPE.to_owned(),
+            Format::OpenMetrics { legacy: true } => {
+                return super::openmetrics::CONTENT_TYPE_0_0_1.to_owned();
+            }
+            Format::Text1 => super::text::CONTENT_TYPE_1_0_0,
             Format::OpenMetrics { legacy: false } => super::openmetrics::CONTENT_TYPE,
-            Format::OpenMetrics { legacy: true } => super::openmetrics::CONTENT_TYPE_0_0_1,
-        }
+            Format::Protobuf => super::protobuf::CONTENT_TYPE,
+        };
+        format!("{base}; escaping={}", self.escaping.as_str())
     }
 }
 
 struct Clause<'a> {
     media: &'a str,
     version: Option<&'a str>,
+    proto: Option<&'a str>,
+    encoding: Option<&'a str>,
+    escaping: Option<&'a str>,
     q: f32,
     specificity: u8,
 }
@@ -52,6 +77,9 @@ fn clauses(header: &str) -> Vec<Clause<'_>> {
             let mut clause = Clause {
                 media,
                 version: None,
+                proto: None,
+                encoding: None,
+                escaping: None,
                 q: 1.0,
                 specificity: match media {
                     "*/*" => 0,
@@ -63,9 +91,13 @@ fn clauses(header: &str) -> Vec<Clause<'_>> {
                 let Some((key, value)) = param.split_once('=') else {
                     continue;
                 };
-                match key.trim() {
+                let value = value.trim().trim_matches('"');
+                match key.trim().to_ascii_lowercase().as_str() {
                     "q" => clause.q = parse_q(value),
-                    "version" => clause.version = Some(value.trim().trim_matches('"')),
+                    "version" => clause.version = Some(value),
+                    "proto" => clause.proto = Some(value),
+                    "encoding" => clause.encoding = Some(value),
+                    "escaping" => clause.escaping = Some(value),
                     _ => {}
                 }
             }
@@ -78,27 +110,80 @@ fn clauses(header: &str) -> Vec<Clause<'_>> {
     out
 }
 
-/// Picks the format for an `Accept` header (absent: text 0.0.4).
-pub fn negotiate(accept: Option<&str>) -> Format {
+const PROTO_MEDIA: &str = "application/vnd.google.protobuf";
+const PROTO_MESSAGE: &str = "io.prometheus.client.MetricFamily";
+
+/// Picks the format and escaping for an `Accept` header (absent: text
+/// 0.0.4). The escaping comes from the chosen clause; without one (or with
+/// one it does not know) names are escaped with `underscores`. Formats that
+/// cannot quote names (text 0.0.4, OpenMetrics 0.0.1) never get
+/// `allow-utf-8`.
+pub fn negotiate(accept: Option<&str>) -> Negotiated {
     for clause in clauses(accept.unwrap_or("")) {
         let media = clause.media.to_ascii_lowercase();
-        match (media.as_str(), clause.version) {
-            ("text/plain", None | Some("0.0.4")) => return Format::Text,
+        let format = match (media.as_str(), clause.version) {
+            ("text/plain", None | Some("0.0.4")) => Format::Text,
+            ("text/plain", Some("1.0.0")) => Format::Text1,
             ("application/openmetrics-text", None | Some("1.0.0")) => {
-                return Format::OpenMetrics { legacy: false };
+                Format::OpenMetrics { legacy: false }
             }
             ("application/openmetrics-text", Some("0.0.1")) => {
-                return Format::OpenMetrics { legacy: true };
+                Format::OpenMetrics { legacy: true }
             }
-            _ => {}
+            (PROTO_MEDIA, _)
+                if clause.proto == Some(PROTO_MESSAGE)
+                    && clause.encoding == Some("delimited") =>
+            {
+                Format::Protobuf
+            }
+            _ => continue,
+        };
+        let mut escaping = clause
+            .escaping
+            .and_then(Escaping::parse)
+            .unwrap_or(Escaping::Underscores);
+        if escaping == Escaping::AllowUtf8
+            && matches!(format, Format::Text | Format::OpenMetrics { legacy: true })
+        {
+            escaping = Escaping::Underscores;
         }
+        return Negotiated { format, escaping };
     }
-    Format::Text
+    Negotiated {
+        format: Format::Text,
+        escaping: Escaping::Underscores,
+    }
 }
 
-/// Whether an `Accept-Encoding` header allows gzip.
-pub fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
-    let mut wildcard = false;
+/// A content coding for the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// None.
+    Identity,
+    /// gzip.
+    Gzip,
+    /// Zstandard.
+    Zstd,
+}
+
+impl Compression {
+    /// The `Content-Encoding` value, `None` for identity.
+    pub fn header(self) -> Option<&'static str> {
+        match self {
+            Compression::Identity => None,
+            Compression::Gzip => Some("gzip"),
+            Compression::Zstd => Some("zstd"),
+        }
+    }
+}
+
+/// The coding an `Accept-Encoding` header ranks highest among zstd and
+/// gzip (zstd first on a tie, as client_golang offers them); identity when
+/// it allows neither. `*` stands for any coding not named.
+pub fn compression(accept_encoding: Option<&str>) -> Compression {
+    let mut zstd: Option<f32> = None;
+    let mut gzip: Option<f32> = None;
+    let mut wildcard: Option<f32> = None;
     for part in accept_encoding.unwrap_or("").split(',') {
         let mut params = part.split(';');
         let coding = params.next().unwrap_or("").trim().to_ascii_lowercase();
@@ -107,73 +192,22 @@ pub fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
             .find(|(k, _)| k.trim() == "q")
             .map_or(1.0, |(_, v)| parse_q(v));
         match coding.as_str() {
-            "gzip" | "x-gzip" => return q > 0.0,
-            "*" => wildcard = q > 0.0,
+            "zstd" => zstd = Some(q),
+            "gzip" | "x-gzip" => gzip = Some(q),
+            "*" => wildcard = Some(q),
             _ => {}
         }
     }
-    wildcard
+    let zstd = zstd.or(wildcard).unwrap_or(0.0);
+    let gzip = gzip.or(wildcard).unwrap_or(0.0);
+    if zstd > 0.0 && zstd >= gzip {
+        Compression::Zstd
+    } else if gzip > 0.0 {
+        Compression::Gzip
+    } else {
+        Compression::Identity
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prometheus_2_42_gets_openmetrics_1() {
-        let accept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
-        assert_eq!(
-            negotiate(Some(accept)),
-            Format::OpenMetrics { legacy: false }
-        );
-    }
-
-    #[test]
-    fn defaults_and_fallbacks_are_text() {
-        assert_eq!(negotiate(None), Format::Text);
-        assert_eq!(negotiate(Some("*/*")), Format::Text);
-        assert_eq!(negotiate(Some("application/json")), Format::Text);
-        assert_eq!(negotiate(Some("text/plain;version=9.9.9")), Format::Text);
-        // Protobuf is not offered, so the next clause decides.
-        let proto = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,application/openmetrics-text;q=0.5";
-        assert_eq!(
-            negotiate(Some(proto)),
-            Format::OpenMetrics { legacy: false }
-        );
-    }
-
-    #[test]
-    fn quality_and_versions_rank() {
-        assert_eq!(
-            negotiate(Some(
-                "text/plain;q=0.5, application/openmetrics-text; version=0.0.1"
-            )),
-            Format::OpenMetrics { legacy: true }
-        );
-        assert_eq!(
-            negotiate(Some(
-                "application/openmetrics-text;q=0.2, text/plain;version=0.0.4"
-            )),
-            Format::Text
-        );
-        assert_eq!(
-            negotiate(Some("application/openmetrics-text;q=0, */*")),
-            Format::Text
-        );
-        assert_eq!(
-            negotiate(Some("Application/OpenMetrics-Text; version=\"1.0.0\"")),
-            Format::OpenMetrics { legacy: false }
-        );
-    }
-
-    #[test]
-    fn gzip() {
-        assert!(accepts_gzip(Some("gzip, deflate, br")));
-        assert!(accepts_gzip(Some("deflate;q=0.5, gzip;q=0.1")));
-        assert!(accepts_gzip(Some("*")));
-        assert!(!accepts_gzip(Some("gzip;q=0")));
-        assert!(!accepts_gzip(Some("*, gzip;q=0")));
-        assert!(!accepts_gzip(Some("identity")));
-        assert!(!accepts_gzip(None));
-    }
-}
+mod tests;

@@ -68,11 +68,15 @@ pub struct App {
     handler: HandlerStats,
 }
 
-/// Scrapes of the metrics path: in flight, and served by status code.
+/// Scrapes of the metrics path: in flight, and served by status code; and
+/// families left out for clashing once their names were escaped.
 #[derive(Default)]
 struct HandlerStats {
     in_flight: std::sync::atomic::AtomicI64,
     by_code: std::sync::Mutex<std::collections::BTreeMap<u16, u64>>,
+    escape_clashes: std::sync::atomic::AtomicU64,
+    /// The clashes last logged, so that each set is logged once.
+    escape_logged: std::sync::Mutex<String>,
 }
 
 /// Counts a scrape in flight until dropped.
@@ -93,6 +97,30 @@ impl HandlerStats {
     fn served(&self, status: StatusCode) {
         let mut codes = self.by_code.lock().unwrap_or_else(|p| p.into_inner());
         *codes.entry(status.as_u16()).or_default() += 1;
+    }
+
+    /// Counts the clashes of one response and logs them when they differ
+    /// from the last ones logged.
+    fn escape_clashed(&self, clashes: &[crate::exposition::escape::EscapeClash]) {
+        if clashes.is_empty() {
+            return;
+        }
+        self.escape_clashes
+            .fetch_add(clashes.len() as u64, Ordering::Relaxed);
+        let text = clashes
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut logged = self.escape_logged.lock().unwrap_or_else(|p| p.into_inner());
+        if *logged != text {
+            tracing::warn!(
+                reason = "name_clash",
+                "dropped {} families whose escaped names clash: {text}",
+                clashes.len()
+            );
+            *logged = text;
+        }
     }
 
     fn families(&self) -> Vec<crate::exposition::model::Family> {

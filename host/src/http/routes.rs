@@ -13,8 +13,9 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
 use super::{App, Body, MAX_BODY_BYTES, SCRAPE_TIMEOUT_HEADER, plain, text_response};
-use crate::exposition::negotiate::{self, Format};
-use crate::exposition::{openmetrics, text};
+use crate::exposition::escape;
+use crate::exposition::negotiate::{self, Compression, Format};
+use crate::exposition::{openmetrics, protobuf, text};
 
 impl App {
     /// Routes one request. Never fails: every problem is an HTTP answer.
@@ -149,14 +150,17 @@ impl App {
                 .get(name)
                 .and_then(|v: &HeaderValue| v.to_str().ok())
         };
-        let format = negotiate::negotiate(header_str(header::ACCEPT));
-        let gzip = negotiate::accepts_gzip(header_str(header::ACCEPT_ENCODING));
+        let negotiated = negotiate::negotiate(header_str(header::ACCEPT));
+        let compression = negotiate::compression(header_str(header::ACCEPT_ENCODING));
 
-        let handler = if self.settings.exporter_metrics {
+        let mut handler = if self.settings.exporter_metrics {
             self.handler.families()
         } else {
             Vec::new()
         };
+        handler.push(crate::selfmetrics::escape_clash_family(
+            self.handler.escape_clashes.load(Ordering::Relaxed),
+        ));
         let only = match collect_param(req.uri().query()) {
             Ok(only) => only,
             Err(e) => return text_response(StatusCode::BAD_REQUEST, format!("{e}\n")),
@@ -168,32 +172,22 @@ impl App {
             Ok(families) => families,
             Err(e) => return text_response(StatusCode::BAD_REQUEST, format!("{e}\n")),
         };
+        let (families, clashes) = escape::apply(families, negotiated.escaping);
+        self.handler.escape_clashed(&clashes);
         let mut body = Vec::with_capacity(self.last_size.load(Ordering::Relaxed) + 4096);
-        match format {
-            Format::Text => text::encode(&families, &mut body),
+        match negotiated.format {
+            Format::Text | Format::Text1 => text::encode(&families, &mut body),
             Format::OpenMetrics { .. } => openmetrics::encode(&families, &mut body),
+            Format::Protobuf => protobuf::encode(&families, &mut body),
         }
         self.last_size.store(body.len(), Ordering::Relaxed);
 
-        let mut encoding = None;
-        if gzip {
-            let mut encoder = flate2::write::GzEncoder::new(
-                Vec::with_capacity(body.len() / 4),
-                flate2::Compression::fast(),
-            );
-            if encoder.write_all(&body).is_ok()
-                && let Ok(compressed) = encoder.finish()
-            {
-                body = compressed;
-                encoding = Some("gzip");
-            }
-        }
+        let (body, encoding) = compress(body, compression);
         let mut resp = Response::new(Full::new(Bytes::from(body)));
         let headers = resp.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(format.content_type()),
-        );
+        if let Ok(value) = HeaderValue::from_str(&negotiated.content_type()) {
+            headers.insert(header::CONTENT_TYPE, value);
+        }
         headers.insert(
             header::VARY,
             HeaderValue::from_static("Accept, Accept-Encoding"),
@@ -202,6 +196,29 @@ impl App {
             headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
         }
         resp
+    }
+}
+
+/// The body in `compression`, and its `Content-Encoding`; as it is when
+/// compressing fails (which only an allocation failure could cause).
+fn compress(body: Vec<u8>, compression: Compression) -> (Vec<u8>, Option<&'static str>) {
+    let compressed = match compression {
+        Compression::Identity => return (body, None),
+        Compression::Gzip => {
+            let mut encoder = flate2::write::GzEncoder::new(
+                Vec::with_capacity(body.len() / 4),
+                flate2::Compression::fast(),
+            );
+            encoder.write_all(&body).and_then(|()| encoder.finish())
+        }
+        Compression::Zstd => zstd::bulk::compress(&body, 1),
+    };
+    match compressed {
+        Ok(c) => (c, compression.header()),
+        Err(e) => {
+            tracing::warn!("compressing the response failed, sent as it is: {e}");
+            (body, None)
+        }
     }
 }
 

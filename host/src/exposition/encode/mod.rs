@@ -4,9 +4,11 @@
 //! the text formats share live here too.
 
 pub mod openmetrics;
+pub mod protobuf;
 pub mod text;
 
 use super::fmt;
+use super::validate::rules::{is_legacy_label_name, is_legacy_metric_name};
 use super::model::{
     Exemplar, Family, Histogram, LabelValue, Series, State, Summary, Timestamp, Value,
 };
@@ -114,22 +116,34 @@ pub struct Line<'a> {
 
 impl Line<'_> {
     /// Appends `name{a="x",b="y",extra="..."}`; the braces are left out
-    /// when there are no labels at all.
+    /// when there are no labels at all. A name outside the legacy
+    /// character set (only served under `escaping=allow-utf-8`) is quoted
+    /// inside the braces, `{"my.metric","label.name"="v"}`, as text 1.0.0
+    /// and Prometheus 3's OpenMetrics parser read it.
     pub fn write_name(&self, out: &mut Vec<u8>, numbers: Numbers) {
-        out.extend_from_slice(self.name.as_bytes());
-        out.extend_from_slice(self.suffix.as_bytes());
+        let quoted = !is_legacy_metric_name(self.name);
         let has_extra = !matches!(self.extra, Extra::None);
-        if self.family.label_names.is_empty() && !has_extra {
-            return;
-        }
-        out.push(b'{');
         let mut first = true;
+        if quoted {
+            out.extend_from_slice(b"{\"");
+            fmt::write_escaped_value(out, self.name);
+            fmt::write_escaped_value(out, self.suffix);
+            out.push(b'"');
+            first = false;
+        } else {
+            out.extend_from_slice(self.name.as_bytes());
+            out.extend_from_slice(self.suffix.as_bytes());
+            if self.family.label_names.is_empty() && !has_extra {
+                return;
+            }
+            out.push(b'{');
+        }
         let mut label = |out: &mut Vec<u8>, name: &str| {
             if !first {
                 out.push(b',');
             }
             first = false;
-            out.extend_from_slice(name.as_bytes());
+            write_label_name(out, name);
             out.extend_from_slice(b"=\"");
         };
         for (name, value) in self.family.label_names.iter().zip(self.values) {
@@ -174,12 +188,30 @@ impl Line<'_> {
     }
 }
 
-/// Appends a metadata line `# KEYWORD name body`, `body` writing the text.
+/// A label name, quoted when it is outside the legacy character set.
+fn write_label_name(out: &mut Vec<u8>, name: &str) {
+    if is_legacy_label_name(name) {
+        out.extend_from_slice(name.as_bytes());
+    } else {
+        out.push(b'"');
+        fmt::write_escaped_value(out, name);
+        out.push(b'"');
+    }
+}
+
+/// Appends a metadata line `# KEYWORD name body`, `body` writing the text;
+/// a name outside the legacy character set is quoted.
 pub fn write_meta(out: &mut Vec<u8>, keyword: &str, name: &str, body: impl FnOnce(&mut Vec<u8>)) {
     out.extend_from_slice(b"# ");
     out.extend_from_slice(keyword.as_bytes());
     out.push(b' ');
-    out.extend_from_slice(name.as_bytes());
+    if is_legacy_metric_name(name) {
+        out.extend_from_slice(name.as_bytes());
+    } else {
+        out.push(b'"');
+        fmt::write_escaped_value(out, name);
+        out.push(b'"');
+    }
     out.push(b' ');
     body(out);
     out.push(b'\n');

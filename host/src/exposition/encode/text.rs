@@ -14,6 +14,10 @@ use crate::exposition::model::{Exemplar, Family, Histogram, Kind, Series, State,
 /// The `Content-Type` of this format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
+/// The `Content-Type` of text 1.0.0 (the same lines, names outside the
+/// legacy character set quoted), before its escaping parameter.
+pub const CONTENT_TYPE_1_0_0: &str = "text/plain; version=1.0.0; charset=utf-8";
+
 /// Go floats, timestamps in milliseconds.
 const NUMBERS: Numbers = Numbers {
     float: fmt::write_float,

@@ -24,7 +24,10 @@ PLUGIN_OUT     := $(BUILD)/plugins
 RUN_DIR        := $(BUILD)/plugins.d
 VENV           := $(BUILD)/venv
 LISTEN         ?= :10157
-PY_CLIENT      := prometheus-client==0.21.1
+# 0.23 reads quoted UTF-8 names (text 1.0.0, OpenMetrics with allow-utf-8).
+PY_CLIENT      := prometheus-client==0.23.1
+# The independent parser of the protobuf exposition.
+PY_PROTOBUF    := protobuf==5.29.5
 # Plugin authors' tools, for the Python and JavaScript plugins and templates.
 COMPONENTIZE_PY := componentize-py==0.25.1
 COMPONENTIZE_JS := @bytecodealliance/componentize-js@0.23.0
@@ -82,8 +85,10 @@ setup-test: setup-rust
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 	@[ -x $(VENV)/bin/python ] || python3 -m venv $(VENV)
-	@$(VENV)/bin/python -c 'import prometheus_client' 2>/dev/null \
-	  || $(VENV)/bin/pip install -q --disable-pip-version-check '$(PY_CLIENT)'
+	@$(VENV)/bin/python -c 'import google.protobuf, prometheus_client, sys; \
+	  from importlib.metadata import version as v; \
+	  sys.exit(v("prometheus-client") + " " + v("protobuf") != "$(subst prometheus-client==,,$(PY_CLIENT)) $(subst protobuf==,,$(PY_PROTOBUF))")' 2>/dev/null \
+	  || $(VENV)/bin/pip install -q --disable-pip-version-check '$(PY_CLIENT)' '$(PY_PROTOBUF)'
 
 # componentize-py in build/venv, componentize-js and TypeScript (to check
 # the JavaScript SDK's types) under build/npm, with the build script beside

@@ -16,6 +16,7 @@ use crate::catalogue::{PluginEntry, load_plugin};
 use crate::cli::ExpositionFormat as Format;
 use crate::config::HostDefaults;
 use crate::exposition::encode::{openmetrics, text};
+use crate::exposition::escape::{self, Escaping};
 use crate::exposition::model::Family;
 use crate::reason::Reason;
 use crate::runtime::Runtime;
@@ -32,6 +33,8 @@ pub struct CheckOptions {
     pub scrapes: u32,
     /// Format of the exposition.
     pub format: Format,
+    /// How names outside the legacy character set are written.
+    pub escaping: Escaping,
     /// Host limits, as the exporter's flags set them.
     pub defaults: HostDefaults,
 }
@@ -149,6 +152,9 @@ pub struct Report {
     pub verdict: Verdict,
     /// Every instance.
     pub instances: Vec<InstanceReport>,
+    /// Families left out because their names clash once escaped with
+    /// `--escaping`.
+    pub escape_clashes: Vec<String>,
     /// The exposition of the last successful collects, as the exporter
     /// would serve it (without its own metrics).
     pub exposition: String,
@@ -239,6 +245,9 @@ pub async fn check(runtime: &Runtime, options: &CheckOptions) -> Report {
         instances.push(check_instance(entry, runtime, options.scrapes, &mut served).await);
     }
     served.sort_by(|a, b| a.name.cmp(&b.name));
+    // As a scraper asking for this escaping would see it; a clash it makes
+    // is reported like any other drop.
+    let (served, clashes) = escape::apply(served, options.escaping);
     let mut body = Vec::new();
     match options.format {
         Format::Text => text::encode(&served, &mut body),
@@ -257,9 +266,15 @@ pub async fn check(runtime: &Runtime, options: &CheckOptions) -> Report {
         })
         .max()
         .unwrap_or(Verdict::Failed);
+    let verdict = if clashes.is_empty() {
+        verdict
+    } else {
+        verdict.max(Verdict::Dropped)
+    };
     Report {
         verdict,
         instances,
+        escape_clashes: clashes.iter().map(ToString::to_string).collect(),
         exposition: String::from_utf8_lossy(&body).into_owned(),
     }
 }
@@ -317,6 +332,12 @@ impl Report {
                     );
                 }
             }
+        }
+        for clash in &self.escape_clashes {
+            let _ = writeln!(
+                out,
+                "dropped {clash} [rule escape_clash]\n  fix: give the families names that stay apart once escaped (underscores: every character outside [a-zA-Z0-9_:] becomes _)"
+            );
         }
         let _ = writeln!(
             out,

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::exposition::escape::Escaping;
 use crate::runtime::limits::HostDefaults;
 use crate::{config, logging};
 
@@ -321,6 +322,12 @@ pub struct CheckArgs {
     #[arg(long = "format", value_enum, default_value = "text")]
     pub format: ExpositionFormat,
 
+    /// How names outside the legacy character set are written, as a
+    /// scraper negotiates it: allow-utf-8 (quoted), underscores, dots or
+    /// values.
+    #[arg(long = "escaping", value_name = "SCHEME", default_value = "underscores", value_parser = escaping)]
+    pub escaping: Escaping,
+
     /// Print the whole report as JSON on stdout instead (exposition
     /// included).
     #[arg(long = "json")]
@@ -334,6 +341,13 @@ pub enum ExpositionFormat {
     Text,
     /// OpenMetrics 1.0.
     Openmetrics,
+}
+
+/// Parses an escaping scheme (`--escaping`).
+pub fn escaping(s: &str) -> Result<Escaping, String> {
+    Escaping::parse(s).ok_or_else(|| {
+        format!("unknown escaping scheme {s:?}: use allow-utf-8, underscores, dots or values")
+    })
 }
 
 /// Parses a duration flag (`500ms`, `10s`, `1m`).

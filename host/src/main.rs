@@ -65,6 +65,7 @@ fn run_check(args: &CheckArgs, settings: &Settings) -> anyhow::Result<ExitCode> 
         manifest: args.config.clone(),
         scrapes: args.scrapes,
         format: args.format,
+        escaping: args.escaping,
         defaults: settings.defaults,
     };
     let report = runtime.block_on(async {

@@ -1,5 +1,5 @@
 // Types of wasm_exporter_sdk.js, for editors and `tsc --checkJs`.
-// The contract itself is wit/plugin.wit (wasm-exporter:plugin@0.1.0).
+// The contract itself is wit/plugin.wit (wasm-exporter:plugin@0.2.0).
 
 /** A point in time: whole seconds (BigInt) and nanoseconds since the epoch. */
 export interface Timestamp { seconds: bigint; nanoseconds: number }

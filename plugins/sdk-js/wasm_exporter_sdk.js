@@ -20,8 +20,8 @@
 // The contract's u64 and s64 are BigInts in JavaScript; this module converts
 // plain numbers where the contract needs them.
 
-import { log as hostLog } from 'wasm-exporter:plugin/host@0.1.0';
-import { fetch as hostFetch } from 'wasm-exporter:plugin/fetch@0.1.0';
+import { log as hostLog } from 'wasm-exporter:plugin/host@0.2.0';
+import { fetch as hostFetch } from 'wasm-exporter:plugin/fetch@0.2.0';
 
 /** A point in time: whole seconds and nanoseconds since the epoch. */
 export function timestamp(seconds, nanoseconds = 0) {
@@ -70,6 +70,27 @@ function histogramValue(buckets, sum, count, exemplars = {}) {
   };
 }
 
+/** A native histogram's value (contract 0.2.0). `negative`, `positive`:
+ * [index, count] pairs sorted by index; `classic`: optional
+ * [upperBound, cumulativeCount] pairs ending at Infinity. */
+export function nativeHistogram({
+  schema, zeroThreshold = 0, zeroCount = 0, negative = [], positive = [],
+  count, sum, exemplars = [], classic = [],
+}) {
+  const side = (pairs) => pairs.map(([index, n]) => ({ index, count: BigInt(n) }));
+  return {
+    schema,
+    zeroThreshold: Number(zeroThreshold),
+    zeroCount: BigInt(zeroCount),
+    negative: side(negative),
+    positive: side(positive),
+    count: BigInt(count),
+    sum: Number(sum),
+    exemplars,
+    classic: histogramValue(classic, sum, count).buckets,
+  };
+}
+
 /** A metric family: name, help, unit, label names and series. */
 export class Family {
   constructor(kind, name, help, { unit = '', labels = [] } = {}) {
@@ -110,6 +131,15 @@ export class Family {
       tag: 'gauge-histogram',
       val: histogramValue(buckets, sum, count, exemplars),
     });
+  }
+
+  /** A native histogram series; `value` from `nativeHistogram`. */
+  addNativeHistogram(labels, value) {
+    return this.add(labels, { tag: 'native-histogram', val: value });
+  }
+
+  addNativeGaugeHistogram(labels, value) {
+    return this.add(labels, { tag: 'native-gauge-histogram', val: value });
   }
 
   /** `quantiles`: [quantile, value] pairs. */

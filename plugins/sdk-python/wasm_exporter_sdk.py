@@ -36,7 +36,7 @@ Timestamp = t.Timestamp
 __all__ = [
     "Timestamp", "counter", "gauge", "unknown", "histogram", "gauge_histogram",
     "summary", "info", "stateset", "exemplar", "log", "fetch", "FetchFailed",
-    "InvalidConfig", "export",
+    "InvalidConfig", "export", "native_histogram",
 ]
 
 
@@ -104,6 +104,13 @@ class Family:
         return self._add(labels, t.SampleValue_GaugeHistogram(
             _histogram(buckets, sum, count, exemplars)))
 
+    def add_native_histogram(self, labels, value):
+        """A native histogram series; ``value`` from ``native_histogram``."""
+        return self._add(labels, t.SampleValue_NativeHistogram(value))
+
+    def add_native_gauge_histogram(self, labels, value):
+        return self._add(labels, t.SampleValue_NativeGaugeHistogram(value))
+
     def add_summary(self, labels, quantiles, sum, count):
         """``quantiles``: ``(quantile, value)`` pairs."""
         return self._add(labels, t.SampleValue_Summary(t.SummaryValue(
@@ -141,6 +148,26 @@ def _histogram(buckets, sum, count, exemplars):
         ],
         sum=float(sum),
         count=int(count),
+    )
+
+
+def native_histogram(schema, count, sum, zero_threshold=0.0, zero_count=0,
+                     negative=(), positive=(), exemplars=(), classic=()):
+    """A native histogram's value (contract 0.2.0). ``negative``,
+    ``positive``: ``(index, count)`` pairs sorted by index; ``classic``:
+    optional ``(upper_bound, cumulative_count)`` pairs ending at ``math.inf``."""
+    def side(pairs):
+        return [t.NativeBucket(index=int(i), count=int(n)) for i, n in pairs]
+    return t.NativeHistogramValue(
+        schema=int(schema),
+        zero_threshold=float(zero_threshold),
+        zero_count=int(zero_count),
+        negative=side(negative),
+        positive=side(positive),
+        count=int(count),
+        sum=float(sum),
+        exemplars=list(exemplars),
+        classic=_histogram(classic, sum, count, None).buckets,
     )
 
 

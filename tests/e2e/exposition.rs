@@ -181,7 +181,7 @@ fn self_metrics_report_each_plugin() -> Result<()> {
     );
     assert_eq!(
         sample(&body, "wasm_exporter_plugin_series{plugin=\"conformance\"}"),
-        Some(20.0)
+        Some(25.0)
     );
     assert_eq!(
         sample(

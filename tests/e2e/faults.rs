@@ -269,7 +269,7 @@ fn same_family_from_two_plugins_is_kept_once_and_the_clash_counted() -> Result<(
             &body,
             "wasm_exporter_plugin_dropped_families{plugin=\"second\"}"
         ),
-        Some(9.0)
+        Some(11.0)
     );
     assert_eq!(body.matches("\nconformance_mystery ").count(), 1);
     let (ok, out) = run_with_stdin("promtool", &["check", "metrics"], &body)?;

@@ -21,7 +21,7 @@ fn negotiates_format_like_promhttp() -> Result<()> {
         (None, "text/plain; version=0.0.4; charset=utf-8"),
         (
             Some("application/openmetrics-text; version=1.0.0"),
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores",
         ),
         (
             Some("application/openmetrics-text; version=0.0.1"),
@@ -31,7 +31,7 @@ fn negotiates_format_like_promhttp() -> Result<()> {
             Some(
                 "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
             ),
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores",
         ),
         (
             Some("text/plain;version=0.0.4;q=0.9,application/openmetrics-text;q=0.1"),

@@ -374,6 +374,17 @@ pub fn eventually<T>(within: Duration, mut f: impl FnMut() -> Result<Option<T>>)
 
 /// Runs `program args` with `input` on stdin; returns (success, stdout+stderr).
 pub fn run_with_stdin(program: &str, args: &[&str], input: &str) -> Result<(bool, String)> {
+    let (ok, stdout, stderr) = run_with_bytes(program, args, input.as_bytes())?;
+    Ok((ok, stdout + &stderr))
+}
+
+/// Runs `program args` with `input` on stdin; returns (success, stdout,
+/// stderr).
+pub fn run_with_bytes(
+    program: &str,
+    args: &[&str],
+    input: &[u8],
+) -> Result<(bool, String, String)> {
     let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::piped())
@@ -381,15 +392,20 @@ pub fn run_with_stdin(program: &str, args: &[&str], input: &str) -> Result<(bool
         .stderr(Stdio::piped())
         .spawn()
         .with_context(|| format!("running {program} (make test installs it)"))?;
-    child
-        .stdin
-        .take()
-        .context("stdin")?
-        .write_all(input.as_bytes())?;
+    let mut stdin = child.stdin.take().context("stdin")?;
+    let input = input.to_vec();
+    // Written from a thread: a large input would fill the pipe while the
+    // child's output fills the other.
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
     let out = child.wait_with_output()?;
-    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&out.stderr));
-    Ok((out.status.success(), text))
+    writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("stdin writer panicked"))??;
+    Ok((
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
 }
 
 /// The Python interpreter with `prometheus_client` (set up by `make test`).

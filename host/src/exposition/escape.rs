@@ -190,8 +190,16 @@ mod tests {
     #[test]
     fn each_scheme_as_the_escaping_document_gives_it() {
         let cases = [
-            ("metric.name/with/slashes", Escaping::Underscores, "metric_name_with_slashes"),
-            ("metric.name.with.dots", Escaping::Dots, "metric_dot_name_dot_with_dot_dots"),
+            (
+                "metric.name/with/slashes",
+                Escaping::Underscores,
+                "metric_name_with_slashes",
+            ),
+            (
+                "metric.name.with.dots",
+                Escaping::Dots,
+                "metric_dot_name_dot_with_dot_dots",
+            ),
             ("metric.name", Escaping::Values, "U__metric_2e_name"),
             ("http_requests", Escaping::Dots, "http__requests"),
             ("http_requests", Escaping::Values, "http_requests"),
@@ -211,13 +219,20 @@ mod tests {
 
     fn gauge(name: &str, labels: &[&str]) -> Family {
         let mut f = Family::new(Kind::Gauge, name, "").with_labels(labels);
-        f.push(labels.iter().map(|_| "v".to_owned()).collect(), Value::Gauge(1.0));
+        f.push(
+            labels.iter().map(|_| "v".to_owned()).collect(),
+            Value::Gauge(1.0),
+        );
         f
     }
 
     #[test]
     fn names_equal_after_escaping_keep_the_first() {
-        let families = vec![gauge("a.b", &[]), gauge("a_b", &[]), gauge("c", &["x.y", "x_y"])];
+        let families = vec![
+            gauge("a.b", &[]),
+            gauge("a_b", &[]),
+            gauge("c", &["x.y", "x_y"]),
+        ];
         let (kept, clashes) = apply(families.clone(), Escaping::Underscores);
         let names: Vec<&str> = kept.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["a_b"]);

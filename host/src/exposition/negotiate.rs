@@ -127,12 +127,9 @@ pub fn negotiate(accept: Option<&str>) -> Negotiated {
             ("application/openmetrics-text", None | Some("1.0.0")) => {
                 Format::OpenMetrics { legacy: false }
             }
-            ("application/openmetrics-text", Some("0.0.1")) => {
-                Format::OpenMetrics { legacy: true }
-            }
+            ("application/openmetrics-text", Some("0.0.1")) => Format::OpenMetrics { legacy: true },
             (PROTO_MEDIA, _)
-                if clause.proto == Some(PROTO_MESSAGE)
-                    && clause.encoding == Some("delimited") =>
+                if clause.proto == Some(PROTO_MESSAGE) && clause.encoding == Some("delimited") =>
             {
                 Format::Protobuf
             }

@@ -12,7 +12,7 @@ use crate::rules::NATIVE_SCHEMAS;
 use crate::{Exemplar, NativeBucket, NativeHistogramValue, Timestamp};
 
 /// client_golang's default zero threshold, 2^-128.
-pub const DEFAULT_ZERO_THRESHOLD: f64 = 2.938_735_877_055_718_8e-39;
+pub const DEFAULT_ZERO_THRESHOLD: f64 = f64::from_bits(0x37f0_0000_0000_0000);
 
 /// client_golang's default bucket factor: at most 10% growth from one
 /// bucket to the next (schema 3).
@@ -275,6 +275,11 @@ fn now() -> Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_zero_threshold_is_two_to_the_minus_128() {
+        assert_eq!(DEFAULT_ZERO_THRESHOLD, 2f64.powi(-128));
+    }
 
     #[test]
     fn bucket_factors_pick_client_golangs_schemas() {

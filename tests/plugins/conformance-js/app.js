@@ -4,7 +4,7 @@
 
 import {
   InvalidConfig, counter, exemplar, exportCollector, gauge, gaugeHistogram,
-  histogram, info, stateset, summary, timestamp, unknown,
+  histogram, info, nativeHistogram, stateset, summary, timestamp, unknown,
 } from '../../../plugins/sdk-js/wasm_exporter_sdk.js';
 
 const CREATED = timestamp(1700000000, 250000000);
@@ -75,6 +75,28 @@ function families(prefix, collects) {
   const mode = stateset(p('mode'), 'Operating mode.', { labels: ['unit'] });
   mode.addStateset(['a'], [['active', true], ['standby', false], ['failed', false]]);
   out.push(mode);
+
+  const native = histogram(p('native_duration_seconds'), 'Latency in native buckets.',
+    { unit: 'seconds', labels: ['handler'] });
+  native.addNativeHistogram(['/both'], nativeHistogram({
+    schema: 0, zeroThreshold: 0.001, zeroCount: 2,
+    negative: [[-1, 1]], positive: [[0, 3], [1, 1], [5, 2]],
+    count: 9, sum: 40.5,
+    exemplars: [exemplar([['trace_id', 'n1']], 24.0, CREATED)],
+    classic: [[1.0, 6], [Infinity, 9]],
+  })).withCreated(CREATED);
+  native.addNativeHistogram(['/native_only'], nativeHistogram({
+    schema: 3, zeroThreshold: 2 ** -128, positive: [[8, 1], [9, 1], [11, 1]], count: 3, sum: 5.5,
+  }));
+  native.addNativeHistogram(['/unused'], nativeHistogram({ schema: 3, count: 0, sum: 0.0 }));
+  out.push(native);
+
+  const utf8 = gauge(`${prefix}.utf8.temperature`,
+    'A name with dots, and label names a legacy scraper cannot read.',
+    { labels: ['room.name', 'sensor "id"', 'plain'] });
+  utf8.addGauge(['kitchen', 't-1', 'x'], 21.0);
+  utf8.addGauge(['küche', 't-2', 'y'], 19.5);
+  out.push(utf8);
   return out;
 }
 

@@ -6,7 +6,7 @@ import math
 
 from wasm_exporter_sdk import (
     InvalidConfig, Timestamp, counter, exemplar, export, gauge, gauge_histogram,
-    histogram, info, stateset, summary, unknown,
+    histogram, info, native_histogram, stateset, summary, unknown,
 )
 
 CREATED = Timestamp(seconds=1_700_000_000, nanoseconds=250_000_000)
@@ -82,6 +82,29 @@ def families(prefix, collects):
     mode = stateset(p("mode"), "Operating mode.", labels=["unit"])
     mode.add_stateset(["a"], [("active", True), ("standby", False), ("failed", False)])
     out.append(mode)
+
+    native = histogram(p("native_duration_seconds"), "Latency in native buckets.",
+                       unit="seconds", labels=["handler"])
+    native.add_native_histogram(["/both"], native_histogram(
+        schema=0, zero_threshold=0.001, zero_count=2,
+        negative=[(-1, 1)], positive=[(0, 3), (1, 1), (5, 2)],
+        count=9, sum=40.5,
+        exemplars=[exemplar([("trace_id", "n1")], 24.0, CREATED)],
+        classic=[(1.0, 6), (math.inf, 9)],
+    )).with_created(CREATED)
+    native.add_native_histogram(["/native_only"], native_histogram(
+        schema=3, zero_threshold=2.0 ** -128, positive=[(8, 1), (9, 1), (11, 1)],
+        count=3, sum=5.5,
+    ))
+    native.add_native_histogram(["/unused"], native_histogram(schema=3, count=0, sum=0.0))
+    out.append(native)
+
+    utf8 = gauge(f"{prefix}.utf8.temperature",
+                 "A name with dots, and label names a legacy scraper cannot read.",
+                 labels=["room.name", 'sensor "id"', "plain"])
+    utf8.add_gauge(["kitchen", "t-1", "x"], 21.0)
+    utf8.add_gauge(["küche", "t-2", "y"], 19.5)
+    out.append(utf8)
     return out
 
 

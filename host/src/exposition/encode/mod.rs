@@ -8,10 +8,10 @@ pub mod protobuf;
 pub mod text;
 
 use super::fmt;
-use super::validate::rules::{is_legacy_label_name, is_legacy_metric_name};
 use super::model::{
     Exemplar, Family, Histogram, LabelValue, Series, State, Summary, Timestamp, Value,
 };
+use super::validate::rules::{is_legacy_label_name, is_legacy_metric_name};
 
 /// A format. The walk calls [`Encoder::family`], then one method per series
 /// by kind, then [`Encoder::family_end`]; [`Encoder::finish`] closes the

@@ -11,8 +11,7 @@
 
 use super::Encoder;
 use crate::exposition::model::{
-    Exemplar, Family, Histogram, Kind, Label, NativeBucket, Series, State, Summary,
-    Timestamp,
+    Exemplar, Family, Histogram, Kind, Label, NativeBucket, Series, State, Summary, Timestamp,
 };
 
 /// The `Content-Type` of this format (without an escaping parameter).
@@ -275,13 +274,7 @@ impl Encoder for Protobuf<'_> {
         }
     }
 
-    fn counter(
-        &mut self,
-        family: &Family,
-        series: &Series,
-        total: f64,
-        ex: Option<&Exemplar>,
-    ) {
+    fn counter(&mut self, family: &Family, series: &Series, total: f64, ex: Option<&Exemplar>) {
         let at = self.metric(family, series, None);
         let inner = begin(self.out, 3);
         double(self.out, 1, total);

@@ -5,7 +5,7 @@
 
 use wasm_exporter_sdk::{
     Bucket, CollectError, Collector, Exemplar, HistogramValue, InitError, MetricFamily,
-    SummaryValue, Timestamp, export_collector,
+    NativeBucket, NativeHistogramValue, SummaryValue, Timestamp, export_collector,
 };
 
 /// Configuration of the conformance plugin.
@@ -268,7 +268,87 @@ pub fn families(prefix: &str, collects: u64) -> Vec<MetricFamily> {
     );
     out.push(mode);
 
+    out.push(native(prefix));
+    out.push(utf8(prefix));
     out
+}
+
+fn buckets(pairs: &[(i32, u64)]) -> Vec<NativeBucket> {
+    pairs
+        .iter()
+        .map(|&(index, count)| NativeBucket { index, count })
+        .collect()
+}
+
+/// Native histograms (contract 0.2.0): with classic buckets beside, a gap
+/// wide enough for a second span, negative and zero buckets and an
+/// exemplar; native buckets only; and one without observations.
+fn native(prefix: &str) -> MetricFamily {
+    let mut family = MetricFamily::histogram(
+        format!("{prefix}_native_duration_seconds"),
+        "Latency in native buckets.",
+    )
+    .with_unit("seconds")
+    .with_labels(["handler"]);
+    let classic = HistogramValue::from_cumulative([(1.0, 6), (f64::INFINITY, 9)], 40.5, 9);
+    family
+        .add_native_histogram(
+            ["/both"],
+            NativeHistogramValue {
+                schema: 0,
+                zero_threshold: 0.001,
+                zero_count: 2,
+                negative: buckets(&[(-1, 1)]),
+                positive: buckets(&[(0, 3), (1, 1), (5, 2)]),
+                count: 9,
+                sum: 40.5,
+                exemplars: vec![Exemplar::new([("trace_id", "n1")], 24.0).at(CREATED)],
+                classic: classic.buckets,
+            },
+        )
+        .with_created(CREATED);
+    family.add_native_histogram(
+        ["/native_only"],
+        NativeHistogramValue {
+            schema: 3,
+            zero_threshold: wasm_exporter_sdk::native::DEFAULT_ZERO_THRESHOLD,
+            zero_count: 0,
+            negative: Vec::new(),
+            positive: buckets(&[(8, 1), (9, 1), (11, 1)]),
+            count: 3,
+            sum: 5.5,
+            exemplars: Vec::new(),
+            classic: Vec::new(),
+        },
+    );
+    family.add_native_histogram(
+        ["/unused"],
+        NativeHistogramValue {
+            schema: 3,
+            zero_threshold: 0.0,
+            zero_count: 0,
+            negative: Vec::new(),
+            positive: Vec::new(),
+            count: 0,
+            sum: 0.0,
+            exemplars: Vec::new(),
+            classic: Vec::new(),
+        },
+    );
+    family
+}
+
+/// Metric and label names outside the legacy character set (Prometheus
+/// 3's UTF-8 names), one of them with a quote.
+fn utf8(prefix: &str) -> MetricFamily {
+    let mut family = MetricFamily::gauge(
+        format!("{prefix}.utf8.temperature"),
+        "A name with dots, and label names a legacy scraper cannot read.",
+    )
+    .with_labels(["room.name", "sensor \"id\"", "plain"]);
+    family.add_gauge(["kitchen", "t-1", "x"], 21.0);
+    family.add_gauge(["küche", "t-2", "y"], 19.5);
+    family
 }
 
 export_collector!(Conformance);
@@ -283,7 +363,7 @@ mod tests {
     #[test]
     fn testing_check_passes_every_kind_the_exporter_serves() {
         let families = testing::run::<Conformance>("", 1).unwrap();
-        assert_eq!(families.len(), 9);
+        assert_eq!(families.len(), 11);
         if let Err(problems) = testing::check(&families) {
             panic!("{problems:#?}");
         }

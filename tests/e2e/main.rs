@@ -18,6 +18,7 @@ mod haproxy;
 mod haproxy_endpoint;
 mod http;
 mod languages;
+mod native;
 mod prometheus;
 mod protobuf;
 mod reload;

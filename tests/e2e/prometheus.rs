@@ -12,16 +12,22 @@ use crate::haproxy::{Haproxy, free_port};
 use crate::support::*;
 
 /// A Prometheus server on 127.0.0.1, killed by PID when dropped.
-struct Prometheus {
+pub struct Prometheus {
     child: Child,
     dir: std::path::PathBuf,
-    addr: String,
+    pub addr: String,
 }
 
 impl Prometheus {
     fn start(config: &str) -> Result<Self> {
+        Self::start_with("main", config, &[])
+    }
+
+    /// A server named `name` (its data directory) with `features` enabled
+    /// beside exemplar storage.
+    pub fn start_with(name: &str, config: &str, features: &[&str]) -> Result<Self> {
         let dir = std::env::temp_dir().join(format!(
-            "wasm_exporter-prometheus-server-{}",
+            "wasm_exporter-prometheus-server-{}-{name}",
             std::process::id()
         ));
         let _ = std::fs::remove_dir_all(&dir);
@@ -39,6 +45,7 @@ impl Prometheus {
             ))
             .arg(format!("--web.listen-address={addr}"))
             .arg("--enable-feature=exemplar-storage")
+            .args(features.iter().map(|f| format!("--enable-feature={f}")))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -52,14 +59,14 @@ impl Prometheus {
         Ok(p)
     }
 
-    fn api(&self, path: &str) -> Result<serde_json::Value> {
+    pub fn api(&self, path: &str) -> Result<serde_json::Value> {
         let r = request(&self.addr, "GET", path, &[])?;
         anyhow::ensure!(r.status == 200, "{path}: HTTP {}: {}", r.status, r.text()?);
         Ok(serde_json::from_slice(&r.body)?)
     }
 
     /// Instant query; the result vector.
-    fn query(&self, promql: &str) -> Result<Vec<serde_json::Value>> {
+    pub fn query(&self, promql: &str) -> Result<Vec<serde_json::Value>> {
         let v = self.api(&format!("/api/v1/query?query={}", encode(promql)))?;
         v["data"]["result"]
             .as_array()
@@ -77,7 +84,7 @@ impl Drop for Prometheus {
 }
 
 /// Percent-encodes a query parameter.
-fn encode(s: &str) -> String {
+pub fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
@@ -88,7 +95,7 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
-fn value(sample: &serde_json::Value) -> f64 {
+pub fn value(sample: &serde_json::Value) -> f64 {
     sample["value"][1]
         .as_str()
         .and_then(|v| v.parse().ok())

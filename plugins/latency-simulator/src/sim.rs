@@ -12,7 +12,9 @@ use std::f64::consts::PI;
 use std::time::Duration;
 
 use wasm_exporter_sdk::histogram::linear_buckets;
-use wasm_exporter_sdk::{Exemplar, Histogram, MetricFamily, Summary, Timestamp};
+use wasm_exporter_sdk::{
+    Exemplar, Histogram, MetricFamily, NativeHistogram, NativeOptions, Summary, Timestamp,
+};
 
 use crate::rng::Rng;
 
@@ -31,6 +33,13 @@ pub struct Config {
     pub oscillation_period: Duration,
     /// Seed of the random stream; random when absent.
     pub seed: Option<u64>,
+    /// Adds native buckets to `rpc_durations_histogram_seconds` with this
+    /// bucket factor (newer client_golang versions of the example use 1.1);
+    /// absent keeps the seed's classic-only output. Native buckets reach
+    /// Prometheus over protobuf only.
+    pub native_histogram_bucket_factor: Option<f64>,
+    /// Most native buckets before the resolution is halved; 0 for no limit.
+    pub native_histogram_max_buckets: usize,
 }
 
 impl Default for Config {
@@ -41,6 +50,8 @@ impl Default for Config {
             normal_mean: 0.00001,
             oscillation_period: Duration::from_secs(600),
             seed: None,
+            native_histogram_bucket_factor: None,
+            native_histogram_max_buckets: 0,
         }
     }
 }
@@ -64,6 +75,13 @@ impl Config {
         }
         if self.oscillation_period.is_zero() {
             return Err("oscillation_period must be positive".into());
+        }
+        if let Some(f) = self.native_histogram_bucket_factor
+            && !(f.is_finite() && f > 1.0)
+        {
+            return Err(format!(
+                "native_histogram_bucket_factor must be a number above 1, such as 1.1, got {f}"
+            ));
         }
         Ok(())
     }
@@ -119,6 +137,9 @@ pub struct Simulator {
     next_at: [f64; 3],
     summaries: [Summary; 3],
     histogram: Histogram,
+    /// The same observations in native buckets (and classic ones beside),
+    /// when `native_histogram_bucket_factor` is set.
+    native: Option<NativeHistogram>,
 }
 
 impl Simulator {
@@ -135,6 +156,14 @@ impl Simulator {
             wall_start,
             next_at: [0.0; 3],
             summaries: std::array::from_fn(|_| Summary::with_objectives(&OBJECTIVES, 0.0)),
+            native: config.native_histogram_bucket_factor.map(|factor| {
+                NativeHistogram::new(NativeOptions {
+                    bucket_factor: factor,
+                    max_buckets: config.native_histogram_max_buckets,
+                    classic_bounds: bounds.clone(),
+                    ..NativeOptions::default()
+                })
+            }),
             histogram: Histogram::new(bounds),
             config,
         }
@@ -167,7 +196,12 @@ impl Simulator {
                         wall.floor() as i64,
                         ((wall - wall.floor()) * 1e9) as u32,
                     ));
-                    self.histogram.observe_with_exemplar(v, exemplar);
+                    match &mut self.native {
+                        Some(native) => native.observe_with_exemplar(v, exemplar),
+                        None => {
+                            self.histogram.observe_with_exemplar(v, exemplar);
+                        }
+                    }
                 }
                 // Go: time.Sleep(time.Duration(base*f) * time.Millisecond),
                 // which truncates to whole milliseconds.
@@ -215,7 +249,10 @@ impl Simulator {
             "rpc_durations_histogram_seconds",
             "RPC latency distributions.",
         );
-        histogram.add_histogram((), self.histogram.value());
+        match &self.native {
+            Some(native) => histogram.add_native_histogram((), native.value()),
+            None => histogram.add_histogram((), self.histogram.value()),
+        };
         vec![durations, histogram]
     }
 }
@@ -400,6 +437,43 @@ mod tests {
         assert!(bare.to_string().contains("a number needs a unit"), "{bare}");
         let bad = Config {
             normal_domain: -1.0,
+            ..Config::default()
+        };
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn native_buckets_are_off_by_default_and_beside_the_same_classic_ones_when_asked() {
+        let mut classic = sim();
+        let mut native = Simulator::new(
+            Config {
+                native_histogram_bucket_factor: Some(1.1),
+                ..Config::default()
+            },
+            42,
+            1_700_000_000.0,
+        );
+        let plain = classic.families(120.0);
+        assert!(matches!(
+            plain[1].series[0].value,
+            SampleValue::Histogram(_)
+        ));
+        native.advance(120.0);
+        classic.advance(120.0);
+        let families = native.families(120.0);
+        let SampleValue::NativeHistogram(n) = &families[1].series[0].value else {
+            panic!("no native histogram: {:?}", families[1].series[0].value);
+        };
+        assert_eq!(n.schema, 3);
+        assert_eq!(n.count, classic.count(Service::Normal));
+        let buckets: u64 = n.positive.iter().chain(&n.negative).map(|b| b.count).sum();
+        assert_eq!(buckets + n.zero_count, n.count);
+        assert!(!n.negative.is_empty() && !n.positive.is_empty());
+        assert_eq!(n.classic, classic.histogram().value().buckets);
+        assert!(!n.exemplars.is_empty() && n.exemplars.len() <= 10);
+        assert!(n.exemplars.iter().all(|e| e.timestamp.is_some()));
+        let bad = Config {
+            native_histogram_bucket_factor: Some(1.0),
             ..Config::default()
         };
         assert!(bad.validate().is_err());

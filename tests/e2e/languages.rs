@@ -42,6 +42,34 @@ fn the_three_conformance_plugins_agree_byte_for_byte() -> Result<()> {
     Ok(())
 }
 
+/// Native histograms and UTF-8 names reach Prometheus over protobuf: the
+/// three plugins' first scrapes decode to the same families.
+#[test]
+fn the_three_conformance_plugins_agree_over_protobuf() -> Result<()> {
+    let accept = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;escaping=allow-utf-8";
+    let decoded = |plugin_name: &str| -> Result<String> {
+        let dir = PluginsDir::new(&format!("languages-protobuf-{plugin_name}"));
+        dir.add("conformance", plugin_name, None);
+        let exporter = Exporter::start(&dir.path, &[])?;
+        let r = exporter.get("/metrics", &[("Accept", accept)])?;
+        crate::protobuf::decode_protobuf(&r.body, true)
+    };
+    let rust = decoded("conformance")?;
+    assert!(
+        rust.contains("name: \"conformance.utf8.temperature\""),
+        "{rust}"
+    );
+    assert!(rust.contains("positive_delta"), "{rust}");
+    for other in LANGUAGES {
+        assert_eq!(
+            decoded(other)?,
+            rust,
+            "{other} differs from the Rust plugin over protobuf"
+        );
+    }
+    Ok(())
+}
+
 #[test]
 fn python_and_javascript_plugins_serve_beside_the_rust_one() -> Result<()> {
     let dir = PluginsDir::new("languages-served");

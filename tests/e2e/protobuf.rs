@@ -192,3 +192,42 @@ fn zstd_and_gzip_as_accept_encoding_ranks_them() -> Result<()> {
     assert!(decoded.contains("schema: 3"), "{decoded}");
     Ok(())
 }
+
+#[test]
+fn names_equal_once_escaped_keep_the_first_and_the_clash_is_counted_and_logged_once() -> Result<()>
+{
+    let dir = PluginsDir::new("escape-clash");
+    dir.add(
+        "dotted",
+        "conformance",
+        Some("config:\n  prefix: srv.one\n"),
+    )
+    .add("plain", "conformance", Some("config:\n  prefix: srv_one\n"));
+    let exporter = Exporter::start(&dir.path, &[])?;
+    for _ in 0..2 {
+        let body = exporter.scrape_text()?;
+        // One srv_one_mystery: the first in name order ("srv.one_mystery").
+        assert_eq!(body.matches("\nsrv_one_mystery ").count(), 1, "{body}");
+        let (ok, out) = run_with_stdin("promtool", &["check", "metrics"], &body)?;
+        assert!(ok, "{out}");
+    }
+    let body = exporter.scrape_text()?;
+    assert_eq!(plugin_up(&body, "plain"), Some(1.0));
+    // 11 families of `plain` clash per scrape; two scrapes before this one.
+    assert_eq!(
+        sample(&body, "wasm_exporter_escape_clashes_total"),
+        Some(22.0),
+        "{body}"
+    );
+    let logged = exporter.logs_matching(&["escaped names clash", "family srv_one_mystery"]);
+    assert_eq!(logged.len(), 1, "{logged:#?}");
+    // Nothing clashes for a scraper that takes UTF-8 names.
+    let r = exporter.get(
+        "/metrics",
+        &[("Accept", "text/plain;version=1.0.0;escaping=allow-utf-8")],
+    )?;
+    let body = r.text()?;
+    assert!(body.contains("\nsrv_one_mystery 42"), "{body}");
+    assert!(body.contains("\n{\"srv.one_mystery\"} 42"), "{body}");
+    Ok(())
+}

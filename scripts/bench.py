@@ -453,12 +453,18 @@ def bench_criterion():
     if out.returncode != 0:
         raise RuntimeError("cargo bench failed:\n" + out.stderr[-4000:])
     r = {}
-    for name in ("native", "plugin"):
-        est = ROOT / "bench" / "target" / "criterion" / "haproxy_500x10" / name / "new" / "estimates.json"
+    for group, name in (("haproxy_500x10", "native"), ("haproxy_500x10", "plugin"),
+                        ("encode_500x10", "text"), ("encode_500x10", "openmetrics"),
+                        ("encode_500x10", "protobuf")):
+        est = ROOT / "bench" / "target" / "criterion" / group / name / "new" / "estimates.json"
         e = json.loads(est.read_text())
-        r[name] = {"median_ms": e["median"]["point_estimate"] / 1e6,
-                   "lo_ms": e["median"]["confidence_interval"]["lower_bound"] / 1e6,
-                   "hi_ms": e["median"]["confidence_interval"]["upper_bound"] / 1e6}
+        key = name if group == "haproxy_500x10" else f"encode_{name}"
+        r[key] = {"median_ms": e["median"]["point_estimate"] / 1e6,
+                  "lo_ms": e["median"]["confidence_interval"]["lower_bound"] / 1e6,
+                  "hi_ms": e["median"]["confidence_interval"]["upper_bound"] / 1e6}
+    sizes = re.findall(r"500x10 (\w+): (\d+) bytes", out.stderr)
+    for name, size in sizes:
+        r[f"encode_{name}"]["bytes"] = int(size)
     log(f"  {json.dumps(r)}")
     return r
 
@@ -489,6 +495,10 @@ def targets(res):
         ("plugin path vs native", "≤ 1.5×", ratio(c["plugin"]["median_ms"], c["native"]["median_ms"]), lambda x: x <= 1.5, "{:.2f}×"),
         ("warm start to first scrape", "< 50 ms", res["startup"]["warm_ms"], lambda x: x < 50, "{:.0f} ms"),
     ]
+    if "encode_protobuf" in c:
+        rows.append(("protobuf encoding vs text at 500x10", "≤ 1×",
+                     ratio(c["encode_protobuf"]["median_ms"], c["encode_text"]["median_ms"]),
+                     lambda x: x <= 1, "{:.2f}×"))
     lines = ["| measure | target | this run | |", "|---|---|---|---|"]
     for name, target, value, ok, fmt in rows:
         lines.append(f"| {name} | {target} | {fmt.format(value)} | {'met' if ok(value) else '**gap**'} |")
@@ -551,6 +561,17 @@ def report(res):
         f"| plugin: the same through wasmtime, host fetch, lowering, conversion and validation | {c['plugin']['median_ms']:.2f} | {c['plugin']['lo_ms']:.2f}–{c['plugin']['hi_ms']:.2f} |",
         f"| **plugin/native** | **{ratio(c['plugin']['median_ms'], c['native']['median_ms']):.2f}×** | |",
     ]
+    if "encode_protobuf" in c:
+        text = c["encode_text"]
+        lines += [
+            "", "### Encoding the 500x10 families (criterion): text, OpenMetrics, protobuf", "",
+            "| format | median ms | 95% CI | body bytes | vs text |", "|---|---|---|---|---|",
+        ]
+        for name, label in (("text", "text 0.0.4"), ("openmetrics", "OpenMetrics 1.0.0"),
+                            ("protobuf", "protobuf (delimited)")):
+            e = c[f"encode_{name}"]
+            lines.append(f"| {label} | {e['median_ms']:.2f} | {e['lo_ms']:.2f}–{e['hi_ms']:.2f} | "
+                         f"{e.get('bytes', 0):,} | **{ratio(e['median_ms'], text['median_ms']):.2f}×** |")
     st = res["startup"]
     lines += [
         "", "### Startup: process start to first successful scrape (haproxy + latency simulator)", "",

@@ -1,6 +1,7 @@
 //! The haproxy plugin's parsing and building, compiled natively, against the
 //! same work through the plugin boundary (wasmtime, the host's fetch,
-//! lowering, conversion and validation), on a 500x10 HAProxy CSV.
+//! lowering, conversion and validation), on a 500x10 HAProxy CSV; and the
+//! three encoders (text, OpenMetrics, protobuf) on the families it gives.
 //!
 //! Both paths fetch the CSV over HTTP from the same loopback server, so the
 //! I/O is the same and the difference is the boundary. The CSV comes from
@@ -18,6 +19,8 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use haproxy::exporter::{Config, Exporter};
 use wasm_exporter::catalogue::Catalogue;
+use wasm_exporter::exposition::model::Family;
+use wasm_exporter::exposition::{openmetrics, protobuf, text};
 use wasm_exporter::selfmetrics::host_owns;
 use wasm_exporter::config::HostDefaults;
 use wasm_exporter::runtime::Runtime;
@@ -178,6 +181,30 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    // The three encoders on the same validated 500x10 families: protobuf
+    // must cost no more than text.
+    let mut encode = c.benchmark_group("encode_500x10");
+    encode.sample_size(30);
+    let mut buf = Vec::with_capacity(16 << 20);
+    let encoders: [(&str, fn(&[Family], &mut Vec<u8>)); 3] = [
+        ("text", text::encode),
+        ("openmetrics", openmetrics::encode),
+        ("protobuf", protobuf::encode),
+    ];
+    for (name, encoder) in encoders {
+        buf.clear();
+        encoder(families, &mut buf);
+        eprintln!("500x10 {name}: {} bytes", buf.len());
+        encode.bench_function(name, |b| {
+            b.iter(|| {
+                buf.clear();
+                encoder(families, &mut buf);
+                std::hint::black_box(buf.len());
+            })
+        });
+    }
+    encode.finish();
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -20,6 +20,24 @@ export interface Series {
 
 export interface FamilyOptions { unit?: string; labels?: string[] }
 
+/** What `nativeHistogram` takes (contract 0.2.0): schema -4..8, buckets as
+ * [index, count] pairs sorted by index, optional classic buckets as
+ * [upperBound, cumulativeCount] pairs ending at Infinity. */
+export interface NativeHistogramOptions {
+  schema: number;
+  zeroThreshold?: number;
+  zeroCount?: number;
+  negative?: [number, number][];
+  positive?: [number, number][];
+  count: number;
+  sum: number;
+  exemplars?: Exemplar[];
+  classic?: [number, number][];
+}
+/** A native histogram's value, for `addNativeHistogram`. */
+export interface NativeHistogramValue { readonly schema: number }
+export function nativeHistogram(options: NativeHistogramOptions): NativeHistogramValue;
+
 export class Family {
   constructor(kind: Kind, name: string, help: string, options?: FamilyOptions);
   addCounter(labels: Labels, total: number, exemplar?: Exemplar): Series;
@@ -28,6 +46,9 @@ export class Family {
   /** buckets: [upperBound, cumulativeCount] pairs ending at Infinity. */
   addHistogram(labels: Labels, buckets: [number, number][], sum: number, count: number, exemplars?: Record<number, Exemplar>): Series;
   addGaugeHistogram(labels: Labels, buckets: [number, number][], sum: number, count: number, exemplars?: Record<number, Exemplar>): Series;
+  /** A native histogram series (a family of kind histogram). */
+  addNativeHistogram(labels: Labels, value: NativeHistogramValue): Series;
+  addNativeGaugeHistogram(labels: Labels, value: NativeHistogramValue): Series;
   /** quantiles: [quantile, value] pairs. */
   addSummary(labels: Labels, quantiles: [number, number][], sum: number, count: number): Series;
   addInfo(labels: Labels): Series;

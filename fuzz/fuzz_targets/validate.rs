@@ -1,11 +1,13 @@
-//! Arbitrary families through validation, merge and both encoders: nothing
-//! may panic, and whatever validates must encode to well-formed lines.
+//! Arbitrary families through validation, merge, every escaping scheme and
+//! the three encoders: nothing may panic, whatever validates must encode to
+//! well-formed lines, and protobuf's length prefixes must chain to the end.
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use wasm_exporter::exposition::model::{Bucket, Exemplar, Family, Histogram, Kind, Label, Quantile, Series, State, Summary, Timestamp, Value};
-use wasm_exporter::exposition::{merge, openmetrics, text, validate};
+use wasm_exporter::exposition::escape::{self, Escaping};
+use wasm_exporter::exposition::model::{Bucket, Exemplar, Family, Histogram, Kind, Label, Native, NativeBucket, Quantile, Series, State, Summary, Timestamp, Value};
+use wasm_exporter::exposition::{merge, openmetrics, protobuf, text, validate};
 
 #[derive(Arbitrary, Debug)]
 struct In {
@@ -57,6 +59,23 @@ fn value(s: &S) -> Value {
             .collect(),
         sum: n(0),
         count: s.counts.last().copied().unwrap_or(0),
+        native: (s.numbers.len() % 3 == 0).then(|| {
+            let buckets = |sign: i32| {
+                s.counts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &count)| NativeBucket { index: sign * i as i32, count })
+                    .collect()
+            };
+            Box::new(Native {
+                schema: n(1) as i8,
+                zero_threshold: n(2),
+                zero_count: s.counts.first().copied().unwrap_or(0),
+                negative: if s.numbers.len() % 2 == 0 { buckets(-1) } else { Vec::new() },
+                positive: buckets(1),
+                exemplars: exemplar.clone().into_iter().collect(),
+            })
+        }),
     };
     match kind(s.kind) {
         Kind::Counter => Value::Counter { total: n(0), exemplar },
@@ -101,17 +120,39 @@ fuzz_target!(|input: In| {
         }
     }
     let merged = merge::merge(vec![valid]).families;
-    let mut out = Vec::new();
-    text::encode(&merged, &mut out);
-    assert!(out.is_empty() || out.ends_with(b"\n"));
-    assert!(std::str::from_utf8(&out).is_ok());
-    let mut om = Vec::new();
-    openmetrics::encode(&merged, &mut om);
-    assert!(om.ends_with(b"# EOF\n"));
-    // Escaping keeps every sample on one line: no line of either output may
-    // start with a character that begins neither a comment nor a name.
-    for line in std::str::from_utf8(&out).unwrap_or("").lines().chain(std::str::from_utf8(&om).unwrap_or("").lines()) {
-        let first = line.chars().next().unwrap_or('#');
-        assert!(first == '#' || first == '_' || first == ':' || first.is_ascii_alphabetic(), "broken line: {line:?}");
+    for scheme in [Escaping::AllowUtf8, Escaping::Underscores, Escaping::Dots, Escaping::Values] {
+        let (families, _) = escape::apply(merged.clone(), scheme);
+        let mut out = Vec::new();
+        text::encode(&families, &mut out);
+        assert!(out.is_empty() || out.ends_with(b"\n"));
+        assert!(std::str::from_utf8(&out).is_ok());
+        let mut om = Vec::new();
+        openmetrics::encode(&families, &mut om);
+        assert!(om.ends_with(b"# EOF\n"));
+        // Escaping keeps every sample on one line: no line of either output
+        // may start with a character that begins neither a comment nor a
+        // name (quoted inside braces only when names may be UTF-8).
+        for line in std::str::from_utf8(&out).unwrap_or("").lines().chain(std::str::from_utf8(&om).unwrap_or("").lines()) {
+            let first = line.chars().next().unwrap_or('#');
+            let quoted = scheme == Escaping::AllowUtf8 && first == '{';
+            assert!(quoted || first == '#' || first == '_' || first == ':' || first.is_ascii_alphabetic(), "broken line: {line:?}");
+        }
+        let mut pb = Vec::new();
+        protobuf::encode(&families, &mut pb);
+        let mut at = 0;
+        while at < pb.len() {
+            let (mut len, mut shift) = (0usize, 0);
+            loop {
+                let b = pb[at];
+                at += 1;
+                len |= usize::from(b & 0x7f) << shift;
+                shift += 7;
+                if b & 0x80 == 0 {
+                    break;
+                }
+            }
+            at += len;
+        }
+        assert_eq!(at, pb.len(), "length prefixes do not chain to the end");
     }
 });

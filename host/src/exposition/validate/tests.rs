@@ -3,7 +3,8 @@
 
 use super::*;
 use crate::exposition::model::{
-    Bucket, Exemplar, Histogram, Kind, Label, Quantile, State, Summary, Value,
+    Bucket, Exemplar, Histogram, Kind, Label, Native, NativeBucket, Quantile, State, Summary,
+    Timestamp, Value,
 };
 
 const LIMITS: Limits = Limits {
@@ -215,6 +216,98 @@ fn histograms_need_cumulative_sorted_buckets_ending_in_inf() {
             (got, want) => panic!("{buckets:?} count {count}: {got:?}, wanted {want:?}"),
         }
     }
+}
+
+/// A native histogram: zero bucket 1, buckets `pos` (index, count), count
+/// and sum given, classic buckets `classic`.
+fn native(pos: &[(i32, u64)], count: u64, sum: f64, classic: &[(f64, u64)]) -> Histogram {
+    Histogram {
+        buckets: classic
+            .iter()
+            .map(|&(upper_bound, cumulative_count)| Bucket {
+                upper_bound,
+                cumulative_count,
+                exemplar: None,
+            })
+            .collect(),
+        sum,
+        count,
+        native: Some(Box::new(Native {
+            schema: 3,
+            zero_threshold: 1e-9,
+            zero_count: 1,
+            negative: Vec::new(),
+            positive: pos
+                .iter()
+                .map(|&(index, count)| NativeBucket { index, count })
+                .collect(),
+            exemplars: Vec::new(),
+        })),
+    }
+}
+
+fn native_family(h: Histogram) -> Family {
+    let mut f = Family::new(Kind::Histogram, "n", "");
+    f.push(vec![], Value::Histogram(h));
+    f
+}
+
+#[test]
+fn native_histograms_need_a_schema_sorted_buckets_and_counts_that_add_up() {
+    let ok = native(&[(1, 2), (5, 3)], 6, 7.5, &[]);
+    assert_eq!(broken(native_family(ok.clone())), None);
+    // Empty: valid (the encoder marks it native with a no-op span).
+    assert_eq!(broken(native_family(native(&[], 1, 0.0, &[]))), None);
+    // Classic buckets beside follow the classic rules.
+    let both = native(&[(1, 2), (5, 3)], 6, 7.5, &[(1.0, 3), (f64::INFINITY, 6)]);
+    assert_eq!(broken(native_family(both)), None);
+    let bad_classic = native(&[(1, 2), (5, 3)], 6, 7.5, &[(1.0, 3), (f64::INFINITY, 5)]);
+    assert_eq!(broken(native_family(bad_classic)), Some(Rule::Buckets));
+
+    let mut schema = ok.clone();
+    if let Some(n) = &mut schema.native {
+        n.schema = 9;
+    }
+    assert_eq!(broken(native_family(schema)), Some(Rule::NativeHistogram));
+    let mut threshold = ok.clone();
+    if let Some(n) = &mut threshold.native {
+        n.zero_threshold = -1.0;
+    }
+    assert_eq!(broken(native_family(threshold)), Some(Rule::NativeHistogram));
+    let unsorted = native(&[(5, 3), (1, 2)], 6, 7.5, &[]);
+    assert_eq!(broken(native_family(unsorted)), Some(Rule::NativeHistogram));
+    let repeated = native(&[(1, 2), (1, 3)], 6, 7.5, &[]);
+    assert_eq!(broken(native_family(repeated)), Some(Rule::NativeHistogram));
+    let short = native(&[(1, 2), (5, 3)], 7, 7.5, &[]);
+    assert_eq!(broken(native_family(short)), Some(Rule::NativeHistogram));
+    // With a NaN sum the count may exceed the buckets (client_golang's rule).
+    let nan = native(&[(1, 2), (5, 3)], 7, f64::NAN, &[]);
+    assert_eq!(broken(native_family(nan)), None);
+    let over = native(&[(1, 2), (5, 3)], 5, f64::NAN, &[]);
+    assert_eq!(broken(native_family(over)), Some(Rule::NativeHistogram));
+
+    // Native exemplars need a timestamp, and follow the exemplar rules.
+    let exemplar = |timestamp| Exemplar {
+        labels: vec![Label {
+            name: "trace_id".into(),
+            value: "x".into(),
+        }],
+        value: 2.0,
+        timestamp,
+    };
+    let mut untimed = ok.clone();
+    if let Some(n) = &mut untimed.native {
+        n.exemplars.push(exemplar(None));
+    }
+    assert_eq!(broken(native_family(untimed)), Some(Rule::NativeHistogram));
+    let mut timed = ok;
+    if let Some(n) = &mut timed.native {
+        n.exemplars.push(exemplar(Some(Timestamp {
+            seconds: 1,
+            nanos: 0,
+        })));
+    }
+    assert_eq!(broken(native_family(timed)), None);
 }
 
 #[test]

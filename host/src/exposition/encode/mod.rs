@@ -112,6 +112,17 @@ pub struct Line<'a> {
     pub values: &'a [LabelValue],
     /// A label added after the series' own.
     pub extra: Extra<'a>,
+    /// Whether the family has a name outside the legacy character set
+    /// ([`has_utf8_names`]); only then are names looked at for quoting.
+    pub utf8: bool,
+}
+
+/// Whether `family`'s name or a label name is outside the legacy character
+/// set, so that text formats must quote it. Asked once per family: asking
+/// per line costs as much as the rest of the text encoding.
+pub fn has_utf8_names(family: &Family) -> bool {
+    !is_legacy_metric_name(&family.name)
+        || family.label_names.iter().any(|l| !is_legacy_label_name(l))
 }
 
 impl Line<'_> {
@@ -121,7 +132,7 @@ impl Line<'_> {
     /// inside the braces, `{"my.metric","label.name"="v"}`, as text 1.0.0
     /// and Prometheus 3's OpenMetrics parser read it.
     pub fn write_name(&self, out: &mut Vec<u8>, numbers: Numbers) {
-        let quoted = !is_legacy_metric_name(self.name);
+        let quoted = self.utf8 && !is_legacy_metric_name(self.name);
         let has_extra = !matches!(self.extra, Extra::None);
         let mut first = true;
         if quoted {
@@ -138,12 +149,17 @@ impl Line<'_> {
             }
             out.push(b'{');
         }
+        let utf8 = self.utf8;
         let mut label = |out: &mut Vec<u8>, name: &str| {
             if !first {
                 out.push(b',');
             }
             first = false;
-            write_label_name(out, name);
+            if utf8 {
+                write_label_name(out, name);
+            } else {
+                out.extend_from_slice(name.as_bytes());
+            }
             out.extend_from_slice(b"=\"");
         };
         for (name, value) in self.family.label_names.iter().zip(self.values) {

@@ -2,7 +2,7 @@
 //! `_total` / `_info`), units, exemplars on counters and buckets, `_created`
 //! samples, timestamps in seconds, and the closing `# EOF`.
 
-use super::{Encoder, Extra, Line, Num, Numbers, write_meta};
+use super::{Encoder, Extra, Line, Num, Numbers, has_utf8_names, write_meta};
 use crate::exposition::fmt;
 use crate::exposition::model::{Exemplar, Family, Histogram, Series, State, Summary};
 
@@ -20,25 +20,34 @@ const NUMBERS: Numbers = Numbers {
 
 /// Appends the exposition of `families` (in the order given) and `# EOF`.
 pub fn encode(families: &[Family], out: &mut Vec<u8>) {
-    super::encode(families, &mut OpenMetrics { out });
+    super::encode(families, &mut OpenMetrics { out, utf8: false });
 }
 
 /// The OpenMetrics 1.0 encoder, writing into a buffer.
 pub struct OpenMetrics<'a> {
     out: &'a mut Vec<u8>,
-}
-
-fn line<'a>(family: &'a Family, series: &'a Series, suffix: &'a str, extra: Extra<'a>) -> Line<'a> {
-    Line {
-        name: family.openmetrics_name(),
-        suffix,
-        family,
-        values: &series.label_values,
-        extra,
-    }
+    /// The current family has names that may need quotes.
+    utf8: bool,
 }
 
 impl OpenMetrics<'_> {
+    fn line<'a>(
+        &self,
+        family: &'a Family,
+        series: &'a Series,
+        suffix: &'a str,
+        extra: Extra<'a>,
+    ) -> Line<'a> {
+        Line {
+            name: family.openmetrics_name(),
+            suffix,
+            family,
+            values: &series.label_values,
+            extra,
+            utf8: self.utf8,
+        }
+    }
+
     fn sample(
         &mut self,
         line: Line<'_>,
@@ -70,13 +79,14 @@ impl OpenMetrics<'_> {
     }
 
     fn plain(&mut self, family: &Family, series: &Series, suffix: &str, value: Num) {
-        let line = line(family, series, suffix, Extra::None);
+        let line = self.line(family, series, suffix, Extra::None);
         self.sample(line, series.timestamp, value, None);
     }
 
     fn created(&mut self, family: &Family, series: &Series) {
         if let Some(t) = series.created {
-            line(family, series, "_created", Extra::None).write_name(self.out, NUMBERS);
+            self.line(family, series, "_created", Extra::None)
+                .write_name(self.out, NUMBERS);
             self.out.push(b' ');
             fmt::write_timestamp_seconds(self.out, t);
             self.out.push(b'\n');
@@ -85,7 +95,7 @@ impl OpenMetrics<'_> {
 
     fn buckets(&mut self, family: &Family, series: &Series, h: &Histogram, gauge: bool) {
         for b in &h.buckets {
-            let le = line(
+            let le = self.line(
                 family,
                 series,
                 "_bucket",
@@ -97,7 +107,7 @@ impl OpenMetrics<'_> {
         if h.buckets.is_empty() {
             // A native histogram without classic buckets: OpenMetrics 1.0
             // has no native buckets, so the +Inf bucket carries the count.
-            let le = line(
+            let le = self.line(
                 family,
                 series,
                 "_bucket",
@@ -122,6 +132,7 @@ impl OpenMetrics<'_> {
 
 impl Encoder for OpenMetrics<'_> {
     fn family(&mut self, family: &Family) {
+        self.utf8 = has_utf8_names(family);
         let name = family.openmetrics_name();
         if !family.help.is_empty() {
             write_meta(self.out, "HELP", name, |o| {
@@ -146,7 +157,7 @@ impl Encoder for OpenMetrics<'_> {
         total: f64,
         exemplar: Option<&Exemplar>,
     ) {
-        let total_line = line(family, series, "_total", Extra::None);
+        let total_line = self.line(family, series, "_total", Extra::None);
         self.sample(total_line, series.timestamp, Num::Float(total), exemplar);
         self.created(family, series);
     }
@@ -170,7 +181,7 @@ impl Encoder for OpenMetrics<'_> {
 
     fn summary(&mut self, family: &Family, series: &Series, s: &Summary) {
         for q in &s.quantiles {
-            let quantile = line(family, series, "", Extra::Number("quantile", q.quantile));
+            let quantile = self.line(family, series, "", Extra::Number("quantile", q.quantile));
             self.sample(quantile, series.timestamp, Num::Float(q.value), None);
         }
         self.plain(family, series, "_sum", Num::Float(s.sum));
@@ -185,7 +196,7 @@ impl Encoder for OpenMetrics<'_> {
     fn stateset(&mut self, family: &Family, series: &Series, states: &[State]) {
         let name = family.openmetrics_name();
         for state in states {
-            let label = line(family, series, "", Extra::Text(name, &state.name));
+            let label = self.line(family, series, "", Extra::Text(name, &state.name));
             self.sample(
                 label,
                 series.timestamp,

@@ -7,7 +7,7 @@
 //! native histogram it shows the classic buckets the plugin gave, else the
 //! `+Inf` bucket, with `_sum` and `_count`, as client_golang does.
 
-use super::{Encoder, Extra, Line, Num, Numbers, write_meta};
+use super::{Encoder, Extra, Line, Num, Numbers, has_utf8_names, write_meta};
 use crate::exposition::fmt;
 use crate::exposition::model::{Exemplar, Family, Histogram, Kind, Series, State, Summary, Value};
 
@@ -31,6 +31,7 @@ pub fn encode(families: &[Family], out: &mut Vec<u8>) {
         &mut Text {
             out,
             name: String::new(),
+            utf8: false,
         },
     );
 }
@@ -40,6 +41,8 @@ pub struct Text<'a> {
     out: &'a mut Vec<u8>,
     /// The name samples take: the family's, or `<base>_info` for info.
     name: String,
+    /// The current family has names that may need quotes.
+    utf8: bool,
 }
 
 /// `# HELP` (when there is help) and `# TYPE` lines for `name`.
@@ -67,6 +70,7 @@ impl Text<'_> {
             family,
             values: &series.label_values,
             extra,
+            utf8: self.utf8,
         };
         line.write_sample(self.out, NUMBERS, value, series.timestamp);
         self.out.push(b'\n');
@@ -83,6 +87,7 @@ impl Text<'_> {
 impl Encoder for Text<'_> {
     fn family(&mut self, family: &Family) {
         self.name.clear();
+        self.utf8 = has_utf8_names(family);
         let type_name = match family.kind {
             Kind::Counter => "counter",
             Kind::Gauge | Kind::Stateset | Kind::Info => "gauge",

@@ -273,7 +273,10 @@ fn native_histograms_need_a_schema_sorted_buckets_and_counts_that_add_up() {
     if let Some(n) = &mut threshold.native {
         n.zero_threshold = -1.0;
     }
-    assert_eq!(broken(native_family(threshold)), Some(Rule::NativeHistogram));
+    assert_eq!(
+        broken(native_family(threshold)),
+        Some(Rule::NativeHistogram)
+    );
     let unsorted = native(&[(5, 3), (1, 2)], 6, 7.5, &[]);
     assert_eq!(broken(native_family(unsorted)), Some(Rule::NativeHistogram));
     let repeated = native(&[(1, 2), (1, 3)], 6, 7.5, &[]);

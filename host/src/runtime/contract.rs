@@ -136,8 +136,16 @@ pub enum Bindings {
     V0_2(v0_2::Plugin),
 }
 
-/// What `metadata` returned: name, version, description.
-pub type MetadataFields = (String, String, String);
+/// Metadata a plugin reports about itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Metadata {
+    /// Plugin name (its package name).
+    pub name: String,
+    /// Plugin version.
+    pub version: String,
+    /// One-line description.
+    pub description: String,
+}
 
 /// Why `init` refused, in the current version's words.
 pub type InitError = v0_2::types::InitError;
@@ -181,21 +189,31 @@ type Store<'a> = &'a mut wasmtime::Store<StoreState>;
 
 impl Bindings {
     /// Calls `metadata`.
-    pub async fn metadata(&self, store: Store<'_>) -> wasmtime::Result<MetadataFields> {
+    pub async fn metadata(&self, store: Store<'_>) -> wasmtime::Result<Metadata> {
+        macro_rules! metadata {
+            ($m:expr) => {{
+                let m = $m;
+                Metadata {
+                    name: m.name,
+                    version: m.version,
+                    description: m.description,
+                }
+            }};
+        }
         Ok(match self {
             Bindings::V0_1(p) => {
-                let m = p
-                    .wasm_exporter_plugin_collector()
-                    .call_metadata(store)
-                    .await?;
-                (m.name, m.version, m.description)
+                metadata!(
+                    p.wasm_exporter_plugin_collector()
+                        .call_metadata(store)
+                        .await?
+                )
             }
             Bindings::V0_2(p) => {
-                let m = p
-                    .wasm_exporter_plugin_collector()
-                    .call_metadata(store)
-                    .await?;
-                (m.name, m.version, m.description)
+                metadata!(
+                    p.wasm_exporter_plugin_collector()
+                        .call_metadata(store)
+                        .await?
+                )
             }
         })
     }

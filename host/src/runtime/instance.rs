@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use wasmtime::{Store, Trap, UpdateDeadline};
 
+pub use super::contract::Metadata;
 use super::contract::{Bindings, InitError, PluginPre};
 use super::cpu::CpuTimed;
 use super::dirs::DirGrants;
@@ -95,17 +96,6 @@ impl PluginError {
     }
 }
 
-/// Metadata a plugin reports about itself.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Metadata {
-    /// Plugin name (its package name).
-    pub name: String,
-    /// Plugin version.
-    pub version: String,
-    /// One-line description.
-    pub description: String,
-}
-
 /// A started, initialised plugin instance.
 pub struct Instance {
     store: Store<StoreState>,
@@ -183,12 +173,7 @@ impl Instance {
             self.bindings.metadata(&mut self.store),
         )
         .await;
-        let (name, version, description) = self.settle(outcome)?;
-        Ok(Metadata {
-            name,
-            version,
-            description,
-        })
+        self.settle(outcome)
     }
 
     /// Calls `init` with the plugin's config as JSON, before `deadline`.

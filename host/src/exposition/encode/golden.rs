@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use super::{openmetrics, text};
 use crate::exposition::model::{
-    Bucket, Exemplar, Family, Histogram, Kind, Label, Quantile, State, Summary, Timestamp, Value,
+    Bucket, Exemplar, Family, Histogram, Kind, Label, Native, NativeBucket, Quantile, State,
+    Summary, Timestamp, Value,
 };
 
 fn ts(seconds: i64, nanos: u32) -> Option<Timestamp> {
@@ -126,8 +127,33 @@ fn model() -> Vec<Family> {
         ]),
     );
     let empty = Family::new(Kind::Gauge, "empty", "Has no series, so is not written.");
+    // Native buckets only, some below zero: text and OpenMetrics show the
+    // +Inf bucket; OpenMetrics leaves out the sum as for negative bounds.
+    let mut native =
+        Family::new(Kind::Histogram, "wait_seconds", "Native only.").with_unit("seconds");
+    native.push(
+        vec![],
+        Value::Histogram(Histogram {
+            buckets: Vec::new(),
+            sum: -1.5,
+            count: 4,
+            native: Some(Box::new(Native {
+                schema: 0,
+                zero_threshold: 0.5,
+                zero_count: 1,
+                negative: vec![NativeBucket { index: 1, count: 2 }],
+                positive: vec![NativeBucket { index: 2, count: 1 }],
+                exemplars: Vec::new(),
+            })),
+        }),
+    );
+    // Names outside the legacy set, as served under escaping=allow-utf-8.
+    let mut utf8 =
+        Family::new(Kind::Gauge, "room.temp", "UTF-8 names.").with_labels(&["room.name", "plain"]);
+    utf8.push(vec!["a\"b".into(), "x".into()], Value::Gauge(1.0));
     vec![
         counter, gauge, unknown, hist, negative, gauge_hist, summary, info, stateset, empty,
+        native, utf8,
     ]
 }
 

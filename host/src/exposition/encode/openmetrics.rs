@@ -117,8 +117,11 @@ impl OpenMetrics<'_> {
         }
         // OpenMetrics 1.0: with a negative bucket threshold the sum is no
         // longer a counter and MUST NOT be exposed, and the count goes with
-        // it (the +Inf bucket still carries it).
-        if h.buckets.iter().all(|b| b.upper_bound >= 0.0) {
+        // it (the +Inf bucket still carries it). Native buckets below zero
+        // count as such.
+        let negative = h.buckets.iter().any(|b| b.upper_bound < 0.0)
+            || h.native.as_ref().is_some_and(|n| !n.negative.is_empty());
+        if !negative {
             let (sum, count) = if gauge {
                 ("_gsum", "_gcount")
             } else {

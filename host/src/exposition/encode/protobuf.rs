@@ -341,3 +341,69 @@ impl Encoder for Protobuf<'_> {
         end(self.out, self.family_start);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn side(buckets: &[(i32, u64)]) -> Vec<u8> {
+        let buckets: Vec<NativeBucket> = buckets
+            .iter()
+            .map(|&(index, count)| NativeBucket { index, count })
+            .collect();
+        let mut out = Vec::new();
+        native_side(&mut out, 12, 13, &buckets);
+        out
+    }
+
+    /// Spans and zigzag deltas as metrics.proto defines them; a gap of up
+    /// to two buckets is filled with empty ones, a wider one starts a span.
+    #[test]
+    fn native_buckets_become_spans_and_deltas() {
+        // (0..2, then 5): spans {0, 2} and {3, 1}; deltas 3, -2, 1.
+        assert_eq!(
+            side(&[(0, 3), (1, 1), (5, 2)]),
+            [
+                0x62, 4, 0x08, 0, 0x10, 2, // span offset 0, length 2
+                0x62, 4, 0x08, 6, 0x10, 1, // span offset 3, length 1
+                0x6a, 3, 6, 3, 2, // packed zigzag deltas 3, -2, 1
+            ]
+        );
+        // A gap of one: one span, the empty bucket's delta brings it to 0.
+        assert_eq!(
+            side(&[(-2, 1), (0, 1)]),
+            [0x62, 4, 0x08, 3, 0x10, 3, 0x6a, 3, 2, 1, 2]
+        );
+        assert_eq!(side(&[]), Vec::<u8>::new());
+    }
+
+    #[test]
+    fn an_empty_native_histogram_gets_a_no_op_span_and_lengths_chain() {
+        let mut family = Family::new(Kind::Histogram, "h", "");
+        family.push(
+            vec![],
+            crate::exposition::model::Value::Histogram(Histogram {
+                buckets: Vec::new(),
+                sum: 0.0,
+                count: 0,
+                native: Some(Box::new(crate::exposition::model::Native {
+                    schema: 3,
+                    zero_threshold: 0.0,
+                    zero_count: 0,
+                    negative: Vec::new(),
+                    positive: Vec::new(),
+                    exemplars: Vec::new(),
+                })),
+            }),
+        );
+        let mut out = Vec::new();
+        encode(&[family.clone(), family], &mut out);
+        // Two families, each prefixed with its length.
+        let first = usize::from(out[0]);
+        assert_eq!(usize::from(out[first + 1]), out.len() - first - 2);
+        assert!(
+            out.windows(2).any(|w| w == [0x62, 0]),
+            "no no-op positive span in {out:02x?}"
+        );
+    }
+}

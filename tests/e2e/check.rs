@@ -57,6 +57,59 @@ fn a_clean_plugin_exits_0_with_its_exposition_on_stdout() -> Result<()> {
     let om = check(&[&path(&plugin("conformance")), "--format", "openmetrics"])?;
     assert_eq!(om.code, 0, "{}", om.stderr);
     assert!(om.stdout.ends_with("# EOF\n"), "{}", om.stdout);
+
+    // Names as a scraper asking for each escaping would see them.
+    assert!(
+        c.stdout
+            .contains("\nconformance_utf8_temperature{room_name=\"kitchen\"")
+    );
+    let utf8 = check(&[&path(&plugin("conformance")), "--escaping", "allow-utf-8"])?;
+    assert_eq!(utf8.code, 0, "{}", utf8.stderr);
+    assert!(
+        utf8.stdout
+            .contains("\n{\"conformance.utf8.temperature\",\"room.name\"=\"kitchen\""),
+        "{}",
+        utf8.stdout
+    );
+    let bad = check(&[&path(&plugin("conformance")), "--escaping", "rot13"])?;
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("unknown escaping scheme \"rot13\""),
+        "{}",
+        bad.stderr
+    );
+    Ok(())
+}
+
+#[test]
+fn a_clash_that_escaping_makes_is_a_drop() -> Result<()> {
+    let dir = PluginsDir::new("check-escape-clash");
+    // Two instances whose prefixes differ only in a dot.
+    dir.write(
+        "conformance.yml",
+        b"instances:\n  dotted: {config: {prefix: srv.one}}\n  plain: {config: {prefix: srv_one}}\n",
+    );
+    let c = check(&[
+        &path(&plugin("conformance")),
+        "--config",
+        &path(&dir.path.join("conformance.yml")),
+    ])?;
+    assert_eq!(c.code, 1, "{}", c.stderr);
+    assert!(
+        c.stderr
+            .contains("dropped family srv_one_mystery: its name is \"srv_one_mystery\" under escaping=underscores"),
+        "{}",
+        c.stderr
+    );
+    assert!(c.stderr.contains("[rule escape_clash]"), "{}", c.stderr);
+    let utf8 = check(&[
+        &path(&plugin("conformance")),
+        "--config",
+        &path(&dir.path.join("conformance.yml")),
+        "--escaping",
+        "allow-utf-8",
+    ])?;
+    assert_eq!(utf8.code, 0, "{}", utf8.stderr);
     Ok(())
 }
 

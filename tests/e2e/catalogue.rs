@@ -175,6 +175,7 @@ fault_tests! {
     invalid_metric_and_label_names: "bad_names" => "invalid_output",
     label_values_not_matching_names: "label_mismatch" => "invalid_output",
     label_value_index_outside_the_string_table: "bad_label_index" => "invalid_output",
+    native_histogram_counts_that_do_not_add_up: "bad_native" => "invalid_output",
     duplicate_series: "duplicate_series" => "invalid_output",
     non_cumulative_buckets: "non_cumulative" => "invalid_output",
     missing_inf_bucket: "missing_inf" => "invalid_output",

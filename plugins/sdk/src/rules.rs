@@ -385,7 +385,9 @@ where
 pub const NATIVE_SCHEMAS: std::ops::RangeInclusive<i8> = -4..=8;
 
 /// A native histogram: its schema, zero bucket, `(index, count)` buckets on
-/// each side, count and sum, and whether each exemplar has a timestamp.
+/// each side, count and sum, and how many of its exemplars lack a timestamp
+/// (Prometheus drops those). Each exemplar's labels are checked as any
+/// exemplar's.
 pub fn check_native<I>(
     schema: i8,
     zero_threshold: f64,
@@ -393,6 +395,7 @@ pub fn check_native<I>(
     sides: [I; 2],
     count: u64,
     sum: f64,
+    untimed_exemplars: usize,
 ) -> Result<(), String>
 where
     I: Iterator<Item = (i32, u64)>,
@@ -423,6 +426,11 @@ where
     if total > count || (total < count && !sum.is_nan()) {
         return Err(format!(
             "native histogram count {count} differs from the zero count and buckets' {total}"
+        ));
+    }
+    if untimed_exemplars > 0 {
+        return Err(format!(
+            "{untimed_exemplars} native histogram exemplars without a timestamp"
         ));
     }
     Ok(())

@@ -320,15 +320,10 @@ fn check_value(f: &MetricFamily, value: &SampleValue, base: &str) -> Result<(), 
                 [n.negative.iter().map(pair), n.positive.iter().map(pair)],
                 n.count,
                 n.sum,
+                n.exemplars.iter().filter(|e| e.timestamp.is_none()).count(),
             )
             .map_err(|why| (Rule::NativeHistogram, why))?;
             for e in &n.exemplars {
-                if e.timestamp.is_none() {
-                    return Err((
-                        Rule::NativeHistogram,
-                        "native histogram exemplar without a timestamp".into(),
-                    ));
-                }
                 exemplar(&Some(e.clone()))?;
             }
             if n.classic.is_empty() {

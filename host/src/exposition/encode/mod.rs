@@ -204,9 +204,10 @@ impl Line<'_> {
     }
 }
 
-/// A label name, quoted when it is outside the legacy character set.
-fn write_label_name(out: &mut Vec<u8>, name: &str) {
-    if is_legacy_label_name(name) {
+/// `name` as it is, or quoted and escaped when it is outside the legacy
+/// character set.
+fn write_maybe_quoted(out: &mut Vec<u8>, name: &str, legacy: bool) {
+    if legacy {
         out.extend_from_slice(name.as_bytes());
     } else {
         out.push(b'"');
@@ -215,19 +216,18 @@ fn write_label_name(out: &mut Vec<u8>, name: &str) {
     }
 }
 
+/// A label name, quoted when it is outside the legacy character set.
+fn write_label_name(out: &mut Vec<u8>, name: &str) {
+    write_maybe_quoted(out, name, is_legacy_label_name(name));
+}
+
 /// Appends a metadata line `# KEYWORD name body`, `body` writing the text;
 /// a name outside the legacy character set is quoted.
 pub fn write_meta(out: &mut Vec<u8>, keyword: &str, name: &str, body: impl FnOnce(&mut Vec<u8>)) {
     out.extend_from_slice(b"# ");
     out.extend_from_slice(keyword.as_bytes());
     out.push(b' ');
-    if is_legacy_metric_name(name) {
-        out.extend_from_slice(name.as_bytes());
-    } else {
-        out.push(b'"');
-        fmt::write_escaped_value(out, name);
-        out.push(b'"');
-    }
+    write_maybe_quoted(out, name, is_legacy_metric_name(name));
     out.push(b' ');
     body(out);
     out.push(b'\n');

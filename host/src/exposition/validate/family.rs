@@ -180,18 +180,17 @@ fn check_native(native: &Native, h: &Histogram, limits: Limits) -> Result<(), Pr
         ],
         h.count,
         h.sum,
+        native
+            .exemplars
+            .iter()
+            .filter(|e| e.timestamp.is_none())
+            .count(),
     )
     .map_err(|why| (Rule::NativeHistogram, why))?;
-    for ex in &native.exemplars {
-        if ex.timestamp.is_none() {
-            return Err((
-                Rule::NativeHistogram,
-                "native histogram exemplar without a timestamp".into(),
-            ));
-        }
-        check_exemplar(Some(ex), limits)?;
-    }
-    Ok(())
+    native
+        .exemplars
+        .iter()
+        .try_for_each(|ex| check_exemplar(Some(ex), limits))
 }
 
 fn check_exemplar(exemplar: Option<&Exemplar>, limits: Limits) -> Result<(), Problem> {

@@ -27,16 +27,20 @@ fn broken(mut f: Family) -> Option<Rule> {
     validate(&mut f, LIMITS).err().map(|e| e.rule)
 }
 
+fn classic(buckets: &[(f64, u64)]) -> Vec<Bucket> {
+    buckets
+        .iter()
+        .map(|&(upper_bound, cumulative_count)| Bucket {
+            upper_bound,
+            cumulative_count,
+            exemplar: None,
+        })
+        .collect()
+}
+
 fn hist(buckets: &[(f64, u64)], count: u64) -> Value {
     Value::Histogram(Histogram {
-        buckets: buckets
-            .iter()
-            .map(|&(upper_bound, cumulative_count)| Bucket {
-                upper_bound,
-                cumulative_count,
-                exemplar: None,
-            })
-            .collect(),
+        buckets: classic(buckets),
         sum: 1.0,
         count,
         native: None,
@@ -222,14 +226,7 @@ fn histograms_need_cumulative_sorted_buckets_ending_in_inf() {
 /// and sum given, classic buckets `classic`.
 fn native(pos: &[(i32, u64)], count: u64, sum: f64, classic: &[(f64, u64)]) -> Histogram {
     Histogram {
-        buckets: classic
-            .iter()
-            .map(|&(upper_bound, cumulative_count)| Bucket {
-                upper_bound,
-                cumulative_count,
-                exemplar: None,
-            })
-            .collect(),
+        buckets: self::classic(classic),
         sum,
         count,
         native: Some(Box::new(Native {

@@ -4,7 +4,8 @@
 
 use wasm_exporter_sdk::fetch::{Request, fetch};
 use wasm_exporter_sdk::{
-    CollectError, Collector, Exemplar, HistogramValue, InitError, MetricFamily, export_collector,
+    CollectError, Collector, Exemplar, HistogramValue, InitError, MetricFamily, NativeBucket,
+    NativeHistogramValue, export_collector,
 };
 use wasm_exporter_sdk::{Level, log};
 
@@ -28,6 +29,8 @@ pub enum Fault {
     LabelMismatch,
     /// A label value index outside the collection's string table.
     BadLabelIndex,
+    /// A native histogram whose buckets do not add up to its count.
+    BadNative,
     /// The same series twice.
     DuplicateSeries,
     /// Buckets that are not cumulative.
@@ -158,6 +161,24 @@ impl Collector for Faulty {
                 let mut f = gauge("bad_index", &["a"]);
                 f.add_gauge(["x"], 1.0);
                 f.label_values[0] = u32::MAX;
+                out.push(f);
+            }
+            Fault::BadNative => {
+                let mut f = MetricFamily::histogram("native_seconds", "Native.");
+                f.add_native_histogram(
+                    (),
+                    NativeHistogramValue {
+                        schema: 3,
+                        zero_threshold: 0.0,
+                        zero_count: 0,
+                        negative: Vec::new(),
+                        positive: vec![NativeBucket { index: 1, count: 2 }],
+                        count: 5,
+                        sum: 1.0,
+                        exemplars: Vec::new(),
+                        classic: Vec::new(),
+                    },
+                );
                 out.push(f);
             }
             Fault::LabelMismatch => {
@@ -312,6 +333,7 @@ mod tests {
             ("bad_names", Rule::MetricName),
             ("label_mismatch", Rule::LabelShape),
             ("bad_label_index", Rule::LabelIndex),
+            ("bad_native", Rule::NativeHistogram),
             ("duplicate_series", Rule::DuplicateSeries),
             ("non_cumulative", Rule::Buckets),
             ("missing_inf", Rule::Buckets),

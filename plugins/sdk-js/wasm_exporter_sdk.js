@@ -100,6 +100,7 @@ export class Family {
     this.unit = unit;
     this.labelNames = [...labels];
     this.series = [];
+    this.nativeHistograms = [];
   }
 
   add(labels, value) {
@@ -135,11 +136,13 @@ export class Family {
 
   /** A native histogram series; `value` from `nativeHistogram`. */
   addNativeHistogram(labels, value) {
-    return this.add(labels, { tag: 'native-histogram', val: value });
+    this.nativeHistograms.push(value);
+    return this.add(labels, { tag: 'native-histogram', val: this.nativeHistograms.length - 1 });
   }
 
   addNativeGaugeHistogram(labels, value) {
-    return this.add(labels, { tag: 'native-gauge-histogram', val: value });
+    this.nativeHistograms.push(value);
+    return this.add(labels, { tag: 'native-gauge-histogram', val: this.nativeHistograms.length - 1 });
   }
 
   /** `quantiles`: [quantile, value] pairs. */
@@ -179,6 +182,7 @@ export class Family {
       labelNames: [...this.labelNames],
       labelValues,
       series: this.series.map((s) => ({ value: s.value, timestamp: s.timestamp, created: s.created })),
+      nativeHistograms: this.nativeHistograms,
     };
   }
 }

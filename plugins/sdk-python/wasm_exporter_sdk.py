@@ -78,6 +78,7 @@ class Family:
         self.unit = unit
         self.label_names = list(labels)
         self.series = []
+        self.native_histograms = []
 
     def _add(self, labels, value):
         series = Series(labels, value)
@@ -105,11 +106,14 @@ class Family:
             _histogram(buckets, sum, count, exemplars)))
 
     def add_native_histogram(self, labels, value):
-        """A native histogram series; ``value`` from ``native_histogram``."""
-        return self._add(labels, t.SampleValue_NativeHistogram(value))
+        """A native histogram series; ``value`` from ``native_histogram``.
+        The value goes to the family's list, the series points at it."""
+        self.native_histograms.append(value)
+        return self._add(labels, t.SampleValue_NativeHistogram(len(self.native_histograms) - 1))
 
     def add_native_gauge_histogram(self, labels, value):
-        return self._add(labels, t.SampleValue_NativeGaugeHistogram(value))
+        self.native_histograms.append(value)
+        return self._add(labels, t.SampleValue_NativeGaugeHistogram(len(self.native_histograms) - 1))
 
     def add_summary(self, labels, quantiles, sum, count):
         """``quantiles``: ``(quantile, value)`` pairs."""
@@ -136,6 +140,7 @@ class Family:
         return t.MetricFamily(
             name=self.name, help=self.help, unit=self.unit, kind=self.kind,
             label_names=list(self.label_names), label_values=values, series=series,
+            native_histograms=list(self.native_histograms),
         )
 
 

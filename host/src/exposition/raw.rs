@@ -22,6 +22,9 @@ pub struct RawFamily {
     pub family: Family,
     /// Indices into [`RawCollection::strings`].
     pub label_indices: Vec<u32>,
+    /// A series pointed outside the family's native histograms, or two
+    /// series at the same one: the family must be dropped.
+    pub native_error: Option<String>,
 }
 
 impl RawCollection {

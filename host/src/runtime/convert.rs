@@ -7,10 +7,48 @@
 use crate::exposition::model::{Histogram, Native, NativeBucket};
 use crate::runtime::bindings::v0_2::types as wit;
 
-/// Builds a module converting one version's `types` into the model;
-/// `$extra` are the match arms of `sample-value` cases that version added.
+/// A family's native histograms (contract 0.2.0), each taken by the one
+/// series that points at it.
+#[derive(Default)]
+pub struct Natives {
+    table: Vec<Option<Histogram>>,
+    /// What went wrong, for validation to drop the family with.
+    error: Option<String>,
+}
+
+impl Natives {
+    /// The histogram at `index`, moved out; on a bad or repeated index the
+    /// error is kept and an empty histogram stands in (the family is
+    /// dropped by validation).
+    fn take(&mut self, index: u32) -> Histogram {
+        let len = self.table.len();
+        match self.table.get_mut(index as usize).and_then(Option::take) {
+            Some(h) => h,
+            None => {
+                self.error.get_or_insert_with(|| {
+                    if (index as usize) < len {
+                        format!("two series use native histogram {index}")
+                    } else {
+                        format!("native histogram index {index} outside the family's {len}")
+                    }
+                });
+                Histogram {
+                    buckets: Vec::new(),
+                    sum: 0.0,
+                    count: 0,
+                    native: None,
+                }
+            }
+        }
+    }
+}
+
+/// Builds a module converting one version's `types` into the model.
+/// `$natives_of` is that version's function from a family to its native
+/// histograms, and `$natives` the name the `$extra` match arms (for the
+/// `sample-value` cases the version added) use for them.
 macro_rules! converter {
-    ($version:ident, $($extra:tt)*) => {
+    ($version:ident, $natives_of:item, $natives:ident, $($extra:tt)*) => {
         /// Conversion of this contract version's values.
         pub mod $version {
             #[allow(unused_imports)]
@@ -63,7 +101,8 @@ macro_rules! converter {
                 }
             }
 
-            fn value(v: wit::SampleValue) -> Value {
+            #[allow(unused_variables)]
+            fn value(v: wit::SampleValue, $natives: &mut super::Natives) -> Value {
                 match v {
                     wit::SampleValue::Counter(c) => Value::Counter {
                         total: c.total,
@@ -122,13 +161,16 @@ macro_rules! converter {
                 }
             }
 
-            fn family(f: wit::MetricFamily) -> RawFamily {
+            $natives_of
+
+            fn family(mut f: wit::MetricFamily) -> RawFamily {
+                let mut natives = natives_of(&mut f);
                 let series = f
                     .series
                     .into_iter()
                     .map(|s| Series {
                         label_values: Vec::new(),
-                        value: value(s.value),
+                        value: value(s.value, &mut natives),
                         timestamp: s.timestamp.map(timestamp),
                         created: s.created.map(timestamp),
                     })
@@ -143,17 +185,37 @@ macro_rules! converter {
                         series: std::sync::Arc::new(series),
                     },
                     label_indices: f.label_values,
+                    native_error: natives.error,
                 }
             }
         }
     };
 }
 
-converter!(v0_1,);
+converter!(
+    v0_1,
+    /// 0.1.0 has no native histograms.
+    fn natives_of(_: &mut wit::MetricFamily) -> super::Natives {
+        super::Natives::default()
+    },
+    natives,
+);
 
-converter!(v0_2,
-    wit::SampleValue::NativeHistogram(n) => Value::Histogram(super::native(n)),
-    wit::SampleValue::NativeGaugeHistogram(n) => Value::GaugeHistogram(super::native(n)),
+converter!(
+    v0_2,
+    /// The family's native histograms, converted once.
+    fn natives_of(f: &mut wit::MetricFamily) -> super::Natives {
+        super::Natives {
+            table: std::mem::take(&mut f.native_histograms)
+                .into_iter()
+                .map(|n| Some(super::native(n)))
+                .collect(),
+            error: None,
+        }
+    },
+    natives,
+    wit::SampleValue::NativeHistogram(i) => Value::Histogram(natives.take(i)),
+    wit::SampleValue::NativeGaugeHistogram(i) => Value::GaugeHistogram(natives.take(i)),
 );
 
 /// A 0.2.0 native histogram: its classic buckets (if any) beside the
@@ -179,5 +241,65 @@ fn native(n: wit::NativeHistogramValue) -> Histogram {
             positive: side(n.positive),
             exemplars: n.exemplars.into_iter().map(v0_2::exemplar).collect(),
         })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wit;
+
+    fn family(indices: &[u32]) -> wit::MetricFamily {
+        let native = wit::NativeHistogramValue {
+            schema: 0,
+            zero_threshold: 0.0,
+            zero_count: 1,
+            negative: Vec::new(),
+            positive: Vec::new(),
+            count: 1,
+            sum: 0.0,
+            exemplars: Vec::new(),
+            classic: Vec::new(),
+        };
+        wit::MetricFamily {
+            name: "n".into(),
+            help: String::new(),
+            unit: String::new(),
+            kind: wit::MetricKind::Histogram,
+            label_names: Vec::new(),
+            label_values: Vec::new(),
+            series: indices
+                .iter()
+                .map(|&i| wit::Series {
+                    value: wit::SampleValue::NativeHistogram(i),
+                    timestamp: None,
+                    created: None,
+                })
+                .collect(),
+            native_histograms: vec![native],
+        }
+    }
+
+    fn error(indices: &[u32]) -> Option<String> {
+        let c = super::v0_2::collection(wit::Collection {
+            strings: Vec::new(),
+            families: vec![family(indices)],
+        });
+        c.families[0].native_error.clone()
+    }
+
+    /// A series takes its native histogram out of the family's list; an
+    /// index outside it, or one taken twice, marks the family for validation
+    /// to drop.
+    #[test]
+    fn native_histograms_are_taken_by_index_once() {
+        assert_eq!(error(&[0]), None);
+        assert_eq!(
+            error(&[3]).as_deref(),
+            Some("native histogram index 3 outside the family's 1")
+        );
+        assert_eq!(
+            error(&[0, 0]).as_deref(),
+            Some("two series use native histogram 0")
+        );
     }
 }

@@ -461,9 +461,9 @@ mod tests {
         native.advance(120.0);
         classic.advance(120.0);
         let families = native.families(120.0);
-        let SampleValue::NativeHistogram(n) = &families[1].series[0].value else {
-            panic!("no native histogram: {:?}", families[1].series[0].value);
-        };
+        let n = families[1]
+            .native_value(&families[1].series[0].value)
+            .unwrap_or_else(|| panic!("no native histogram: {:?}", families[1].series[0].value));
         assert_eq!(n.schema, 3);
         assert_eq!(n.count, classic.count(Service::Normal));
         let buckets: u64 = n.positive.iter().chain(&n.negative).map(|b| b.count).sum();

@@ -55,6 +55,7 @@ impl MetricFamily {
             label_names: Vec::new(),
             label_values: Vec::new(),
             series: Vec::new(),
+            native_histograms: Vec::new(),
         }
     }
 
@@ -184,7 +185,8 @@ impl MetricFamily {
         labels: impl IntoLabelValues,
         value: NativeHistogramValue,
     ) -> &mut Series {
-        self.add(labels, SampleValue::NativeHistogram(value))
+        let index = self.push_native(value);
+        self.add(labels, SampleValue::NativeHistogram(index))
     }
 
     /// Adds a native gauge-histogram series (a family of kind
@@ -194,7 +196,25 @@ impl MetricFamily {
         labels: impl IntoLabelValues,
         value: NativeHistogramValue,
     ) -> &mut Series {
-        self.add(labels, SampleValue::NativeGaugeHistogram(value))
+        let index = self.push_native(value);
+        self.add(labels, SampleValue::NativeGaugeHistogram(index))
+    }
+
+    /// Keeps a native histogram's value in the family's list; its index.
+    fn push_native(&mut self, value: NativeHistogramValue) -> u32 {
+        self.native_histograms.push(value);
+        u32::try_from(self.native_histograms.len() - 1).unwrap_or(u32::MAX)
+    }
+
+    /// The value of a native histogram series (`None` for other kinds, or
+    /// an index outside the family's list).
+    pub fn native_value(&self, value: &SampleValue) -> Option<&NativeHistogramValue> {
+        match value {
+            SampleValue::NativeHistogram(i) | SampleValue::NativeGaugeHistogram(i) => {
+                self.native_histograms.get(*i as usize)
+            }
+            _ => None,
+        }
     }
 
     /// Adds a summary series.

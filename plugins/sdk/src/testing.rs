@@ -309,7 +309,16 @@ fn check_value(f: &MetricFamily, value: &SampleValue, base: &str) -> Result<(), 
             exemplar(&c.exemplar)
         }
         SampleValue::Histogram(h) | SampleValue::GaugeHistogram(h) => classic(&h.buckets, h.count),
-        SampleValue::NativeHistogram(n) | SampleValue::NativeGaugeHistogram(n) => {
+        SampleValue::NativeHistogram(i) | SampleValue::NativeGaugeHistogram(i) => {
+            let Some(n) = f.native_value(value) else {
+                return Err((
+                    Rule::NativeHistogram,
+                    format!(
+                        "native histogram index {i} outside the family's {}",
+                        f.native_histograms.len()
+                    ),
+                ));
+            };
             fn pair(b: &crate::NativeBucket) -> (i32, u64) {
                 (b.index, b.count)
             }

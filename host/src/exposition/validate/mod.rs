@@ -175,7 +175,11 @@ fn resolve(
     let RawFamily {
         mut family,
         label_indices,
+        native_error,
     } = raw;
+    if let Some(why) = native_error {
+        return Err(Invalid::new(&family.name, Rule::NativeHistogram, why));
+    }
     let n = family.label_names.len();
     if label_indices.len() != n * family.series.len() {
         return Err(Invalid::new(

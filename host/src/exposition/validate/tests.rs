@@ -381,6 +381,7 @@ fn raw(name: &str, labels: &[&str], indices: &[u32], series: usize) -> RawFamily
     RawFamily {
         family,
         label_indices: indices.to_vec(),
+        native_error: None,
     }
 }
 
@@ -445,6 +446,17 @@ fn label_indices_are_resolved_or_the_family_dropped() {
     assert_eq!(values, ["x", "y"], "resolved and sorted");
     let rules: Vec<Rule> = checked.dropped.iter().map(|d| d.rule).collect();
     assert_eq!(rules, [Rule::LabelShape, Rule::LabelIndex]);
+    // A series pointing outside its family's native histograms.
+    let checked = check(RawCollection {
+        strings: Vec::new(),
+        families: vec![RawFamily {
+            native_error: Some("native histogram index 3 outside the family's 1".into()),
+            ..raw("native", &[], &[], 1)
+        }],
+    })
+    .unwrap();
+    assert!(checked.families.is_empty());
+    assert_eq!(checked.dropped[0].rule, Rule::NativeHistogram);
 }
 
 #[test]
@@ -498,6 +510,7 @@ fn names_the_host_serves_are_a_clash() {
                 RawFamily {
                     family: counter,
                     label_indices: vec![],
+                    native_error: None,
                 },
             ],
         },

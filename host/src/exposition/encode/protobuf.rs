@@ -48,12 +48,21 @@ const VARINT: u8 = 0;
 const FIXED64: u8 = 1;
 const BYTES: u8 = 2;
 
-fn varint(out: &mut Vec<u8>, mut v: u64) {
+/// `v` as a varint, on the stack: the bytes and how many there are.
+fn varint_bytes(mut v: u64) -> ([u8; 10], usize) {
+    let (mut bytes, mut n) = ([0u8; 10], 0);
     while v >= 0x80 {
-        out.push((v as u8) | 0x80);
+        bytes[n] = (v as u8) | 0x80;
         v >>= 7;
+        n += 1;
     }
-    out.push(v as u8);
+    bytes[n] = v as u8;
+    (bytes, n + 1)
+}
+
+fn varint(out: &mut Vec<u8>, v: u64) {
+    let (bytes, n) = varint_bytes(v);
+    out.extend_from_slice(&bytes[..n]);
 }
 
 fn key(out: &mut Vec<u8>, field: u32, wire: u8) {
@@ -94,10 +103,10 @@ fn end(out: &mut Vec<u8>, start: usize) {
         out[start - 1] = len as u8;
         return;
     }
-    let mut prefix = Vec::with_capacity(4);
-    varint(&mut prefix, len as u64);
+    // A longer length: its varint on the stack, no allocation per message.
+    let (prefix, n) = varint_bytes(len as u64);
     out[start - 1] = prefix[0];
-    out.splice(start..start, prefix[1..].iter().copied());
+    out.splice(start..start, prefix[1..n].iter().copied());
 }
 
 fn timestamp(out: &mut Vec<u8>, field: u32, t: Timestamp) {

@@ -133,13 +133,10 @@ impl Catalogue {
         dir: &Path,
         defaults: &HostDefaults,
     ) -> Result<Self, CatalogueError> {
+        let files = scan(dir)?;
         let mut plugins: Vec<Arc<PluginEntry>> = Vec::new();
-        for path in scan(dir)? {
-            let entries = load_file(runtime, &path, defaults)
-                .into_iter()
-                .map(Arc::new)
-                .collect();
-            push_unique(&mut plugins, entries);
+        for entries in load_files(runtime, &files, defaults) {
+            push_unique(&mut plugins, entries.into_iter().map(Arc::new).collect());
         }
         plugins.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(Catalogue { plugins })
@@ -345,6 +342,64 @@ pub fn load_plugin(
         bytes,
         manifest.map(|m| (m, std::fs::read(m))),
     )
+}
+
+/// The entries of every file in `files`, in their order, compiled on as
+/// many threads as there are cores (a cold start with several plugins is
+/// Cranelift's time; each file's compilation is independent). A loader
+/// that panics gives that file a failed entry, as a bad file does.
+fn load_files(
+    runtime: &Runtime,
+    files: &[PathBuf],
+    defaults: &HostDefaults,
+) -> Vec<Vec<PluginEntry>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len());
+    if workers <= 1 {
+        return files
+            .iter()
+            .map(|p| load_file(runtime, p, defaults))
+            .collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut loaded: Vec<(usize, Vec<PluginEntry>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(path) = files.get(i) else { break mine };
+                        let entries =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                load_file(runtime, path, defaults)
+                            }))
+                            .unwrap_or_else(|_| vec![panicked(path, defaults)]);
+                        mine.push((i, entries));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    loaded.sort_by_key(|(i, _)| *i);
+    loaded.into_iter().map(|(_, entries)| entries).collect()
+}
+
+/// The failed entry of a file whose loader panicked.
+fn panicked(path: &Path, defaults: &HostDefaults) -> PluginEntry {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let error = format!("loading {} panicked", path.display());
+    tracing::error!(plugin = %stem, file = %path.display(), "plugin not loaded: {error}");
+    let limits = Limits::resolve(&LimitsSpec::default(), defaults);
+    PluginEntry::failed(stem.into(), path.to_owned(), limits, error)
 }
 
 /// The entries of one `.wasm`: one per instance, sharing one compilation.

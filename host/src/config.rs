@@ -43,6 +43,7 @@ pub use crate::duration::parse_duration;
 use crate::runtime::limits::{
     DEFAULT_MAX_FAMILIES, DEFAULT_MAX_LABEL_NAME_LENGTH, DEFAULT_MAX_LABEL_VALUE_LENGTH,
     DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_SERIES, DEFAULT_MAX_STDERR_BYTES,
+    DEFAULT_PROBE_CONCURRENCY,
 };
 pub use crate::runtime::limits::{HostDefaults, Limits};
 
@@ -159,6 +160,12 @@ pub struct LimitsSpec {
     /// Default: 64MiB. A larger one is a `too-large` error.
     #[serde(default, deserialize_with = "de_size")]
     pub max_response_bytes: Option<u64>,
+    /// Most `/probe` calls of the plugin running at once, each on an
+    /// instance of its own (so up to this many instances, each within
+    /// `memory`). Default: 4. A probe that finds every slot busy until its
+    /// deadline fails with reason `busy`.
+    #[serde(default)]
+    pub probe_concurrency: Option<usize>,
 }
 
 /// The `grants:` section: what a plugin may reach. Default: nothing.
@@ -366,6 +373,10 @@ impl Limits {
                 .map_or(DEFAULT_MAX_RESPONSE_BYTES, |b| {
                     usize::try_from(b).unwrap_or(usize::MAX)
                 }),
+            probe_concurrency: spec
+                .probe_concurrency
+                .unwrap_or(DEFAULT_PROBE_CONCURRENCY)
+                .max(1),
         }
     }
 }

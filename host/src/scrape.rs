@@ -119,12 +119,20 @@ impl Scraper {
             statuses.push((&*plugin.name, plugin.status()));
         }
 
+        // Every module that answers /probe, enabled for /metrics or not.
+        let probes: Vec<(&str, _)> = catalogue
+            .plugins
+            .iter()
+            .filter(|p| p.probes())
+            .map(|p| (&*p.name, p.probe_stats()))
+            .collect();
         let mut families = merged.families;
         // No plugin family has a host name (validation dropped those), so
         // the host's join the list without a merge.
         families.extend(
             selfmetrics::families(&statuses, &self.build, self.exporter_metrics)
                 .into_iter()
+                .chain(selfmetrics::probe_families(&probes))
                 .chain(handler)
                 .filter(|f| !f.series.is_empty()),
         );

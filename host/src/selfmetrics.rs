@@ -4,6 +4,7 @@
 //! family that takes one is dropped as a clash ([`host_owns`]).
 
 use crate::catalogue::Status;
+use crate::catalogue::probe::{DURATION_BUCKETS, ProbeStats};
 use crate::exposition::model::{Family, Kind, Value};
 use crate::reason::Reason;
 
@@ -184,6 +185,72 @@ pub fn families(plugins: &[(&str, Status)], build: &BuildInfo, process: bool) ->
         });
     }
     out
+}
+
+/// The `/probe` counts of each module that answers it, given by name in
+/// name order: probes, failures by reason (every reason a probe can fail
+/// with, present from the start) and a histogram of their durations.
+pub fn probe_families(modules: &[(&str, ProbeStats)]) -> Vec<Family> {
+    use crate::exposition::model::{Bucket, Histogram};
+    let counter = |total: u64| Value::Counter {
+        total: total as f64,
+        exemplar: None,
+    };
+    let mut probes = Family::new(
+        Kind::Counter,
+        "wasm_exporter_probes_total",
+        "Probes of the module answered on /probe.",
+    )
+    .with_labels(&["module"]);
+    let mut failures = Family::new(
+        Kind::Counter,
+        "wasm_exporter_probe_failures_total",
+        "Probes of the module that failed, by reason: target_denied (outside grants.fetch, answered 403), invalid_target, busy (no probe slot before the deadline), or the plugin's failure reason.",
+    )
+    .with_labels(&["module", "reason"]);
+    let mut duration = Family::new(
+        Kind::Histogram,
+        "wasm_exporter_module_probe_duration_seconds",
+        "Duration of the module's probes, in seconds (each probe's own is wasm_exporter_probe_duration_seconds in its answer).",
+    )
+    .with_labels(&["module"])
+    .with_unit("seconds");
+    let always = ["target_denied", "invalid_target", "busy", "timeout", "trap"];
+    for (name, stats) in modules {
+        let module = || vec![(*name).to_owned()];
+        probes.push(module(), counter(stats.probes));
+        let mut reasons = stats.failures.clone();
+        for reason in always {
+            reasons.entry(reason).or_insert(0);
+        }
+        for (reason, n) in reasons {
+            failures.push(vec![(*name).to_owned(), reason.to_owned()], counter(n));
+        }
+        let mut cumulative = 0;
+        let buckets: Vec<Bucket> = DURATION_BUCKETS
+            .iter()
+            .chain([&f64::INFINITY])
+            .zip(stats.buckets)
+            .map(|(bound, n)| {
+                cumulative += n;
+                Bucket {
+                    upper_bound: *bound,
+                    cumulative_count: cumulative,
+                    exemplar: None,
+                }
+            })
+            .collect();
+        duration.push(
+            module(),
+            Value::Histogram(Histogram {
+                buckets,
+                sum: stats.duration_sum,
+                count: stats.probes,
+                native: None,
+            }),
+        );
+    }
+    vec![probes, failures, duration]
 }
 
 /// promhttp's metrics about the metrics handler itself: scrapes served by

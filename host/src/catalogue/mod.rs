@@ -8,6 +8,7 @@
 
 pub mod outcome;
 pub mod plugin;
+pub mod probe;
 pub mod status;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ use crate::runtime::fetch::{FetchContext, Grants};
 use crate::secrets;
 pub use outcome::Outcome;
 pub use plugin::PluginEntry;
+pub use probe::{ProbeError, ProbeOutcome, ProbeRequest, ProbeStats};
 pub use status::Status;
 
 /// Errors that stop the catalogue from loading at all.

@@ -55,7 +55,9 @@ pub struct PluginEntry {
     pub dirs: DirGrants,
     /// `enabled:` of its `NAME.yml`: false keeps it loaded, never collected.
     pub enabled: bool,
-    pre: Result<PluginPre, PluginError>,
+    pub(super) pre: Result<PluginPre, PluginError>,
+    /// Probe instances, calls and counts (`/probe`).
+    pub(super) probe: super::probe::Probes,
     supervisor: tokio::sync::Mutex<Supervisor>,
     /// The collect in flight, which concurrent scrapes join.
     inflight: Mutex<Option<InFlight>>,
@@ -88,6 +90,7 @@ impl PluginEntry {
             fetch: FetchContext::deny_all(),
             dirs: DirGrants::default(),
             enabled: true,
+            probe: super::probe::Probes::new(limits.probe_concurrency),
             pre,
             supervisor: tokio::sync::Mutex::default(),
             inflight: Mutex::new(None),
@@ -100,6 +103,11 @@ impl PluginEntry {
     /// An entry whose files failed to load.
     pub fn failed(name: Arc<str>, wasm_path: PathBuf, limits: Limits, error: String) -> Self {
         Self::new(name, wasm_path, limits, Err(PluginError::Load(error)))
+    }
+
+    /// Why the plugin's files failed to load, if they did.
+    pub fn load_error(&self) -> Option<String> {
+        self.pre.as_ref().err().map(ToString::to_string)
     }
 
     /// A copy of the current status.
@@ -259,8 +267,23 @@ impl PluginEntry {
         runtime: &Runtime,
         deadline: Instant,
     ) -> Result<(), PluginError> {
+        let (instance, metadata) = self
+            .new_instance(runtime, self.fetch.clone(), deadline)
+            .await?;
+        supervisor.metadata = Some(metadata);
+        supervisor.instance = Some(instance);
+        Ok(())
+    }
+
+    /// A new instance, initialised with the plugin's config, and the
+    /// metadata it reports; its fetches go through `fetch`.
+    pub(super) async fn new_instance(
+        &self,
+        runtime: &Runtime,
+        fetch: FetchContext,
+        deadline: Instant,
+    ) -> Result<(Instance, Metadata), PluginError> {
         let pre = self.pre.as_ref().map_err(Clone::clone)?;
-        let fetch = self.fetch.clone();
         let mut instance = Instance::instantiate(
             runtime,
             pre,
@@ -271,10 +294,9 @@ impl PluginEntry {
             deadline,
         )
         .await?;
-        supervisor.metadata = Some(instance.metadata(deadline).await?);
+        let metadata = instance.metadata(deadline).await?;
         instance.init(&self.config_json, deadline).await?;
-        supervisor.instance = Some(instance);
-        Ok(())
+        Ok((instance, metadata))
     }
 
     /// Instantiates and initialises the plugin now, so that a reload can

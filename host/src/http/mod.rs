@@ -4,9 +4,11 @@
 //!
 //! Rooms: this file (the shared state, auth and headers around every
 //! answer), [`routes`] (what each path answers, the metrics body included),
+//! [`probe`] (`/probe`, one module's collect for a target named per request),
 //! [`landing`] (the HTML page), [`server`] (listeners, TLS, connections).
 
 pub mod landing;
+pub mod probe;
 pub mod routes;
 pub mod server;
 

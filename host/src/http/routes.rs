@@ -36,8 +36,8 @@ impl App {
             return resp;
         }
         let path = req.uri().path();
-        let known =
-            path == self.settings.telemetry_path || matches!(path, "/" | "/-/healthy" | "/-/ready");
+        let known = path == self.settings.telemetry_path
+            || matches!(path, "/" | "/probe" | "/-/healthy" | "/-/ready");
         if path == "/-/reload" {
             return self.reload(req.method()).await;
         }
@@ -57,6 +57,7 @@ impl App {
             return resp;
         }
         match path {
+            "/probe" => self.probe(&req).await,
             "/-/healthy" => plain(StatusCode::OK, "Healthy.\n"),
             "/-/ready" if self.ready.load(Ordering::SeqCst) => plain(StatusCode::OK, "Ready.\n"),
             "/-/ready" => plain(
@@ -103,7 +104,7 @@ impl App {
         }
     }
 
-    fn scrape_budget(&self, req: &Request<Incoming>) -> Option<Duration> {
+    pub(super) fn scrape_budget(&self, req: &Request<Incoming>) -> Option<Duration> {
         let raw = req.headers().get(SCRAPE_TIMEOUT_HEADER)?.to_str().ok()?;
         let seconds: f64 = raw
             .trim()
@@ -172,16 +173,30 @@ impl App {
             Ok(families) => families,
             Err(e) => return text_response(StatusCode::BAD_REQUEST, format!("{e}\n")),
         };
+        let body_hint = self.last_size.load(Ordering::Relaxed);
+        let resp = self.exposition(families, negotiated, compression, body_hint);
+        self.last_size.store(resp.1, Ordering::Relaxed);
+        resp.0
+    }
+
+    /// `families` as the scraper negotiated them: names escaped, encoded,
+    /// compressed, with their headers; and the size of the encoded body.
+    pub(super) fn exposition(
+        &self,
+        families: Vec<crate::exposition::model::Family>,
+        negotiated: negotiate::Negotiated,
+        compression: Compression,
+        size_hint: usize,
+    ) -> (Response<Body>, usize) {
         let (families, clashes) = escape::apply(families, negotiated.escaping);
         self.handler.escape_clashed(&clashes);
-        let mut body = Vec::with_capacity(self.last_size.load(Ordering::Relaxed) + 4096);
+        let mut body = Vec::with_capacity(size_hint + 4096);
         match negotiated.format {
             Format::Text | Format::Text1 => text::encode(&families, &mut body),
             Format::OpenMetrics { .. } => openmetrics::encode(&families, &mut body),
             Format::Protobuf => protobuf::encode(&families, &mut body),
         }
-        self.last_size.store(body.len(), Ordering::Relaxed);
-
+        let size = body.len();
         let (body, encoding) = compress(body, compression);
         let mut resp = Response::new(Full::new(Bytes::from(body)));
         let headers = resp.headers_mut();
@@ -195,7 +210,7 @@ impl App {
         if let Some(encoding) = encoding {
             headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
         }
-        resp
+        (resp, size)
     }
 }
 
@@ -222,24 +237,35 @@ fn compress(body: Vec<u8>, compression: Compression) -> (Vec<u8>, Option<&'stati
     }
 }
 
+/// The query's parameters, percent-decoded (`+` as a space), in order.
+pub(super) fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, String> {
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(&s.replace('+', " "))
+            .decode_utf8()
+            .map(|c| c.into_owned())
+            .map_err(|_| format!("query: {s:?} is not UTF-8"))
+    };
+    query
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            Ok((decode(key)?, decode(value)?))
+        })
+        .collect()
+}
+
 /// The plugins `collect[]=NAME` names in the query (Prometheus' `params:`),
 /// or `None` when there is none: then every enabled plugin is collected.
 fn collect_param(
     query: Option<&str>,
 ) -> Result<Option<std::collections::BTreeSet<String>>, String> {
-    let mut names = std::collections::BTreeSet::new();
-    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let decode = |s: &str| {
-            percent_encoding::percent_decode_str(&s.replace('+', " "))
-                .decode_utf8()
-                .map(|c| c.into_owned())
-                .map_err(|_| format!("query: {s:?} is not UTF-8"))
-        };
-        if decode(key)? == "collect[]" {
-            names.insert(decode(value)?);
-        }
-    }
+    let names: std::collections::BTreeSet<String> = query_pairs(query)?
+        .into_iter()
+        .filter(|(key, _)| key == "collect[]")
+        .map(|(_, value)| value)
+        .collect();
     Ok((!names.is_empty()).then_some(names))
 }
 

@@ -5,7 +5,7 @@
 //! newer cases, so nothing else in the host knows versions exist.
 
 use wasmtime::Engine;
-use wasmtime::component::{Component, InstancePre};
+use wasmtime::component::{Component, ComponentExportIndex, InstancePre, TypedFunc};
 
 use super::bindings::{v0_1, v0_2};
 use super::convert;
@@ -89,30 +89,52 @@ pub fn version_of(component: &Component, engine: &Engine) -> Result<Version, Str
     })
 }
 
+/// The interface a plugin exports to answer `/probe` (0.2.0's
+/// `probe-plugin` world).
+pub const PROBER: &str = "wasm-exporter:plugin/prober@0.2.0";
+
 /// A component linked and checked against its version's world, ready to
 /// instantiate.
 #[derive(Clone)]
 pub enum PluginPre {
     /// Built for 0.1.0.
     V0_1(v0_1::PluginPre<StoreState>),
-    /// Built for 0.2.0.
-    V0_2(v0_2::PluginPre<StoreState>),
+    /// Built for 0.2.0; with the index of its `probe` function when it
+    /// exports the prober interface.
+    V0_2(v0_2::PluginPre<StoreState>, Option<ComponentExportIndex>),
 }
+
+/// `prober.probe`, typed.
+type ProbeFunc = TypedFunc<
+    (String, Vec<(String, String)>),
+    (Result<v0_2::types::Collection, v0_2::types::CollectError>,),
+>;
 
 impl PluginPre {
     /// Checks `pre` against the world of `version`.
     pub fn new(pre: InstancePre<StoreState>, version: Version) -> wasmtime::Result<Self> {
         Ok(match version {
             Version::V0_1 => PluginPre::V0_1(v0_1::PluginPre::new(pre)?),
-            Version::V0_2 => PluginPre::V0_2(v0_2::PluginPre::new(pre)?),
+            Version::V0_2 => {
+                let component = pre.component();
+                let probe = component
+                    .get_export_index(None, PROBER)
+                    .and_then(|iface| component.get_export_index(Some(&iface), "probe"));
+                PluginPre::V0_2(v0_2::PluginPre::new(pre)?, probe)
+            }
         })
+    }
+
+    /// Whether the component exports the prober interface (`/probe`).
+    pub fn probes(&self) -> bool {
+        matches!(self, PluginPre::V0_2(_, Some(_)))
     }
 
     /// The contract version the component was built for.
     pub fn version(&self) -> Version {
         match self {
             PluginPre::V0_1(_) => Version::V0_1,
-            PluginPre::V0_2(_) => Version::V0_2,
+            PluginPre::V0_2(..) => Version::V0_2,
         }
     }
 
@@ -123,7 +145,15 @@ impl PluginPre {
     ) -> wasmtime::Result<Bindings> {
         Ok(match self {
             PluginPre::V0_1(pre) => Bindings::V0_1(pre.instantiate_async(store).await?),
-            PluginPre::V0_2(pre) => Bindings::V0_2(pre.instantiate_async(store).await?),
+            PluginPre::V0_2(pre, None) => Bindings::V0_2(pre.instantiate_async(store).await?, None),
+            PluginPre::V0_2(pre, Some(probe)) => {
+                let instance = pre.instance_pre().instantiate_async(&mut *store).await?;
+                let plugin = v0_2::Plugin::new(&mut *store, &instance)?;
+                // Its type is checked here, once per instance: a `probe` of
+                // another shape fails to instantiate, as a bad collector does.
+                let probe: ProbeFunc = instance.get_typed_func(&mut *store, probe)?;
+                Bindings::V0_2(plugin, Some(probe))
+            }
         })
     }
 }
@@ -132,8 +162,8 @@ impl PluginPre {
 pub enum Bindings {
     /// 0.1.0.
     V0_1(v0_1::Plugin),
-    /// 0.2.0.
-    V0_2(v0_2::Plugin),
+    /// 0.2.0, with `prober.probe` when it exports it.
+    V0_2(v0_2::Plugin, Option<ProbeFunc>),
 }
 
 /// Metadata a plugin reports about itself.
@@ -208,7 +238,7 @@ impl Bindings {
                         .await?
                 )
             }
-            Bindings::V0_2(p) => {
+            Bindings::V0_2(p, _) => {
                 metadata!(
                     p.wasm_exporter_plugin_collector()
                         .call_metadata(store)
@@ -236,7 +266,7 @@ impl Bindings {
                     Old::Failed(m) => InitError::Failed(m),
                 })
             }
-            Bindings::V0_2(p) => {
+            Bindings::V0_2(p, _) => {
                 p.wasm_exporter_plugin_collector()
                     .call_init(store, config)
                     .await?
@@ -253,12 +283,29 @@ impl Bindings {
                 .await?
                 .map(Collected::V0_1)
                 .map_err(|e| e.message),
-            Bindings::V0_2(p) => p
+            Bindings::V0_2(p, _) => p
                 .wasm_exporter_plugin_collector()
                 .call_collect(store)
                 .await?
                 .map(Collected::V0_2)
                 .map_err(|e| e.message),
         })
+    }
+
+    /// Calls `probe` for `target`; `None` when the plugin does not export
+    /// it.
+    pub async fn probe(
+        &self,
+        store: Store<'_>,
+        target: &str,
+        params: &[(String, String)],
+    ) -> Option<wasmtime::Result<Result<Collected, String>>> {
+        let Bindings::V0_2(_, Some(probe)) = self else {
+            return None;
+        };
+        let called = probe
+            .call_async(store, (target.to_owned(), params.to_vec()))
+            .await;
+        Some(called.map(|(r,)| r.map(Collected::V0_2).map_err(|e| e.message)))
     }
 }

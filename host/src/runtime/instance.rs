@@ -213,6 +213,34 @@ impl Instance {
         Ok(collection.into_raw())
     }
 
+    /// Calls `probe` for `target` with the request's other `params`,
+    /// before `deadline`, as [`Instance::collect`] calls `collect`.
+    pub async fn probe(
+        &mut self,
+        target: &str,
+        params: &[(String, String)],
+        deadline: Instant,
+    ) -> Result<RawCollection, PluginError> {
+        arm(&mut self.store, deadline);
+        let call = self.bindings.probe(&mut self.store, target, params);
+        let outcome = match timed(&mut self.cpu, deadline, call).await {
+            Some(None) => {
+                return Err(PluginError::Collect(
+                    "the plugin does not export the prober interface".into(),
+                ));
+            }
+            Some(Some(called)) => Some(called),
+            None => None,
+        };
+        let collection = self.settle(outcome)?.map_err(PluginError::Collect)?;
+        validate::caps(
+            collection.families(),
+            collection.series(),
+            self.limits.validation(),
+        )?;
+        Ok(collection.into_raw())
+    }
+
     /// Whether a granted directory that could not be opened when this
     /// instance started exists now (the instance should be started anew).
     pub fn granted_dir_appeared(&self) -> bool {

@@ -33,6 +33,10 @@ pub use crate::exposition::validate::rules::{
 /// Default cap on what a plugin may write to stdout and stderr per call:
 /// enough for a panic message and a backtrace, not for a log flood.
 pub const DEFAULT_MAX_STDERR_BYTES: usize = 64 << 10;
+/// Default number of `/probe` calls of one plugin at once: each needs an
+/// instance of its own, within the plugin's memory limit.
+pub const DEFAULT_PROBE_CONCURRENCY: usize = 4;
+
 /// Default cap on one `fetch` response: a HAProxy CSV at 500x10 is ~10 MB.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 << 20;
 
@@ -103,6 +107,8 @@ pub struct Limits {
     pub max_stderr_bytes: usize,
     /// Response cap of one fetch, in bytes.
     pub max_response_bytes: usize,
+    /// `/probe` calls at once (instances for probes).
+    pub probe_concurrency: usize,
 }
 
 impl Limits {

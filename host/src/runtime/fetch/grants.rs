@@ -1,11 +1,14 @@
 //! What a plugin may fetch: its `grants.fetch`, parsed once at load.
 //!
 //! Grants deny by default. A grant is one of:
-//! - an `http://` or `https://` URL pattern: scheme, host and port must
-//!   match exactly, and the path (with its query) must match the pattern's,
-//!   where `*` stands for any run of characters (`http://127.0.0.1:8404/*`);
+//! - an `http://` or `https://` URL pattern: the scheme must match exactly;
+//!   the host, the port and the path (with its query) must match the
+//!   pattern's, where `*` stands for any run of characters: in the host
+//!   (`*.lb.example.com`, any host under that domain; `*`, any host), as
+//!   the whole port (`:*`, any port; a port left out is the scheme's) and in
+//!   the path (`http://127.0.0.1:8404/*`);
 //! - `unix:/path/to/socket`: that socket path, exactly;
-//! - `tcp://host:port`: that host and port, exactly.
+//! - `tcp://host:port`: that host and port, with the same patterns.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -17,11 +20,91 @@ enum Grant {
     Http {
         scheme: String,
         host: String,
-        port: u16,
+        port: Port,
         path: String,
     },
     Unix(PathBuf),
-    Tcp(String, u16),
+    Tcp(String, Port),
+}
+
+/// The port of a grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Port {
+    Any,
+    Exactly(u16),
+}
+
+impl Port {
+    fn matches(self, port: Option<u16>) -> bool {
+        match self {
+            Port::Any => port.is_some(),
+            Port::Exactly(p) => port == Some(p),
+        }
+    }
+}
+
+/// A host pattern and port of a grant's authority (`host:port`,
+/// `[v6]:port`, `*.example.com:*`); the port is `default` when left out.
+fn parse_authority(
+    spec: &str,
+    authority: &str,
+    default: Option<u16>,
+) -> Result<(String, Port), String> {
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(':') && !p.contains(']') => (h, Some(p)),
+        _ => (authority, None),
+    };
+    let port = match port {
+        Some("*") => Port::Any,
+        Some(p) => Port::Exactly(
+            p.parse()
+                .map_err(|_| format!("grant {spec:?}: bad port {p:?}"))?,
+        ),
+        None => Port::Exactly(default.ok_or_else(|| format!("grant {spec:?}: no port"))?),
+    };
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    let legal = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '*' | ':');
+    if host.is_empty() || !host.chars().all(legal) {
+        return Err(format!("grant {spec:?}: bad host pattern {host:?}"));
+    }
+    Ok((host, port))
+}
+
+/// A grant with `*` in its host or port, which no URL parser takes.
+fn parse_pattern(spec: &str) -> Result<Option<Grant>, String> {
+    let (scheme, rest) = match spec.split_once("://") {
+        Some((s @ ("http" | "https" | "tcp"), rest)) => (s, rest),
+        _ => return Ok(None),
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    if !authority.contains('*') {
+        return Ok(None);
+    }
+    if authority.contains('@') {
+        return Err(format!("grant {spec:?}: no user info in a grant"));
+    }
+    let default = match scheme {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    };
+    let (host, port) = parse_authority(spec, authority, default)?;
+    Ok(Some(if scheme == "tcp" {
+        Grant::Tcp(host, port)
+    } else {
+        Grant::Http {
+            scheme: scheme.to_owned(),
+            host,
+            port,
+            path: path.to_owned(),
+        }
+    }))
 }
 
 /// What a plugin may reach.
@@ -112,19 +195,34 @@ impl Grants {
     pub fn parse(specs: &[String]) -> Result<Self, String> {
         let mut grants = Vec::with_capacity(specs.len());
         for spec in specs {
+            if let Some(pattern) = parse_pattern(spec)? {
+                grants.push(pattern);
+                continue;
+            }
             let grant = match parse_target(spec).map_err(|e| format!("grant {e}"))? {
                 Target::Http(url) => Grant::Http {
                     scheme: url.scheme().to_owned(),
-                    host: url.host_str().unwrap_or("").to_ascii_lowercase(),
-                    port: url.port_or_known_default().unwrap_or(0),
+                    host: url
+                        .host_str()
+                        .unwrap_or("")
+                        .trim_start_matches('[')
+                        .trim_end_matches(']')
+                        .to_ascii_lowercase(),
+                    port: Port::Exactly(url.port_or_known_default().unwrap_or(0)),
                     path: path_and_query(&url),
                 },
                 Target::Unix(p) => Grant::Unix(p),
-                Target::Tcp(h, p) => Grant::Tcp(h, p),
+                Target::Tcp(h, p) => Grant::Tcp(h, Port::Exactly(p)),
             };
             grants.push(grant);
         }
         Ok(Grants { grants })
+    }
+
+    /// Whether `target` (as a plugin would pass it to `fetch`) is inside
+    /// these grants; an error when it is no target at all.
+    pub fn permits(&self, target: &str) -> Result<bool, String> {
+        parse_target(target).map(|t| self.allows(&t))
     }
 
     pub(super) fn allows(&self, target: &Target) -> bool {
@@ -139,12 +237,17 @@ impl Grants {
                 Target::Http(url),
             ) => {
                 url.scheme() == scheme
-                    && url.host_str().is_some_and(|h| h.eq_ignore_ascii_case(host))
-                    && url.port_or_known_default() == Some(*port)
+                    && url.host_str().is_some_and(|h| {
+                        let h = h.trim_start_matches('[').trim_end_matches(']');
+                        glob(host, &h.to_ascii_lowercase())
+                    })
+                    && port.matches(url.port_or_known_default())
                     && glob(path, &path_and_query(url))
             }
             (Grant::Unix(granted), Target::Unix(asked)) => granted == asked,
-            (Grant::Tcp(h, p), Target::Tcp(host, port)) => h == host && p == port,
+            (Grant::Tcp(h, p), Target::Tcp(host, port)) => {
+                glob(h, &host.to_ascii_lowercase()) && p.matches(Some(*port))
+            }
             _ => false,
         })
     }
@@ -186,6 +289,57 @@ mod tests {
         // Userinfo tricks do not change the host.
         assert!(!allowed(&g, "http://127.0.0.1:8404@evil.example/stats;csv"));
         assert!(!allowed(&g, "https://lb.example.com.evil.example/haproxy/"));
+    }
+
+    #[test]
+    fn host_and_port_patterns() {
+        let g = grants(&[
+            "http://*.lb.example.com:8404/stats;csv",
+            "https://*:*/metrics",
+            "tcp://*.db.example.com:*",
+        ]);
+        // Any host under the domain, on that port and path only.
+        assert!(allowed(&g, "http://a.lb.example.com:8404/stats;csv"));
+        assert!(allowed(&g, "http://A.B.LB.example.com:8404/stats;csv"));
+        assert!(!allowed(&g, "http://lb.example.com:8404/stats;csv"));
+        assert!(!allowed(&g, "http://evil-lb.example.com:8404/stats;csv"));
+        assert!(!allowed(
+            &g,
+            "http://a.lb.example.com.evil.example:8404/stats;csv"
+        ));
+        assert!(!allowed(&g, "http://a.lb.example.com:8405/stats;csv"));
+        assert!(!allowed(&g, "http://a.lb.example.com/stats;csv"));
+        assert!(!allowed(&g, "https://a.lb.example.com:8404/stats;csv"));
+        assert!(!allowed(&g, "http://a.lb.example.com:8404/other"));
+        assert!(!allowed(
+            &g,
+            "http://a.lb.example.com:8404@evil.example:8404/stats;csv"
+        ));
+        // Any host and port, one path.
+        assert!(allowed(&g, "https://10.0.0.1:9000/metrics"));
+        assert!(allowed(&g, "https://[::1]:9000/metrics"));
+        assert!(allowed(&g, "https://x.example/metrics"));
+        assert!(!allowed(&g, "http://x.example/metrics"));
+        assert!(!allowed(&g, "https://x.example/metrics/more"));
+        assert!(allowed(&g, "tcp://pg.db.example.com:5432"));
+        assert!(!allowed(&g, "tcp://db.example.com:5432"));
+        assert!(!allowed(&g, "unix:/run/a.sock"));
+        assert_eq!(
+            g.permits("not a target"),
+            Err("\"not a target\": relative URL without a base".to_owned())
+        );
+    }
+
+    #[test]
+    fn bad_patterns_are_refused() {
+        for bad in [
+            "http://*.example.com:80x/",
+            "http://user@*.example.com/",
+            "http://*.exa mple.com/",
+            "tcp://*.example.com",
+        ] {
+            assert!(Grants::parse(&[bad.to_owned()]).is_err(), "{bad}");
+        }
     }
 
     #[test]

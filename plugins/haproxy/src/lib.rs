@@ -6,26 +6,43 @@
 //! exports the same metric names, types, labels and values as
 //! haproxy_exporter. Columns are found by the CSV header's names, so newer
 //! HAProxy versions with added or moved columns parse correctly.
+//!
+//! It also answers `/probe`: the target is a scrape URI, probed with the
+//! rest of the configuration, so one exporter serves many HAProxys.
 
 pub mod csv;
 pub mod exporter;
 pub mod metrics;
 
-use wasm_exporter_sdk::{CollectError, Collector, InitError, MetricFamily, export_collector};
+use std::collections::HashMap;
+
+use wasm_exporter_sdk::{CollectError, Collector, InitError, MetricFamily, Prober, export_prober};
 
 use exporter::{Config, Exporter};
+
+/// Most probe targets whose counters (`haproxy_exporter_scrapes_total`...)
+/// are kept; past it they start again from zero, so that a scraper naming
+/// ever new targets cannot grow the plugin's memory without end.
+pub const MAX_PROBED_TARGETS: usize = 256;
 
 /// The collector.
 pub struct Haproxy {
     exporter: Exporter,
+    config: Config,
+    /// One exporter per probed target, for its counters and CSV layout.
+    probed: HashMap<String, Exporter>,
 }
 
 impl Collector for Haproxy {
     type Config = Config;
 
     fn init(config: Config) -> Result<Self, InitError> {
-        Exporter::new(config)
-            .map(|exporter| Haproxy { exporter })
+        Exporter::new(config.clone())
+            .map(|exporter| Haproxy {
+                exporter,
+                config,
+                probed: HashMap::new(),
+            })
             .map_err(InitError::InvalidConfig)
     }
 
@@ -34,4 +51,31 @@ impl Collector for Haproxy {
     }
 }
 
-export_collector!(Haproxy);
+impl Prober for Haproxy {
+    /// Scrapes `target` (a scrape URI, as `scrape_uri`) with the rest of
+    /// the plugin's configuration. Parameters are not used.
+    fn probe(
+        &mut self,
+        target: &str,
+        _params: &[(String, String)],
+    ) -> Result<Vec<MetricFamily>, CollectError> {
+        if !self.probed.contains_key(target) && self.probed.len() >= MAX_PROBED_TARGETS {
+            self.probed.clear();
+        }
+        let exporter = match self.probed.entry(target.to_owned()) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let config = Config {
+                    scrape_uri: target.to_owned(),
+                    ..self.config.clone()
+                };
+                let exporter = Exporter::new(config)
+                    .map_err(|error| CollectError::new(format!("target {target:?}: {error}")))?;
+                e.insert(exporter)
+            }
+        };
+        Ok(exporter.scrape(wasm_exporter_sdk::fetch::fetch))
+    }
+}
+
+export_prober!(Haproxy);

@@ -87,6 +87,25 @@ pub mod __bindings {
     });
 }
 
+/// The prober export alone (the `probe-export` world), with the types of
+/// [`__bindings`]: [`export_prober!`] emits it beside the collector, and the
+/// component gets both (the `probe-plugin` world). A plugin that does not
+/// probe never emits it and exports no prober.
+#[doc(hidden)]
+#[allow(missing_docs, unsafe_code, clippy::all)]
+pub mod __probe_bindings {
+    wit_bindgen::generate!({
+        path: "wit",
+        world: "probe-export",
+        pub_export_macro: true,
+        export_macro_name: "__export_probe",
+        default_bindings_module: "wasm_exporter_sdk::__probe_bindings",
+        with: {
+            "wasm-exporter:plugin/types@0.2.0": crate::__bindings::wasm_exporter::plugin::types,
+        },
+    });
+}
+
 pub use __bindings::wasm_exporter::plugin::types::{
     Bucket, CollectError, Collection, CounterValue, Exemplar, HistogramValue, InitError, Label,
     MetricFamily, MetricKind, NativeBucket, NativeHistogramValue, PluginMetadata, Quantile,
@@ -175,6 +194,25 @@ pub trait Collector: Sized + 'static {
     fn collect(&mut self) -> Result<Vec<MetricFamily>, CollectError>;
 }
 
+/// A collector that also answers `/probe`: the exporter passes the target
+/// named by the scrape (`/probe?module=NAME&target=T`), already checked
+/// against the plugin's `grants.fetch`, and the request's other query
+/// parameters. Export it with [`export_prober!`] instead of
+/// [`export_collector!`].
+///
+/// The host runs probes on instances of their own (each started with
+/// [`Collector::init`] and the plugin's config), one call at a time per
+/// instance; a probe must not assume the instance also serves `collect`.
+pub trait Prober: Collector {
+    /// Returns fresh samples for `target`. A target that is down is data
+    /// (report it, for example as an `up` gauge of 0).
+    fn probe(
+        &mut self,
+        target: &str,
+        params: &[(String, String)],
+    ) -> Result<Vec<MetricFamily>, CollectError>;
+}
+
 impl CollectError {
     /// A collect error with this message.
     pub fn new(message: impl Into<String>) -> Self {
@@ -219,6 +257,48 @@ macro_rules! export_collector {
     };
 }
 
+/// Exports `$ty`, which implements [`Prober`], as this component's
+/// collector and prober (the `probe-plugin` world). Call it once, at the
+/// crate root of a `cdylib`, instead of [`export_collector!`].
+#[macro_export]
+macro_rules! export_prober {
+    ($ty:ty) => {
+        const _: () = {
+            struct __WasmExporterProber;
+
+            impl $crate::__private::Guest for __WasmExporterProber {
+                fn metadata() -> $crate::PluginMetadata {
+                    $crate::PluginMetadata {
+                        name: ::core::env!("CARGO_PKG_NAME").into(),
+                        version: ::core::env!("CARGO_PKG_VERSION").into(),
+                        description: ::core::env!("CARGO_PKG_DESCRIPTION").into(),
+                    }
+                }
+                fn init(config: ::std::string::String) -> ::core::result::Result<(), $crate::InitError> {
+                    $crate::__private::init::<$ty>(&config)
+                }
+                fn collect() -> ::core::result::Result<$crate::Collection, $crate::CollectError> {
+                    $crate::__private::collect::<$ty>()
+                }
+            }
+
+            impl $crate::__private::ProberGuest for __WasmExporterProber {
+                fn probe(
+                    target: ::std::string::String,
+                    params: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+                ) -> ::core::result::Result<$crate::Collection, $crate::CollectError> {
+                    $crate::__private::probe::<$ty>(&target, &params)
+                }
+            }
+
+            #[cfg(target_family = "wasm")]
+            $crate::__bindings::__export_plugin!(__WasmExporterProber with_types_in $crate::__bindings);
+            #[cfg(target_family = "wasm")]
+            $crate::__probe_bindings::__export_probe!(__WasmExporterProber with_types_in $crate::__probe_bindings);
+        };
+    };
+}
+
 /// Exports a function as this component's collector, for a plugin without
 /// configuration or state:
 /// `fn collect() -> Result<Vec<MetricFamily>, CollectError>`, called once per
@@ -257,7 +337,8 @@ pub mod __private {
     use std::cell::RefCell;
 
     pub use crate::__bindings::exports::wasm_exporter::plugin::collector::Guest;
-    use crate::{CollectError, Collection, Collector, InitError, strings};
+    pub use crate::__probe_bindings::exports::wasm_exporter::plugin::prober::Guest as ProberGuest;
+    use crate::{CollectError, Collection, Collector, InitError, MetricFamily, Prober, strings};
 
     thread_local! {
         // The one collector of this component. Components are single-threaded
@@ -295,12 +376,29 @@ pub mod __private {
 
     /// Runs the stored collector, with a fresh string table.
     pub fn collect<C: Collector>() -> Result<Collection, CollectError> {
+        with_instance::<C>("collect", C::collect)
+    }
+
+    /// Runs the stored prober for `target`, with a fresh string table.
+    pub fn probe<C: Prober>(
+        target: &str,
+        params: &[(String, String)],
+    ) -> Result<Collection, CollectError> {
+        with_instance::<C>("probe", |c| c.probe(target, params))
+    }
+
+    fn with_instance<C: Collector>(
+        call: &str,
+        run: impl FnOnce(&mut C) -> Result<Vec<MetricFamily>, CollectError>,
+    ) -> Result<Collection, CollectError> {
         strings::reset();
         let families = INSTANCE.with(|slot| {
             let mut slot = slot.borrow_mut();
             match slot.as_mut().and_then(|c| c.downcast_mut::<C>()) {
-                Some(collector) => collector.collect(),
-                None => Err(CollectError::new("collect called before a successful init")),
+                Some(collector) => run(collector),
+                None => Err(CollectError::new(format!(
+                    "{call} called before a successful init"
+                ))),
             }
         });
         let strings = strings::take();

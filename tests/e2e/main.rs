@@ -19,6 +19,7 @@ mod haproxy_endpoint;
 mod http;
 mod languages;
 mod native;
+mod probe;
 mod prometheus;
 mod protobuf;
 mod reload;

@@ -96,9 +96,9 @@ fn a_target_outside_the_grants_is_refused_and_never_contacted() -> Result<()> {
     dir.add(
         "haproxy",
         "haproxy",
-        Some(&format!(
-            "enabled: false\ngrants:\n  fetch: [\"http://127.0.0.1:*/granted;csv\", \"tcp://*.example.com:*\"]\n"
-        )),
+        Some(
+            "enabled: false\ngrants:\n  fetch: [\"http://127.0.0.1:*/granted;csv\", \"tcp://*.example.com:*\"]\n",
+        ),
     );
     let exporter = Exporter::start(&dir.path, &[])?;
     let port = recorder.port;
@@ -108,7 +108,7 @@ fn a_target_outside_the_grants_is_refused_and_never_contacted() -> Result<()> {
         format!("https://127.0.0.1:{port}/granted;csv"),
         format!("http://localhost:{port}/granted;csv"),
         format!("tcp://127.0.0.1:{port}"),
-        format!("unix:/tmp/x.sock"),
+        "unix:/tmp/x.sock".to_owned(),
         format!("http://127.0.0.1:{port}/granted;csv@evil.example/"),
     ] {
         let r = probe(&exporter, "haproxy", &denied)?;

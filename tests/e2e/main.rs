@@ -21,6 +21,7 @@ mod languages;
 mod native;
 mod probe;
 mod prometheus;
+mod promex;
 mod protobuf;
 mod reload;
 mod simulator;

@@ -28,6 +28,22 @@ pub struct Config {
     /// `--haproxy.server-exclude-states`: comma-separated server states
     /// whose rows are left out.
     pub server_exclude_states: String,
+    /// Whose metric names to export: haproxy_exporter's (the default) or
+    /// those of HAProxy's built-in exporter, promex.
+    pub metric_names: MetricNames,
+}
+
+/// The naming scheme of the exported metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricNames {
+    /// haproxy_exporter 0.14's names, types, help and labels.
+    #[default]
+    HaproxyExporter,
+    /// HAProxy 2.6's promex names, types, help and labels
+    /// (`haproxy_process_*` only over a stats socket, which `show info`
+    /// needs).
+    Promex,
 }
 
 impl Default for Config {
@@ -38,6 +54,7 @@ impl Default for Config {
             timeout: Duration::from_secs(5),
             server_metric_fields: metrics::DEFAULT_SERVER_FIELDS.into(),
             server_exclude_states: String::new(),
+            metric_names: MetricNames::HaproxyExporter,
         }
     }
 }
@@ -152,6 +169,7 @@ impl Exporter {
         fetch: &mut impl FnMut(&Request) -> Result<Response, FetchError>,
         out: &mut Vec<MetricFamily>,
     ) -> bool {
+        let mut info_text = None;
         if self.transport == Transport::Socket {
             match fetch(&self.request("show info\n")) {
                 Ok(resp) if resp.body.is_empty() => {
@@ -163,6 +181,9 @@ impl Exporter {
                         "Can't scrape HAProxy: the socket closed without answering show info",
                     );
                     return false;
+                }
+                Ok(resp) if self.config.metric_names == MetricNames::Promex => {
+                    info_text = Some(String::from_utf8_lossy(&resp.body).into_owned());
                 }
                 Ok(resp) => {
                     let info = parse_info(&String::from_utf8_lossy(&resp.body));
@@ -195,8 +216,81 @@ impl Exporter {
             }
         };
         let text = String::from_utf8_lossy(&body);
-        self.parse_csv(&text, out);
+        match self.config.metric_names {
+            MetricNames::HaproxyExporter => self.parse_csv(&text, out),
+            MetricNames::Promex => self.parse_csv_promex(&text, info_text.as_deref(), out),
+        }
         true
+    }
+
+    /// The CSV (and `show info`, over a socket) as promex's families.
+    fn parse_csv_promex(&mut self, text: &str, info: Option<&str>, out: &mut Vec<MetricFamily>) {
+        let mut builder = crate::promex::Builder::default();
+        if let Some(info) = info {
+            let keys: HashMap<&str, &str> =
+                info.lines().filter_map(|l| l.split_once(": ")).collect();
+            builder.info(&keys);
+        }
+        let mut reader = Reader::new(text);
+        let mut fields: Vec<CsvField<'_>> = Vec::with_capacity(128);
+        let mut columns: Option<HashMap<String, usize>> = None;
+        let mut seen: HashSet<(u8, String, String)> = HashSet::new();
+        while let Some(record) = reader.read(&mut fields) {
+            if let Err(e) = record {
+                log(Level::Debug, &format!("Can't read CSV: {e}"));
+                self.parse_failures += 1;
+                continue;
+            }
+            let columns = columns.get_or_insert_with(|| {
+                reader
+                    .header
+                    .unwrap_or("")
+                    .split(',')
+                    .enumerate()
+                    .map(|(i, n)| (n.trim().to_owned(), i))
+                    .collect()
+            });
+            if !columns.contains_key("pxname") || fields.len() < metrics::MIN_FIELDS {
+                log(
+                    Level::Debug,
+                    "promex names need the CSV's header and full rows",
+                );
+                self.parse_failures += 1;
+                continue;
+            }
+            let get = |column: &str| -> &str {
+                columns
+                    .get(column)
+                    .and_then(|p| fields.get(*p))
+                    .map_or("", |f| f.as_ref())
+            };
+            let scope = match get("type") {
+                "0" => Kind::Frontend,
+                "1" => Kind::Backend,
+                "2" => Kind::Server,
+                _ => continue,
+            };
+            let (proxy, server) = (get("pxname"), get("svname"));
+            if scope == Kind::Server && self.excluded_states.contains(get("status")) {
+                continue;
+            }
+            if !seen.insert((scope as u8, proxy.to_owned(), server.to_owned())) {
+                log(
+                    Level::Debug,
+                    &format!("duplicate CSV row for {proxy}/{server}"),
+                );
+                self.parse_failures += 1;
+                continue;
+            }
+            builder.row(&crate::promex::Row {
+                scope,
+                proxy,
+                server,
+                get: &get,
+            });
+        }
+        self.parse_failures += std::mem::take(&mut builder.bad_values);
+        out.extend(builder.finish());
     }
 
     fn parse_csv(&mut self, text: &str, out: &mut Vec<MetricFamily>) {

@@ -310,3 +310,42 @@ fn excluded_server_states_are_left_out() {
         Some(1.0)
     );
 }
+
+#[test]
+fn promex_names_over_a_socket_and_over_http() {
+    let promex = |uri: &str| {
+        Exporter::new(Config {
+            scrape_uri: uri.into(),
+            metric_names: MetricNames::Promex,
+            ..Config::default()
+        })
+        .unwrap()
+    };
+    let families =
+        promex("unix:/run/haproxy/admin.sock").scrape(|req| match req.command.as_deref() {
+            Some("show info\n") => ok(0, SHOW_INFO),
+            _ => ok(0, HAPROXY_26),
+        });
+    golden("promex_unix", &families);
+    let names: Vec<&str> = families.iter().map(|f| f.name.as_str()).collect();
+    assert!(names.contains(&"haproxy_process_build_info"));
+    assert!(
+        !names.contains(&"haproxy_version_info"),
+        "haproxy_exporter's name"
+    );
+    let server = families
+        .iter()
+        .find(|f| f.name == "haproxy_server_bytes_in_total")
+        .unwrap();
+    assert_eq!(server.label_names, ["proxy", "server"]);
+    // Over HTTP there is no `show info`: the same families but the process'.
+    let http = promex("http://127.0.0.1/;csv").scrape(|_| ok(200, HAPROXY_26));
+    let not_process = |fs: &[MetricFamily]| {
+        fs.iter()
+            .filter(|f| !f.name.starts_with("haproxy_process_"))
+            .map(|f| f.name.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(not_process(&http), not_process(&families));
+    assert!(http.iter().all(|f| !f.name.starts_with("haproxy_process_")));
+}

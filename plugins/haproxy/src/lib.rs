@@ -13,6 +13,7 @@
 pub mod csv;
 pub mod exporter;
 pub mod metrics;
+pub mod promex;
 
 use std::collections::HashMap;
 

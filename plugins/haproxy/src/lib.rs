@@ -80,3 +80,39 @@ impl Prober for Haproxy {
 }
 
 export_prober!(Haproxy);
+
+#[cfg(test)]
+mod tests {
+    use wasm_exporter_sdk::testing;
+
+    use super::*;
+
+    const CSV: &str = include_str!("../testdata/haproxy-2.6.csv");
+
+    #[test]
+    fn a_probe_scrapes_its_target_with_the_rest_of_the_config() {
+        let target = "http://10.0.0.2:8404/stats;csv";
+        testing::respond_with(target, 200, CSV);
+        let config =
+            r#"{"scrape_uri": "http://10.0.0.1:8404/stats;csv", "metric_names": "promex"}"#;
+        let families = testing::probe::<Haproxy>(config, target, &[]).unwrap();
+        let asked: Vec<String> = testing::requests().into_iter().map(|r| r.target).collect();
+        assert_eq!(asked, [target], "the target, not scrape_uri");
+        let up = families.iter().find(|f| f.name == "haproxy_up").unwrap();
+        assert_eq!(up.series.len(), 1);
+        assert!(
+            families.iter().any(|f| f.name == "haproxy_server_status"),
+            "promex names from the config"
+        );
+        assert_eq!(testing::check(&families), Ok(()));
+    }
+
+    #[test]
+    fn a_target_that_is_no_scrape_uri_is_a_probe_error() {
+        let err = testing::probe::<Haproxy>("", "ftp://x/", &[]).unwrap_err();
+        assert!(
+            err.contains("target \"ftp://x/\": unsupported scheme"),
+            "{err}"
+        );
+    }
+}

@@ -107,6 +107,22 @@ pub fn run<C: Collector>(config_json: &str, scrapes: usize) -> Result<Vec<Metric
     Ok(last)
 }
 
+/// Starts `C` with `config_json` and probes `target` with `params` once,
+/// as the exporter does for `/probe?module=NAME&target=...`; the families'
+/// label values resolve until the next call.
+pub fn probe<C: crate::Prober>(
+    config_json: &str,
+    target: &str,
+    params: &[(String, String)],
+) -> Result<Vec<MetricFamily>, String> {
+    let config = crate::__private::parse_config::<C>(config_json).map_err(|e| format!("{e:?}"))?;
+    let mut prober = C::init(config).map_err(|e| format!("init: {e:?}"))?;
+    strings::reset();
+    prober
+        .probe(target, params)
+        .map_err(|e| format!("probe: {}", e.message))
+}
+
 /// Something the exporter would drop: the family, the series when one is
 /// at fault, the rule and why.
 #[derive(Debug, Clone, PartialEq)]

@@ -436,3 +436,48 @@ fn a_real_prometheus_probes_two_haproxys_through_one_exporter() -> Result<()> {
     assert!(up.iter().all(|s| value(s) == 1.0), "{up:?}");
     Ok(())
 }
+
+#[test]
+fn a_scraper_that_hangs_up_does_not_keep_the_slot() -> Result<()> {
+    let recorder = Recorder::start(Duration::from_millis(1500))?;
+    let dir = PluginsDir::new("probe-hangup");
+    dir.add(
+        "haproxy",
+        "haproxy",
+        Some("enabled: false\ngrants:\n  fetch: [\"http://127.0.0.1:*/*\"]\nlimits:\n  probe_concurrency: 1\n"),
+    );
+    let exporter = Exporter::start(&dir.path, &[])?;
+    // Ask, and hang up while the one slot is busy with the answer.
+    {
+        use std::io::Write as _;
+        let mut stream = std::net::TcpStream::connect(&exporter.addr)?;
+        let path = format!(
+            "/probe?module=haproxy&target={}",
+            crate::prometheus::encode(&recorder.url("/gone;csv"))
+        );
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n")?;
+        eventually(Duration::from_secs(5), || {
+            Ok((!recorder.seen().is_empty()).then_some(()))
+        })?;
+    }
+    // The abandoned probe finishes and frees the slot: the next one runs.
+    let r = exporter.get(
+        &format!(
+            "/probe?module=haproxy&target={}",
+            crate::prometheus::encode(&recorder.url("/next;csv"))
+        ),
+        &[("X-Prometheus-Scrape-Timeout-Seconds", "6")],
+    )?;
+    let body = r.text()?;
+    assert_eq!(
+        sample(&body, "wasm_exporter_probe_success"),
+        Some(1.0),
+        "{body}"
+    );
+    assert_eq!(
+        sample(&body, "haproxy_backend_up{backend=\"be_next\"}"),
+        Some(1.0),
+        "{body}"
+    );
+    Ok(())
+}

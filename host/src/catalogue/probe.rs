@@ -139,7 +139,10 @@ impl PluginEntry {
     }
 
     /// Probes `request.target`, sharing the call with identical probes in
-    /// flight; the first caller's `deadline` bounds it.
+    /// flight; the first caller's `deadline` bounds it. The call runs as a
+    /// task of its own: a scraper that hangs up does not leave it half done
+    /// holding an instance and a slot, and the task takes its entry out of
+    /// the in-flight table when it is done.
     pub async fn probe(
         self: &Arc<Self>,
         runtime: &Runtime,
@@ -149,30 +152,34 @@ impl PluginEntry {
         let shared = {
             let mut inflight = lock(&self.probe.inflight);
             match inflight.get(&request) {
-                Some(f) if f.peek().is_none() => f.clone(),
-                _ => {
+                Some(f) => f.clone(),
+                None => {
                     let me = Arc::clone(self);
                     let runtime = runtime.clone();
                     let asked = request.clone();
-                    let fut =
-                        async move { Arc::new(me.probe_once(&runtime, &asked, deadline).await) }
-                            .boxed()
-                            .shared();
-                    inflight.insert(request.clone(), fut.clone());
+                    let task = tokio::spawn(async move {
+                        let outcome = Arc::new(me.probe_once(&runtime, &asked, deadline).await);
+                        lock(&me.probe.inflight).remove(&asked);
+                        outcome
+                    });
+                    let fut = async move {
+                        task.await.unwrap_or_else(|e| {
+                            Arc::new(ProbeOutcome {
+                                result: Err(
+                                    PluginError::Trap(format!("probe task failed: {e}")).into()
+                                ),
+                                dropped: Vec::new(),
+                            })
+                        })
+                    }
+                    .boxed()
+                    .shared();
+                    inflight.insert(request, fut.clone());
                     fut
                 }
             }
         };
-        let outcome = shared.await;
-        let mut inflight = lock(&self.probe.inflight);
-        if inflight
-            .get(&request)
-            .and_then(|f| f.peek())
-            .is_some_and(|done| Arc::ptr_eq(done, &outcome))
-        {
-            inflight.remove(&request);
-        }
-        outcome
+        shared.await
     }
 
     /// One probe call on an idle instance, or a new one when none is idle,

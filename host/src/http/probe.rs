@@ -8,15 +8,13 @@
 use std::time::Instant;
 
 use hyper::body::Incoming;
-use hyper::header::{self, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 
-use super::routes::query_pairs;
+use super::routes::{negotiated, query_pairs};
 use super::{App, Body, plain, text_response};
 use crate::catalogue::ProbeRequest;
 use crate::exposition::merge;
 use crate::exposition::model::{Family, Kind, Value};
-use crate::exposition::negotiate;
 
 /// What the query of a probe names.
 #[derive(Debug, PartialEq)]
@@ -174,13 +172,7 @@ impl App {
         families.extend(status_families(failure.is_none(), duration.as_secs_f64()));
         families.sort_by(|a, b| a.name.cmp(&b.name));
 
-        let header_str = |name| {
-            req.headers()
-                .get(name)
-                .and_then(|v: &HeaderValue| v.to_str().ok())
-        };
-        let negotiated = negotiate::negotiate(header_str(header::ACCEPT));
-        let compression = negotiate::compression(header_str(header::ACCEPT_ENCODING));
+        let (negotiated, compression) = negotiated(req);
         self.exposition(families, negotiated, compression, 0).0
     }
 }

@@ -146,13 +146,7 @@ impl App {
                 "Not ready: loading plugins.\n",
             );
         };
-        let header_str = |name| {
-            req.headers()
-                .get(name)
-                .and_then(|v: &HeaderValue| v.to_str().ok())
-        };
-        let negotiated = negotiate::negotiate(header_str(header::ACCEPT));
-        let compression = negotiate::compression(header_str(header::ACCEPT_ENCODING));
+        let (negotiated, compression) = negotiated(req);
 
         let mut handler = if self.settings.exporter_metrics {
             self.handler.families()
@@ -212,6 +206,19 @@ impl App {
         }
         (resp, size)
     }
+}
+
+/// The format and compression `req` asks for (`Accept`, `Accept-Encoding`).
+pub(super) fn negotiated(req: &Request<Incoming>) -> (negotiate::Negotiated, Compression) {
+    let header_str = |name| {
+        req.headers()
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    (
+        negotiate::negotiate(header_str(header::ACCEPT)),
+        negotiate::compression(header_str(header::ACCEPT_ENCODING)),
+    )
 }
 
 /// The body in `compression`, and its `Content-Encoding`; as it is when

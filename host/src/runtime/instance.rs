@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use wasmtime::{Store, Trap, UpdateDeadline};
 
 pub use super::contract::Metadata;
-use super::contract::{Bindings, InitError, PluginPre};
+use super::contract::{Bindings, Collected, InitError, PluginPre};
 use super::cpu::CpuTimed;
 use super::dirs::DirGrants;
 use super::engine::Runtime;
@@ -203,14 +203,7 @@ impl Instance {
             self.bindings.collect(&mut self.store),
         )
         .await;
-        let result = self.settle(outcome)?;
-        let collection = result.map_err(PluginError::Collect)?;
-        validate::caps(
-            collection.families(),
-            collection.series(),
-            self.limits.validation(),
-        )?;
-        Ok(collection.into_raw())
+        self.lifted(outcome)
     }
 
     /// Calls `probe` for `target` with the request's other `params`,
@@ -232,6 +225,15 @@ impl Instance {
             Some(Some(called)) => Some(called),
             None => None,
         };
+        self.lifted(outcome)
+    }
+
+    /// What a `collect` or `probe` call returned: its error, or its
+    /// collection if within the caps, moved into the host's types.
+    fn lifted(
+        &self,
+        outcome: Option<wasmtime::Result<Result<Collected, String>>>,
+    ) -> Result<RawCollection, PluginError> {
         let collection = self.settle(outcome)?.map_err(PluginError::Collect)?;
         validate::caps(
             collection.families(),

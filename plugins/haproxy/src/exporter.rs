@@ -223,6 +223,37 @@ impl Exporter {
         true
     }
 
+    /// The kind of a row (by its `type`) if it is exported: a frontend,
+    /// backend or server not in an excluded state, and not a repeat (a
+    /// repeated row would repeat series; it is counted and the first kept).
+    fn admit(
+        &mut self,
+        seen: &mut HashSet<(u8, String, String)>,
+        type_: &str,
+        proxy: &str,
+        server: &str,
+        status: &str,
+    ) -> Option<Kind> {
+        let kind = match type_ {
+            "0" => Kind::Frontend,
+            "1" => Kind::Backend,
+            "2" => Kind::Server,
+            _ => return None,
+        };
+        if kind == Kind::Server && self.excluded_states.contains(status) {
+            return None;
+        }
+        if !seen.insert((kind as u8, proxy.to_owned(), server.to_owned())) {
+            log(
+                Level::Debug,
+                &format!("duplicate CSV row for {proxy}/{server}"),
+            );
+            self.parse_failures += 1;
+            return None;
+        }
+        Some(kind)
+    }
+
     /// The CSV (and `show info`, over a socket) as promex's families.
     fn parse_csv_promex(&mut self, text: &str, info: Option<&str>, out: &mut Vec<MetricFamily>) {
         let mut builder = crate::promex::Builder::default();
@@ -264,24 +295,11 @@ impl Exporter {
                     .and_then(|p| fields.get(*p))
                     .map_or("", |f| f.as_ref())
             };
-            let scope = match get("type") {
-                "0" => Kind::Frontend,
-                "1" => Kind::Backend,
-                "2" => Kind::Server,
-                _ => continue,
-            };
             let (proxy, server) = (get("pxname"), get("svname"));
-            if scope == Kind::Server && self.excluded_states.contains(get("status")) {
+            let Some(scope) = self.admit(&mut seen, get("type"), proxy, server, get("status"))
+            else {
                 continue;
-            }
-            if !seen.insert((scope as u8, proxy.to_owned(), server.to_owned())) {
-                log(
-                    Level::Debug,
-                    &format!("duplicate CSV row for {proxy}/{server}"),
-                );
-                self.parse_failures += 1;
-                continue;
-            }
+            };
             builder.row(&crate::promex::Row {
                 scope,
                 proxy,
@@ -330,26 +348,12 @@ impl Exporter {
                     .map(|f| f.as_ref())
                     .unwrap_or("")
             };
-            let kind = match get(layout.type_) {
-                "0" => Kind::Frontend,
-                "1" => Kind::Backend,
-                "2" => Kind::Server,
-                _ => continue,
-            };
             let (pxname, svname, status) =
                 (get(layout.pxname), get(layout.svname), get(layout.status));
-            if kind == Kind::Server && self.excluded_states.contains(status) {
+            let Some(kind) = self.admit(&mut seen, get(layout.type_), pxname, svname, status)
+            else {
                 continue;
-            }
-            if !seen.insert((kind as u8, pxname.to_owned(), svname.to_owned())) {
-                // A repeated row would repeat series; count it and keep the first.
-                log(
-                    Level::Debug,
-                    &format!("duplicate CSV row for {pxname}/{svname}"),
-                );
-                self.parse_failures += 1;
-                continue;
-            }
+            };
             let table = match kind {
                 Kind::Frontend => &layout.frontend,
                 Kind::Backend => &layout.backend,

@@ -222,6 +222,32 @@ impl CollectError {
     }
 }
 
+/// The collector interface of `$ty` on `$name`: shared by
+/// [`export_collector!`] and [`export_prober!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __collector_guest {
+    ($name:ident, $ty:ty) => {
+        impl $crate::__private::Guest for $name {
+            fn metadata() -> $crate::PluginMetadata {
+                $crate::PluginMetadata {
+                    name: ::core::env!("CARGO_PKG_NAME").into(),
+                    version: ::core::env!("CARGO_PKG_VERSION").into(),
+                    description: ::core::env!("CARGO_PKG_DESCRIPTION").into(),
+                }
+            }
+            fn init(
+                config: ::std::string::String,
+            ) -> ::core::result::Result<(), $crate::InitError> {
+                $crate::__private::init::<$ty>(&config)
+            }
+            fn collect() -> ::core::result::Result<$crate::Collection, $crate::CollectError> {
+                $crate::__private::collect::<$ty>()
+            }
+        }
+    };
+}
+
 /// Exports `$ty`, which implements [`Collector`], as this component's
 /// collector. Call it once, at the crate root of a `cdylib`.
 ///
@@ -233,21 +259,7 @@ macro_rules! export_collector {
         const _: () = {
             struct __WasmExporterCollector;
 
-            impl $crate::__private::Guest for __WasmExporterCollector {
-                fn metadata() -> $crate::PluginMetadata {
-                    $crate::PluginMetadata {
-                        name: ::core::env!("CARGO_PKG_NAME").into(),
-                        version: ::core::env!("CARGO_PKG_VERSION").into(),
-                        description: ::core::env!("CARGO_PKG_DESCRIPTION").into(),
-                    }
-                }
-                fn init(config: ::std::string::String) -> ::core::result::Result<(), $crate::InitError> {
-                    $crate::__private::init::<$ty>(&config)
-                }
-                fn collect() -> ::core::result::Result<$crate::Collection, $crate::CollectError> {
-                    $crate::__private::collect::<$ty>()
-                }
-            }
+            $crate::__collector_guest!(__WasmExporterCollector, $ty);
 
             // Component exports only exist on wasm; a native build of the
             // plugin crate (for its unit tests) links without them.
@@ -266,21 +278,7 @@ macro_rules! export_prober {
         const _: () = {
             struct __WasmExporterProber;
 
-            impl $crate::__private::Guest for __WasmExporterProber {
-                fn metadata() -> $crate::PluginMetadata {
-                    $crate::PluginMetadata {
-                        name: ::core::env!("CARGO_PKG_NAME").into(),
-                        version: ::core::env!("CARGO_PKG_VERSION").into(),
-                        description: ::core::env!("CARGO_PKG_DESCRIPTION").into(),
-                    }
-                }
-                fn init(config: ::std::string::String) -> ::core::result::Result<(), $crate::InitError> {
-                    $crate::__private::init::<$ty>(&config)
-                }
-                fn collect() -> ::core::result::Result<$crate::Collection, $crate::CollectError> {
-                    $crate::__private::collect::<$ty>()
-                }
-            }
+            $crate::__collector_guest!(__WasmExporterProber, $ty);
 
             impl $crate::__private::ProberGuest for __WasmExporterProber {
                 fn probe(

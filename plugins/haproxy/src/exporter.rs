@@ -76,6 +76,8 @@ pub struct Exporter {
     /// The column layout of the last CSV header seen; HAProxy sends the
     /// same header every time, so it is worked out once.
     layout: Option<(String, Layout)>,
+    /// The same for `metric_names: promex`.
+    promex_layout: Option<(String, Option<crate::promex::Layout>)>,
 }
 
 /// What `show info` told.
@@ -125,6 +127,7 @@ impl Exporter {
             scrapes: 0,
             parse_failures: 0,
             layout: None,
+            promex_layout: None,
         })
     }
 
@@ -264,7 +267,8 @@ impl Exporter {
         }
         let mut reader = Reader::new(text);
         let mut fields: Vec<CsvField<'_>> = Vec::with_capacity(128);
-        let mut columns: Option<HashMap<String, usize>> = None;
+        let mut cached = self.promex_layout.take();
+        let mut layout: Option<Option<crate::promex::Layout>> = None;
         let mut seen: HashSet<(u8, String, String)> = HashSet::new();
         while let Some(record) = reader.read(&mut fields) {
             if let Err(e) = record {
@@ -272,40 +276,42 @@ impl Exporter {
                 self.parse_failures += 1;
                 continue;
             }
-            let columns = columns.get_or_insert_with(|| {
-                reader
-                    .header
-                    .unwrap_or("")
-                    .split(',')
-                    .enumerate()
-                    .map(|(i, n)| (n.trim().to_owned(), i))
-                    .collect()
+            let layout = layout.get_or_insert_with(|| {
+                let header = reader.header.unwrap_or("");
+                match cached.take() {
+                    Some((h, l)) if h == header => l,
+                    _ => crate::promex::Layout::new(header),
+                }
             });
-            if !columns.contains_key("pxname") || fields.len() < metrics::MIN_FIELDS {
+            let Some(layout) = layout
+                .as_ref()
+                .filter(|_| fields.len() >= metrics::MIN_FIELDS)
+            else {
                 log(
                     Level::Debug,
                     "promex names need the CSV's header and full rows",
                 );
                 self.parse_failures += 1;
                 continue;
-            }
-            let get = |column: &str| -> &str {
-                columns
-                    .get(column)
-                    .and_then(|p| fields.get(*p))
-                    .map_or("", |f| f.as_ref())
             };
-            let (proxy, server) = (get("pxname"), get("svname"));
-            let Some(scope) = self.admit(&mut seen, get("type"), proxy, server, get("status"))
-            else {
+            let get = |pos: Option<usize>| -> &str {
+                pos.and_then(|p| fields.get(p)).map_or("", |f| f.as_ref())
+            };
+            let (proxy, server) = (get(layout.pxname), get(layout.svname));
+            let (type_, status) = (get(layout.type_), get(layout.status));
+            let Some(scope) = self.admit(&mut seen, type_, proxy, server, status) else {
                 continue;
             };
             builder.row(&crate::promex::Row {
                 scope,
                 proxy,
                 server,
+                layout,
                 get: &get,
             });
+        }
+        if let Some(layout) = layout {
+            self.promex_layout = Some((reader.header.unwrap_or("").to_owned(), layout));
         }
         self.parse_failures += std::mem::take(&mut builder.bad_values);
         out.extend(builder.finish());

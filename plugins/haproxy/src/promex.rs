@@ -123,7 +123,53 @@ fn value(raw: &str, conv: Conv) -> Option<f64> {
     })
 }
 
-/// One row of the CSV: its columns by name.
+/// Where each column promex's families need is in the CSV, worked out
+/// once per header (HAProxy sends the same one every time).
+pub struct Layout {
+    /// `pxname`.
+    pub pxname: Option<usize>,
+    /// `svname`.
+    pub svname: Option<usize>,
+    /// `type`.
+    pub type_: Option<usize>,
+    /// `status`.
+    pub status: Option<usize>,
+    check_status: Option<usize>,
+    mode: Option<usize>,
+    codes: [Option<usize>; CODES.len()],
+    /// The column of each entry of the frontend, backend and server tables.
+    frontend: Vec<Option<usize>>,
+    backend: Vec<Option<usize>>,
+    server: Vec<Option<usize>>,
+}
+
+impl Layout {
+    /// The layout of `header` (`pxname,svname,...`); none without a
+    /// `pxname` column, as promex's families are found by the names.
+    pub fn new(header: &str) -> Option<Self> {
+        let names: HashMap<&str, usize> = header
+            .split(',')
+            .enumerate()
+            .map(|(i, n)| (n.trim(), i))
+            .collect();
+        let at = |column: &str| names.get(column).copied();
+        let table = |stats: &[Stat]| stats.iter().map(|s| at(s.column)).collect();
+        Some(Layout {
+            pxname: Some(at("pxname")?),
+            svname: at("svname"),
+            type_: at("type"),
+            status: at("status"),
+            check_status: at("check_status"),
+            mode: at("mode"),
+            codes: CODES.map(|(_, column)| at(column)),
+            frontend: table(table::FRONTEND),
+            backend: table(table::BACKEND),
+            server: table(table::SERVER),
+        })
+    }
+}
+
+/// One row of the CSV.
 pub struct Row<'a> {
     /// The row's scope.
     pub scope: Scope,
@@ -131,15 +177,18 @@ pub struct Row<'a> {
     pub proxy: &'a str,
     /// `svname`.
     pub server: &'a str,
-    /// The value of a column, `""` when absent.
-    pub get: &'a dyn Fn(&str) -> &'a str,
+    /// Where its columns are.
+    pub layout: &'a Layout,
+    /// The value at a position, `""` when absent.
+    pub get: &'a dyn Fn(Option<usize>) -> &'a str,
 }
 
 /// Builds promex's families from rows and `show info`.
 #[derive(Default)]
 pub struct Builder {
     families: Vec<MetricFamily>,
-    index: HashMap<String, usize>,
+    /// Each family's place in `families`, by scope and name.
+    index: HashMap<(&'static str, &'static str), usize>,
     /// Per backend with servers: its servers by state, and by check
     /// result.
     aggregated: BTreeMap<String, ([u64; 5], [u64; 16])>,
@@ -156,23 +205,25 @@ fn prefix(scope: Scope) -> &'static str {
 }
 
 impl Builder {
+    /// The family `haproxy_<scope>_<name>`, made on first use.
     fn family(
         &mut self,
-        name: String,
+        (scope, name): (&'static str, &'static str),
         kind: Kind,
         help: &str,
         labels: &[&str],
     ) -> &mut MetricFamily {
-        let slot = match self.index.get(&name) {
+        let slot = match self.index.get(&(scope, name)) {
             Some(slot) => *slot,
             None => {
+                let full = format!("haproxy_{scope}_{name}");
                 let family = match kind {
-                    Kind::Counter => MetricFamily::counter(name.clone(), help),
-                    Kind::Gauge => MetricFamily::gauge(name.clone(), help),
+                    Kind::Counter => MetricFamily::counter(full, help),
+                    Kind::Gauge => MetricFamily::gauge(full, help),
                 };
                 self.families
                     .push(family.with_labels(labels.iter().copied()));
-                self.index.insert(name, self.families.len() - 1);
+                self.index.insert((scope, name), self.families.len() - 1);
                 self.families.len() - 1
             }
         };
@@ -181,7 +232,7 @@ impl Builder {
 
     fn add(
         &mut self,
-        name: String,
+        name: (&'static str, &'static str),
         kind: Kind,
         help: &str,
         labels: &[&str],
@@ -198,44 +249,39 @@ impl Builder {
     /// Adds the series of one CSV row.
     pub fn row(&mut self, row: &Row<'_>) {
         let scope = prefix(row.scope);
-        let (stats, special) = match row.scope {
-            Scope::Frontend => (table::FRONTEND, table::FRONTEND_SPECIAL),
-            Scope::Backend => (table::BACKEND, table::BACKEND_SPECIAL),
-            Scope::Server => (table::SERVER, table::SERVER_SPECIAL),
+        let layout = row.layout;
+        let (stats, columns, special) = match row.scope {
+            Scope::Frontend => (table::FRONTEND, &layout.frontend, table::FRONTEND_SPECIAL),
+            Scope::Backend => (table::BACKEND, &layout.backend, table::BACKEND_SPECIAL),
+            Scope::Server => (table::SERVER, &layout.server, table::SERVER_SPECIAL),
         };
         let (labels, values): (&[&str], Vec<&str>) = match row.scope {
             Scope::Server => (&["proxy", "server"], vec![row.proxy, row.server]),
             _ => (&["proxy"], vec![row.proxy]),
         };
         // promex leaves the HTTP metrics out for a proxy in TCP mode.
-        let http = (row.get)("mode") != "tcp";
+        let http = (row.get)(layout.mode) != "tcp";
+        let check_status = (row.get)(layout.check_status);
         // A server without an active check has no check code or duration.
-        let checked = !(row.get)("check_status").is_empty();
-        for stat in stats {
+        let checked = !check_status.is_empty();
+        for (stat, column) in stats.iter().zip(columns) {
             if !http && stat.name.starts_with("http_") {
                 continue;
             }
             if !checked && matches!(stat.conv, Conv::CheckZero | Conv::CheckMillis) {
                 continue;
             }
-            match value((row.get)(stat.column), stat.conv) {
+            match value((row.get)(*column), stat.conv) {
                 // promex serves NaN for a counter the object does not keep
                 // (checks of a server without them); OpenMetrics forbids a
                 // NaN counter, so the series is left out.
                 Some(v) if v.is_nan() && stat.kind == Kind::Counter => {}
-                Some(v) => self.add(
-                    format!("haproxy_{scope}_{}", stat.name),
-                    stat.kind,
-                    stat.help,
-                    labels,
-                    &values,
-                    v,
-                ),
+                Some(v) => self.add((scope, stat.name), stat.kind, stat.help, labels, &values, v),
                 None => self.bad_values += 1,
             }
         }
-        let status = (row.get)("status");
-        let check = check_state((row.get)("check_status"));
+        let status = (row.get)(layout.status);
+        let check = check_state(check_status);
         // A backend's aggregated states count its servers; promex serves
         // none for a backend without servers.
         if row.scope == Scope::Server {
@@ -246,7 +292,7 @@ impl Builder {
             }
         }
         for (name, kind, help) in special {
-            let full = format!("haproxy_{scope}_{name}");
+            let full = (scope, *name);
             let with = |extra: &'static str| -> Vec<&str> {
                 labels.iter().copied().chain([extra]).collect()
             };
@@ -264,7 +310,7 @@ impl Builder {
                         let mut v = values.clone();
                         v.push(state);
                         let on = if i == current { 1.0 } else { 0.0 };
-                        self.add(full.clone(), *kind, help, &with("state"), &v, on);
+                        self.add(full, *kind, help, &with("state"), &v, on);
                     }
                 }
                 "check_status" => {
@@ -273,16 +319,16 @@ impl Builder {
                         let mut v = values.clone();
                         v.push(state);
                         let on = if i == current { 1.0 } else { 0.0 };
-                        self.add(full.clone(), *kind, help, &with("state"), &v, on);
+                        self.add(full, *kind, help, &with("state"), &v, on);
                     }
                 }
                 "http_responses_total" if http => {
-                    for (code, column) in CODES {
+                    for ((code, _), column) in CODES.iter().zip(layout.codes) {
                         match value((row.get)(column), Conv::Plain) {
                             Some(n) => {
                                 let mut v = values.clone();
                                 v.push(code);
-                                self.add(full.clone(), *kind, help, &with("code"), &v, n);
+                                self.add(full, *kind, help, &with("code"), &v, n);
                             }
                             None => self.bad_values += 1,
                         }
@@ -301,18 +347,11 @@ impl Builder {
                 .get(stat.key)
                 .and_then(|raw| raw.trim().parse::<f64>().ok())
                 .unwrap_or(f64::NAN);
-            self.add(
-                format!("haproxy_process_{}", stat.name),
-                stat.kind,
-                stat.help,
-                &[],
-                &[],
-                v,
-            );
+            self.add(("process", stat.name), stat.kind, stat.help, &[], &[], v);
         }
         if let Some(version) = info.get("Version") {
             self.add(
-                "haproxy_process_build_info".into(),
+                ("process", "build_info"),
                 Kind::Gauge,
                 table::BUILD_INFO_HELP,
                 &["version"],
@@ -339,7 +378,7 @@ impl Builder {
                 };
                 for (state, n) in states.iter().zip(counts) {
                     self.add(
-                        format!("haproxy_backend_{name}"),
+                        ("backend", name),
                         *kind,
                         help,
                         &["proxy", "state"],

@@ -52,11 +52,7 @@ impl Haproxy {
             socket,
         };
         let addr = format!("127.0.0.1:{stats}");
-        eventually(Duration::from_secs(20), || {
-            Ok(request(&addr, "GET", "/stats;csv", &[])
-                .ok()
-                .filter(|r| r.status == 200))
-        })?;
+        wait_for_stats(&addr)?;
         haproxy.command("set server app/drain1 state drain\n")?;
         // Wait for the health checks to settle into the states we want.
         eventually(Duration::from_secs(20), || {
@@ -78,13 +74,28 @@ impl Haproxy {
 
     /// Sends one command to the admin socket and returns the answer.
     pub fn command(&self, cmd: &str) -> Result<String> {
-        let mut s = std::os::unix::net::UnixStream::connect(&self.socket)?;
-        s.write_all(cmd.as_bytes())?;
-        s.shutdown(std::net::Shutdown::Write)?;
-        let mut out = String::new();
-        s.read_to_string(&mut out)?;
-        Ok(out)
+        admin_command(&self.socket, cmd)
     }
+}
+
+/// Sends one command to a HAProxy admin socket and returns the answer.
+pub fn admin_command(socket: &std::path::Path, cmd: &str) -> Result<String> {
+    let mut s = std::os::unix::net::UnixStream::connect(socket)?;
+    s.write_all(cmd.as_bytes())?;
+    s.shutdown(std::net::Shutdown::Write)?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    Ok(out)
+}
+
+/// Waits until HAProxy's stats page on `addr` answers 200.
+pub fn wait_for_stats(addr: &str) -> Result<()> {
+    eventually(Duration::from_secs(20), || {
+        Ok(request(addr, "GET", "/stats;csv", &[])
+            .ok()
+            .filter(|r| r.status == 200)
+            .map(|_| ()))
+    })
 }
 
 /// A HAProxy process run from a config in its own temporary directory,

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::haproxy::{HaproxyProcess, free_port};
+use crate::haproxy::{HaproxyProcess, free_port, wait_for_stats};
 use crate::prometheus::{Prometheus, value};
 use crate::support::*;
 
@@ -374,11 +374,7 @@ fn small_haproxy(test: &str, backend: &str) -> Result<(HaproxyProcess, String)> 
     let process = HaproxyProcess::start(dir, &config)?;
     let url = format!("http://127.0.0.1:{stats}/stats;csv");
     let addr = format!("127.0.0.1:{stats}");
-    eventually(Duration::from_secs(20), || {
-        Ok(request(&addr, "GET", "/stats;csv", &[])
-            .ok()
-            .filter(|r| r.status == 200))
-    })?;
+    wait_for_stats(&addr)?;
     Ok((process, url))
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::haproxy::{HaproxyProcess, free_port};
+use crate::haproxy::{HaproxyProcess, admin_command, free_port, wait_for_stats};
 use crate::support::*;
 
 /// Families promex serves that neither the CSV nor `show info` carries:
@@ -117,21 +117,8 @@ fn promex_names_match_haproxys_own_exporter_on_the_same_haproxy() -> Result<()> 
     );
     let _haproxy = HaproxyProcess::start(dir, &config)?;
     let addr = format!("127.0.0.1:{stats}");
-    eventually(Duration::from_secs(20), || {
-        Ok(request(&addr, "GET", "/stats;csv", &[])
-            .ok()
-            .filter(|r| r.status == 200))
-    })?;
-    let admin = |cmd: &str| -> Result<String> {
-        use std::io::{Read, Write};
-        let mut s = std::os::unix::net::UnixStream::connect(&socket)?;
-        s.write_all(cmd.as_bytes())?;
-        s.shutdown(std::net::Shutdown::Write)?;
-        let mut out = String::new();
-        s.read_to_string(&mut out)?;
-        Ok(out)
-    };
-    admin("set server app/drain1 state drain\n")?;
+    wait_for_stats(&addr)?;
+    admin_command(&socket, "set server app/drain1 state drain\n")?;
     eventually(Duration::from_secs(20), || {
         let csv = request(&addr, "GET", "/stats;csv", &[])?.text()?;
         let status = |server: &str| {

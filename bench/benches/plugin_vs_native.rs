@@ -22,7 +22,7 @@ use wasm_exporter::catalogue::Catalogue;
 use wasm_exporter::exposition::model::Family;
 use wasm_exporter::exposition::{openmetrics, protobuf, text};
 use wasm_exporter::selfmetrics::host_owns;
-use wasm_exporter::config::HostDefaults;
+use wasm_exporter::runtime::limits::HostDefaults;
 use wasm_exporter::runtime::Runtime;
 use wasm_exporter_sdk::fetch::{FetchError, Request, Response};
 

@@ -3,14 +3,15 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wasm_exporter::config::{HostDefaults, Limits, Manifest};
+use wasm_exporter::config::Manifest;
+use wasm_exporter::runtime::limits::{HostDefaults, Limits};
 
 fuzz_target!(|text: &str| {
     if let Ok(manifest) = Manifest::parse(text) {
         if let Ok(instances) = manifest.instances("fuzz") {
             for (_, spec) in instances {
                 let _ = spec.config_json();
-                let _ = Limits::resolve(&spec.limits.unwrap_or_default(), &HostDefaults::default());
+                let _ = Limits::resolve(spec.limits.as_ref(), &HostDefaults::default());
             }
         }
     }

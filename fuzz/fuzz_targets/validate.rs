@@ -94,7 +94,7 @@ fn value(s: &S) -> Value {
 }
 
 fuzz_target!(|input: In| {
-    let limits = validate::Limits { max_label_value_length: 4096, max_label_name_length: 256, max_series: usize::MAX, max_families: usize::MAX };
+    let limits = validate::Caps { max_label_value_length: 4096, max_label_name_length: 256, max_series: usize::MAX, max_families: usize::MAX };
     let mut valid = Vec::new();
     for f in &input.families {
         let mut family = Family {

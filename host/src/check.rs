@@ -13,14 +13,13 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::catalogue::{PluginEntry, load_plugin};
-use crate::cli::ExpositionFormat as Format;
-use crate::config::HostDefaults;
-use crate::exposition::encode::{openmetrics, text};
-use crate::exposition::escape::{self, Escaping};
+use crate::exposition::merge;
 use crate::exposition::model::Family;
+use crate::exposition::negotiate::Negotiated;
+use crate::exposition::render::render;
 use crate::reason::Reason;
 use crate::runtime::Runtime;
-use crate::selfmetrics;
+use crate::runtime::limits::HostDefaults;
 
 /// What to check.
 #[derive(Debug, Clone)]
@@ -31,10 +30,9 @@ pub struct CheckOptions {
     pub manifest: Option<PathBuf>,
     /// Collects per instance.
     pub scrapes: u32,
-    /// Format of the exposition.
-    pub format: Format,
-    /// How names outside the legacy character set are written.
-    pub escaping: Escaping,
+    /// Format of the exposition, and how names outside the legacy
+    /// character set are written: as a scraper would negotiate them.
+    pub negotiated: Negotiated,
     /// Host limits, as the exporter's flags set them.
     pub defaults: HostDefaults,
 }
@@ -168,12 +166,14 @@ fn failure(e: &crate::runtime::PluginError) -> Failure {
     }
 }
 
+/// Runs one instance `scrapes` times; its last collect's families are
+/// returned to be merged with the other instances', as a scrape merges
+/// plugins.
 async fn check_instance(
     entry: &PluginEntry,
     runtime: &Runtime,
     scrapes: u32,
-    served: &mut Vec<Family>,
-) -> InstanceReport {
+) -> (InstanceReport, Vec<Family>) {
     let mut report = InstanceReport {
         name: entry.name.to_string(),
         version: None,
@@ -182,14 +182,12 @@ async fn check_instance(
     };
     if let Err(e) = entry.prime(runtime).await {
         report.error = Some(failure(&e));
-        return report;
+        return (report, Vec::new());
     }
     let mut last = Vec::new();
     for _ in 0..scrapes.max(1) {
-        let deadline = Instant::now() + entry.limits.timeout;
-        let outcome = entry
-            .collect(runtime, deadline, selfmetrics::host_owns)
-            .await;
+        let deadline = entry.limits.deadline(Instant::now(), None);
+        let outcome = entry.collect(runtime, deadline).await;
         if let Some(m) = &outcome.metadata {
             report.version = Some(format!("{} {}", m.name, m.version));
         }
@@ -220,8 +218,7 @@ async fn check_instance(
             seconds: outcome.duration.as_secs_f64(),
         });
     }
-    served.extend(last);
-    report
+    (report, last)
 }
 
 /// Loads the plugin and runs it. Never fails: every problem is in the
@@ -239,20 +236,33 @@ pub async fn check(runtime: &Runtime, options: &CheckOptions) -> Report {
         manifest.as_deref(),
         &options.defaults,
     );
-    let mut served = Vec::new();
+    let mut sources = Vec::with_capacity(entries.len());
     let mut instances = Vec::with_capacity(entries.len());
     for entry in &entries {
-        instances.push(check_instance(entry, runtime, options.scrapes, &mut served).await);
+        let (report, families) = check_instance(entry, runtime, options.scrapes).await;
+        instances.push(report);
+        sources.push(families);
     }
-    served.sort_by(|a, b| a.name.cmp(&b.name));
-    // As a scraper asking for this escaping would see it; a clash it makes
-    // is reported like any other drop.
-    let (served, clashes) = escape::apply(served, options.escaping);
-    let mut body = Vec::new();
-    match options.format {
-        Format::Text => text::encode(&served, &mut body),
-        Format::Openmetrics => openmetrics::encode(&served, &mut body),
+    // Merged as a scrape merges the instances (in name order, as the
+    // entries come), a family that clashes with an earlier instance's
+    // reported on the last collect of the instance that lost it.
+    let merged = merge::merge(sources);
+    for (instance, source) in instances.iter_mut().zip(&merged.sources) {
+        if let Some(last) = instance.collects.last_mut() {
+            last.dropped.extend(source.clashes.iter().map(|c| Drop {
+                family: c.family.clone(),
+                series: None,
+                rule: Reason::NameClash.as_str(),
+                why: c.reason.clone(),
+                fix: "give the family another name, or make both instances agree on its type, help, unit and label names (an instance's labels: tell their series apart)",
+            }));
+        }
     }
+    // Rendered as a scraper asking for this format and escaping would see
+    // it; a clash escaping makes is reported like any other drop.
+    let rendered = render(merged.families, options.negotiated, 0);
+    let clashes = rendered.clashes;
+    let body = rendered.body;
     let verdict = instances
         .iter()
         .map(|i| {

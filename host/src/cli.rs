@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::exposition::escape::Escaping;
+use crate::exposition::negotiate::{Format, Negotiated};
 use crate::runtime::limits::HostDefaults;
 use crate::{config, logging};
 
@@ -341,6 +342,19 @@ pub enum ExpositionFormat {
     Text,
     /// OpenMetrics 1.0.
     Openmetrics,
+}
+
+impl ExpositionFormat {
+    /// The format and escaping a scraper asking for this format with
+    /// `escaping` would get: quoted UTF-8 names need text 1.0.0.
+    pub fn negotiated(self, escaping: Escaping) -> Negotiated {
+        let format = match (self, escaping) {
+            (ExpositionFormat::Text, Escaping::AllowUtf8) => Format::Text1,
+            (ExpositionFormat::Text, _) => Format::Text,
+            (ExpositionFormat::Openmetrics, _) => Format::OpenMetrics { legacy: false },
+        };
+        Negotiated { format, escaping }
+    }
 }
 
 /// Parses an escaping scheme (`--escaping`).

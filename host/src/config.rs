@@ -40,12 +40,6 @@ pub enum ConfigError {
 
 use crate::duration::bare_number;
 pub use crate::duration::parse_duration;
-use crate::runtime::limits::{
-    DEFAULT_MAX_FAMILIES, DEFAULT_MAX_LABEL_NAME_LENGTH, DEFAULT_MAX_LABEL_VALUE_LENGTH,
-    DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_SERIES, DEFAULT_MAX_STDERR_BYTES,
-    DEFAULT_PROBE_CONCURRENCY,
-};
-pub use crate::runtime::limits::{HostDefaults, Limits};
 
 /// Parses `1024`, `64KiB`, `128MiB`, `1GiB`, `10MB`...
 pub fn parse_size(s: &str) -> Result<u64, ConfigError> {
@@ -184,7 +178,9 @@ pub struct GrantsSpec {
     pub dirs: Vec<String>,
 }
 
-/// One instance of a plugin: its config, grants, constant labels and limits.
+/// One plugin's `NAME.yml`, and each of its `instances:`: config, grants,
+/// constant labels and limits. Every section is optional: a plugin without
+/// the file gets `{}` as config, no grants and the default limits.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct InstanceSpec {
@@ -196,20 +192,25 @@ pub struct InstanceSpec {
     /// none.
     #[serde(default)]
     pub config_files: std::collections::BTreeMap<String, PathBuf>,
-    /// `false` keeps the instance loaded but never collected. Default: the
-    /// manifest's top-level `enabled`, else true.
+    /// `false` keeps the plugin loaded but never collected. In an instance,
+    /// default: the top-level `enabled`, else true.
     #[serde(default)]
     pub enabled: Option<bool>,
-    /// What the instance may reach. Default: nothing.
+    /// What the plugin may reach. Default: nothing.
     #[serde(default)]
     pub grants: GrantsSpec,
-    /// Labels added to every series of the instance, so that several
-    /// instances of one plugin do not collide. Default: none.
+    /// Labels added to every series, so that several instances of one
+    /// plugin do not collide. Default: none.
     #[serde(default)]
     pub labels: std::collections::BTreeMap<String, String>,
-    /// Resource limits. Default: the manifest's top-level `limits`.
+    /// Resource limits. In an instance, default: the top-level `limits`.
     #[serde(default)]
     pub limits: Option<LimitsSpec>,
+    /// Top level only: several named instances of the same `.wasm`, each
+    /// with its own config, grants and labels. The name becomes the
+    /// `plugin` label. Default: one instance named after the file.
+    #[serde(default)]
+    pub instances: std::collections::BTreeMap<String, InstanceSpec>,
 }
 
 impl InstanceSpec {
@@ -222,36 +223,11 @@ impl InstanceSpec {
     }
 }
 
-/// One plugin's `NAME.yml`. Every section is optional: a plugin without the
-/// file gets `{}` as config, no grants and the default limits.
+/// One plugin's `NAME.yml`: the top-level spec, which may hold
+/// `instances:`.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Manifest {
-    /// Handed to the plugin's `init` as JSON. Default: `{}`.
-    #[serde(default)]
-    pub config: Option<serde_json::Value>,
-    /// Config keys whose values are read from files. Default: none.
-    #[serde(default)]
-    pub config_files: std::collections::BTreeMap<String, PathBuf>,
-    /// `false` keeps the plugin loaded but never collected (for every
-    /// instance that sets none). Default: true.
-    #[serde(default)]
-    pub enabled: Option<bool>,
-    /// What the plugin may reach. Default: nothing.
-    #[serde(default)]
-    pub grants: GrantsSpec,
-    /// Labels added to every series. Default: none.
-    #[serde(default)]
-    pub labels: std::collections::BTreeMap<String, String>,
-    /// Resource limits (for every instance that sets none).
-    #[serde(default)]
-    pub limits: LimitsSpec,
-    /// Several named instances of the same `.wasm`, each with its own
-    /// config, grants and labels. The name becomes the `plugin` label.
-    /// Default: one instance named after the file.
-    #[serde(default)]
-    pub instances: std::collections::BTreeMap<String, InstanceSpec>,
-}
+#[serde(transparent)]
+pub struct Manifest(pub InstanceSpec);
 
 impl Manifest {
     /// Reads and parses `path`.
@@ -299,37 +275,27 @@ impl Manifest {
 
     /// The config as the JSON text `init` receives (single instance).
     pub fn config_json(&self) -> String {
-        self.single().config_json()
-    }
-
-    fn single(&self) -> InstanceSpec {
-        InstanceSpec {
-            config: self.config.clone(),
-            config_files: self.config_files.clone(),
-            enabled: self.enabled,
-            grants: self.grants.clone(),
-            labels: self.labels.clone(),
-            limits: Some(self.limits.clone()),
-        }
+        self.0.config_json()
     }
 
     /// The instances to run, as (name, spec) pairs; `default_name` names
     /// the single instance of a manifest without `instances:`.
     pub fn instances(&self, default_name: &str) -> Result<Vec<(String, InstanceSpec)>, String> {
-        if self.instances.is_empty() {
-            return Ok(vec![(default_name.to_owned(), self.single())]);
+        let top = &self.0;
+        if top.instances.is_empty() {
+            return Ok(vec![(default_name.to_owned(), top.clone())]);
         }
-        if self.config.is_some()
-            || !self.config_files.is_empty()
-            || self.grants != GrantsSpec::default()
-            || !self.labels.is_empty()
+        if top.config.is_some()
+            || !top.config_files.is_empty()
+            || top.grants != GrantsSpec::default()
+            || !top.labels.is_empty()
         {
             return Err(
                 "with instances:, put config, config_files, grants and labels under each instance"
                     .into(),
             );
         }
-        self.instances
+        top.instances
             .iter()
             .map(|(name, spec)| {
                 let valid = !name.is_empty()
@@ -341,43 +307,17 @@ impl Manifest {
                         "instance name {name:?}: use letters, digits, _, - and ."
                     ));
                 }
+                if !spec.instances.is_empty() {
+                    return Err(format!(
+                        "instances.{name}.instances: instances are named at the top level only"
+                    ));
+                }
                 let mut spec = spec.clone();
-                spec.limits = Some(spec.limits.unwrap_or_else(|| self.limits.clone()));
-                spec.enabled = spec.enabled.or(self.enabled);
+                spec.limits = spec.limits.or_else(|| top.limits.clone());
+                spec.enabled = spec.enabled.or(top.enabled);
                 Ok((name.clone(), spec))
             })
             .collect()
-    }
-}
-
-impl Limits {
-    /// Applies `spec` over the host-wide defaults. A plugin timeout longer
-    /// than the host's is cut to the host's.
-    pub fn resolve(spec: &LimitsSpec, host: &HostDefaults) -> Self {
-        Limits {
-            memory: spec.memory.unwrap_or(host.memory),
-            timeout: spec.timeout.map_or(host.timeout, |t| t.min(host.timeout)),
-            max_series: spec.max_series.unwrap_or(DEFAULT_MAX_SERIES),
-            max_families: spec.max_families.unwrap_or(DEFAULT_MAX_FAMILIES),
-            max_label_value_length: spec
-                .max_label_value_length
-                .unwrap_or(DEFAULT_MAX_LABEL_VALUE_LENGTH),
-            max_label_name_length: spec
-                .max_label_name_length
-                .unwrap_or(DEFAULT_MAX_LABEL_NAME_LENGTH),
-            max_stderr_bytes: spec.max_stderr_bytes.map_or(DEFAULT_MAX_STDERR_BYTES, |b| {
-                usize::try_from(b).unwrap_or(usize::MAX)
-            }),
-            max_response_bytes: spec
-                .max_response_bytes
-                .map_or(DEFAULT_MAX_RESPONSE_BYTES, |b| {
-                    usize::try_from(b).unwrap_or(usize::MAX)
-                }),
-            probe_concurrency: spec
-                .probe_concurrency
-                .unwrap_or(DEFAULT_PROBE_CONCURRENCY)
-                .max(1),
-        }
     }
 }
 
@@ -399,7 +339,10 @@ mod tests {
     #[test]
     fn limits_timeout_takes_the_sdk_grammar_and_names_the_key() {
         let m = Manifest::parse("limits:\n  timeout: 1m30s\n").unwrap();
-        assert_eq!(m.limits.timeout, Some(Duration::from_secs(90)));
+        assert_eq!(
+            m.0.limits.and_then(|l| l.timeout),
+            Some(Duration::from_secs(90))
+        );
         for (yml, hint) in [
             ("limits:\n  timeout: 10\n", "a number needs a unit"),
             ("limits:\n  timeout: 2.5\n", "a number needs a unit"),
@@ -420,21 +363,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(m.config_json(), r#"{"n":[1,2],"target":"http://x/"}"#);
-        let limits = Limits::resolve(&m.limits, &HostDefaults::default());
-        assert_eq!(limits.memory, 32 << 20);
-        assert_eq!(limits.timeout, Duration::from_secs(2));
-        assert_eq!(limits.max_series, DEFAULT_MAX_SERIES);
-        assert_eq!(limits.max_families, 7);
-    }
-
-    #[test]
-    fn plugin_timeout_cannot_exceed_the_host_ceiling() {
-        let m = Manifest::parse("limits:\n  timeout: 1h\n").unwrap();
-        assert_eq!(m.limits.timeout, Some(Duration::from_secs(3600)));
-        assert_eq!(
-            Limits::resolve(&m.limits, &HostDefaults::default()).timeout,
-            crate::runtime::limits::DEFAULT_TIMEOUT
-        );
+        let limits = m.0.limits.unwrap();
+        assert_eq!(limits.memory, Some(32 << 20));
+        assert_eq!(limits.timeout, Some(Duration::from_secs(2)));
+        assert_eq!(limits.max_series, None);
+        assert_eq!(limits.max_families, Some(7));
     }
 
     #[test]
@@ -480,6 +413,11 @@ mod tests {
                 .instances("x")
                 .unwrap_err()
                 .contains("under each instance")
+        );
+        let nested = Manifest::parse("instances:\n  a:\n    instances:\n      b: {}\n").unwrap();
+        assert_eq!(
+            nested.instances("x").unwrap_err(),
+            "instances.a.instances: instances are named at the top level only"
         );
         let bad = Manifest::parse("instances:\n  'a b': {}\n").unwrap();
         assert!(

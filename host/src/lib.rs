@@ -14,10 +14,14 @@
 //!   plugin calls;
 //! - [`catalogue`]: the plugins of a directory, each plugin's supervisor
 //!   (collect → outcome) and status;
-//! - [`exposition`]: the data model, validation, merge and encoders (pure);
-//! - [`scrape`]: one scrape: collect every plugin, validate, merge, add the
-//!   host's own metrics, record statuses;
-//! - [`selfmetrics`]: the host's own metrics;
+//! - [`exposition`]: the data model, validation, merge, the render step and
+//!   encoders (pure);
+//! - [`scrape`]: one scrape: collect every plugin, validate, merge, record
+//!   statuses, add the host's own metrics;
+//! - [`probe`]: one `/probe`, beside the scrape: module, grants, deadline,
+//!   one probe call, its status;
+//! - [`selfmetrics`]: the host's own metrics, in one room: statuses, probe
+//!   and handler counts, process metrics;
 //! - [`http`]: the HTTP server, routes and landing page;
 //! - [`reload`]: reloading the plugins on a change, SIGHUP or `POST /-/reload`;
 //! - [`webconfig`]: `--web.config.file` (TLS, basic auth, headers).
@@ -37,6 +41,8 @@ pub mod exposition;
 #[cfg(feature = "runtime")]
 pub mod http;
 pub mod logging;
+#[cfg(feature = "runtime")]
+pub mod probe;
 pub mod reason;
 #[cfg(feature = "runtime")]
 pub mod reload;

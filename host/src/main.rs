@@ -15,6 +15,7 @@ use wasm_exporter::cli::{CheckArgs, Command, Flags, NewArgs, PluginCommand, Sett
 use wasm_exporter::http::{self, App, WebSettings};
 use wasm_exporter::runtime::Runtime;
 use wasm_exporter::scrape::Scraper;
+use wasm_exporter::selfmetrics::SelfMetrics;
 use wasm_exporter::webconfig::{SocketOptions, WebConfig};
 use wasm_exporter::{logging, reload};
 
@@ -64,8 +65,7 @@ fn run_check(args: &CheckArgs, settings: &Settings) -> anyhow::Result<ExitCode> 
         wasm: args.wasm.clone(),
         manifest: args.config.clone(),
         scrapes: args.scrapes,
-        format: args.format,
-        escaping: args.escaping,
+        negotiated: args.format.negotiated(args.escaping),
         defaults: settings.defaults,
     };
     let report = runtime.block_on(async {
@@ -107,14 +107,17 @@ fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
-        let app = Arc::new(App::new(WebSettings {
-            telemetry_path: settings.telemetry_path.clone(),
-            timeout_offset: settings.timeout_offset,
-            max_requests: settings.max_requests,
-            enable_lifecycle: settings.enable_lifecycle,
-            exporter_metrics: settings.exporter_metrics,
-            web_config,
-        }));
+        let selfmetrics = Arc::new(SelfMetrics::new(settings.exporter_metrics));
+        let app = Arc::new(App::new(
+            WebSettings {
+                telemetry_path: settings.telemetry_path.clone(),
+                timeout_offset: settings.timeout_offset,
+                max_requests: settings.max_requests,
+                enable_lifecycle: settings.enable_lifecycle,
+                web_config,
+            },
+            Arc::clone(&selfmetrics),
+        ));
         let listeners = if settings.systemd_socket {
             http::systemd_listeners(socket)?
         } else {
@@ -156,10 +159,10 @@ fn run(settings: Settings) -> anyhow::Result<ExitCode> {
             "plugins loaded, ready"
         );
         app.set_scraper(Arc::new(
-            Scraper::new(Arc::clone(&plugins), settings.exporter_metrics)
+            Scraper::new(Arc::clone(&plugins), Arc::clone(&selfmetrics))
                 .with_disabled(settings.disabled.clone()),
         ));
-        app.set_reload(reload::spawn(plugins, settings.watch));
+        app.set_reload(reload::spawn(plugins, selfmetrics, settings.watch));
         server.await.context("HTTP server")?;
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)

@@ -1,6 +1,7 @@
 //! Why a plugin failed or lost families: the one list behind the `reason`
 //! label of `wasm_exporter_plugin_errors_total`, the log's `reason=` key and
-//! the landing page.
+//! the landing page; and why a probe failed ([`ProbeReason`], the `reason`
+//! label of `wasm_exporter_probe_failures_total`).
 
 /// A reason a collect failed, or dropped some of what the plugin returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -82,9 +83,71 @@ impl std::fmt::Display for Reason {
     }
 }
 
+/// Why a `/probe` gave no data: the host's own refusals, or the plugin's
+/// failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ProbeReason {
+    /// The target is outside the module's `grants.fetch` (answered 403).
+    TargetDenied,
+    /// The target is not a URL the grants can judge (answered 400).
+    InvalidTarget,
+    /// No probe slot of the module came free before the deadline.
+    Busy,
+    /// The module is backing off after repeated failures.
+    Backoff,
+    /// The plugin failed, for this reason.
+    Plugin(Reason),
+}
+
+impl ProbeReason {
+    /// The reasons counted from the start, so that a failure shows as an
+    /// increase rather than a new series.
+    pub const ALWAYS: [ProbeReason; 5] = [
+        ProbeReason::TargetDenied,
+        ProbeReason::InvalidTarget,
+        ProbeReason::Busy,
+        ProbeReason::Plugin(Reason::Timeout),
+        ProbeReason::Plugin(Reason::Trap),
+    ];
+
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProbeReason::TargetDenied => "target_denied",
+            ProbeReason::InvalidTarget => "invalid_target",
+            ProbeReason::Busy => "busy",
+            ProbeReason::Backoff => "backoff",
+            ProbeReason::Plugin(reason) => reason.as_str(),
+        }
+    }
+}
+
+impl std::fmt::Display for ProbeReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Reason;
+    use super::{ProbeReason, Reason};
+
+    #[test]
+    fn probe_reasons_never_take_a_plugin_reason_s_label() {
+        let own = [
+            ProbeReason::TargetDenied,
+            ProbeReason::InvalidTarget,
+            ProbeReason::Busy,
+            ProbeReason::Backoff,
+        ];
+        for r in own {
+            assert!(
+                Reason::ALL.iter().all(|p| p.as_str() != r.as_str()),
+                "{r} is also a plugin reason"
+            );
+        }
+        assert_eq!(ProbeReason::Plugin(Reason::Timeout).as_str(), "timeout");
+    }
 
     #[test]
     fn label_values_are_distinct_snake_case() {

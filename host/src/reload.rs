@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::catalogue::Plugins;
+use crate::selfmetrics::SelfMetrics;
 
 /// Asks the reload loop for a reload; with a sender, for its outcome too
 /// (`POST /-/reload` waits for the report).
@@ -19,7 +20,7 @@ pub const DEBOUNCE: Duration = Duration::from_millis(500);
 
 /// Starts the reload loop and its triggers; returns the channel that
 /// `POST /-/reload` uses.
-pub fn spawn(plugins: Arc<Plugins>, watch: bool) -> ReloadTrigger {
+pub fn spawn(plugins: Arc<Plugins>, selfmetrics: Arc<SelfMetrics>, watch: bool) -> ReloadTrigger {
     let dir = plugins.dir().to_owned();
     let (tx, mut rx): (ReloadTrigger, _) = mpsc::channel(16);
     let (changes_tx, mut changes) = mpsc::channel::<()>(1);
@@ -63,7 +64,14 @@ pub fn spawn(plugins: Arc<Plugins>, watch: bool) -> ReloadTrigger {
                 }
             };
             let outcome = match plugins.reload().await {
-                Ok(report) => Ok(report.to_string()),
+                Ok(report) => {
+                    for name in &report.failed_instances {
+                        selfmetrics.statuses.count_failed_reload(name);
+                    }
+                    let catalogue = plugins.current();
+                    selfmetrics.retain(|name| catalogue.plugins.iter().any(|p| &*p.name == name));
+                    Ok(report.to_string())
+                }
                 Err(e) => {
                     tracing::error!("reload failed: {e}");
                     Err(e.to_string())

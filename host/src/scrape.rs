@@ -1,23 +1,22 @@
 //! One scrape, one way: collect every plugin concurrently (each collect
-//! validated into an [`Outcome`]), merge, record each plugin's status once,
-//! then add the host's own metrics, built once from those statuses.
-
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+//! validated into an [`Outcome`]), merge, record each plugin's status once
+//! into the host's own metrics, then add the host's families, built once
+//! from those statuses.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::catalogue::{Outcome, PluginEntry, Plugins};
 use crate::exposition::merge;
 use crate::exposition::model::Family;
 use crate::runtime::PluginError;
-use crate::selfmetrics::{self, BuildInfo};
+use crate::selfmetrics::SelfMetrics;
 
 /// Runs scrapes over the plugins in force.
 pub struct Scraper {
     plugins: Arc<Plugins>,
-    build: BuildInfo,
-    exporter_metrics: bool,
+    selfmetrics: Arc<SelfMetrics>,
     disabled: BTreeSet<String>,
 }
 
@@ -30,13 +29,11 @@ pub enum ScrapeError {
 }
 
 impl Scraper {
-    /// A scraper of `plugins`; `exporter_metrics` false leaves out the
-    /// metrics about the exporter process (`--web.disable-exporter-metrics`).
-    pub fn new(plugins: Arc<Plugins>, exporter_metrics: bool) -> Self {
+    /// A scraper of `plugins`, recording into `selfmetrics`.
+    pub fn new(plugins: Arc<Plugins>, selfmetrics: Arc<SelfMetrics>) -> Self {
         Scraper {
             plugins,
-            build: BuildInfo::current(),
-            exporter_metrics,
+            selfmetrics,
             disabled: BTreeSet::new(),
         }
     }
@@ -59,15 +56,13 @@ impl Scraper {
         &self.plugins
     }
 
-    /// Collects all plugins at once, each bounded by the smaller of its own
-    /// timeout and `budget` (the scrape's), and returns every family to
-    /// serve, `handler` (the HTTP layer's own) included, sorted by name.
-    /// With `only` (`collect[]`), just the plugins named there, each of
-    /// which must be loaded and enabled.
+    /// Collects all plugins at once, each bounded by its own timeout and
+    /// `budget` (the scrape's), and returns every family to serve, the
+    /// host's own included. With `only` (`collect[]`), just the plugins
+    /// named there, each of which must be loaded and enabled.
     pub async fn scrape(
         &self,
         budget: Option<Duration>,
-        handler: Vec<Family>,
         only: Option<&BTreeSet<String>>,
     ) -> Result<Vec<Family>, ScrapeError> {
         let now = Instant::now();
@@ -89,13 +84,8 @@ impl Scraper {
             .map(|plugin| {
                 let plugin = Arc::clone(plugin);
                 let runtime = self.plugins.runtime().clone();
-                let timeout =
-                    budget.map_or(plugin.limits.timeout, |b| b.min(plugin.limits.timeout));
-                tokio::spawn(async move {
-                    plugin
-                        .collect_coalesced(&runtime, now + timeout, selfmetrics::host_owns)
-                        .await
-                })
+                let deadline = plugin.limits.deadline(now, budget);
+                tokio::spawn(async move { plugin.collect_coalesced(&runtime, deadline).await })
             })
             .collect();
         let mut outcomes: Vec<Arc<Outcome>> = futures::future::join_all(tasks)
@@ -113,30 +103,23 @@ impl Scraper {
 
         let sources = outcomes.iter_mut().map(Outcome::take_families).collect();
         let merged = merge::merge(sources);
-        let mut statuses = Vec::with_capacity(outcomes.len());
         for ((plugin, outcome), report) in chosen.iter().zip(&outcomes).zip(&merged.sources) {
-            plugin.record(outcome, report);
-            statuses.push((&*plugin.name, plugin.status()));
+            self.selfmetrics
+                .statuses
+                .record(&plugin.name, outcome, report);
         }
-
+        let collected: Vec<&str> = chosen.iter().map(|p| &*p.name).collect();
         // Every module that answers /probe, enabled for /metrics or not.
-        let probes: Vec<(&str, _)> = catalogue
+        let probing: Vec<&str> = catalogue
             .plugins
             .iter()
             .filter(|p| p.probes())
-            .map(|p| (&*p.name, p.probe_stats()))
+            .map(|p| &*p.name)
             .collect();
         let mut families = merged.families;
         // No plugin family has a host name (validation dropped those), so
         // the host's join the list without a merge.
-        families.extend(
-            selfmetrics::families(&statuses, &self.build, self.exporter_metrics)
-                .into_iter()
-                .chain(selfmetrics::probe_families(&probes))
-                .chain(handler)
-                .filter(|f| !f.series.is_empty()),
-        );
-        families.sort_by(|a, b| a.name.cmp(&b.name));
+        families.extend(self.selfmetrics.families(&collected, &probing));
         Ok(families)
     }
 }

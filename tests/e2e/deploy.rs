@@ -9,7 +9,6 @@ use std::process::Command;
 
 use anyhow::{Context, Result, ensure};
 
-use crate::haproxy::{Haproxy, haproxy_yml};
 use crate::support::*;
 
 fn deploy(file: &str) -> PathBuf {

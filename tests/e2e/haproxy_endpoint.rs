@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 
-use crate::haproxy::{HaproxyProcess, free_port, haproxy_yml};
 use crate::support::*;
 
 /// A TCP listener that counts connections and never answers.

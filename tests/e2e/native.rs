@@ -11,7 +11,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 
-use crate::prometheus::{Prometheus, encode, value};
 use crate::support::*;
 
 /// What Prometheus 2.42 sends without and with native histograms (and what

@@ -11,8 +11,6 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::haproxy::{HaproxyProcess, free_port, wait_for_stats};
-use crate::prometheus::{Prometheus, value};
 use crate::support::*;
 
 /// A loopback HTTP server that records the path of every connection it
@@ -80,10 +78,7 @@ fn csv_with_backend(backend: &str) -> String {
 
 fn probe(exporter: &Exporter, module: &str, target: &str) -> Result<HttpResponse> {
     exporter.get(
-        &format!(
-            "/probe?module={module}&target={}",
-            crate::prometheus::encode(target)
-        ),
+        &format!("/probe?module={module}&target={}", encode(target)),
         &[],
     )
 }
@@ -327,7 +322,7 @@ fn a_module_runs_at_most_its_probe_concurrency_and_the_scrape_timeout_bounds_the
     let r = exporter.get(
         &format!(
             "/probe?module=haproxy&target={}",
-            crate::prometheus::encode(&recorder.url("/other;csv"))
+            encode(&recorder.url("/other;csv"))
         ),
         &[("X-Prometheus-Scrape-Timeout-Seconds", "1")],
     )?;
@@ -449,7 +444,7 @@ fn a_scraper_that_hangs_up_does_not_keep_the_slot() -> Result<()> {
         let mut stream = std::net::TcpStream::connect(&exporter.addr)?;
         let path = format!(
             "/probe?module=haproxy&target={}",
-            crate::prometheus::encode(&recorder.url("/gone;csv"))
+            encode(&recorder.url("/gone;csv"))
         );
         write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n")?;
         eventually(Duration::from_secs(5), || {
@@ -460,7 +455,7 @@ fn a_scraper_that_hangs_up_does_not_keep_the_slot() -> Result<()> {
     let r = exporter.get(
         &format!(
             "/probe?module=haproxy&target={}",
-            crate::prometheus::encode(&recorder.url("/next;csv"))
+            encode(&recorder.url("/next;csv"))
         ),
         &[("X-Prometheus-Scrape-Timeout-Seconds", "6")],
     )?;

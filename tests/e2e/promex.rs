@@ -7,11 +7,9 @@
 //! cannot give must be exactly the README's list.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::haproxy::{HaproxyProcess, admin_command, free_port, wait_for_stats};
 use crate::support::*;
 
 /// Families promex serves that neither the CSV nor `show info` carries:
@@ -119,22 +117,15 @@ fn promex_names_match_haproxys_own_exporter_on_the_same_haproxy() -> Result<()> 
     let addr = format!("127.0.0.1:{stats}");
     wait_for_stats(&addr)?;
     admin_command(&socket, "set server app/drain1 state drain\n")?;
-    eventually(Duration::from_secs(20), || {
-        let csv = request(&addr, "GET", "/stats;csv", &[])?.text()?;
-        let status = |server: &str| {
-            csv.lines()
-                .find(|l| l.starts_with(&format!("app,{server},")))
-                .and_then(|l| l.split(',').nth(17).map(str::to_owned))
-        };
-        let tcp_checked = csv
-            .lines()
-            .any(|l| l.starts_with("tcp_app,t1,") && l.split(',').nth(36) == Some("L4OK"));
-        Ok((status("up1").as_deref() == Some("UP")
-            && status("down1").as_deref() == Some("DOWN")
-            && status("drain1").as_deref() == Some("DRAIN")
-            && tcp_checked)
-            .then_some(()))
-    })?;
+    wait_for_csv(
+        &addr,
+        &[
+            ("app/up1", STATUS, "UP"),
+            ("app/down1", STATUS, "DOWN"),
+            ("app/drain1", STATUS, "DRAIN"),
+            ("tcp_app/t1", CHECK_STATUS, "L4OK"),
+        ],
+    )?;
 
     let plugins = PluginsDir::new("promex");
     let sock = socket.display();

@@ -171,19 +171,7 @@ fn every_scenario_matches_its_golden_file_and_passes_promtool() -> Result<()> {
     assert!(scenarios.len() >= 9, "{scenarios:?}");
     for scenario in scenarios {
         let (part, body) = ours("golden", &scenario)?;
-        let golden_path = testdata().join(format!("{scenario}.metrics"));
-        if std::env::var_os("BLESS").is_some() {
-            std::fs::write(&golden_path, &part)?;
-        } else {
-            let want = std::fs::read_to_string(&golden_path)
-                .with_context(|| format!("{} (BLESS=1 writes it)", golden_path.display()))?;
-            assert_eq!(
-                part,
-                want,
-                "{scenario}: differs from {}",
-                golden_path.display()
-            );
-        }
+        golden::check(&testdata().join(format!("{scenario}.metrics")), &part);
         let (ok, out) = run_with_stdin("promtool", &["check", "metrics"], &body)?;
         assert!(ok, "{scenario}: promtool check metrics:\n{out}");
     }

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 
-use crate::haproxy::free_port;
 use crate::support::*;
 
 /// A folder of test certificates: a CA, a server certificate for

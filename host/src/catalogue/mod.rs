@@ -2,31 +2,26 @@
 //! optional `NAME.yml`, compiled once, and the catalogue in force, swapped
 //! whole on reload.
 //!
-//! Rooms: this file (scan, load, reload and the swap), [`plugin`] (one
-//! plugin's supervisor and its collect), [`outcome`] (what a collect gave),
-//! [`status`] (what the host last saw of a plugin).
+//! Rooms: this file (the catalogue in force, reload and the swap), `load`
+//! (scan, fingerprints, load, instance entries), [`plugin`] (one plugin's
+//! supervisor and its collect), [`probe`] (one module's probe instances),
+//! [`outcome`] (what a collect gave).
 
+mod load;
 pub mod outcome;
 pub mod plugin;
 pub mod probe;
-pub mod status;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
 
-use crate::config::{HostDefaults, InstanceSpec, Limits, LimitsSpec, Manifest};
-use crate::exposition::model::LabelValue;
-use crate::exposition::validate;
 use crate::runtime::Runtime;
-use crate::runtime::contract::PluginPre;
-use crate::runtime::dirs::DirGrants;
-use crate::runtime::fetch::{FetchContext, Grants};
-use crate::secrets;
+use crate::runtime::limits::HostDefaults;
+pub use load::load_plugin;
+use load::{failed_file, fingerprint, load_file, load_files, push_unique, scan};
 pub use outcome::Outcome;
 pub use plugin::PluginEntry;
-pub use probe::{ProbeError, ProbeOutcome, ProbeRequest, ProbeStats};
-pub use status::Status;
+pub use probe::{ProbeError, ProbeOutcome, ProbeRequest};
 
 /// Errors that stop the catalogue from loading at all.
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +107,9 @@ pub struct ReloadReport {
     /// New versions that failed to compile or init, with the error; their
     /// old version (if any) keeps serving.
     pub failed: Vec<(String, String)>,
+    /// The instances that serve after such a failure (the old version's,
+    /// or the failed new one's): each counts a failed reload.
+    pub failed_instances: Vec<String>,
 }
 
 impl std::fmt::Display for ReloadReport {
@@ -173,7 +171,7 @@ impl Catalogue {
             let fresh = tokio::task::spawn_blocking(move || load_file(&rt, &p, &d))
                 .await
                 .map_err(|e| format!("loading {} failed: {e}", path.display()));
-            let chosen = choose(runtime, path, old, fresh, &mut report).await;
+            let chosen = choose(runtime, path, old, fresh, defaults, &mut report).await;
             push_unique(&mut plugins, chosen);
         }
         for gone in self
@@ -198,19 +196,15 @@ async fn choose(
     path: &Path,
     old: Vec<Arc<PluginEntry>>,
     fresh: Result<Vec<PluginEntry>, String>,
+    defaults: &HostDefaults,
     report: &mut ReloadReport,
 ) -> Vec<Arc<PluginEntry>> {
     let entries = match fresh {
         Ok(entries) => entries,
         Err(error) => {
-            let stem = path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let limits = Limits::resolve(&LimitsSpec::default(), &HostDefaults::default());
-            let failed =
-                PluginEntry::failed(stem.clone().into(), path.to_owned(), limits, error.clone());
-            return keep_old(path, old, vec![failed], stem, error, report);
+            let failed = failed_file(path, defaults, error.clone());
+            let name = failed.name.to_string();
+            return keep_old(path, old, vec![failed], name, error, report);
         }
     };
     for entry in &entries {
@@ -247,309 +241,21 @@ fn keep_old(
         tracing::error!(plugin = %name, file = %path.display(), "reload failed, the old version keeps serving: {error}");
         old
     };
-    for entry in &kept {
-        entry.count_failed_reload();
-    }
+    report
+        .failed_instances
+        .extend(kept.iter().map(|e| e.name.to_string()));
     report.failed.push((name, error));
     kept
-}
-
-/// The `.wasm` files of `dir`, sorted.
-fn scan(dir: &Path) -> Result<Vec<PathBuf>, CatalogueError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| CatalogueError::Dir {
-        path: dir.to_owned(),
-        source,
-    })?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file())
-        .collect();
-    files.sort();
-    Ok(files)
-}
-
-/// Hash of a plugin's `.wasm` and `NAME.yml` contents, as read, and of the
-/// files its `config_files` name, so that a changed secret reloads it.
-fn fingerprint_of(path: &Path, wasm: Option<&Vec<u8>>, yml: Option<&Vec<u8>>) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    wasm.hash(&mut h);
-    yml.hash(&mut h);
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-    let base = path.parent().unwrap_or(Path::new("."));
-    let manifest = yml.and_then(|y| Manifest::parse(&String::from_utf8_lossy(y)).ok());
-    let specs = manifest
-        .zip(stem)
-        .and_then(|(m, stem)| m.instances(&stem).ok())
-        .unwrap_or_default();
-    for (_, spec) in &specs {
-        for file in secrets::files(spec, base) {
-            std::fs::read(file).ok().hash(&mut h);
-        }
-    }
-    h.finish()
-}
-
-/// Hash of a plugin's `.wasm`, `NAME.yml` and secret files on disk.
-fn fingerprint(wasm: &Path) -> u64 {
-    let yml = manifest_path(wasm).and_then(|p| std::fs::read(p).ok());
-    fingerprint_of(wasm, std::fs::read(wasm).ok().as_ref(), yml.as_ref())
-}
-
-/// Adds `entries` to `plugins`, refusing a name that is already taken.
-fn push_unique(plugins: &mut Vec<Arc<PluginEntry>>, entries: Vec<Arc<PluginEntry>>) {
-    for entry in entries {
-        if plugins.iter().any(|p| p.name == entry.name) {
-            let path = entry.wasm_path.clone();
-            let error = format!(
-                "{}: instance name {:?} is already taken by another plugin",
-                path.display(),
-                &*entry.name
-            );
-            tracing::error!(plugin = &*entry.name, file = %path.display(), "plugin not loaded: {error}");
-            let name = format!("{}@{}", entry.name, path.display());
-            plugins.push(Arc::new(PluginEntry::failed(
-                name.into(),
-                path,
-                entry.limits,
-                error,
-            )));
-            continue;
-        }
-        plugins.push(entry);
-    }
-}
-
-fn manifest_path(wasm: &Path) -> Option<PathBuf> {
-    ["yml", "yaml"]
-        .iter()
-        .map(|ext| wasm.with_extension(ext))
-        .find(|p| p.is_file())
-}
-
-/// The entries of `wasm` configured by `manifest` (not necessarily beside
-/// it), as the directory loader makes them: for `wasm_exporter check`.
-pub fn load_plugin(
-    runtime: &Runtime,
-    wasm: &Path,
-    manifest: Option<&Path>,
-    defaults: &HostDefaults,
-) -> Vec<PluginEntry> {
-    let bytes = std::fs::read(wasm);
-    load_read(
-        runtime,
-        wasm,
-        defaults,
-        bytes,
-        manifest.map(|m| (m, std::fs::read(m))),
-    )
-}
-
-/// The entries of every file in `files`, in their order, compiled on as
-/// many threads as there are cores (a cold start with several plugins is
-/// Cranelift's time; each file's compilation is independent). A loader
-/// that panics gives that file a failed entry, as a bad file does.
-fn load_files(
-    runtime: &Runtime,
-    files: &[PathBuf],
-    defaults: &HostDefaults,
-) -> Vec<Vec<PluginEntry>> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(files.len());
-    if workers <= 1 {
-        return files
-            .iter()
-            .map(|p| load_file(runtime, p, defaults))
-            .collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut loaded: Vec<(usize, Vec<PluginEntry>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(path) = files.get(i) else { break mine };
-                        let entries =
-                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                                load_file(runtime, path, defaults)
-                            }))
-                            .unwrap_or_else(|_| vec![panicked(path, defaults)]);
-                        mine.push((i, entries));
-                    }
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
-    loaded.sort_by_key(|(i, _)| *i);
-    loaded.into_iter().map(|(_, entries)| entries).collect()
-}
-
-/// The failed entry of a file whose loader panicked.
-fn panicked(path: &Path, defaults: &HostDefaults) -> PluginEntry {
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let error = format!("loading {} panicked", path.display());
-    tracing::error!(plugin = %stem, file = %path.display(), "plugin not loaded: {error}");
-    let limits = Limits::resolve(&LimitsSpec::default(), defaults);
-    PluginEntry::failed(stem.into(), path.to_owned(), limits, error)
-}
-
-/// The entries of one `.wasm`: one per instance, sharing one compilation.
-fn load_file(runtime: &Runtime, path: &Path, defaults: &HostDefaults) -> Vec<PluginEntry> {
-    // Each file is read once: for the fingerprint, the manifest and the
-    // compilation alike.
-    let wasm = std::fs::read(path);
-    let manifest_file = manifest_path(path);
-    let yml = manifest_file.as_deref().map(std::fs::read);
-    let print = fingerprint_of(
-        path,
-        wasm.as_ref().ok(),
-        yml.as_ref().and_then(|r| r.as_ref().ok()),
-    );
-    let mut entries = load_read(
-        runtime,
-        path,
-        defaults,
-        wasm,
-        manifest_file.as_deref().zip(yml),
-    );
-    for entry in &mut entries {
-        entry.fingerprint = print;
-    }
-    entries
-}
-
-fn load_read(
-    runtime: &Runtime,
-    path: &Path,
-    defaults: &HostDefaults,
-    wasm: std::io::Result<Vec<u8>>,
-    yml: Option<(&Path, std::io::Result<Vec<u8>>)>,
-) -> Vec<PluginEntry> {
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let default_limits = Limits::resolve(&LimitsSpec::default(), defaults);
-    let manifest_file = yml.as_ref().map(|(p, _)| p.to_path_buf());
-    let failed = |error: String| {
-        tracing::error!(plugin = %stem, file = %path.display(), "plugin not loaded: {error}");
-        vec![PluginEntry::failed(
-            stem.clone().into(),
-            path.to_owned(),
-            default_limits,
-            error,
-        )]
-    };
-    let manifest = match yml.map(|(p, read)| Manifest::from_read(p, read)) {
-        None => Manifest::default(),
-        Some(Ok(m)) => m,
-        Some(Err(e)) => return failed(e.to_string()),
-    };
-    let yml = manifest_file
-        .as_deref()
-        .unwrap_or(path)
-        .display()
-        .to_string();
-    let instances = match manifest.instances(&stem) {
-        Ok(i) => i,
-        Err(e) => return failed(format!("{yml}: {e}")),
-    };
-    let started = Instant::now();
-    let pre = wasm
-        .map_err(|e| format!("reading {}: {e}", path.display()))
-        .and_then(|bytes| {
-            runtime
-                .prepare(&bytes)
-                .map_err(|e| format!("{}: {e}", path.display()))
-        });
-    let (pre, cache) = match pre {
-        Ok(pre) => pre,
-        Err(e) => return failed(e),
-    };
-    tracing::info!(
-        plugin = %stem,
-        file = %path.display(),
-        compile_ms = started.elapsed().as_millis() as u64,
-        cache = cache.as_str(),
-        contract = pre.version().as_str(),
-        instances = instances.len(),
-        "plugin loaded"
-    );
-    // `config_files` are relative to the manifest (beside the .wasm, except
-    // for `wasm_exporter check --config`).
-    let base = manifest_file
-        .as_deref()
-        .unwrap_or(path)
-        .parent()
-        .unwrap_or(Path::new("."));
-    instances
-        .into_iter()
-        .map(|(name, spec)| instance_entry(&yml, path, base, name, &spec, defaults, pre.clone()))
-        .collect()
-}
-
-fn instance_entry(
-    yml: &str,
-    path: &Path,
-    base: &Path,
-    name: String,
-    spec: &InstanceSpec,
-    defaults: &HostDefaults,
-    pre: PluginPre,
-) -> PluginEntry {
-    let limits = Limits::resolve(&spec.limits.clone().unwrap_or_default(), defaults);
-    let checked = Grants::parse(&spec.grants.fetch).and_then(|grants| {
-        let dirs = DirGrants::parse(&spec.grants.dirs)?;
-        for label in spec.labels.keys() {
-            validate::check_label_name(label, limits.max_label_name_length)
-                .map_err(|(_, why)| format!("label name {label:?} is not valid: {why}"))?;
-        }
-        let config = secrets::config_json(spec, base).map_err(|e| e.to_string())?;
-        Ok((grants, dirs, config))
-    });
-    let (grants, dirs, config_json) = match checked {
-        Ok(g) => g,
-        Err(e) => {
-            let error = format!("{yml}: instance {name}: {e}");
-            tracing::error!(plugin = %name, file = %path.display(), "plugin not loaded: {error}");
-            return PluginEntry::failed(name.into(), path.to_owned(), limits, error);
-        }
-    };
-    let mut entry = PluginEntry::new(name.into(), path.to_owned(), limits, Ok(pre));
-    entry.config_json = config_json;
-    entry.dirs = dirs;
-    entry.enabled = spec.enabled.unwrap_or(true);
-    entry.const_labels = spec
-        .labels
-        .iter()
-        .map(|(k, v)| (k.clone(), LabelValue::from(v.as_str())))
-        .collect();
-    entry.fetch = FetchContext {
-        grants: Arc::new(grants),
-        max_response_bytes: limits.max_response_bytes,
-        stats: Default::default(),
-        idle: Default::default(),
-    };
-    entry
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::limits::Limits;
+    use std::time::Duration;
 
     fn entry(name: &str) -> Arc<PluginEntry> {
-        let limits = Limits::resolve(&LimitsSpec::default(), &HostDefaults::default());
+        let limits = Limits::resolve(None, &HostDefaults::default());
         Arc::new(PluginEntry::failed(
             name.into(),
             "a.wasm".into(),
@@ -568,6 +274,7 @@ mod tests {
             Path::new("a.wasm"),
             old.clone(),
             Err("loading a.wasm failed: task panicked".into()),
+            &HostDefaults::default(),
             &mut report,
         )
         .await;
@@ -581,7 +288,7 @@ mod tests {
                 "loading a.wasm failed: task panicked".to_owned()
             )]
         );
-        assert_eq!(kept[0].status().failed_reloads, 1);
+        assert_eq!(report.failed_instances, ["a"]);
     }
 
     #[tokio::test]
@@ -593,11 +300,37 @@ mod tests {
             Path::new("b.wasm"),
             vec![],
             Err("boom".into()),
+            &HostDefaults::default(),
             &mut report,
         )
         .await;
         assert_eq!(kept.len(), 1);
         assert_eq!(&*kept[0].name, "b");
         assert_eq!(report.failed, [("b".to_owned(), "boom".to_owned())]);
+        assert_eq!(report.failed_instances, ["b"]);
+    }
+
+    /// A new file whose loader failed on reload is served down with the
+    /// limits the flags give, not the built-in defaults.
+    #[tokio::test]
+    async fn a_new_file_that_failed_on_reload_gets_the_flags_limits() {
+        let runtime = Runtime::new().unwrap();
+        let flags = HostDefaults {
+            memory: 3 << 20,
+            timeout: Duration::from_millis(1500),
+        };
+        let mut report = ReloadReport::default();
+        let kept = choose(
+            &runtime,
+            Path::new("c.wasm"),
+            vec![],
+            Err("boom".into()),
+            &flags,
+            &mut report,
+        )
+        .await;
+        assert_eq!(kept[0].limits, Limits::resolve(None, &flags));
+        assert_eq!(kept[0].limits.memory, 3 << 20);
+        assert_eq!(kept[0].limits.timeout, Duration::from_millis(1500));
     }
 }

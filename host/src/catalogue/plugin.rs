@@ -9,10 +9,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use super::outcome::{FetchCounts, Outcome};
-use super::status::Status;
-use crate::exposition::merge::SourceReport;
 use crate::exposition::model::LabelValue;
-use crate::exposition::validate;
+use crate::exposition::validate::{self, rules::host_owns};
 use crate::runtime::contract::PluginPre;
 use crate::runtime::dirs::DirGrants;
 use crate::runtime::fetch::FetchContext;
@@ -61,10 +59,8 @@ pub struct PluginEntry {
     supervisor: tokio::sync::Mutex<Supervisor>,
     /// The collect in flight, which concurrent scrapes join.
     inflight: Mutex<Option<InFlight>>,
+    /// Collects so far: the sequence number of the next [`Outcome`].
     collects: AtomicU64,
-    /// Written only by [`PluginEntry::record`], once per scrape.
-    status: Mutex<Status>,
-    failed_reloads: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -95,8 +91,6 @@ impl PluginEntry {
             supervisor: tokio::sync::Mutex::default(),
             inflight: Mutex::new(None),
             collects: AtomicU64::new(0),
-            status: Mutex::new(Status::new()),
-            failed_reloads: AtomicU64::new(0),
         }
     }
 
@@ -110,22 +104,9 @@ impl PluginEntry {
         self.pre.as_ref().err().map(ToString::to_string)
     }
 
-    /// A copy of the current status.
-    pub fn status(&self) -> Status {
-        let mut status = lock(&self.status).clone();
-        status.failed_reloads = self.failed_reloads.load(Ordering::Relaxed);
-        status
-    }
-
-    /// Records one scrape's view of the plugin (see [`Status::record`]).
-    pub fn record(&self, outcome: &Outcome, merged: &SourceReport) {
-        lock(&self.status).record(&self.name, outcome, merged);
-    }
-
-    /// Counts a new version of the plugin that failed to load while this
-    /// one kept serving.
-    pub fn count_failed_reload(&self) {
-        self.failed_reloads.fetch_add(1, Ordering::Relaxed);
+    /// Whether the plugin answers `/probe`.
+    pub fn probes(&self) -> bool {
+        self.pre.as_ref().is_ok_and(|pre| pre.probes())
     }
 
     /// Collects once for every scrape that asks while a collect is in
@@ -135,7 +116,6 @@ impl PluginEntry {
         self: &Arc<Self>,
         runtime: &Runtime,
         deadline: Instant,
-        host_owns: fn(&str) -> bool,
     ) -> Arc<Outcome> {
         use futures::FutureExt as _;
         let shared = {
@@ -145,10 +125,9 @@ impl PluginEntry {
                 _ => {
                     let me = Arc::clone(self);
                     let runtime = runtime.clone();
-                    let fut =
-                        async move { Arc::new(me.collect(&runtime, deadline, host_owns).await) }
-                            .boxed()
-                            .shared();
+                    let fut = async move { Arc::new(me.collect(&runtime, deadline).await) }
+                        .boxed()
+                        .shared();
                     *inflight = Some(fut.clone());
                     fut
                 }
@@ -172,12 +151,7 @@ impl PluginEntry {
     /// Collects and validates, finishing by `deadline`. A missing instance
     /// (first call, or after a failure) is instantiated and initialised
     /// first; a failure that poisons the instance discards it.
-    pub async fn collect(
-        &self,
-        runtime: &Runtime,
-        deadline: Instant,
-        host_owns: fn(&str) -> bool,
-    ) -> Outcome {
+    pub async fn collect(&self, runtime: &Runtime, deadline: Instant) -> Outcome {
         let id = self.collects.fetch_add(1, Ordering::Relaxed) + 1;
         let start = Instant::now();
         let wait = tokio::time::Instant::from_std(deadline);

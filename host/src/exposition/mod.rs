@@ -11,6 +11,7 @@ pub mod merge;
 pub mod model;
 pub mod negotiate;
 pub mod raw;
+pub mod render;
 pub mod validate;
 
 pub use encode::{openmetrics, protobuf, text};

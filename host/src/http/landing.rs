@@ -13,7 +13,7 @@ impl App {
         let mut rows = String::new();
         if let Some(scraper) = self.scraper.get() {
             for plugin in &scraper.plugins().current().plugins {
-                let status = plugin.status();
+                let status = self.selfmetrics.statuses.get(&plugin.name);
                 let (name, version, description) = status
                     .metadata
                     .as_ref()
@@ -45,14 +45,15 @@ impl App {
                 ));
             }
         }
+        let build = self.selfmetrics.build();
         let page = format!(
             include_str!("../landing.html"),
             path = html(&self.settings.telemetry_path),
             rows = rows,
-            version = html(self.build.version),
-            revision = html(self.build.revision),
-            rustversion = html(self.build.rustversion),
-            wasmtime = html(self.build.wasmtime),
+            version = html(build.version),
+            revision = html(build.revision),
+            rustversion = html(build.rustversion),
+            wasmtime = html(build.wasmtime),
         );
         let mut resp = Response::new(Full::new(Bytes::from(page)));
         resp.headers_mut().insert(

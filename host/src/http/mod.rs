@@ -4,8 +4,8 @@
 //!
 //! Rooms: this file (the shared state, auth and headers around every
 //! answer), [`routes`] (what each path answers, the metrics body included),
-//! [`probe`] (`/probe`, one module's collect for a target named per request),
-//! [`landing`] (the HTML page), [`server`] (listeners, TLS, connections).
+//! [`probe`] (`/probe`'s query and status codes), [`landing`] (the HTML
+//! page), [`server`] (listeners, TLS, connections).
 
 pub mod landing;
 pub mod probe;
@@ -22,9 +22,10 @@ use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 
+use crate::probe::Prober;
 use crate::reload::ReloadTrigger;
 use crate::scrape::Scraper;
-use crate::selfmetrics::BuildInfo;
+use crate::selfmetrics::SelfMetrics;
 use crate::webconfig::{self, Settings, WebConfig};
 pub use server::{bind, serve, systemd_listeners};
 
@@ -49,8 +50,6 @@ pub struct WebSettings {
     pub max_requests: usize,
     /// `--web.enable-lifecycle`: whether `POST /-/reload` is served.
     pub enable_lifecycle: bool,
-    /// False with `--web.disable-exporter-metrics`: no `promhttp_*`.
-    pub exporter_metrics: bool,
     /// `--web.config.file`: TLS, basic auth and extra headers.
     pub web_config: Option<Arc<WebConfig>>,
 }
@@ -58,107 +57,45 @@ pub struct WebSettings {
 /// Shared state of the server.
 pub struct App {
     scraper: tokio::sync::OnceCell<Arc<Scraper>>,
+    prober: std::sync::OnceLock<Prober>,
     settings: WebSettings,
-    build: BuildInfo,
+    /// The host's own metrics: the handler's counts are kept there.
+    selfmetrics: Arc<SelfMetrics>,
     ready: AtomicBool,
     /// Size of the last body, to size the next buffer.
     last_size: AtomicUsize,
     /// Permits for metrics requests in flight (`--web.max-requests`).
     in_flight: Option<Arc<tokio::sync::Semaphore>>,
     reload: std::sync::OnceLock<ReloadTrigger>,
-    /// Scrapes of the metrics path, for promhttp's handler metrics.
-    handler: HandlerStats,
-}
-
-/// Scrapes of the metrics path: in flight, and served by status code; and
-/// families left out for clashing once their names were escaped.
-#[derive(Default)]
-struct HandlerStats {
-    in_flight: std::sync::atomic::AtomicI64,
-    by_code: std::sync::Mutex<std::collections::BTreeMap<u16, u64>>,
-    escape_clashes: std::sync::atomic::AtomicU64,
-    /// The clashes last logged, so that each set is logged once.
-    escape_logged: std::sync::Mutex<String>,
-}
-
-/// Counts a scrape in flight until dropped.
-struct InFlight<'a>(&'a HandlerStats);
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-impl HandlerStats {
-    fn enter(&self) -> InFlight<'_> {
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
-        InFlight(self)
-    }
-
-    fn served(&self, status: StatusCode) {
-        let mut codes = self.by_code.lock().unwrap_or_else(|p| p.into_inner());
-        *codes.entry(status.as_u16()).or_default() += 1;
-    }
-
-    /// Counts the clashes of one response and logs them when they differ
-    /// from the last ones logged.
-    fn escape_clashed(&self, clashes: &[crate::exposition::escape::EscapeClash]) {
-        if clashes.is_empty() {
-            return;
-        }
-        self.escape_clashes
-            .fetch_add(clashes.len() as u64, Ordering::Relaxed);
-        let text = clashes
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ");
-        let mut logged = self.escape_logged.lock().unwrap_or_else(|p| p.into_inner());
-        if *logged != text {
-            tracing::warn!(
-                reason = "name_clash",
-                "dropped {} families whose escaped names clash: {text}",
-                clashes.len()
-            );
-            *logged = text;
-        }
-    }
-
-    fn families(&self) -> Vec<crate::exposition::model::Family> {
-        let codes = self
-            .by_code
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        crate::selfmetrics::handler_families(self.in_flight.load(Ordering::Relaxed), &codes)
-    }
 }
 
 type Body = Full<Bytes>;
 
 impl App {
     /// A server that answers `/-/healthy` at once and the rest once
-    /// [`App::set_scraper`] was called.
-    pub fn new(settings: WebSettings) -> Self {
+    /// [`App::set_scraper`] was called; it counts its answers into
+    /// `selfmetrics`.
+    pub fn new(settings: WebSettings, selfmetrics: Arc<SelfMetrics>) -> Self {
         let in_flight = (settings.max_requests > 0)
             .then(|| Arc::new(tokio::sync::Semaphore::new(settings.max_requests)));
         App {
             in_flight,
             reload: std::sync::OnceLock::new(),
             scraper: tokio::sync::OnceCell::new(),
+            prober: std::sync::OnceLock::new(),
             settings,
-            build: BuildInfo::current(),
+            selfmetrics,
             ready: AtomicBool::new(false),
             last_size: AtomicUsize::new(16 << 10),
-            handler: HandlerStats::default(),
         }
     }
 
     /// Installs the scraper once plugins are loaded; the server is ready
     /// from then on.
     pub fn set_scraper(&self, scraper: Arc<Scraper>) {
+        let prober = Prober::new(Arc::clone(scraper.plugins()), Arc::clone(&self.selfmetrics));
         if self.scraper.set(scraper).is_ok() {
+            let _ = self.prober.set(prober);
             self.ready.store(true, Ordering::SeqCst);
         }
     }

@@ -3,9 +3,8 @@
 //! instance that exports the prober interface) for target `T`, answered
 //! with only what it produced and the host's status of that probe, in the
 //! negotiated format. The module's `grants.fetch` decide first: a target
-//! outside them is answered 403 and nothing is contacted.
-
-use std::time::Instant;
+//! outside them is answered 403 and nothing is contacted. This room parses
+//! the query and picks the status code; [`crate::probe`] probes.
 
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
@@ -13,8 +12,7 @@ use hyper::{Request, Response, StatusCode};
 use super::routes::{negotiated, query_pairs};
 use super::{App, Body, plain, text_response};
 use crate::catalogue::ProbeRequest;
-use crate::exposition::merge;
-use crate::exposition::model::{Family, Kind, Value};
+use crate::probe::ProbeRefusal;
 
 /// What the query of a probe names.
 #[derive(Debug, PartialEq)]
@@ -56,31 +54,16 @@ fn parse_query(query: Option<&str>) -> Result<ProbeQuery, String> {
     })
 }
 
-/// The host's status of one probe, added to what the plugin produced.
-fn status_families(success: bool, seconds: f64) -> [Family; 2] {
-    let mut ok = Family::new(
-        Kind::Gauge,
-        "wasm_exporter_probe_success",
-        "Whether the probe's collect succeeded (1) or failed (0).",
-    );
-    ok.push(vec![], Value::Gauge(if success { 1.0 } else { 0.0 }));
-    let mut took = Family::new(
-        Kind::Gauge,
-        "wasm_exporter_probe_duration_seconds",
-        "How long the probe took, in seconds.",
-    )
-    .with_unit("seconds");
-    took.push(vec![], Value::Gauge(seconds));
-    [ok, took]
-}
-
 impl App {
-    /// Answers `/probe`. Every problem is an HTTP answer: 400 for a request
-    /// that names no module or target, an unknown module or one that does
-    /// not probe; 403 for a target outside the module's grants; otherwise
-    /// 200, with `wasm_exporter_probe_success` saying how the probe went.
+    /// Answers `/probe`: the query parsed here, the probe made by
+    /// [`crate::probe::Prober`], its answer mapped to a status code: 400
+    /// for a request that names no module or target, an unknown module or
+    /// one that does not probe, or a target that is no URL; 403 for a
+    /// target outside the module's grants; 503 for a module whose files
+    /// failed to load; otherwise 200, with `wasm_exporter_probe_success`
+    /// saying how the probe went.
     pub(super) async fn probe(&self, req: &Request<Incoming>) -> Response<Body> {
-        let Some(scraper) = self.scraper.get() else {
+        let Some(prober) = self.prober.get() else {
             return plain(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Not ready: loading plugins.\n",
@@ -90,90 +73,29 @@ impl App {
             Ok(q) => q,
             Err(e) => return text_response(StatusCode::BAD_REQUEST, format!("{e}\n")),
         };
-        let catalogue = scraper.plugins().current();
-        let Some(entry) = catalogue.plugins.iter().find(|p| *p.name == query.module) else {
-            let modules: Vec<&str> = catalogue
-                .plugins
-                .iter()
-                .filter(|p| p.probes())
-                .map(|p| &*p.name)
-                .collect();
-            return text_response(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "unknown module {:?}; the modules that answer /probe: {}\n",
-                    query.module,
-                    if modules.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        modules.join(", ")
-                    }
-                ),
-            );
-        };
-        if let Some(error) = entry.load_error() {
-            return text_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("module {:?} is not loaded: {error}\n", query.module),
-            );
-        }
-        if !entry.probes() {
-            return text_response(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "module {:?} does not answer /probe: its plugin does not export {}\n",
-                    query.module,
-                    crate::runtime::contract::PROBER
-                ),
-            );
-        }
-        let started = Instant::now();
-        match entry.fetch.grants.permits(&query.target) {
-            Ok(true) => {}
-            Ok(false) => {
-                entry.record_probe(started.elapsed(), Some("target_denied"));
-                tracing::warn!(module = %entry.name, target = %query.target, "probe refused: target outside grants.fetch");
-                return text_response(
-                    StatusCode::FORBIDDEN,
-                    format!(
-                        "target {:?} is outside module {:?}'s grants.fetch; nothing was contacted\n",
-                        query.target, query.module
-                    ),
-                );
-            }
-            Err(e) => {
-                entry.record_probe(started.elapsed(), Some("invalid_target"));
-                return text_response(StatusCode::BAD_REQUEST, format!("target {e}\n"));
-            }
-        }
-        let budget = self
-            .scrape_budget(req)
-            .map_or(entry.limits.timeout, |b| b.min(entry.limits.timeout));
         let request = ProbeRequest {
             target: query.target,
             params: query.params,
         };
-        let runtime = scraper.plugins().runtime();
-        let outcome = entry.probe(runtime, request, started + budget).await;
-        let duration = started.elapsed();
-        let (families, failure) = match &outcome.result {
-            Ok(families) => (families.clone(), None),
-            Err(e) => {
-                tracing::debug!(module = %entry.name, reason = e.reason(), "probe failed: {e}");
-                (Vec::new(), Some(e.reason()))
+        match prober
+            .probe(&query.module, request, self.scrape_budget(req))
+            .await
+        {
+            Ok(families) => {
+                let (negotiated, compression) = negotiated(req);
+                self.exposition(families, negotiated, compression, 0).0
             }
-        };
-        if !outcome.dropped.is_empty() {
-            let all: Vec<String> = outcome.dropped.iter().map(ToString::to_string).collect();
-            tracing::warn!(module = %entry.name, "probe dropped {} families: {}", all.len(), all.join("; "));
+            Err(refusal) => {
+                let status = match refusal {
+                    ProbeRefusal::NotLoaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+                    ProbeRefusal::TargetDenied { .. } => StatusCode::FORBIDDEN,
+                    ProbeRefusal::UnknownModule { .. }
+                    | ProbeRefusal::DoesNotProbe { .. }
+                    | ProbeRefusal::InvalidTarget(_) => StatusCode::BAD_REQUEST,
+                };
+                text_response(status, format!("{refusal}\n"))
+            }
         }
-        entry.record_probe(duration, failure);
-        let mut families = merge::merge(vec![families]).families;
-        families.extend(status_families(failure.is_none(), duration.as_secs_f64()));
-        families.sort_by(|a, b| a.name.cmp(&b.name));
-
-        let (negotiated, compression) = negotiated(req);
-        self.exposition(families, negotiated, compression, 0).0
     }
 }
 

@@ -13,9 +13,8 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
 use super::{App, Body, MAX_BODY_BYTES, SCRAPE_TIMEOUT_HEADER, plain, text_response};
-use crate::exposition::escape;
-use crate::exposition::negotiate::{self, Compression, Format};
-use crate::exposition::{openmetrics, protobuf, text};
+use crate::exposition::negotiate::{self, Compression};
+use crate::exposition::render::render;
 
 impl App {
     /// Routes one request. Never fails: every problem is an HTTP answer.
@@ -51,9 +50,10 @@ impl App {
             return resp;
         }
         if path == self.settings.telemetry_path {
-            let _counted = self.handler.enter();
+            let handler = &self.selfmetrics.handler;
+            let _counted = handler.enter();
             let resp = self.limited_metrics(&req).await;
-            self.handler.served(resp.status());
+            handler.served(resp.status().as_u16());
             return resp;
         }
         match path {
@@ -147,23 +147,11 @@ impl App {
             );
         };
         let (negotiated, compression) = negotiated(req);
-
-        let mut handler = if self.settings.exporter_metrics {
-            self.handler.families()
-        } else {
-            Vec::new()
-        };
-        handler.push(crate::selfmetrics::escape_clash_family(
-            self.handler.escape_clashes.load(Ordering::Relaxed),
-        ));
         let only = match collect_param(req.uri().query()) {
             Ok(only) => only,
             Err(e) => return text_response(StatusCode::BAD_REQUEST, format!("{e}\n")),
         };
-        let families = match scraper
-            .scrape(self.scrape_budget(req), handler, only.as_ref())
-            .await
-        {
+        let families = match scraper.scrape(self.scrape_budget(req), only.as_ref()).await {
             Ok(families) => families,
             Err(e) => return text_response(StatusCode::BAD_REQUEST, format!("{e}\n")),
         };
@@ -173,7 +161,7 @@ impl App {
         resp.0
     }
 
-    /// `families` as the scraper negotiated them: names escaped, encoded,
+    /// `families` as the scraper negotiated them (the render step),
     /// compressed, with their headers; and the size of the encoded body.
     pub(super) fn exposition(
         &self,
@@ -182,14 +170,9 @@ impl App {
         compression: Compression,
         size_hint: usize,
     ) -> (Response<Body>, usize) {
-        let (families, clashes) = escape::apply(families, negotiated.escaping);
-        self.handler.escape_clashed(&clashes);
-        let mut body = Vec::with_capacity(size_hint + 4096);
-        match negotiated.format {
-            Format::Text | Format::Text1 => text::encode(&families, &mut body),
-            Format::OpenMetrics { .. } => openmetrics::encode(&families, &mut body),
-            Format::Protobuf => protobuf::encode(&families, &mut body),
-        }
+        let rendered = render(families, negotiated, size_hint + 4096);
+        self.selfmetrics.handler.escape_clashed(&rendered.clashes);
+        let body = rendered.body;
         let size = body.len();
         let (body, encoding) = compress(body, compression);
         let mut resp = Response::new(Full::new(Bytes::from(body)));

@@ -1,10 +1,9 @@
 //! The one wasmtime `Engine` (epoch interruption on, a ticker thread) and the
 //! `Linker` shared by every plugin.
 
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
 
-use super::bindings::{v0_1, v0_2};
 use super::cache::{ComponentCache, Lookup};
 use super::contract::{self, PluginPre};
 use super::error::error_chain;
@@ -64,10 +63,7 @@ impl Runtime {
             .map_err(|e| RuntimeError::Setup(error_chain(&e)))?;
         // Every contract version's imports, side by side: their names carry
         // the version, so a plugin links to the one it was built for.
-        v0_1::Plugin::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |s| s)
-            .map_err(|e| RuntimeError::Setup(error_chain(&e)))?;
-        v0_2::Plugin::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |s| s)
-            .map_err(|e| RuntimeError::Setup(error_chain(&e)))?;
+        contract::link_all(&mut linker).map_err(|e| RuntimeError::Setup(error_chain(&e)))?;
         Ok(Runtime {
             engine,
             linker: std::sync::Arc::new(linker),
@@ -108,13 +104,15 @@ impl Runtime {
             Some(cache) => cache.get_or_compile(&self.engine, wasm, compile)?,
             None => (compile()?, Lookup::Off),
         };
-        let version =
+        let contract =
             contract::version_of(&component, &self.engine).map_err(RuntimeError::Version)?;
         let pre = self
             .linker
             .instantiate_pre(&component)
             .map_err(|e| RuntimeError::Link(error_chain(&e)))?;
-        let pre = PluginPre::new(pre, version).map_err(|e| RuntimeError::Link(error_chain(&e)))?;
+        let pre = contract
+            .prepare(pre)
+            .map_err(|e| RuntimeError::Link(error_chain(&e)))?;
         Ok((pre, lookup))
     }
 }

@@ -1,8 +1,8 @@
-//! The `host` and `types` interfaces of the plugin world, in every version
-//! of the contract: a plugin's log records go to the host's log, tagged with
-//! the plugin.
+//! The `host` and `types` interfaces of the plugin world (older versions of
+//! the contract map onto these): a plugin's log records go to the host's
+//! log, tagged with the plugin.
 
-use super::bindings::{host, types, v0_1};
+use super::contract::current::{host, types};
 use super::limits::MAX_LOG_MESSAGE;
 use super::state::StoreState;
 
@@ -33,22 +33,6 @@ impl host::Host for StoreState {
 }
 
 impl types::Host for StoreState {}
-
-impl v0_1::host::Host for StoreState {
-    fn log(&mut self, level: v0_1::host::Level, message: String) {
-        use v0_1::host::Level as Old;
-        let level = match level {
-            Old::Trace => host::Level::Trace,
-            Old::Debug => host::Level::Debug,
-            Old::Info => host::Level::Info,
-            Old::Warn => host::Level::Warn,
-            Old::Error => host::Level::Error,
-        };
-        host::Host::log(self, level, message)
-    }
-}
-
-impl v0_1::types::Host for StoreState {}
 
 #[cfg(test)]
 mod tests {

@@ -2,7 +2,9 @@
 //! reason. Operators set the per-plugin ones in `NAME.yml` (`limits:`) or
 //! with `--plugins.*` flags; the rest are fixed here.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use crate::config::LimitsSpec;
 
 /// The wasmtime the host is built on (pinned in Cargo.toml).
 pub const WASMTIME_VERSION: &str = "48.0.8";
@@ -112,9 +114,45 @@ pub struct Limits {
 }
 
 impl Limits {
+    /// Applies `spec` (a plugin's `limits:`) over the host-wide defaults
+    /// (the flags). A plugin timeout longer than the host's is cut to the
+    /// host's.
+    pub fn resolve(spec: Option<&LimitsSpec>, host: &HostDefaults) -> Self {
+        let spec = spec.cloned().unwrap_or_default();
+        let bytes = |b: Option<u64>, default: usize| {
+            b.map_or(default, |b| usize::try_from(b).unwrap_or(usize::MAX))
+        };
+        Limits {
+            memory: spec.memory.unwrap_or(host.memory),
+            timeout: spec.timeout.map_or(host.timeout, |t| t.min(host.timeout)),
+            max_series: spec.max_series.unwrap_or(DEFAULT_MAX_SERIES),
+            max_families: spec.max_families.unwrap_or(DEFAULT_MAX_FAMILIES),
+            max_label_value_length: spec
+                .max_label_value_length
+                .unwrap_or(DEFAULT_MAX_LABEL_VALUE_LENGTH),
+            max_label_name_length: spec
+                .max_label_name_length
+                .unwrap_or(DEFAULT_MAX_LABEL_NAME_LENGTH),
+            max_stderr_bytes: bytes(spec.max_stderr_bytes, DEFAULT_MAX_STDERR_BYTES),
+            max_response_bytes: bytes(spec.max_response_bytes, DEFAULT_MAX_RESPONSE_BYTES),
+            probe_concurrency: spec
+                .probe_concurrency
+                .unwrap_or(DEFAULT_PROBE_CONCURRENCY)
+                .max(1),
+        }
+    }
+
+    /// When a call for a request that arrived at `start` must end: the
+    /// plugin's timeout, shortened by the request's own `budget` (the
+    /// scrape timeout header, less the offset) when it has one. The one
+    /// deadline rule of `/metrics` and `/probe`.
+    pub fn deadline(&self, start: Instant, budget: Option<Duration>) -> Instant {
+        start + budget.map_or(self.timeout, |b| b.min(self.timeout))
+    }
+
     /// The caps the validation step applies.
-    pub fn validation(&self) -> crate::exposition::validate::Limits {
-        crate::exposition::validate::Limits {
+    pub fn validation(&self) -> crate::exposition::validate::Caps {
+        crate::exposition::validate::Caps {
             max_label_value_length: self.max_label_value_length,
             max_label_name_length: self.max_label_name_length,
             max_series: self.max_series,
@@ -152,6 +190,30 @@ mod tests {
         assert_eq!(backoff(2), BACKOFF_BASE);
         assert_eq!(backoff(3), BACKOFF_BASE * 2);
         assert_eq!(backoff(40), BACKOFF_MAX);
+    }
+
+    #[test]
+    fn plugin_timeout_cannot_exceed_the_host_ceiling() {
+        let spec = LimitsSpec {
+            timeout: Some(Duration::from_secs(3600)),
+            ..LimitsSpec::default()
+        };
+        let host = HostDefaults::default();
+        assert_eq!(Limits::resolve(Some(&spec), &host).timeout, DEFAULT_TIMEOUT);
+        let limits = Limits::resolve(None, &host);
+        assert_eq!(limits.max_series, DEFAULT_MAX_SERIES);
+        assert_eq!(limits.memory, host.memory);
+    }
+
+    #[test]
+    fn the_request_budget_shortens_the_deadline_never_lengthens_it() {
+        let limits = Limits::resolve(None, &HostDefaults::default());
+        let start = Instant::now();
+        assert_eq!(limits.deadline(start, None), start + DEFAULT_TIMEOUT);
+        let short = Duration::from_millis(300);
+        assert_eq!(limits.deadline(start, Some(short)), start + short);
+        let long = DEFAULT_TIMEOUT * 3;
+        assert_eq!(limits.deadline(start, Some(long)), start + DEFAULT_TIMEOUT);
     }
 
     #[test]

@@ -5,13 +5,9 @@
 pub mod limits;
 
 #[cfg(feature = "runtime")]
-pub mod bindings;
-#[cfg(feature = "runtime")]
 pub mod cache;
 #[cfg(feature = "runtime")]
 pub mod contract;
-#[cfg(feature = "runtime")]
-mod convert;
 #[cfg(feature = "runtime")]
 pub mod cpu;
 #[cfg(feature = "runtime")]

@@ -69,20 +69,12 @@ fn render(families: &[MetricFamily]) -> String {
     out
 }
 
+#[path = "../../../tests/e2e/support/golden.rs"]
+mod golden_file;
+
 /// Compares `families` with `testdata/<scenario>.metrics`.
 fn golden(scenario: &str, families: &[MetricFamily]) {
-    let got = render(families);
-    let path = testdata(&format!("{scenario}.metrics"));
-    if std::env::var_os("BLESS").is_some() {
-        std::fs::write(&path, &got).unwrap();
-        return;
-    }
-    let want = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (BLESS=1 creates it)", path.display()));
-    assert_eq!(
-        got, want,
-        "scenario {scenario}; BLESS=1 rewrites it on purpose"
-    );
+    golden_file::check(&testdata(&format!("{scenario}.metrics")), &render(families));
 }
 
 /// One scrape over HTTP answering `status` with `testdata/<scenario>.csv`.

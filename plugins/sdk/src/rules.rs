@@ -148,6 +148,32 @@ pub fn host_owns(name: &str) -> bool {
     HOST_PREFIXES.iter().any(|p| name.starts_with(p))
 }
 
+/// A family's label-value indices: one per label name for each series, each
+/// inside the collection's table of `strings` values.
+pub fn check_label_indices(
+    indices: &[u32],
+    label_names: usize,
+    series: usize,
+    strings: usize,
+) -> Result<(), (Rule, String)> {
+    if indices.len() != label_names * series {
+        return Err((
+            Rule::LabelShape,
+            format!(
+                "{} label values for {series} series of {label_names} label names",
+                indices.len()
+            ),
+        ));
+    }
+    match indices.iter().find(|i| **i as usize >= strings) {
+        Some(bad) => Err((
+            Rule::LabelIndex,
+            format!("label value index {bad} outside the collection's {strings} strings"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// A metric name as Prometheus 3 takes it: any UTF-8, not empty.
 pub fn is_metric_name(name: &str) -> bool {
     !name.is_empty()

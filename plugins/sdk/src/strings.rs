@@ -64,6 +64,11 @@ pub fn resolve(index: u32) -> Option<String> {
     TABLE.with(|t| t.borrow().strings.get(index as usize).cloned())
 }
 
+/// How many values the table holds.
+pub fn len() -> usize {
+    TABLE.with(|t| t.borrow().strings.len())
+}
+
 /// Empties the table; called at the start of each collect.
 pub fn reset() {
     TABLE.with(|t| *t.borrow_mut() = Table::default());

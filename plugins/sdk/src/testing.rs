@@ -222,27 +222,13 @@ fn check_family(f: &MetricFamily) -> Result<(), Problem> {
         rules::DEFAULT_MAX_LABEL_NAME_LENGTH,
     )
     .map_err(|(rule, why)| problem(rule, why))?;
-    let n = f.label_names.len();
-    if f.label_values.len() != n * f.series.len() {
-        return Err(problem(
-            Rule::LabelShape,
-            format!(
-                "{} label values for {} series of {n} labels",
-                f.label_values.len(),
-                f.series.len()
-            ),
-        ));
-    }
-    if let Some(bad) = f
-        .label_values
-        .iter()
-        .find(|i| strings::resolve(**i).is_none())
-    {
-        return Err(problem(
-            Rule::LabelIndex,
-            format!("label value index {bad} outside this collect's string table"),
-        ));
-    }
+    rules::check_label_indices(
+        &f.label_values,
+        f.label_names.len(),
+        f.series.len(),
+        strings::len(),
+    )
+    .map_err(|(rule, why)| problem(rule, why))?;
     let mut seen = std::collections::HashSet::new();
     for (i, series) in f.series.iter().enumerate() {
         let values = f.series_labels(i);

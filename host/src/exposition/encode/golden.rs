@@ -157,21 +157,14 @@ fn model() -> Vec<Family> {
     ]
 }
 
+#[path = "../../../../tests/e2e/support/golden.rs"]
+mod golden_file;
+
 fn golden(file: &str, got: &[u8]) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("src/exposition/encode/testdata")
         .join(file);
-    if std::env::var_os("BLESS").is_some() {
-        std::fs::write(&path, got).unwrap();
-        return;
-    }
-    let want = std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with BLESS=1 to create it)", path.display()));
-    assert_eq!(
-        String::from_utf8_lossy(got),
-        String::from_utf8_lossy(&want),
-        "{file} differs; BLESS=1 rewrites it on purpose"
-    );
+    golden_file::check(&path, &String::from_utf8_lossy(got));
 }
 
 #[test]

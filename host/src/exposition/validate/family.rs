@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::rules;
-use super::{Invalid, Limits, Rule, is_metric_name};
+use super::{Caps, Invalid, Rule, is_metric_name};
 use crate::exposition::model::{
     Exemplar, Family, Histogram, Kind, LabelValue, Native, NativeBucket, Series, Timestamp, Value,
     cmp_label_values,
@@ -36,7 +36,7 @@ fn describe_labels(names: &[String], values: &[LabelValue]) -> String {
 
 /// Checks one family and sorts its series by label values, so that output
 /// is deterministic. On error the family must be dropped whole.
-pub fn validate(family: &mut Family, limits: Limits) -> Result<(), Invalid> {
+pub fn validate(family: &mut Family, limits: Caps) -> Result<(), Invalid> {
     if !is_metric_name(&family.name) {
         return Err(Invalid::new(
             &family.name,
@@ -57,7 +57,7 @@ fn check_unit(family: &Family) -> Result<(), Invalid> {
         .map_err(|why| Invalid::new(&family.name, Rule::Unit, why))
 }
 
-fn check_label_names(family: &Family, limits: Limits) -> Result<(), Invalid> {
+fn check_label_names(family: &Family, limits: Caps) -> Result<(), Invalid> {
     let reserves = match family.kind {
         Kind::Histogram | Kind::GaugeHistogram => rules::Reserves::Le,
         Kind::Summary => rules::Reserves::Quantile,
@@ -80,7 +80,7 @@ fn check_timestamp(t: Option<Timestamp>) -> Result<(), Problem> {
         .map_err(|why| (Rule::Timestamp, why))
 }
 
-fn check_series(family: &Family, series: &Series, limits: Limits) -> Result<(), Invalid> {
+fn check_series(family: &Family, series: &Series, limits: Caps) -> Result<(), Invalid> {
     let fail = |(rule, why): Problem| series_err(family, series, rule, why);
     if series.label_values.len() != family.label_names.len() {
         return Err(fail((
@@ -122,7 +122,7 @@ fn check_series(family: &Family, series: &Series, limits: Limits) -> Result<(), 
         .map_err(fail)
 }
 
-fn check_value(family: &Family, value: &Value, limits: Limits) -> Result<(), Problem> {
+fn check_value(family: &Family, value: &Value, limits: Caps) -> Result<(), Problem> {
     match value {
         Value::Counter { total, exemplar } => {
             rules::check_counter(*total).map_err(|why| (Rule::CounterValue, why))?;
@@ -143,7 +143,7 @@ fn check_value(family: &Family, value: &Value, limits: Limits) -> Result<(), Pro
     }
 }
 
-fn check_histogram(h: &Histogram, limits: Limits) -> Result<(), Problem> {
+fn check_histogram(h: &Histogram, limits: Caps) -> Result<(), Problem> {
     if let Some(native) = &h.native {
         check_native(native, h, limits)?;
         if h.buckets.is_empty() {
@@ -166,7 +166,7 @@ fn check_histogram(h: &Histogram, limits: Limits) -> Result<(), Problem> {
 /// A native histogram: the shared rules, and a timestamp on each exemplar
 /// (Prometheus drops native exemplars without one). An empty one is valid:
 /// the protobuf encoder marks it native with a no-op span.
-fn check_native(native: &Native, h: &Histogram, limits: Limits) -> Result<(), Problem> {
+fn check_native(native: &Native, h: &Histogram, limits: Caps) -> Result<(), Problem> {
     fn pair(b: &NativeBucket) -> (i32, u64) {
         (b.index, b.count)
     }
@@ -193,7 +193,7 @@ fn check_native(native: &Native, h: &Histogram, limits: Limits) -> Result<(), Pr
         .try_for_each(|ex| check_exemplar(Some(ex), limits))
 }
 
-fn check_exemplar(exemplar: Option<&Exemplar>, limits: Limits) -> Result<(), Problem> {
+fn check_exemplar(exemplar: Option<&Exemplar>, limits: Caps) -> Result<(), Problem> {
     let Some(ex) = exemplar else { return Ok(()) };
     rules::check_exemplar(
         ex.labels

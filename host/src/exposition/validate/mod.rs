@@ -93,7 +93,7 @@ impl Refusal {
 
 /// Caps applied while validating.
 #[derive(Debug, Clone, Copy)]
-pub struct Limits {
+pub struct Caps {
     /// Longest label value (and exemplar label value), in bytes.
     pub max_label_value_length: usize,
     /// Longest label name, in bytes.
@@ -107,7 +107,7 @@ pub struct Limits {
 /// What a collection is checked against.
 pub struct Context<'a> {
     /// The plugin's caps.
-    pub limits: Limits,
+    pub limits: Caps,
     /// Labels added in front of every family's own (an instance's
     /// `labels:`), sorted by name, already checked.
     pub const_labels: &'a [(String, LabelValue)],
@@ -127,7 +127,7 @@ pub struct Checked {
 /// The caps on one collect: over them it is refused whole. The runtime
 /// asks this as soon as a result is lifted, so that a refused one is never
 /// converted; [`collection`] asks it again, so that no path skips it.
-pub fn caps(families: usize, series: usize, limits: Limits) -> Result<(), Refusal> {
+pub fn caps(families: usize, series: usize, limits: Caps) -> Result<(), Refusal> {
     if families > limits.max_families {
         return Err(Refusal::TooManyFamilies {
             count: families,
@@ -181,28 +181,8 @@ fn resolve(
         return Err(Invalid::new(&family.name, Rule::NativeHistogram, why));
     }
     let n = family.label_names.len();
-    if label_indices.len() != n * family.series.len() {
-        return Err(Invalid::new(
-            &family.name,
-            Rule::LabelShape,
-            format!(
-                "{} label values for {} series of {} label names",
-                label_indices.len(),
-                family.series.len(),
-                n
-            ),
-        ));
-    }
-    if let Some(bad) = label_indices.iter().find(|i| **i as usize >= strings.len()) {
-        return Err(Invalid::new(
-            &family.name,
-            Rule::LabelIndex,
-            format!(
-                "label value index {bad} outside the collection's {} strings",
-                strings.len()
-            ),
-        ));
-    }
+    rules::check_label_indices(&label_indices, n, family.series.len(), strings.len())
+        .map_err(|(rule, why)| Invalid::new(&family.name, rule, why))?;
     if !const_labels.is_empty() {
         let mut names: Vec<String> = const_labels.iter().map(|(n, _)| n.clone()).collect();
         names.append(&mut family.label_names);

@@ -7,7 +7,7 @@ use crate::exposition::model::{
     Timestamp, Value,
 };
 
-const LIMITS: Limits = Limits {
+const LIMITS: Caps = Caps {
     max_label_value_length: 64,
     max_label_name_length: 32,
     max_series: 10,
@@ -330,7 +330,7 @@ fn exemplars_are_capped_at_128_runes() {
         );
         f
     };
-    let limits = Limits {
+    let limits = Caps {
         max_label_value_length: 1024,
         ..LIMITS
     };

@@ -16,8 +16,7 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
-use super::bindings::fetch::{self, FetchError, Request, Response};
-use super::bindings::v0_1;
+use super::contract::current::fetch::{self, FetchError, Request, Response};
 use super::state::StoreState;
 pub use context::{FetchContext, FetchStats, SharedFetchStats};
 pub use grants::Grants;
@@ -115,36 +114,6 @@ fn redact(target: &str) -> String {
 impl fetch::Host for StoreState {
     async fn fetch(&mut self, request: Request) -> Result<Response, FetchError> {
         self.fetch.fetch(&self.plugin, request, self.deadline).await
-    }
-}
-
-/// 0.1.0 plugins fetch through the same code; the types are the same shape.
-impl v0_1::fetch::Host for StoreState {
-    async fn fetch(
-        &mut self,
-        request: v0_1::fetch::Request,
-    ) -> Result<v0_1::fetch::Response, v0_1::fetch::FetchError> {
-        use v0_1::fetch::FetchError as Old;
-        let request = Request {
-            target: request.target,
-            command: request.command,
-            tls_verify: request.tls_verify,
-            timeout_ms: request.timeout_ms,
-        };
-        match self.fetch.fetch(&self.plugin, request, self.deadline).await {
-            Ok(r) => Ok(v0_1::fetch::Response {
-                status: r.status,
-                body: r.body,
-            }),
-            Err(e) => Err(match e {
-                FetchError::Denied(m) => Old::Denied(m),
-                FetchError::InvalidTarget(m) => Old::InvalidTarget(m),
-                FetchError::Connect(m) => Old::Connect(m),
-                FetchError::Timeout => Old::Timeout,
-                FetchError::TooLarge(n) => Old::TooLarge(n),
-                FetchError::Protocol(m) => Old::Protocol(m),
-            }),
-        }
     }
 }
 

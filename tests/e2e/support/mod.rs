@@ -10,6 +10,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+pub mod golden;
+pub mod haproxy;
+pub mod prometheus;
+pub use haproxy::*;
+pub use prometheus::*;
+
 /// Where `make plugins` put the built plugins.
 pub fn plugin_dir() -> PathBuf {
     std::env::var_os("WASM_EXPORTER_PLUGINS")
@@ -413,36 +419,10 @@ pub fn python() -> String {
     std::env::var("WASM_EXPORTER_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
 }
 
-/// Compares `actual` with the golden file `name`; `BLESS=1` rewrites it.
+/// Compares `actual` with the golden file `tests/golden/NAME`; `BLESS=1`
+/// rewrites it.
 pub fn golden(name: &str, actual: &str) {
-    let path = tests_dir().join("golden").join(name);
-    if std::env::var_os("BLESS").is_some() {
-        std::fs::write(&path, actual).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "reading {}: {e} (run with BLESS=1 to create it)",
-            path.display()
-        )
-    });
-    if expected != actual {
-        let diff: Vec<String> = expected
-            .lines()
-            .zip(actual.lines())
-            .enumerate()
-            .filter(|(_, (e, a))| e != a)
-            .take(10)
-            .map(|(i, (e, a))| format!("line {}:\n  want: {e}\n  got:  {a}", i + 1))
-            .collect();
-        panic!(
-            "{} differs from the output ({} vs {} lines); rerun with BLESS=1 if the change is intended:\n{}",
-            path.display(),
-            expected.lines().count(),
-            actual.lines().count(),
-            diff.join("\n")
-        );
-    }
+    golden::check(&tests_dir().join("golden").join(name), actual);
 }
 
 /// Replaces values that change between runs (durations, build labels) with

@@ -1,20 +1,21 @@
-//! What the host last saw of a plugin, and the one place that changes it:
-//! [`Status::record`], called once per scrape with the plugin's outcome and
-//! what the merge kept of it. Error counters move once per collect however
-//! many scrapes share it, and a log line is written once per change of
-//! state, never once per scrape.
+//! What the host last saw of each plugin ([`StatusStore`]), and the one
+//! place that changes it: [`Status::record`], called once per scrape with
+//! the plugin's outcome and what the merge kept of it. Error counters move
+//! once per collect however many scrapes share it, and a log line is
+//! written once per change of state, never once per scrape.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use super::outcome::Outcome;
+use crate::catalogue::Outcome;
 use crate::exposition::merge::SourceReport;
 use crate::reason::Reason;
 use crate::runtime::{Metadata, PluginError};
 
 /// The status of one plugin, as the self-metrics and the landing page show
-/// it.
-#[derive(Debug, Clone, Default)]
+/// it. The default is a plugin not collected yet, every counter at 0.
+#[derive(Debug, Clone)]
 pub struct Status {
     /// Metadata the plugin reported, once instantiated.
     pub metadata: Option<Metadata>,
@@ -48,6 +49,54 @@ pub struct Status {
     backing_off: bool,
 }
 
+/// The status of every plugin, by instance name. Plugins own no counters:
+/// the scrape records their outcomes here, and the self-metrics and the
+/// landing page read them from here.
+#[derive(Default)]
+pub struct StatusStore {
+    plugins: Mutex<HashMap<String, Status>>,
+}
+
+impl StatusStore {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Status>> {
+        self.plugins.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records one scrape of `plugin` (see [`Status::record`]).
+    pub fn record(&self, plugin: &str, outcome: &Outcome, merged: &SourceReport) {
+        let mut plugins = self.lock();
+        match plugins.get_mut(plugin) {
+            Some(status) => status.record(plugin, outcome, merged),
+            None => {
+                let mut status = Status::new();
+                status.record(plugin, outcome, merged);
+                plugins.insert(plugin.to_owned(), status);
+            }
+        }
+    }
+
+    /// Counts a new version of `plugin` that failed to load while the old
+    /// one kept serving (or, for a new file, was served down).
+    pub fn count_failed_reload(&self, plugin: &str) {
+        self.lock()
+            .entry(plugin.to_owned())
+            .or_default()
+            .failed_reloads += 1;
+    }
+
+    /// A copy of `plugin`'s status; a plugin never recorded is not
+    /// collected yet, every counter at 0.
+    pub fn get(&self, plugin: &str) -> Status {
+        self.lock().get(plugin).cloned().unwrap_or_else(Status::new)
+    }
+
+    /// Forgets the plugins `keep` refuses (removed on reload), so that a
+    /// plugin added again under the same name starts afresh.
+    pub fn retain(&self, keep: impl Fn(&str) -> bool) {
+        self.lock().retain(|name, _| keep(name));
+    }
+}
+
 /// Problems on one log line.
 fn join<T: std::fmt::Display>(problems: &[T]) -> String {
     problems
@@ -57,13 +106,32 @@ fn join<T: std::fmt::Display>(problems: &[T]) -> String {
         .join("; ")
 }
 
+impl Default for Status {
+    fn default() -> Self {
+        Status {
+            metadata: None,
+            up: false,
+            collected: false,
+            last_duration: Duration::ZERO,
+            series: 0,
+            dropped_families: 0,
+            last_error: None,
+            errors: Reason::ALL.iter().map(|r| (*r, 0)).collect(),
+            failed_reloads: 0,
+            memory: 0,
+            memory_peak: 0,
+            cpu: Duration::ZERO,
+            counted: 0,
+            logged: None,
+            backing_off: false,
+        }
+    }
+}
+
 impl Status {
     /// A plugin not collected yet: every counter at 0.
     pub fn new() -> Self {
-        Status {
-            errors: Reason::ALL.iter().map(|r| (*r, 0)).collect(),
-            ..Status::default()
-        }
+        Status::default()
     }
 
     /// Records one scrape of the plugin: its collect's `outcome` and what

@@ -1,26 +1,26 @@
 //! Conversion of a plugin's returned values into the host's types (the WIT
-//! step of the scrape path), for every contract version: the versions share
-//! every type but the newest cases, so one body is written once and stamped
-//! out per version. Strings and vectors are moved, not copied; label values
-//! stay indices into the collection's table until validation resolves them.
+//! step of the scrape path). The versions share every type but the newest
+//! cases, so one body is written here and stamped out in each version's
+//! file. Strings and vectors are moved, not copied; label values stay
+//! indices into the collection's table until validation resolves them.
 
-use crate::exposition::model::{Histogram, Native, NativeBucket};
-use crate::runtime::bindings::v0_2::types as wit;
+use crate::exposition::model::Histogram;
 
 /// A family's native histograms (contract 0.2.0), each taken by the one
 /// series that points at it.
 #[derive(Default)]
 pub struct Natives {
-    table: Vec<Option<Histogram>>,
+    /// The histograms, each taken once.
+    pub table: Vec<Option<Histogram>>,
     /// What went wrong, for validation to drop the family with.
-    error: Option<String>,
+    pub error: Option<String>,
 }
 
 impl Natives {
     /// The histogram at `index`, moved out; on a bad or repeated index the
     /// error is kept and an empty histogram stands in (the family is
     /// dropped by validation).
-    fn take(&mut self, index: u32) -> Histogram {
+    pub fn take(&mut self, index: u32) -> Histogram {
         let len = self.table.len();
         match self.table.get_mut(index as usize).and_then(Option::take) {
             Some(h) => h,
@@ -43,21 +43,23 @@ impl Natives {
     }
 }
 
-/// Builds a module converting one version's `types` into the model.
+/// Builds the module `convert` of one version's file: its `types` into the
+/// model.
 /// `$natives_of` is that version's function from a family to its native
 /// histograms, and `$natives` the name the `$extra` match arms (for the
 /// `sample-value` cases the version added) use for them.
 macro_rules! converter {
-    ($version:ident, $natives_of:item, $natives:ident, $($extra:tt)*) => {
+    ($natives_of:item, $natives:ident, $($extra:tt)*) => {
         /// Conversion of this contract version's values.
-        pub mod $version {
+        pub mod convert {
             #[allow(unused_imports)]
             use crate::exposition::model::{
                 Bucket, Exemplar, Family, Histogram, Kind, Label, LabelValue, Native,
                 NativeBucket, Quantile, Series, State, Summary, Timestamp, Value,
             };
             use crate::exposition::raw::{RawCollection, RawFamily};
-            use crate::runtime::bindings::$version::types as wit;
+            use super::types as wit;
+            use $crate::runtime::contract::convert::Natives;
 
             fn timestamp(t: wit::Timestamp) -> Timestamp {
                 Timestamp {
@@ -102,7 +104,7 @@ macro_rules! converter {
             }
 
             #[allow(unused_variables)]
-            fn value(v: wit::SampleValue, $natives: &mut super::Natives) -> Value {
+            fn value(v: wit::SampleValue, $natives: &mut Natives) -> Value {
                 match v {
                     wit::SampleValue::Counter(c) => Value::Counter {
                         total: c.total,
@@ -192,114 +194,4 @@ macro_rules! converter {
     };
 }
 
-converter!(
-    v0_1,
-    /// 0.1.0 has no native histograms.
-    fn natives_of(_: &mut wit::MetricFamily) -> super::Natives {
-        super::Natives::default()
-    },
-    natives,
-);
-
-converter!(
-    v0_2,
-    /// The family's native histograms, converted once.
-    fn natives_of(f: &mut wit::MetricFamily) -> super::Natives {
-        super::Natives {
-            table: std::mem::take(&mut f.native_histograms)
-                .into_iter()
-                .map(|n| Some(super::native(n)))
-                .collect(),
-            error: None,
-        }
-    },
-    natives,
-    wit::SampleValue::NativeHistogram(i) => Value::Histogram(natives.take(i)),
-    wit::SampleValue::NativeGaugeHistogram(i) => Value::GaugeHistogram(natives.take(i)),
-);
-
-/// A 0.2.0 native histogram: its classic buckets (if any) beside the
-/// native part.
-fn native(n: wit::NativeHistogramValue) -> Histogram {
-    let side = |b: Vec<wit::NativeBucket>| {
-        b.into_iter()
-            .map(|b| NativeBucket {
-                index: b.index,
-                count: b.count,
-            })
-            .collect()
-    };
-    Histogram {
-        buckets: v0_2::buckets(n.classic),
-        sum: n.sum,
-        count: n.count,
-        native: Some(Box::new(Native {
-            schema: n.schema,
-            zero_threshold: n.zero_threshold,
-            zero_count: n.zero_count,
-            negative: side(n.negative),
-            positive: side(n.positive),
-            exemplars: n.exemplars.into_iter().map(v0_2::exemplar).collect(),
-        })),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::wit;
-
-    fn family(indices: &[u32]) -> wit::MetricFamily {
-        let native = wit::NativeHistogramValue {
-            schema: 0,
-            zero_threshold: 0.0,
-            zero_count: 1,
-            negative: Vec::new(),
-            positive: Vec::new(),
-            count: 1,
-            sum: 0.0,
-            exemplars: Vec::new(),
-            classic: Vec::new(),
-        };
-        wit::MetricFamily {
-            name: "n".into(),
-            help: String::new(),
-            unit: String::new(),
-            kind: wit::MetricKind::Histogram,
-            label_names: Vec::new(),
-            label_values: Vec::new(),
-            series: indices
-                .iter()
-                .map(|&i| wit::Series {
-                    value: wit::SampleValue::NativeHistogram(i),
-                    timestamp: None,
-                    created: None,
-                })
-                .collect(),
-            native_histograms: vec![native],
-        }
-    }
-
-    fn error(indices: &[u32]) -> Option<String> {
-        let c = super::v0_2::collection(wit::Collection {
-            strings: Vec::new(),
-            families: vec![family(indices)],
-        });
-        c.families[0].native_error.clone()
-    }
-
-    /// A series takes its native histogram out of the family's list; an
-    /// index outside it, or one taken twice, marks the family for validation
-    /// to drop.
-    #[test]
-    fn native_histograms_are_taken_by_index_once() {
-        assert_eq!(error(&[0]), None);
-        assert_eq!(
-            error(&[3]).as_deref(),
-            Some("native histogram index 3 outside the family's 1")
-        );
-        assert_eq!(
-            error(&[0, 0]).as_deref(),
-            Some("two series use native histogram 0")
-        );
-    }
-}
+pub(super) use converter;

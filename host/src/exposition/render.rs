@@ -1,0 +1,65 @@
+//! The one render step of every answer (`/metrics`, `/probe`, `check`):
+//! families in name order, names escaped for the negotiated scheme (a
+//! family whose name clashes once escaped left out), then encoded in the
+//! negotiated format.
+
+use super::escape::{self, EscapeClash};
+use super::model::Family;
+use super::negotiate::{Format, Negotiated};
+use super::{openmetrics, protobuf, text};
+
+/// One rendered body, and the families escaping left out.
+#[derive(Debug)]
+pub struct Rendered {
+    /// The encoded body, uncompressed.
+    pub body: Vec<u8>,
+    /// Families left out because their names clash once escaped.
+    pub clashes: Vec<EscapeClash>,
+}
+
+/// Renders `families` as `negotiated` asks; `size_hint` sizes the body's
+/// buffer. Families may come in any order: they are put in name order
+/// first (a stable sort that finds already sorted runs, as merged plugin
+/// output is, in one pass), so every answer is deterministic.
+pub fn render(mut families: Vec<Family>, negotiated: Negotiated, size_hint: usize) -> Rendered {
+    families.sort_by(|a, b| a.name.cmp(&b.name));
+    let (families, clashes) = escape::apply(families, negotiated.escaping);
+    let mut body = Vec::with_capacity(size_hint);
+    match negotiated.format {
+        Format::Text | Format::Text1 => text::encode(&families, &mut body),
+        Format::OpenMetrics { .. } => openmetrics::encode(&families, &mut body),
+        Format::Protobuf => protobuf::encode(&families, &mut body),
+    }
+    Rendered { body, clashes }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exposition::escape::Escaping;
+    use crate::exposition::model::{Kind, Value};
+
+    fn gauge(name: &str) -> Family {
+        let mut f = Family::new(Kind::Gauge, name, "h");
+        f.push(vec![], Value::Gauge(1.0));
+        f
+    }
+
+    #[test]
+    fn families_come_out_in_name_order_and_a_clash_once_escaped_is_left_out() {
+        let families = vec![gauge("b"), gauge("a.x"), gauge("a_x")];
+        let negotiated = Negotiated {
+            format: Format::Text,
+            escaping: Escaping::Underscores,
+        };
+        let rendered = render(families, negotiated, 0);
+        let text = String::from_utf8(rendered.body).unwrap();
+        let names: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| l.split(' ').next().unwrap())
+            .collect();
+        assert_eq!(names, ["a_x", "b"]);
+        assert_eq!(rendered.clashes.len(), 1, "{:?}", rendered.clashes);
+    }
+}

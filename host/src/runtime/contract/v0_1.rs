@@ -1,0 +1,198 @@
+//! `wasm-exporter:plugin@0.1.0`: every kind but native histograms, frozen
+//! under `host/wit/v0.1.0/`. Its imports go through the current version's
+//! code; its types are the same shape.
+
+use futures::FutureExt as _;
+use futures::future::BoxFuture;
+use wasmtime::component::{HasSelf, InstancePre, Linker};
+
+use super::convert::converter;
+use super::current;
+use super::{Bindings, Called, Collected, InitError, Lifted, Metadata, Prepared, Version};
+use crate::exposition::raw::RawCollection;
+use crate::runtime::state::StoreState;
+
+/// What `bindgen!` generates from the frozen WIT, in a module of its own
+/// so that generated names never clash with ours.
+#[allow(missing_docs, unsafe_code, unused_variables, clippy::all)]
+mod generated {
+    wasmtime::component::bindgen!({
+        path: "wit/v0.1.0",
+        world: "plugin",
+        imports: { "wasm-exporter:plugin/fetch.fetch": async },
+        exports: { default: async },
+    });
+}
+
+pub use generated::exports::wasm_exporter::plugin::collector;
+pub use generated::wasm_exporter::plugin::{fetch, host, types};
+use generated::{Plugin, PluginPre};
+
+/// The version, as in the package name.
+pub const VERSION: &str = "0.1.0";
+
+converter!(
+    /// 0.1.0 has no native histograms.
+    fn natives_of(_: &mut wit::MetricFamily) -> Natives {
+        Natives::default()
+    },
+    natives,
+);
+
+/// 0.1.0 in the dispatch.
+pub struct Contract0_1;
+
+impl super::Contract for Contract0_1 {
+    fn version(&self) -> Version {
+        Version(VERSION)
+    }
+
+    fn link(&self, linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
+        Plugin::add_to_linker::<StoreState, HasSelf<StoreState>>(linker, |s| s)
+    }
+
+    fn prepare(&self, pre: InstancePre<StoreState>) -> wasmtime::Result<super::PluginPre> {
+        Ok(super::PluginPre::new(PluginPre0_1(PluginPre::new(pre)?)))
+    }
+}
+
+struct PluginPre0_1(PluginPre<StoreState>);
+
+impl Prepared for PluginPre0_1 {
+    fn version(&self) -> Version {
+        Version(VERSION)
+    }
+
+    fn probes(&self) -> bool {
+        false
+    }
+
+    fn instantiate<'a>(
+        &'a self,
+        store: &'a mut wasmtime::Store<StoreState>,
+    ) -> BoxFuture<'a, wasmtime::Result<Bindings>> {
+        async move { Ok(Bindings::new(self.0.instantiate_async(store).await?)) }.boxed()
+    }
+}
+
+impl super::Exports for Plugin {
+    fn metadata<'a>(
+        &'a self,
+        store: &'a mut wasmtime::Store<StoreState>,
+    ) -> BoxFuture<'a, wasmtime::Result<Metadata>> {
+        async move {
+            let m = self
+                .wasm_exporter_plugin_collector()
+                .call_metadata(store)
+                .await?;
+            Ok(Metadata {
+                name: m.name,
+                version: m.version,
+                description: m.description,
+            })
+        }
+        .boxed()
+    }
+
+    fn init<'a>(
+        &'a self,
+        store: &'a mut wasmtime::Store<StoreState>,
+        config: &'a str,
+    ) -> BoxFuture<'a, wasmtime::Result<Result<(), InitError>>> {
+        async move {
+            let r = self
+                .wasm_exporter_plugin_collector()
+                .call_init(store, config)
+                .await?;
+            Ok(r.map_err(|e| match e {
+                types::InitError::InvalidConfig(m) => InitError::InvalidConfig(m),
+                types::InitError::Failed(m) => InitError::Failed(m),
+            }))
+        }
+        .boxed()
+    }
+
+    fn collect<'a>(
+        &'a self,
+        store: &'a mut wasmtime::Store<StoreState>,
+    ) -> BoxFuture<'a, Called<Collected>> {
+        async move {
+            Ok(self
+                .wasm_exporter_plugin_collector()
+                .call_collect(store)
+                .await?
+                .map(Collected::new)
+                .map_err(|e| e.message))
+        }
+        .boxed()
+    }
+
+    fn probe<'a>(
+        &'a self,
+        _: &'a mut wasmtime::Store<StoreState>,
+        _: &'a str,
+        _: &'a [(String, String)],
+    ) -> Option<BoxFuture<'a, Called<Collected>>> {
+        None
+    }
+}
+
+impl Lifted for types::Collection {
+    fn families(&self) -> usize {
+        self.families.len()
+    }
+
+    fn series(&self) -> usize {
+        self.families.iter().map(|f| f.series.len()).sum()
+    }
+
+    fn into_raw(self: Box<Self>) -> RawCollection {
+        convert::collection(*self)
+    }
+}
+
+impl host::Host for StoreState {
+    fn log(&mut self, level: host::Level, message: String) {
+        use current::host::Level as Now;
+        let level = match level {
+            host::Level::Trace => Now::Trace,
+            host::Level::Debug => Now::Debug,
+            host::Level::Info => Now::Info,
+            host::Level::Warn => Now::Warn,
+            host::Level::Error => Now::Error,
+        };
+        current::host::Host::log(self, level, message)
+    }
+}
+
+impl types::Host for StoreState {}
+
+impl fetch::Host for StoreState {
+    async fn fetch(
+        &mut self,
+        request: fetch::Request,
+    ) -> Result<fetch::Response, fetch::FetchError> {
+        use current::fetch::FetchError as Now;
+        use fetch::FetchError as Old;
+        let request = current::fetch::Request {
+            target: request.target,
+            command: request.command,
+            tls_verify: request.tls_verify,
+            timeout_ms: request.timeout_ms,
+        };
+        match current::fetch::Host::fetch(self, request).await {
+            Ok(r) => Ok(fetch::Response {
+                status: r.status,
+                body: r.body,
+            }),
+            Err(e) => Err(match e {
+                Now::Denied(m) => Old::Denied(m),
+                Now::InvalidTarget(m) => Old::InvalidTarget(m),
+                Now::Connect(m) => Old::Connect(m),
+                Now::Timeout => Old::Timeout,
+                Now::TooLarge(n) => Old::TooLarge(n),
+                Now::Protocol(m) => Old::Protocol(m),
+            }),
+        }
+    }
+}

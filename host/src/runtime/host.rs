@@ -1,10 +1,10 @@
-//! The `host` and `types` interfaces of the plugin world (older versions of
-//! the contract map onto these): a plugin's log records go to the host's
-//! log, tagged with the plugin.
+//! The `host` interface of the plugin world, in the host's words (each
+//! contract version's file maps its own onto this): a plugin's log records
+//! go to the host's log, tagged with the plugin.
 
-use super::contract::current::{host, types};
+use tracing::Level;
+
 use super::limits::MAX_LOG_MESSAGE;
-use super::state::StoreState;
 
 /// Cuts `s` to at most `max` bytes on a character boundary.
 pub fn truncate(s: &mut String, max: usize) {
@@ -18,21 +18,17 @@ pub fn truncate(s: &mut String, max: usize) {
     }
 }
 
-impl host::Host for StoreState {
-    fn log(&mut self, level: host::Level, mut message: String) {
-        truncate(&mut message, MAX_LOG_MESSAGE);
-        let plugin = &*self.plugin;
-        match level {
-            host::Level::Trace => tracing::trace!(plugin, "{message}"),
-            host::Level::Debug => tracing::debug!(plugin, "{message}"),
-            host::Level::Info => tracing::info!(plugin, "{message}"),
-            host::Level::Warn => tracing::warn!(plugin, "{message}"),
-            host::Level::Error => tracing::error!(plugin, "{message}"),
-        }
+/// Writes one log record of `plugin`, cut to [`MAX_LOG_MESSAGE`] bytes.
+pub fn log(plugin: &str, level: Level, mut message: String) {
+    truncate(&mut message, MAX_LOG_MESSAGE);
+    match level {
+        Level::TRACE => tracing::trace!(plugin, "{message}"),
+        Level::DEBUG => tracing::debug!(plugin, "{message}"),
+        Level::INFO => tracing::info!(plugin, "{message}"),
+        Level::WARN => tracing::warn!(plugin, "{message}"),
+        _ => tracing::error!(plugin, "{message}"),
     }
 }
-
-impl types::Host for StoreState {}
 
 #[cfg(test)]
 mod tests {

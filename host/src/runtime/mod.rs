@@ -19,7 +19,7 @@ pub mod error;
 #[cfg(feature = "runtime")]
 pub mod fetch;
 #[cfg(feature = "runtime")]
-mod host;
+pub mod host;
 #[cfg(feature = "runtime")]
 pub mod instance;
 #[cfg(feature = "runtime")]

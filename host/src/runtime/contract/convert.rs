@@ -195,3 +195,58 @@ macro_rules! converter {
 }
 
 pub(super) use converter;
+
+/// The host's imports in one version's words (`host.log`, `fetch`), mapped
+/// onto the host's own (`runtime::host`, `runtime::fetch`); for the
+/// versions whose imports have this shape. Invoked in the version's file,
+/// where `host`, `types` and `fetch` are its bindings.
+macro_rules! imports {
+    () => {
+        impl host::Host for StoreState {
+            fn log(&mut self, level: host::Level, message: String) {
+                let level = match level {
+                    host::Level::Trace => tracing::Level::TRACE,
+                    host::Level::Debug => tracing::Level::DEBUG,
+                    host::Level::Info => tracing::Level::INFO,
+                    host::Level::Warn => tracing::Level::WARN,
+                    host::Level::Error => tracing::Level::ERROR,
+                };
+                $crate::runtime::host::log(&self.plugin, level, message)
+            }
+        }
+
+        impl types::Host for StoreState {}
+
+        impl fetch::Host for StoreState {
+            async fn fetch(
+                &mut self,
+                request: fetch::Request,
+            ) -> Result<fetch::Response, fetch::FetchError> {
+                use fetch::FetchError as Wit;
+                use $crate::runtime::fetch::FetchError as Host;
+                let request = $crate::runtime::fetch::Request {
+                    target: request.target,
+                    command: request.command,
+                    tls_verify: request.tls_verify,
+                    timeout_ms: request.timeout_ms,
+                };
+                match self.fetch.fetch(&self.plugin, request, self.deadline).await {
+                    Ok(r) => Ok(fetch::Response {
+                        status: r.status,
+                        body: r.body,
+                    }),
+                    Err(e) => Err(match e {
+                        Host::Denied(m) => Wit::Denied(m),
+                        Host::InvalidTarget(m) => Wit::InvalidTarget(m),
+                        Host::Connect(m) => Wit::Connect(m),
+                        Host::Timeout => Wit::Timeout,
+                        Host::TooLarge(n) => Wit::TooLarge(n),
+                        Host::Protocol(m) => Wit::Protocol(m),
+                    }),
+                }
+            }
+        }
+    };
+}
+
+pub(super) use imports;

@@ -17,8 +17,7 @@ use wasmtime::component::{Component, InstancePre, Linker};
 use super::state::StoreState;
 use crate::exposition::raw::RawCollection;
 
-/// The current version's bindings: the types the host's imports are
-/// written in (`host`, `fetch`), which older versions map onto.
+/// The current version's bindings.
 pub use v0_2 as current;
 
 /// The package every version shares.

@@ -1,13 +1,12 @@
 //! `wasm-exporter:plugin@0.1.0`: every kind but native histograms, frozen
-//! under `host/wit/v0.1.0/`. Its imports go through the current version's
-//! code; its types are the same shape.
+//! under `host/wit/v0.1.0/`. Its imports are mapped onto the host's `log`
+//! and `fetch`.
 
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
 use wasmtime::component::{HasSelf, InstancePre, Linker};
 
-use super::convert::converter;
-use super::current;
+use super::convert::{converter, imports};
 use super::{Bindings, Called, Collected, InitError, Lifted, Metadata, Prepared, Version};
 use crate::exposition::raw::RawCollection;
 use crate::runtime::state::StoreState;
@@ -151,48 +150,4 @@ impl Lifted for types::Collection {
     }
 }
 
-impl host::Host for StoreState {
-    fn log(&mut self, level: host::Level, message: String) {
-        use current::host::Level as Now;
-        let level = match level {
-            host::Level::Trace => Now::Trace,
-            host::Level::Debug => Now::Debug,
-            host::Level::Info => Now::Info,
-            host::Level::Warn => Now::Warn,
-            host::Level::Error => Now::Error,
-        };
-        current::host::Host::log(self, level, message)
-    }
-}
-
-impl types::Host for StoreState {}
-
-impl fetch::Host for StoreState {
-    async fn fetch(
-        &mut self,
-        request: fetch::Request,
-    ) -> Result<fetch::Response, fetch::FetchError> {
-        use current::fetch::FetchError as Now;
-        use fetch::FetchError as Old;
-        let request = current::fetch::Request {
-            target: request.target,
-            command: request.command,
-            tls_verify: request.tls_verify,
-            timeout_ms: request.timeout_ms,
-        };
-        match current::fetch::Host::fetch(self, request).await {
-            Ok(r) => Ok(fetch::Response {
-                status: r.status,
-                body: r.body,
-            }),
-            Err(e) => Err(match e {
-                Now::Denied(m) => Old::Denied(m),
-                Now::InvalidTarget(m) => Old::InvalidTarget(m),
-                Now::Connect(m) => Old::Connect(m),
-                Now::Timeout => Old::Timeout,
-                Now::TooLarge(n) => Old::TooLarge(n),
-                Now::Protocol(m) => Old::Protocol(m),
-            }),
-        }
-    }
-}
+imports!();

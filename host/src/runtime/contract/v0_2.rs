@@ -1,5 +1,6 @@
 //! `wasm-exporter:plugin@0.2.0`, the current version: native histograms,
-//! UTF-8 names, and the prober interface (`/probe`). Its WIT ships inside
+//! UTF-8 names, and the prober interface (`/probe`); its imports mapped onto
+//! the host's `log` and `fetch`. Its WIT ships inside
 //! the SDK crate (`plugins/sdk/wit/`; `wit/` at the top of the repository
 //! points there).
 
@@ -7,7 +8,7 @@ use futures::FutureExt as _;
 use futures::future::BoxFuture;
 use wasmtime::component::{ComponentExportIndex, HasSelf, InstancePre, Linker, TypedFunc};
 
-use super::convert::converter;
+use super::convert::{converter, imports};
 use super::{Bindings, Called, Collected, InitError, Lifted, Metadata, Prepared, Version};
 use crate::exposition::model::{Histogram, Native, NativeBucket};
 use crate::exposition::raw::RawCollection;
@@ -242,6 +243,8 @@ impl Lifted for types::Collection {
         convert::collection(*self)
     }
 }
+
+imports!();
 
 #[cfg(test)]
 mod tests {

@@ -13,7 +13,7 @@ use url::Url;
 
 use super::grants::path_and_query;
 use super::tls::tls_config;
-use crate::runtime::contract::current::fetch::{FetchError, Response};
+use super::{FetchError, Response};
 
 /// An HTTP/1.1 connection left open after a complete response.
 #[derive(Debug)]

@@ -16,12 +16,56 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
-use super::contract::current::fetch::{self, FetchError, Request, Response};
-use super::state::StoreState;
 pub use context::{FetchContext, FetchStats, SharedFetchStats};
 pub use grants::Grants;
 use grants::{Target, parse_target};
 pub use http::IdleConnection;
+
+/// One request of a plugin, in the host's words (each contract version's
+/// file maps its own record onto this).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// `http(s)://...`, `unix:/path` or `tcp://host:port`.
+    pub target: String,
+    /// For sockets: a line sent before reading the answer.
+    pub command: Option<String>,
+    /// For `https`: whether the server's certificate is verified.
+    pub tls_verify: bool,
+    /// The plugin's own timeout, within its call's deadline.
+    pub timeout_ms: Option<u32>,
+}
+
+/// What a target answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// The HTTP status; 0 for a socket.
+    pub status: u16,
+    /// The body, within the plugin's `max_response_bytes`.
+    pub body: Vec<u8>,
+}
+
+/// Why a fetch gave no answer; the plugin gets it as a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    /// The target is outside the plugin's `grants.fetch`.
+    #[error("denied: {0}")]
+    Denied(String),
+    /// The target is not one `fetch` can reach.
+    #[error("invalid target: {0}")]
+    InvalidTarget(String),
+    /// Connecting failed.
+    #[error("connect: {0}")]
+    Connect(String),
+    /// The deadline passed.
+    #[error("timeout")]
+    Timeout,
+    /// The answer was larger than this many bytes.
+    #[error("response larger than {0} bytes")]
+    TooLarge(u64),
+    /// The target broke the protocol.
+    #[error("protocol: {0}")]
+    Protocol(String),
+}
 
 impl FetchContext {
     /// Performs `req` for `plugin`, finishing by `deadline`.
@@ -42,7 +86,7 @@ impl FetchContext {
                 } else {
                     stats.failed += 1;
                 }
-                let message = format!("{}: {}", redact(&target_text), describe(e));
+                let message = format!("{}: {}", redact(&target_text), e);
                 if stats.last_logged.as_deref() != Some(&message) {
                     tracing::warn!(plugin, "fetch failed: {message}");
                     stats.last_logged = Some(message);
@@ -88,18 +132,6 @@ impl FetchContext {
     }
 }
 
-/// A one-line description for the log.
-pub fn describe(e: &FetchError) -> String {
-    match e {
-        FetchError::Denied(m) => format!("denied: {m}"),
-        FetchError::InvalidTarget(m) => format!("invalid target: {m}"),
-        FetchError::Connect(m) => format!("connect: {m}"),
-        FetchError::Timeout => "timeout".to_owned(),
-        FetchError::TooLarge(n) => format!("response larger than {n} bytes"),
-        FetchError::Protocol(m) => format!("protocol: {m}"),
-    }
-}
-
 /// The target with any password replaced, for logs and errors.
 fn redact(target: &str) -> String {
     match Url::parse(target) {
@@ -108,12 +140,6 @@ fn redact(target: &str) -> String {
             url.to_string()
         }
         _ => target.to_owned(),
-    }
-}
-
-impl fetch::Host for StoreState {
-    async fn fetch(&mut self, request: Request) -> Result<Response, FetchError> {
-        self.fetch.fetch(&self.plugin, request, self.deadline).await
     }
 }
 

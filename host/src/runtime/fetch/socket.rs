@@ -2,7 +2,7 @@
 
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 
-use crate::runtime::contract::current::fetch::{FetchError, Response};
+use super::{FetchError, Response};
 
 /// Writes `command` (if any), closes our side, and reads until EOF.
 pub(super) async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(

@@ -282,3 +282,93 @@ impl PluginEntry {
         self.start(&mut supervisor, runtime, deadline).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::runtime::limits::{BACKOFF_BASE, HostDefaults};
+
+    /// An entry whose files failed to load: every start fails at once, with
+    /// no wasm involved.
+    fn broken() -> Arc<PluginEntry> {
+        let limits = Limits::resolve(None, &HostDefaults::default());
+        Arc::new(PluginEntry::failed(
+            "p".into(),
+            "p.wasm".into(),
+            limits,
+            "no such file".into(),
+        ))
+    }
+
+    fn soon() -> Instant {
+        Instant::now() + Duration::from_secs(5)
+    }
+
+    /// Scrapes that arrive while a collect is in flight share it: one call,
+    /// one outcome; a scrape after it is done starts the next collect.
+    #[tokio::test]
+    async fn concurrent_scrapes_share_one_collect() {
+        let runtime = Runtime::new().unwrap();
+        let entry = broken();
+        // Hold the supervisor so that the first collect stays in flight.
+        let held = entry.supervisor.lock().await;
+        let first = tokio::spawn({
+            let (entry, runtime) = (Arc::clone(&entry), runtime.clone());
+            async move { entry.collect_coalesced(&runtime, soon()).await }
+        });
+        // Wait until the first scrape has put its collect in flight.
+        while lock(&entry.inflight).is_none() {
+            tokio::task::yield_now().await;
+        }
+        let second = tokio::spawn({
+            let (entry, runtime) = (Arc::clone(&entry), runtime.clone());
+            async move { entry.collect_coalesced(&runtime, soon()).await }
+        });
+        tokio::task::yield_now().await;
+        drop(held);
+        let (first, second) = (first.await.unwrap(), second.await.unwrap());
+        assert!(Arc::ptr_eq(&first, &second), "two collects ran");
+        assert_eq!(first.id, 1);
+        let third = entry.collect_coalesced(&runtime, soon()).await;
+        assert_eq!(third.id, 2, "a scrape after the collect starts a new one");
+        assert!(
+            lock(&entry.inflight).is_none(),
+            "the finished collect is kept"
+        );
+    }
+
+    /// A plugin that keeps failing is retried at once the first time, then
+    /// backs off (doubling): a collect in the backoff makes no attempt.
+    #[tokio::test]
+    async fn a_plugin_that_keeps_failing_backs_off() {
+        let runtime = Runtime::new().unwrap();
+        let entry = broken();
+        let first = entry.collect(&runtime, soon()).await;
+        assert!(
+            matches!(first.result, Err(PluginError::Load(_))),
+            "{first:?}"
+        );
+        assert_eq!(
+            first.next_attempt, None,
+            "the first failure retries at once"
+        );
+        let second = entry.collect(&runtime, soon()).await;
+        assert!(
+            matches!(second.result, Err(PluginError::Load(_))),
+            "{second:?}"
+        );
+        assert_eq!(second.next_attempt, Some(BACKOFF_BASE));
+        let third = entry.collect(&runtime, soon()).await;
+        match third.result {
+            Err(PluginError::Backoff { seconds, last }) => {
+                assert_eq!(seconds, BACKOFF_BASE.as_secs());
+                assert_eq!(last, "no such file");
+            }
+            other => panic!("expected a backoff, got {other:?}"),
+        }
+        assert_eq!(third.next_attempt, None, "a backoff extends nothing");
+        assert_eq!(entry.supervisor.lock().await.failures, 2);
+    }
+}

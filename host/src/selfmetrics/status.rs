@@ -268,3 +268,158 @@ impl Status {
         self.logged = summary;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::exposition::merge::Clash;
+    use crate::exposition::validate::{Invalid, Rule};
+    use crate::runtime::Usage;
+
+    fn outcome(
+        id: u64,
+        result: Result<Vec<crate::exposition::model::Family>, PluginError>,
+    ) -> Outcome {
+        Outcome {
+            result,
+            ..Outcome::failed(id, PluginError::Collect(String::new()))
+        }
+    }
+
+    fn served(series: usize) -> SourceReport {
+        SourceReport {
+            series,
+            clashes: Vec::new(),
+        }
+    }
+
+    fn count(status: &Status, reason: Reason) -> u64 {
+        status.errors[&reason]
+    }
+
+    #[test]
+    fn a_plugin_never_recorded_is_not_collected_and_counts_nothing() {
+        let store = StatusStore::default();
+        let status = store.get("a");
+        assert!(!status.collected && !status.up);
+        assert_eq!(status.errors.len(), Reason::ALL.len());
+        assert!(status.errors.values().all(|n| *n == 0));
+    }
+
+    #[test]
+    fn a_failure_counts_once_per_collect_however_many_scrapes_share_it() {
+        let store = StatusStore::default();
+        let failed = outcome(1, Err(PluginError::Timeout(Duration::from_secs(1))));
+        store.record("a", &failed, &served(0));
+        store.record("a", &failed, &served(0));
+        let status = store.get("a");
+        assert!(status.collected && !status.up);
+        assert_eq!(count(&status, Reason::Timeout), 1);
+        assert_eq!(
+            status.last_error.as_deref(),
+            Some("deadline of 1s exceeded")
+        );
+        store.record(
+            "a",
+            &outcome(2, Err(PluginError::Trap("boom".into()))),
+            &served(0),
+        );
+        let status = store.get("a");
+        assert_eq!(count(&status, Reason::Timeout), 1);
+        assert_eq!(count(&status, Reason::Trap), 1);
+    }
+
+    #[test]
+    fn a_backoff_is_no_attempt_and_counts_nothing() {
+        let store = StatusStore::default();
+        let backoff = PluginError::Backoff {
+            seconds: 2,
+            last: "trap".into(),
+        };
+        store.record("a", &outcome(1, Err(backoff)), &served(0));
+        let status = store.get("a");
+        assert!(!status.up);
+        assert!(
+            status.errors.values().all(|n| *n == 0),
+            "{:?}",
+            status.errors
+        );
+    }
+
+    #[test]
+    fn dropped_families_keep_the_plugin_up_unless_nothing_is_left() {
+        let store = StatusStore::default();
+        let mut some = outcome(1, Ok(Vec::new()));
+        some.dropped = vec![Invalid {
+            family: "bad".into(),
+            labels: None,
+            rule: Rule::MetricName,
+            why: "why".into(),
+        }];
+        store.record("a", &some, &served(3));
+        let status = store.get("a");
+        assert!(status.up);
+        assert_eq!((status.series, status.dropped_families), (3, 1));
+        assert_eq!(count(&status, Reason::InvalidOutput), 1);
+        assert_eq!(
+            status.last_error.as_deref(),
+            Some(&*some.dropped[0].to_string())
+        );
+
+        // Everything it returned clashed: down, counted as a clash.
+        let clashed = SourceReport {
+            series: 0,
+            clashes: vec![Clash {
+                family: "x".into(),
+                reason: "taken".into(),
+            }],
+        };
+        store.record("a", &outcome(2, Ok(Vec::new())), &clashed);
+        let status = store.get("a");
+        assert!(!status.up);
+        assert_eq!(count(&status, Reason::NameClash), 1);
+        assert_eq!(count(&status, Reason::InvalidOutput), 1);
+        assert_eq!((status.series, status.dropped_families), (0, 1));
+
+        // A clean collect brings it up again and clears the error.
+        store.record("a", &outcome(3, Ok(Vec::new())), &served(2));
+        let status = store.get("a");
+        assert!(status.up);
+        assert_eq!(status.last_error, None);
+    }
+
+    #[test]
+    fn cpu_adds_up_once_per_collect_and_memory_keeps_its_peak() {
+        let store = StatusStore::default();
+        let mut first = outcome(1, Ok(Vec::new()));
+        first.usage = Some(Usage {
+            memory: 4 << 20,
+            cpu: Duration::from_millis(30),
+        });
+        store.record("a", &first, &served(1));
+        store.record("a", &first, &served(1));
+        let mut second = outcome(2, Ok(Vec::new()));
+        second.usage = Some(Usage {
+            memory: 1 << 20,
+            cpu: Duration::from_millis(20),
+        });
+        store.record("a", &second, &served(1));
+        let status = store.get("a");
+        assert_eq!(status.cpu, Duration::from_millis(50));
+        assert_eq!((status.memory, status.memory_peak), (1 << 20, 4 << 20));
+    }
+
+    #[test]
+    fn failed_reloads_count_and_a_removed_plugin_is_forgotten() {
+        let store = StatusStore::default();
+        store.count_failed_reload("a");
+        store.count_failed_reload("a");
+        store.record("b", &outcome(1, Ok(Vec::new())), &served(1));
+        assert_eq!(store.get("a").failed_reloads, 2);
+        store.retain(|name| name == "a");
+        assert_eq!(store.get("a").failed_reloads, 2);
+        assert!(!store.get("b").collected, "b was removed");
+    }
+}

@@ -303,8 +303,13 @@ fn version_and_no_flags_as_the_prometheus_tools_take_them() -> Result<()> {
     let dir = PluginsDir::new("no-watch");
     dir.add("a", "conformance", Some("config:\n  prefix: a\n"));
     let e = Exporter::start(&dir.path, &["--no-plugins.watch"])?;
+    // A control that watches the same directory: once it has loaded `b`,
+    // the change was there to be seen.
+    let control = Exporter::start(&dir.path, &[])?;
     dir.add("b", "conformance", Some("config:\n  prefix: b\n"));
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    scrape_until(&control, "b added by the watching control", |body| {
+        body.contains("b_collects_total")
+    })?;
     assert!(
         !e.scrape_text()?.contains("b_collects_total"),
         "reloaded without a watch"

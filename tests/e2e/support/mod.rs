@@ -378,6 +378,15 @@ pub fn eventually<T>(within: Duration, mut f: impl FnMut() -> Result<Option<T>>)
     }
 }
 
+/// Scrapes until `f` holds, or fails after 15 s.
+pub fn scrape_until(e: &Exporter, what: &str, f: impl Fn(&str) -> bool) -> Result<String> {
+    eventually(Duration::from_secs(15), || {
+        let body = e.scrape_text()?;
+        Ok(f(&body).then_some(body))
+    })
+    .map_err(|err| anyhow::anyhow!("{what}: {err}"))
+}
+
 /// Runs `program args` with `input` on stdin; returns (success, stdout+stderr).
 pub fn run_with_stdin(program: &str, args: &[&str], input: &str) -> Result<(bool, String)> {
     let (ok, stdout, stderr) = run_with_bytes(program, args, input.as_bytes())?;

@@ -39,6 +39,8 @@ pub mod config;
 pub mod duration;
 pub mod exposition;
 #[cfg(feature = "runtime")]
+mod handshake;
+#[cfg(feature = "runtime")]
 pub mod http;
 pub mod logging;
 #[cfg(feature = "runtime")]

@@ -26,7 +26,9 @@ pub(super) fn tls_config(verify: bool) -> Arc<rustls::ClientConfig> {
                     .with_safe_default_protocol_versions()
                     .map(|b| {
                         b.dangerous()
-                            .with_custom_certificate_verifier(Arc::new(NoVerification(provider())))
+                            .with_custom_certificate_verifier(Arc::new(NoVerification {
+                                algorithms: provider().signature_verification_algorithms,
+                            }))
                             .with_no_client_auth()
                     });
                 Arc::new(config.unwrap_or_else(|_| empty_config()))
@@ -45,7 +47,9 @@ fn empty_config() -> rustls::ClientConfig {
 /// Accepts any certificate (haproxy_exporter's `--no-haproxy.ssl-verify`),
 /// still checking that the handshake signatures are valid.
 #[derive(Debug)]
-struct NoVerification(Arc<rustls::crypto::CryptoProvider>);
+struct NoVerification {
+    algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
+}
 
 impl rustls::client::danger::ServerCertVerifier for NoVerification {
     fn verify_server_cert(
@@ -59,35 +63,5 @@ impl rustls::client::danger::ServerCertVerifier for NoVerification {
         Ok(rustls::client::danger::ServerCertVerified::assertion())
     }
 
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+    crate::handshake::handshake_signatures!(checked with algorithms);
 }

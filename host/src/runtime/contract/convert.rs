@@ -250,3 +250,73 @@ macro_rules! imports {
 }
 
 pub(super) use imports;
+
+/// The calls of the collector interface that every version words the same
+/// (`metadata`, `collect`), for its `impl Exports`; `self.FIELD` (or
+/// `self`) holds the version's generated `Plugin`.
+macro_rules! collector_calls {
+    ($($field:ident)?) => {
+        fn metadata<'a>(
+            &'a self,
+            store: &'a mut wasmtime::Store<$crate::runtime::state::StoreState>,
+        ) -> futures::future::BoxFuture<'a, wasmtime::Result<$crate::runtime::contract::Metadata>>
+        {
+            use futures::FutureExt as _;
+            async move {
+                let m = self$(.$field)?
+                    .wasm_exporter_plugin_collector()
+                    .call_metadata(store)
+                    .await?;
+                Ok($crate::runtime::contract::Metadata {
+                    name: m.name,
+                    version: m.version,
+                    description: m.description,
+                })
+            }
+            .boxed()
+        }
+
+        fn collect<'a>(
+            &'a self,
+            store: &'a mut wasmtime::Store<$crate::runtime::state::StoreState>,
+        ) -> futures::future::BoxFuture<
+            'a,
+            $crate::runtime::contract::Called<$crate::runtime::contract::Collected>,
+        > {
+            use futures::FutureExt as _;
+            async move {
+                Ok(self$(.$field)?
+                    .wasm_exporter_plugin_collector()
+                    .call_collect(store)
+                    .await?
+                    .map($crate::runtime::contract::Collected::new)
+                    .map_err(|e| e.message))
+            }
+            .boxed()
+        }
+    };
+}
+
+pub(super) use collector_calls;
+
+/// A version's returned collection, counted and converted by its
+/// `convert` module.
+macro_rules! lifted {
+    () => {
+        impl $crate::runtime::contract::Lifted for types::Collection {
+            fn families(&self) -> usize {
+                self.families.len()
+            }
+
+            fn series(&self) -> usize {
+                self.families.iter().map(|f| f.series.len()).sum()
+            }
+
+            fn into_raw(self: Box<Self>) -> $crate::exposition::raw::RawCollection {
+                convert::collection(*self)
+            }
+        }
+    };
+}
+
+pub(super) use lifted;

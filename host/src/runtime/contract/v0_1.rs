@@ -6,9 +6,8 @@ use futures::FutureExt as _;
 use futures::future::BoxFuture;
 use wasmtime::component::{HasSelf, InstancePre, Linker};
 
-use super::convert::{converter, imports};
-use super::{Bindings, Called, Collected, InitError, Lifted, Metadata, Prepared, Version};
-use crate::exposition::raw::RawCollection;
+use super::convert::{collector_calls, converter, imports, lifted};
+use super::{Bindings, Called, Collected, InitError, Prepared, Version};
 use crate::runtime::state::StoreState;
 
 /// What `bindgen!` generates from the frozen WIT, in a module of its own
@@ -75,23 +74,7 @@ impl Prepared for PluginPre0_1 {
 }
 
 impl super::Exports for Plugin {
-    fn metadata<'a>(
-        &'a self,
-        store: &'a mut wasmtime::Store<StoreState>,
-    ) -> BoxFuture<'a, wasmtime::Result<Metadata>> {
-        async move {
-            let m = self
-                .wasm_exporter_plugin_collector()
-                .call_metadata(store)
-                .await?;
-            Ok(Metadata {
-                name: m.name,
-                version: m.version,
-                description: m.description,
-            })
-        }
-        .boxed()
-    }
+    collector_calls!();
 
     fn init<'a>(
         &'a self,
@@ -111,21 +94,6 @@ impl super::Exports for Plugin {
         .boxed()
     }
 
-    fn collect<'a>(
-        &'a self,
-        store: &'a mut wasmtime::Store<StoreState>,
-    ) -> BoxFuture<'a, Called<Collected>> {
-        async move {
-            Ok(self
-                .wasm_exporter_plugin_collector()
-                .call_collect(store)
-                .await?
-                .map(Collected::new)
-                .map_err(|e| e.message))
-        }
-        .boxed()
-    }
-
     fn probe<'a>(
         &'a self,
         _: &'a mut wasmtime::Store<StoreState>,
@@ -136,18 +104,6 @@ impl super::Exports for Plugin {
     }
 }
 
-impl Lifted for types::Collection {
-    fn families(&self) -> usize {
-        self.families.len()
-    }
-
-    fn series(&self) -> usize {
-        self.families.iter().map(|f| f.series.len()).sum()
-    }
-
-    fn into_raw(self: Box<Self>) -> RawCollection {
-        convert::collection(*self)
-    }
-}
+lifted!();
 
 imports!();

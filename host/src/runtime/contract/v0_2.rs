@@ -8,10 +8,9 @@ use futures::FutureExt as _;
 use futures::future::BoxFuture;
 use wasmtime::component::{ComponentExportIndex, HasSelf, InstancePre, Linker, TypedFunc};
 
-use super::convert::{converter, imports};
-use super::{Bindings, Called, Collected, InitError, Lifted, Metadata, Prepared, Version};
+use super::convert::{collector_calls, converter, imports, lifted};
+use super::{Bindings, Called, Collected, InitError, Prepared, Version};
 use crate::exposition::model::{Histogram, Native, NativeBucket};
-use crate::exposition::raw::RawCollection;
 use crate::runtime::state::StoreState;
 
 /// What `bindgen!` generates from the SDK's WIT, in a module of its own so
@@ -162,24 +161,7 @@ impl Prepared for PluginPre0_2 {
 }
 
 impl super::Exports for Exports0_2 {
-    fn metadata<'a>(
-        &'a self,
-        store: &'a mut wasmtime::Store<StoreState>,
-    ) -> BoxFuture<'a, wasmtime::Result<Metadata>> {
-        async move {
-            let m = self
-                .plugin
-                .wasm_exporter_plugin_collector()
-                .call_metadata(store)
-                .await?;
-            Ok(Metadata {
-                name: m.name,
-                version: m.version,
-                description: m.description,
-            })
-        }
-        .boxed()
-    }
+    collector_calls!(plugin);
 
     fn init<'a>(
         &'a self,
@@ -191,22 +173,6 @@ impl super::Exports for Exports0_2 {
                 .wasm_exporter_plugin_collector()
                 .call_init(store, config)
                 .await
-        }
-        .boxed()
-    }
-
-    fn collect<'a>(
-        &'a self,
-        store: &'a mut wasmtime::Store<StoreState>,
-    ) -> BoxFuture<'a, Called<Collected>> {
-        async move {
-            Ok(self
-                .plugin
-                .wasm_exporter_plugin_collector()
-                .call_collect(store)
-                .await?
-                .map(Collected::new)
-                .map_err(|e| e.message))
         }
         .boxed()
     }
@@ -230,19 +196,7 @@ impl super::Exports for Exports0_2 {
     }
 }
 
-impl Lifted for types::Collection {
-    fn families(&self) -> usize {
-        self.families.len()
-    }
-
-    fn series(&self) -> usize {
-        self.families.iter().map(|f| f.series.len()).sum()
-    }
-
-    fn into_raw(self: Box<Self>) -> RawCollection {
-        convert::collection(*self)
-    }
-}
+lifted!();
 
 imports!();
 

@@ -257,18 +257,24 @@ impl Exporter {
         Some(kind)
     }
 
-    /// The CSV (and `show info`, over a socket) as promex's families.
-    fn parse_csv_promex(&mut self, text: &str, info: Option<&str>, out: &mut Vec<MetricFamily>) {
-        let mut builder = crate::promex::Builder::default();
-        if let Some(info) = info {
-            let keys: HashMap<&str, &str> =
-                info.lines().filter_map(|l| l.split_once(": ")).collect();
-            builder.info(&keys);
-        }
+    /// Reads every record of the CSV `text`: one that cannot be read, is
+    /// shorter than haproxy_exporter accepts, or (`keys` says `None`) that
+    /// the layout cannot place is counted as a parse failure; each row that
+    /// [`Self::admit`] takes goes to `row` with its kind and names. The
+    /// layout is made once per header (`make`), or is `cached`'s when the
+    /// header is unchanged, and is returned for the next scrape's cache.
+    fn each_row<'t, L>(
+        &mut self,
+        text: &'t str,
+        cached: Option<(String, L)>,
+        make: impl Fn(Option<&str>) -> L,
+        keys: impl Fn(&L) -> Option<[Option<usize>; 4]>,
+        mut row: impl FnMut(&mut Self, &L, RowKeys<'_>, &[CsvField<'t>]),
+    ) -> Option<(String, L)> {
         let mut reader = Reader::new(text);
-        let mut fields: Vec<CsvField<'_>> = Vec::with_capacity(128);
-        let mut cached = self.promex_layout.take();
-        let mut layout: Option<Option<crate::promex::Layout>> = None;
+        let mut fields: Vec<CsvField<'t>> = Vec::with_capacity(128);
+        let mut cached = cached;
+        let mut layout: Option<L> = None;
         let mut seen: HashSet<(u8, String, String)> = HashSet::new();
         while let Some(record) = reader.read(&mut fields) {
             if let Err(e) = record {
@@ -280,61 +286,7 @@ impl Exporter {
                 let header = reader.header.unwrap_or("");
                 match cached.take() {
                     Some((h, l)) if h == header => l,
-                    _ => crate::promex::Layout::new(header),
-                }
-            });
-            let Some(layout) = layout
-                .as_ref()
-                .filter(|_| fields.len() >= metrics::MIN_FIELDS)
-            else {
-                log(
-                    Level::Debug,
-                    "promex names need the CSV's header and full rows",
-                );
-                self.parse_failures += 1;
-                continue;
-            };
-            let get = |pos: Option<usize>| -> &str {
-                pos.and_then(|p| fields.get(p)).map_or("", |f| f.as_ref())
-            };
-            let (proxy, server) = (get(layout.pxname), get(layout.svname));
-            let (type_, status) = (get(layout.type_), get(layout.status));
-            let Some(scope) = self.admit(&mut seen, type_, proxy, server, status) else {
-                continue;
-            };
-            builder.row(&crate::promex::Row {
-                scope,
-                proxy,
-                server,
-                layout,
-                get: &get,
-            });
-        }
-        if let Some(layout) = layout {
-            self.promex_layout = Some((reader.header.unwrap_or("").to_owned(), layout));
-        }
-        self.parse_failures += std::mem::take(&mut builder.bad_values);
-        out.extend(builder.finish());
-    }
-
-    fn parse_csv(&mut self, text: &str, out: &mut Vec<MetricFamily>) {
-        let mut reader = Reader::new(text);
-        let mut fields: Vec<CsvField<'_>> = Vec::with_capacity(128);
-        let mut cached = self.layout.take();
-        let mut layout: Option<Layout> = None;
-        let mut builder = Builder::default();
-        let mut seen: HashSet<(u8, String, String)> = HashSet::new();
-        while let Some(record) = reader.read(&mut fields) {
-            if let Err(e) = record {
-                log(Level::Debug, &format!("Can't read CSV: {e}"));
-                self.parse_failures += 1;
-                continue;
-            }
-            let layout = layout.get_or_insert_with(|| {
-                let header = reader.header.unwrap_or("");
-                match cached.take() {
-                    Some((h, l)) if h == header => l,
-                    _ => Layout::new(reader.header, &self.server_fields),
+                    _ => make(reader.header),
                 }
             });
             if fields.len() < metrics::MIN_FIELDS {
@@ -349,54 +301,120 @@ impl Exporter {
                 self.parse_failures += 1;
                 continue;
             }
-            let get = |pos: Option<usize>| {
-                pos.and_then(|p| fields.get(p))
-                    .map(|f| f.as_ref())
-                    .unwrap_or("")
-            };
-            let (pxname, svname, status) =
-                (get(layout.pxname), get(layout.svname), get(layout.status));
-            let Some(kind) = self.admit(&mut seen, get(layout.type_), pxname, svname, status)
-            else {
+            let Some([pxname, svname, type_, status]) = keys(layout) else {
+                log(Level::Debug, "promex names need the CSV's header");
+                self.parse_failures += 1;
                 continue;
             };
-            let table = match kind {
-                Kind::Frontend => &layout.frontend,
-                Kind::Backend => &layout.backend,
-                Kind::Server => &layout.server,
+            let get =
+                |pos: Option<usize>| pos.and_then(|p| fields.get(p)).map_or("", |f| f.as_ref());
+            let (proxy, server) = (get(pxname), get(svname));
+            let Some(kind) = self.admit(&mut seen, get(type_), proxy, server, get(status)) else {
+                continue;
             };
-            for (field, pos) in table {
-                let Some(raw) = pos.and_then(|p| fields.get(p)) else {
-                    continue;
+            row(
+                self,
+                layout,
+                RowKeys {
+                    kind,
+                    proxy,
+                    server,
+                },
+                &fields,
+            );
+        }
+        layout.map(|l| (reader.header.unwrap_or("").to_owned(), l))
+    }
+
+    /// The CSV (and `show info`, over a socket) as promex's families.
+    fn parse_csv_promex(&mut self, text: &str, info: Option<&str>, out: &mut Vec<MetricFamily>) {
+        let mut builder = crate::promex::Builder::default();
+        if let Some(info) = info {
+            let keys: HashMap<&str, &str> =
+                info.lines().filter_map(|l| l.split_once(": ")).collect();
+            builder.info(&keys);
+        }
+        let cached = self.promex_layout.take();
+        self.promex_layout = self.each_row(
+            text,
+            cached,
+            |header| crate::promex::Layout::new(header.unwrap_or("")),
+            |layout: &Option<crate::promex::Layout>| {
+                layout
+                    .as_ref()
+                    .map(|l| [l.pxname, l.svname, l.type_, l.status])
+            },
+            |_, layout, keys, fields| {
+                let Some(layout) = layout else { return };
+                let get = |pos: Option<usize>| -> &str {
+                    pos.and_then(|p| fields.get(p)).map_or("", |f| f.as_ref())
                 };
-                let raw = raw.as_ref();
-                if raw.is_empty() {
-                    continue;
-                }
-                let value = if field.index == metrics::STATUS {
-                    Some(metrics::parse_status(raw))
-                } else if field.millis {
-                    raw.parse::<f64>().ok().map(|v| v / 1000.0)
-                } else {
-                    raw.parse::<i64>().ok().map(|v| v as f64)
+                builder.row(&crate::promex::Row {
+                    scope: keys.kind,
+                    proxy: keys.proxy,
+                    server: keys.server,
+                    layout,
+                    get: &get,
+                });
+            },
+        );
+        self.parse_failures += std::mem::take(&mut builder.bad_values);
+        out.extend(builder.finish());
+    }
+
+    fn parse_csv(&mut self, text: &str, out: &mut Vec<MetricFamily>) {
+        let mut builder = Builder::default();
+        let cached = self.layout.take();
+        let server_fields = std::mem::take(&mut self.server_fields);
+        self.layout = self.each_row(
+            text,
+            cached,
+            |header| Layout::new(header, &server_fields),
+            |l: &Layout| Some([l.pxname, l.svname, l.type_, l.status]),
+            |me, layout, keys, fields| {
+                let table = match keys.kind {
+                    Kind::Frontend => &layout.frontend,
+                    Kind::Backend => &layout.backend,
+                    Kind::Server => &layout.server,
                 };
-                match value {
-                    Some(v) => builder.add(kind, field, pxname, svname, v),
-                    None => {
-                        log(
-                            Level::Debug,
-                            &format!("Can't parse CSV field value {raw:?}"),
-                        );
-                        self.parse_failures += 1;
+                for (field, pos) in table {
+                    let Some(raw) = pos.and_then(|p| fields.get(p)) else {
+                        continue;
+                    };
+                    let raw = raw.as_ref();
+                    if raw.is_empty() {
+                        continue;
+                    }
+                    let value = if field.index == metrics::STATUS {
+                        Some(metrics::parse_status(raw))
+                    } else if field.millis {
+                        raw.parse::<f64>().ok().map(|v| v / 1000.0)
+                    } else {
+                        raw.parse::<i64>().ok().map(|v| v as f64)
+                    };
+                    match value {
+                        Some(v) => builder.add(keys.kind, field, keys.proxy, keys.server, v),
+                        None => {
+                            log(
+                                Level::Debug,
+                                &format!("Can't parse CSV field value {raw:?}"),
+                            );
+                            me.parse_failures += 1;
+                        }
                     }
                 }
-            }
-        }
+            },
+        );
+        self.server_fields = server_fields;
         out.extend(builder.finish());
-        if let Some(layout) = layout {
-            self.layout = Some((reader.header.unwrap_or("").to_owned(), layout));
-        }
     }
+}
+
+/// What [`Exporter::admit`] made of a row: its kind and names.
+struct RowKeys<'a> {
+    kind: Kind,
+    proxy: &'a str,
+    server: &'a str,
 }
 
 /// Where each needed column is: by the header's names when HAProxy sent

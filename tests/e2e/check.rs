@@ -233,3 +233,32 @@ fn config_files_are_read_beside_the_given_config() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn instances_that_share_families_are_merged_as_a_scrape_merges_them() -> Result<()> {
+    let dir = PluginsDir::new("check-instances");
+    let yml = dir.path.join("two.yml");
+    std::fs::write(
+        &yml,
+        "instances:\n  east:\n    labels: {site: east}\n  west:\n    labels: {site: west}\n",
+    )?;
+    let c = check(&[&path(&plugin("conformance")), "--config", &path(&yml)])?;
+    assert_eq!(c.code, 0, "{}", c.stderr);
+    let types = c
+        .stdout
+        .lines()
+        .filter(|l| *l == "# TYPE conformance_collects_total counter")
+        .count();
+    assert_eq!(
+        types, 1,
+        "one family, not a block per instance:\n{}",
+        c.stdout
+    );
+    for site in ["east", "west"] {
+        let series = format!("conformance_collects_total{{site=\"{site}\"}}");
+        assert_eq!(sample(&c.stdout, &series), Some(1.0), "{}", c.stdout);
+    }
+    let (ok, out) = run_with_stdin("promtool", &["check", "metrics"], &c.stdout)?;
+    assert!(ok, "promtool check metrics:\n{out}");
+    Ok(())
+}

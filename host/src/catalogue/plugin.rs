@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use super::outcome::{FetchCounts, Outcome};
 use crate::exposition::model::LabelValue;
-use crate::exposition::validate::{self, rules::host_owns};
+use crate::exposition::validate::{self, rules::host_owns_escaped};
 use crate::runtime::contract::PluginPre;
 use crate::runtime::dirs::DirGrants;
 use crate::runtime::fetch::FetchContext;
@@ -178,7 +178,7 @@ impl PluginEntry {
         let ctx = validate::Context {
             limits: self.limits.validation(),
             const_labels: &self.const_labels,
-            host_owns: &host_owns,
+            host_owns: &host_owns_escaped,
         };
         let checked =
             raw.and_then(|raw| validate::collection(raw, &ctx).map_err(PluginError::from));

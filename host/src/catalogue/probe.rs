@@ -14,7 +14,7 @@ use futures::future::{BoxFuture, Shared};
 
 use super::PluginEntry;
 use crate::exposition::model::Family;
-use crate::exposition::validate::{self, Invalid, rules::host_owns};
+use crate::exposition::validate::{self, Invalid, rules::host_owns_escaped};
 use crate::reason::ProbeReason;
 use crate::runtime::fetch::FetchContext;
 use crate::runtime::{Instance, PluginError, Runtime};
@@ -174,7 +174,7 @@ async fn probe_once(
     let ctx = validate::Context {
         limits: entry.limits.validation(),
         const_labels: &entry.const_labels,
-        host_owns: &host_owns,
+        host_owns: &host_owns_escaped,
     };
     match raw.and_then(|raw| validate::collection(raw, &ctx).map_err(PluginError::from)) {
         Ok(checked) => ProbeOutcome {

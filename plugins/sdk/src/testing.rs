@@ -202,7 +202,9 @@ fn check_family(f: &MetricFamily) -> Result<(), Problem> {
         ));
     }
     // Every sample name is the base name and a suffix.
-    if rules::host_owns(base) || rules::host_owns(&format!("{base}_")) {
+    if rules::host_owns_escaped(base).is_some()
+        || rules::host_owns_escaped(&format!("{base}_")).is_some()
+    {
         return Err(problem(
             Rule::HostName,
             format!("{} is a name the host serves", f.name),

@@ -111,8 +111,10 @@ pub struct Context<'a> {
     /// Labels added in front of every family's own (an instance's
     /// `labels:`), sorted by name, already checked.
     pub const_labels: &'a [(String, LabelValue)],
-    /// Whether the host serves a sample or metadata name itself.
-    pub host_owns: &'a dyn Fn(&str) -> bool,
+    /// Whether the host serves a sample or metadata name itself, as given
+    /// or once escaped: the scheme under which it does
+    /// ([`rules::host_owns_escaped`] in the exporter).
+    pub host_owns: &'a dyn Fn(&str) -> Option<rules::Escaping>,
 }
 
 /// A collection after validation.
@@ -203,15 +205,28 @@ fn resolve(
     Ok(family)
 }
 
-fn check_host_names(family: &Family, host_owns: &dyn Fn(&str) -> bool) -> Result<(), Invalid> {
-    match family.reserved_names().into_iter().find(|n| host_owns(n)) {
-        Some(name) => Err(Invalid::new(
-            &family.name,
-            Rule::HostName,
-            format!("the name {name} is served by the host itself"),
-        )),
-        None => Ok(()),
+/// Every sample and metadata name of `family`, as any scraper may receive
+/// it, is not the host's: a name that becomes the host's once escaped would
+/// take the place of the host's own family.
+fn check_host_names(
+    family: &Family,
+    host_owns: &dyn Fn(&str) -> Option<rules::Escaping>,
+) -> Result<(), Invalid> {
+    for name in family.reserved_names() {
+        let why = match host_owns(&name) {
+            None => continue,
+            Some(rules::Escaping::AllowUtf8) => {
+                format!("the name {name} is served by the host itself")
+            }
+            Some(scheme) => format!(
+                "the name {name} is {} under escaping={}, a name the host serves",
+                rules::escape_name(&name, scheme, true),
+                scheme.as_str()
+            ),
+        };
+        return Err(Invalid::new(&family.name, Rule::HostName, why));
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -385,8 +385,8 @@ fn raw(name: &str, labels: &[&str], indices: &[u32], series: usize) -> RawFamily
     }
 }
 
-fn owns_nothing(_: &str) -> bool {
-    false
+fn owns_nothing(_: &str) -> Option<rules::Escaping> {
+    None
 }
 
 fn check(collection: RawCollection) -> Result<Checked, Refusal> {
@@ -487,7 +487,9 @@ fn constant_labels_go_first_and_may_not_repeat_the_plugin_s() {
 
 #[test]
 fn names_the_host_serves_are_a_clash() {
-    let owns = |n: &str| n.starts_with("wasm_exporter_") || n == "up_total";
+    let owns = |n: &str| {
+        (n.starts_with("wasm_exporter_") || n == "up_total").then_some(rules::Escaping::AllowUtf8)
+    };
     let ctx = Context {
         limits: LIMITS,
         const_labels: &[],
@@ -537,5 +539,59 @@ fn instance_label_names_follow_the_family_rules() {
     assert_eq!(
         check_label_name("", 32).map_err(|e| e.0),
         Err(Rule::LabelName)
+    );
+}
+
+/// A name that becomes the host's once escaped is the host's: under
+/// `underscores`, what Prometheus 2 and most scrapers get.
+#[test]
+fn names_that_become_the_host_s_once_escaped_are_a_clash() {
+    let ctx = Context {
+        limits: Caps {
+            max_families: 10,
+            ..LIMITS
+        },
+        const_labels: &[],
+        host_owns: &rules::host_owns_escaped,
+    };
+    let spoofs = [
+        "wasm_exporter.plugin_up",
+        "process.resident_memory_bytes",
+        "wasm_exporter.build_info",
+        "promhttp.metric_handler_requests_in_flight",
+        "wasm·exporter·plugin·up",
+    ];
+    let mut families: Vec<RawFamily> = spoofs.iter().map(|n| raw(n, &[], &[], 1)).collect();
+    families.push(raw("wasm_exporters.ok", &[], &[], 1));
+    families.push(raw("my.process_x", &[], &[], 1));
+    let checked = collection(
+        RawCollection {
+            strings: vec![],
+            families,
+        },
+        &ctx,
+    )
+    .unwrap();
+    let kept: Vec<&str> = checked.families.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(kept, ["wasm_exporters.ok", "my.process_x"]);
+    let dropped: Vec<(&str, Rule)> = checked
+        .dropped
+        .iter()
+        .map(|d| (d.family.as_str(), d.rule))
+        .collect();
+    assert_eq!(
+        dropped,
+        spoofs
+            .iter()
+            .map(|n| (*n, Rule::HostName))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        checked.dropped[0].why,
+        "the name wasm_exporter.plugin_up is wasm_exporter_plugin_up under escaping=underscores, a name the host serves"
+    );
+    assert_eq!(
+        checked.dropped[4].why,
+        "the name wasm·exporter·plugin·up is wasm_exporter_plugin_up under escaping=underscores, a name the host serves"
     );
 }

@@ -12,7 +12,8 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use super::model::Family;
+use super::model::{Family, Kind};
+use super::validate::rules::is_legacy_label_name;
 pub use super::validate::rules::{Escaping, escape_name};
 
 /// Whether any name in `families` changes under `scheme`.
@@ -41,16 +42,33 @@ impl std::fmt::Display for EscapeClash {
 }
 
 /// The families with their metric and label names under `scheme`, sorted
-/// by the new names; later families whose names (or label names) clash
-/// after escaping are dropped and returned. Nothing is copied when no name
+/// by the new names. A later family whose names (or label names) clash
+/// after escaping is dropped and returned, and so is one that escaping
+/// makes unwritable ([`unwritable`]). Nothing is copied when no name
 /// changes.
 pub fn apply(families: Vec<Family>, scheme: Escaping) -> (Vec<Family>, Vec<EscapeClash>) {
+    let mut clashes = Vec::new();
     if !changes(&families, scheme) {
-        return (families, Vec::new());
+        if families.iter().all(|f| unwritable(f, scheme).is_none()) {
+            return (families, clashes);
+        }
+        let kept = families
+            .into_iter()
+            .filter(|f| match unwritable(f, scheme) {
+                Some(reason) => {
+                    clashes.push(EscapeClash {
+                        family: f.name.clone(),
+                        reason,
+                    });
+                    false
+                }
+                None => true,
+            })
+            .collect();
+        return (kept, clashes);
     }
     let mut claimed: HashSet<String> = HashSet::new();
     let mut out = Vec::with_capacity(families.len());
-    let mut clashes = Vec::new();
     for mut family in families {
         let original = family.name.clone();
         family.name = escape_name(&family.name, scheme, true).into_owned();
@@ -75,6 +93,13 @@ pub fn apply(families: Vec<Family>, scheme: Escaping) -> (Vec<Family>, Vec<Escap
             continue;
         }
         family.label_names = labels;
+        if let Some(reason) = unwritable(&family, scheme) {
+            clashes.push(EscapeClash {
+                family: original,
+                reason,
+            });
+            continue;
+        }
         let reserved = family.reserved_names();
         if let Some(taken) = reserved.iter().find(|n| claimed.contains(*n)) {
             clashes.push(EscapeClash {
@@ -93,10 +118,44 @@ pub fn apply(families: Vec<Family>, scheme: Escaping) -> (Vec<Family>, Vec<Escap
     (out, clashes)
 }
 
+/// Why `family`, its names already under `scheme`, cannot be written as a
+/// scraper asking for `scheme` would parse it: a label name escaped into
+/// the reserved `__` prefix (`..name..` is `__name__` under underscores),
+/// or a stateset whose name, which names its state label, is no label
+/// name there (a colon, outside allow-utf-8), is reserved, or is one of
+/// its label names (`f.x` beside a label `f_x`).
+pub fn unwritable(family: &Family, scheme: Escaping) -> Option<String> {
+    let under = scheme.as_str();
+    if let Some(l) = family.label_names.iter().find(|l| l.starts_with("__")) {
+        return Some(format!(
+            "its label name {l:?} under escaping={under} is reserved (__ prefix)"
+        ));
+    }
+    if family.kind != Kind::Stateset {
+        return None;
+    }
+    let state = family.name.as_str();
+    if scheme != Escaping::AllowUtf8 && !is_legacy_label_name(state) {
+        Some(format!(
+            "its name {state:?} names its state label, and is no label name under escaping={under}"
+        ))
+    } else if state.starts_with("__") {
+        Some(format!(
+            "its name {state:?} names its state label, a reserved name (__ prefix)"
+        ))
+    } else if family.label_names.iter().any(|l| l == state) {
+        Some(format!(
+            "its name {state:?} names its state label, and is also one of its label names under escaping={under}"
+        ))
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exposition::model::{Kind, Value};
+    use crate::exposition::model::{State, Value};
 
     #[test]
     fn each_scheme_as_the_escaping_document_gives_it() {
@@ -154,5 +213,54 @@ mod tests {
         let (kept, clashes) = apply(families, Escaping::AllowUtf8);
         assert_eq!(kept.len(), 3);
         assert!(clashes.is_empty());
+    }
+
+    fn stateset(name: &str, labels: &[&str]) -> Family {
+        let mut f = Family::new(Kind::Stateset, name, "").with_labels(labels);
+        f.push(
+            labels.iter().map(|_| "v".to_owned()).collect(),
+            Value::Stateset(vec![State {
+                name: "on".into(),
+                enabled: true,
+            }]),
+        );
+        f
+    }
+
+    /// What escaping makes unwritable is left out, with the reason; the
+    /// rest of the exposition is kept.
+    #[test]
+    fn names_that_escaping_makes_unwritable_are_left_out() {
+        let cases = [
+            (
+                gauge("g", &["..name.."]),
+                "\"__name__\" under escaping=underscores is reserved",
+            ),
+            (
+                gauge("h", &["..help"]),
+                "\"__help\" under escaping=underscores is reserved",
+            ),
+            (stateset("f.x", &["f_x"]), "is also one of its label names"),
+            (
+                stateset("s:t", &[]),
+                "is no label name under escaping=underscores",
+            ),
+        ];
+        for (family, want) in cases {
+            let name = family.name.clone();
+            let (kept, clashes) = apply(vec![family, gauge("ok", &[])], Escaping::Underscores);
+            let names: Vec<&str> = kept.iter().map(|f| f.name.as_str()).collect();
+            assert_eq!(names, ["ok"], "{name}");
+            assert_eq!(clashes.len(), 1, "{name}: {clashes:?}");
+            assert_eq!(clashes[0].family, name);
+            assert!(
+                clashes[0].reason.contains(want),
+                "{name}: {}",
+                clashes[0].reason
+            );
+        }
+        // With UTF-8 names allowed, a colon in a stateset's name is quoted.
+        let (kept, clashes) = apply(vec![stateset("s:t", &[])], Escaping::AllowUtf8);
+        assert_eq!((kept.len(), clashes.len()), (1, 0));
     }
 }

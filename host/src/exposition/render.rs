@@ -4,7 +4,7 @@
 //! negotiated format.
 
 use super::escape::{self, EscapeClash};
-use super::model::Family;
+use super::model::{Family, Value};
 use super::negotiate::{Format, Negotiated};
 use super::{openmetrics, protobuf, text};
 
@@ -23,7 +23,19 @@ pub struct Rendered {
 /// output is, in one pass), so every answer is deterministic.
 pub fn render(mut families: Vec<Family>, negotiated: Negotiated, size_hint: usize) -> Rendered {
     families.sort_by(|a, b| a.name.cmp(&b.name));
-    let (families, clashes) = escape::apply(families, negotiated.escaping);
+    let (mut families, mut clashes) = escape::apply(families, negotiated.escaping);
+    if let Format::OpenMetrics { .. } = negotiated.format {
+        families.retain(|f| match nan_sum(f) {
+            Some(reason) => {
+                clashes.push(EscapeClash {
+                    family: f.name.clone(),
+                    reason,
+                });
+                false
+            }
+            None => true,
+        });
+    }
     let mut body = Vec::with_capacity(size_hint);
     match negotiated.format {
         Format::Text | Format::Text1 => text::encode(&families, &mut body),
@@ -33,11 +45,25 @@ pub fn render(mut families: Vec<Family>, negotiated: Negotiated, size_hint: usiz
     Rendered { body, clashes }
 }
 
+/// Why OpenMetrics cannot carry `family`: a histogram whose sum is NaN
+/// (the contract and the Prometheus formats allow one; OpenMetrics does
+/// not, and a strict parser refuses the whole response).
+fn nan_sum(family: &Family) -> Option<String> {
+    family
+        .series
+        .iter()
+        .any(|s| match &s.value {
+            Value::Histogram(h) | Value::GaugeHistogram(h) => h.sum.is_nan(),
+            _ => false,
+        })
+        .then(|| "a histogram sum of NaN, which OpenMetrics cannot carry".to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::exposition::escape::Escaping;
-    use crate::exposition::model::{Kind, Value};
+    use crate::exposition::model::{Histogram, Kind};
 
     fn gauge(name: &str) -> Family {
         let mut f = Family::new(Kind::Gauge, name, "h");
@@ -61,5 +87,36 @@ mod tests {
             .collect();
         assert_eq!(names, ["a_x", "b"]);
         assert_eq!(rendered.clashes.len(), 1, "{:?}", rendered.clashes);
+    }
+
+    #[test]
+    fn a_nan_histogram_sum_is_left_out_of_openmetrics_only() {
+        let mut h = Family::new(Kind::Histogram, "h", "");
+        h.push(
+            vec![],
+            Value::Histogram(Histogram {
+                buckets: Vec::new(),
+                sum: f64::NAN,
+                count: 0,
+                native: None,
+            }),
+        );
+        let om = Negotiated {
+            format: Format::OpenMetrics { legacy: false },
+            escaping: Escaping::Underscores,
+        };
+        let rendered = render(vec![h.clone(), gauge("g")], om, 0);
+        let body = String::from_utf8(rendered.body).unwrap();
+        assert!(!body.contains("h_sum"), "{body}");
+        assert!(body.contains("g 1"), "{body}");
+        assert_eq!(rendered.clashes.len(), 1);
+        let text = Negotiated {
+            format: Format::Text,
+            escaping: Escaping::Underscores,
+        };
+        let rendered = render(vec![h], text, 0);
+        let body = String::from_utf8(rendered.body).unwrap();
+        assert!(body.contains("h_sum NaN"), "{body}");
+        assert!(rendered.clashes.is_empty());
     }
 }

@@ -451,17 +451,34 @@ where
             "native histogram zero threshold {zero_threshold} must be a number >= 0"
         ));
     }
+    // Protobuf carries bucket counts as differences (sint64) and the gaps
+    // between indices as span offsets (sint32): both must fit.
+    let fits = |n: u64, what: &str| {
+        if i64::try_from(n).is_ok() {
+            Ok(())
+        } else {
+            Err(format!("native histogram {what} {n} is over {}", i64::MAX))
+        }
+    };
+    fits(zero_count, "zero count")?;
     let mut total = u128::from(zero_count);
     for (side, buckets) in ["negative", "positive"].into_iter().zip(sides) {
         let mut previous: Option<i32> = None;
         for (index, n) in buckets {
-            if previous.is_some_and(|p| p >= index) {
-                return Err(format!(
-                    "native histogram {side} bucket indices must be sorted and unique ({index} after {})",
-                    previous.unwrap_or_default()
-                ));
+            if let Some(p) = previous {
+                if p >= index {
+                    return Err(format!(
+                        "native histogram {side} bucket indices must be sorted and unique ({index} after {p})"
+                    ));
+                }
+                if i32::try_from(i64::from(index) - i64::from(p) - 1).is_err() {
+                    return Err(format!(
+                        "native histogram {side} bucket indices {p} and {index} are too far apart to encode"
+                    ));
+                }
             }
             previous = Some(index);
+            fits(n, &format!("{side} bucket {index}'s count"))?;
             total += u128::from(n);
         }
     }

@@ -285,6 +285,14 @@ fn native_histograms_need_a_schema_sorted_buckets_and_counts_that_add_up() {
     assert_eq!(broken(native_family(nan)), None);
     let over = native(&[(1, 2), (5, 3)], 5, f64::NAN, &[]);
     assert_eq!(broken(native_family(over)), Some(Rule::NativeHistogram));
+    // What protobuf cannot carry: a count over i64::MAX (sent as a
+    // difference), indices too far apart for a span offset.
+    let huge = native(&[(1, u64::MAX - 1)], u64::MAX, 7.5, &[]);
+    assert_eq!(broken(native_family(huge)), Some(Rule::NativeHistogram));
+    let far = native(&[(i32::MIN, 1), (i32::MAX, 1)], 3, 7.5, &[]);
+    assert_eq!(broken(native_family(far)), Some(Rule::NativeHistogram));
+    let extremes = native(&[(i32::MIN, 1), (0, 1)], 3, 7.5, &[]);
+    assert_eq!(broken(native_family(extremes)), None);
 
     // Native exemplars need a timestamp, and follow the exemplar rules.
     let exemplar = |timestamp| Exemplar {

@@ -24,6 +24,7 @@ mod prometheus;
 mod promex;
 mod protobuf;
 mod reload;
+mod sandbox;
 mod simulator;
 mod socket_options;
 mod support;

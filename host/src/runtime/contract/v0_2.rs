@@ -93,6 +93,7 @@ impl super::Contract for Contract0_2 {
 
     fn prepare(&self, pre: InstancePre<StoreState>) -> wasmtime::Result<super::PluginPre> {
         let component = pre.component();
+        check_prober(component)?;
         let probe = component
             .get_export_index(None, PROBER)
             .and_then(|iface| component.get_export_index(Some(&iface), "probe"));
@@ -101,6 +102,56 @@ impl super::Contract for Contract0_2 {
             probe,
         }))
     }
+}
+
+/// The collector interface, whose `collect` a prober's `probe` answers
+/// like.
+const COLLECTOR: &str = "wasm-exporter:plugin/collector@0.2.0";
+
+/// A component that exports the prober interface must export it whole and
+/// typed as the contract says: `probe(target: string, params:
+/// list<tuple<string, string>>)` returning what `collect` returns. Checked
+/// at load, so that a wrong one refuses the file naming the export, rather
+/// than failing every instantiation later.
+fn check_prober(component: &wasmtime::component::Component) -> wasmtime::Result<()> {
+    use wasmtime::component::types::{ComponentItem, Type};
+    let engine = component.engine();
+    let ty = component.component_type();
+    let func = |iface: &str, name: &str| {
+        let Some(ComponentItem::ComponentInstance(instance)) =
+            ty.get_export(engine, iface).map(|e| e.ty)
+        else {
+            return Err(format!("{iface} is not an exported interface"));
+        };
+        match instance.get_export(engine, name).map(|e| e.ty) {
+            Some(ComponentItem::ComponentFunc(f)) => Ok(f),
+            _ => Err(format!("{iface} does not export the function {name}")),
+        }
+    };
+    if ty.get_export(engine, PROBER).is_none() {
+        return Ok(());
+    }
+    let checked = func(PROBER, "probe").and_then(|probe| {
+        let collect = func(COLLECTOR, "collect")?;
+        let pair = |t: &Type| match t {
+            Type::Tuple(t) => t.types().eq([Type::String, Type::String]),
+            _ => false,
+        };
+        let params: Vec<Type> = probe.params().map(|(_, t)| t).collect();
+        let params_ok = match params.as_slice() {
+            [Type::String, Type::List(list)] => pair(&list.ty()),
+            _ => false,
+        };
+        let results_ok = probe.results().eq(collect.results());
+        if params_ok && results_ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "{PROBER}: probe has the wrong type; the contract's is func(target: string, params: list<tuple<string, string>>) -> result<collection, collect-error>"
+            ))
+        }
+    });
+    checked.map_err(|why| wasmtime::format_err!("{why}"))
 }
 
 /// `prober.probe`, typed.

@@ -150,6 +150,17 @@ pub struct LimitsSpec {
     /// rest is dropped and counted. Default: 65536.
     #[serde(default, deserialize_with = "de_size")]
     pub max_stderr_bytes: Option<u64>,
+    /// Most bytes of log the plugin may write through `host.log` (and the
+    /// host on its behalf, for failed fetches) in one call; the rest is
+    /// dropped and summed up in one line at the call's end. Default: 64KiB.
+    #[serde(default, deserialize_with = "de_size")]
+    pub max_log_bytes: Option<u64>,
+    /// Most WASI handles (open files, directories, streams) one instance of
+    /// the plugin may hold at once: an open past it fails, and the plugin
+    /// traps. Default: 256. The host keeps a reserve of descriptors for
+    /// itself whatever the plugins ask.
+    #[serde(default)]
+    pub max_open_files: Option<usize>,
     /// Largest response one `fetch` may return, as bytes or `64MiB`.
     /// Default: 64MiB. A larger one is a `too-large` error.
     #[serde(default, deserialize_with = "de_size")]

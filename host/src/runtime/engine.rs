@@ -7,6 +7,7 @@ use wasmtime::{Config, Engine};
 use super::cache::{ComponentCache, Lookup};
 use super::contract::{self, PluginPre};
 use super::error::error_chain;
+use super::handles::HandlePool;
 use super::limits::EPOCH_TICK;
 use super::state::StoreState;
 
@@ -34,6 +35,7 @@ pub struct Runtime {
     engine: Engine,
     linker: std::sync::Arc<Linker<StoreState>>,
     cache: Option<std::sync::Arc<ComponentCache>>,
+    handles: std::sync::Arc<HandlePool>,
 }
 
 impl Runtime {
@@ -68,6 +70,7 @@ impl Runtime {
             engine,
             linker: std::sync::Arc::new(linker),
             cache: None,
+            handles: HandlePool::for_process(),
         })
     }
 
@@ -91,6 +94,11 @@ impl Runtime {
     /// The shared engine.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The file descriptors plugin instances may hold, all together.
+    pub fn handles(&self) -> &std::sync::Arc<HandlePool> {
+        &self.handles
     }
 
     /// Compiles a component (or loads it from the cache) and checks it

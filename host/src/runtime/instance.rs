@@ -13,6 +13,7 @@ use super::dirs::DirGrants;
 use super::engine::Runtime;
 use super::error::error_chain;
 use super::fetch::FetchContext;
+use super::handles::HandleGrant;
 use super::limits::{BACKSTOP_GRACE, Limits, hostcall_fuel};
 use super::output::OutputCapture;
 use super::state::StoreState;
@@ -101,6 +102,8 @@ pub struct Instance {
     store: Store<StoreState>,
     bindings: Bindings,
     output: OutputCapture,
+    /// Its share of the host's file descriptors, given back when dropped.
+    _handles: HandleGrant,
     limits: Limits,
     /// CPU time of its calls not yet taken by [`Instance::take_usage`].
     cpu: Duration,
@@ -128,7 +131,13 @@ impl Instance {
         deadline: Instant,
     ) -> Result<Self, PluginError> {
         let output = OutputCapture::new(limits.max_stderr_bytes);
-        let state = StoreState::new(name, limits.memory, &output, fetch, dirs);
+        let Some(handles) = runtime.handles().take(limits.max_open_files) else {
+            return Err(PluginError::Instantiate(format!(
+                "the host has no file descriptors left for another instance ({} are kept for the host itself)",
+                super::limits::HOST_RESERVED_FILES
+            )));
+        };
+        let state = StoreState::new(name, &limits, handles.count(), &output, fetch, dirs);
         let mut store = Store::new(runtime.engine(), state);
         store.limiter(|s| &mut s.limiter);
         // wasmtime caps what one call may make the host allocate while
@@ -153,6 +162,7 @@ impl Instance {
                 store,
                 bindings,
                 output,
+                _handles: handles,
                 limits,
                 cpu,
             }),
@@ -231,7 +241,7 @@ impl Instance {
     /// What a `collect` or `probe` call returned: its error, or its
     /// collection if within the caps, moved into the host's types.
     fn lifted(
-        &self,
+        &mut self,
         outcome: Option<wasmtime::Result<Result<Collected, String>>>,
     ) -> Result<RawCollection, PluginError> {
         let collection = self.settle(outcome)?.map_err(PluginError::Collect)?;
@@ -262,8 +272,10 @@ impl Instance {
     }
 
     /// Logs what the guest printed during a call and classifies a failure.
-    fn settle<R>(&self, outcome: Option<wasmtime::Result<R>>) -> Result<R, PluginError> {
+    fn settle<R>(&mut self, outcome: Option<wasmtime::Result<R>>) -> Result<R, PluginError> {
         let written = flush_output(&self.store, &self.output);
+        let state = self.store.data_mut();
+        state.log.end_call(&state.plugin);
         match outcome {
             Some(Ok(_)) if written > self.limits.max_stderr_bytes as u64 => {
                 Err(PluginError::StderrLimit {

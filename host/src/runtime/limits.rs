@@ -39,6 +39,18 @@ pub const DEFAULT_MAX_STDERR_BYTES: usize = 64 << 10;
 /// instance of its own, within the plugin's memory limit.
 pub const DEFAULT_PROBE_CONCURRENCY: usize = 4;
 
+/// Default cap on what a plugin may log in one call (`host.log`, and the
+/// host's lines about its failed fetches): a few hundred lines, not a
+/// flood of the host's log.
+pub const DEFAULT_MAX_LOG_BYTES: usize = 64 << 10;
+/// Default cap on the WASI handles (open files, directories, streams) of
+/// one instance: a collector that reads a directory of files one at a time
+/// needs a few dozen.
+pub const DEFAULT_MAX_OPEN_FILES: usize = 256;
+/// File descriptors the host keeps for itself whatever the plugins ask:
+/// listeners, connections, its own files, `fetch` sockets.
+pub const HOST_RESERVED_FILES: u64 = 512;
+
 /// Default cap on one `fetch` response: a HAProxy CSV at 500x10 is ~10 MB.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 << 20;
 
@@ -109,6 +121,10 @@ pub struct Limits {
     pub max_stderr_bytes: usize,
     /// Response cap of one fetch, in bytes.
     pub max_response_bytes: usize,
+    /// Log cap per call, in bytes.
+    pub max_log_bytes: usize,
+    /// WASI handles one instance may hold.
+    pub max_open_files: usize,
     /// `/probe` calls at once (instances for probes).
     pub probe_concurrency: usize,
 }
@@ -135,6 +151,8 @@ impl Limits {
                 .unwrap_or(DEFAULT_MAX_LABEL_NAME_LENGTH),
             max_stderr_bytes: bytes(spec.max_stderr_bytes, DEFAULT_MAX_STDERR_BYTES),
             max_response_bytes: bytes(spec.max_response_bytes, DEFAULT_MAX_RESPONSE_BYTES),
+            max_log_bytes: bytes(spec.max_log_bytes, DEFAULT_MAX_LOG_BYTES),
+            max_open_files: spec.max_open_files.unwrap_or(DEFAULT_MAX_OPEN_FILES).max(1),
             probe_concurrency: spec
                 .probe_concurrency
                 .unwrap_or(DEFAULT_PROBE_CONCURRENCY)

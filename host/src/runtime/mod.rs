@@ -19,6 +19,8 @@ pub mod error;
 #[cfg(feature = "runtime")]
 pub mod fetch;
 #[cfg(feature = "runtime")]
+pub mod handles;
+#[cfg(feature = "runtime")]
 pub mod host;
 #[cfg(feature = "runtime")]
 pub mod instance;

@@ -12,7 +12,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::dirs::DirGrants;
 use super::fetch::context::FetchContext;
-use super::limits::{MAX_INSTANCES, MAX_MEMORIES, MAX_TABLE_ELEMENTS, MAX_TABLES};
+use super::host::LogBudget;
+use super::limits::{Limits, MAX_INSTANCES, MAX_MEMORIES, MAX_TABLE_ELEMENTS, MAX_TABLES};
 use super::output::OutputCapture;
 
 /// Enforces a plugin's memory limit and remembers that it was hit, so that
@@ -91,6 +92,8 @@ pub struct StoreState {
     pub fetch: FetchContext,
     /// Granted directories that could not be opened for this instance.
     pub unmounted: Vec<String>,
+    /// What the plugin may still log in this call.
+    pub log: LogBudget,
 }
 
 impl StoreState {
@@ -100,7 +103,8 @@ impl StoreState {
     /// `output`.
     pub fn new(
         plugin: Arc<str>,
-        memory_limit: u64,
+        limits: &Limits,
+        handles: usize,
         output: &OutputCapture,
         fetch: FetchContext,
         dirs: &DirGrants,
@@ -114,12 +118,17 @@ impl StoreState {
             .allow_ip_name_lookup(false);
         let unmounted = dirs.mount(&mut builder, &plugin);
         let wasi = builder.build();
+        // Every open file, directory and stream of the plugin is an entry
+        // here: the cap is its descriptor budget.
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(handles);
         StoreState {
             unmounted,
             plugin,
             wasi,
-            table: ResourceTable::new(),
-            limiter: MemoryLimiter::new(memory_limit),
+            table,
+            log: LogBudget::new(limits.max_log_bytes),
+            limiter: MemoryLimiter::new(limits.memory),
             deadline: Instant::now(),
             timed_out: false,
             fetch,

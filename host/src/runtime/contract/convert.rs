@@ -211,7 +211,7 @@ macro_rules! imports {
                     host::Level::Warn => tracing::Level::WARN,
                     host::Level::Error => tracing::Level::ERROR,
                 };
-                $crate::runtime::host::log(&self.plugin, level, message)
+                self.log.write(&self.plugin, level, message)
             }
         }
 
@@ -230,7 +230,11 @@ macro_rules! imports {
                     tls_verify: request.tls_verify,
                     timeout_ms: request.timeout_ms,
                 };
-                match self.fetch.fetch(&self.plugin, request, self.deadline).await {
+                match self
+                    .fetch
+                    .fetch(&self.plugin, request, self.deadline, &mut self.log)
+                    .await
+                {
                     Ok(r) => Ok(fetch::Response {
                         status: r.status,
                         body: r.body,

@@ -14,8 +14,27 @@ pub struct FetchStats {
     pub denied: u64,
     /// Requests that failed otherwise.
     pub failed: u64,
-    /// The last error logged, so that a repeated failure is logged once.
-    pub(super) last_logged: Option<String>,
+    /// The failures logged since the last success, so that each is logged
+    /// once (at most [`LOGGED_FAILURES`] remembered).
+    pub(super) logged: std::collections::HashSet<String>,
+}
+
+/// Distinct fetch failures remembered as logged, per plugin.
+pub const LOGGED_FAILURES: usize = 256;
+
+impl FetchStats {
+    /// Whether `message` is a failure not logged yet since the last
+    /// success; it is remembered as logged.
+    pub(super) fn log_once(&mut self, message: &str) -> bool {
+        if self.logged.contains(message) {
+            return false;
+        }
+        if self.logged.len() >= LOGGED_FAILURES {
+            self.logged.clear();
+        }
+        self.logged.insert(message.to_owned());
+        true
+    }
 }
 
 /// Shared handle on [`FetchStats`].

@@ -14,8 +14,10 @@ mod tls;
 
 use std::time::{Duration, Instant};
 
+use tracing::Level;
 use url::Url;
 
+use super::host::LogBudget;
 pub use context::{FetchContext, FetchStats, SharedFetchStats};
 pub use grants::Grants;
 use grants::{Target, parse_target};
@@ -74,12 +76,13 @@ impl FetchContext {
         plugin: &str,
         req: Request,
         deadline: Instant,
+        log: &mut LogBudget,
     ) -> Result<Response, FetchError> {
         let target_text = req.target.clone();
         let result = self.perform(req, deadline).await;
         let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
         match &result {
-            Ok(_) => stats.last_logged = None,
+            Ok(_) => stats.logged.clear(),
             Err(e) => {
                 if matches!(e, FetchError::Denied(_)) {
                     stats.denied += 1;
@@ -87,9 +90,8 @@ impl FetchContext {
                     stats.failed += 1;
                 }
                 let message = format!("{}: {}", redact(&target_text), e);
-                if stats.last_logged.as_deref() != Some(&message) {
-                    tracing::warn!(plugin, "fetch failed: {message}");
-                    stats.last_logged = Some(message);
+                if stats.log_once(&message) {
+                    log.write(plugin, Level::WARN, format!("fetch failed: {message}"));
                 }
             }
         }

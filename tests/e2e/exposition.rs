@@ -47,7 +47,7 @@ for f in parse(sys.stdin.read()):
     print(f.name, f.type, f.unit or "-", len(f.samples), exemplars)
 "#;
 
-fn python_parse(format: &str, body: &str) -> Result<Vec<String>> {
+pub fn python_parse(format: &str, body: &str) -> Result<Vec<String>> {
     let (ok, out) = run_with_stdin(&python(), &["-c", PY_PARSE, format], body)?;
     assert!(ok, "Python {format} parser rejected the output:\n{out}");
     Ok(out.lines().map(str::to_owned).collect())

@@ -61,6 +61,24 @@ pub enum Fault {
     SpoofHostBesideData,
     /// `families` families of one series each (default 200000).
     TooManyFamilies,
+    /// Families that become the host's once escaped for a scraper
+    /// (`wasm_exporter.plugin_up`, `process.resident_memory_bytes`, ...),
+    /// beside `spoofer_alive`.
+    SpoofEscaped,
+    /// Families that escaping makes unwritable (a label `..name..`, a
+    /// stateset named like its label, a stateset with a colon), beside
+    /// `unwritable_alive`.
+    UnwritableNames,
+    /// Native histograms protobuf cannot carry (a count over i64::MAX,
+    /// indices too far apart), one with a NaN sum (fine in the Prometheus
+    /// formats, not in OpenMetrics), beside `extremes_alive`.
+    NativeExtremes,
+    /// Open the file `target` `files` times and never close it.
+    FdLeak,
+    /// Write `lines` records of 4 KiB through `host.log` in one collect.
+    LogFlood,
+    /// Fetch `lines` distinct targets outside the grants in one collect.
+    DeniedFlood,
     /// Read the file `target`, then try to change it in every way a
     /// filesystem allows (truncate, append, create beside it, rename,
     /// remove, make a directory). `faulty_file_ok{op}` is 1 for each
@@ -80,6 +98,20 @@ pub struct Config {
     /// How many families `too_many_families` returns.
     #[serde(default = "default_families")]
     pub families: u32,
+    /// How many times `fd_leak` opens its file.
+    #[serde(default = "default_files")]
+    pub files: u32,
+    /// How many lines `log_flood` writes and `denied_flood` fetches.
+    #[serde(default = "default_lines")]
+    pub lines: u32,
+}
+
+fn default_files() -> u32 {
+    100_000
+}
+
+fn default_lines() -> u32 {
+    20_000
 }
 
 fn default_families() -> u32 {
@@ -262,6 +294,100 @@ impl Collector for Faulty {
                 }
             }
             Fault::FileAccess => out.push(file_access(&self.config.target)),
+            Fault::SpoofEscaped => {
+                let mut up = gauge("wasm_exporter.plugin_up", &["plugin"]);
+                up.add_gauge(["healthy"], 0.0);
+                up.add_gauge(["ghost"], 1.0);
+                let mut rss = gauge("process.resident_memory_bytes", &[]);
+                rss.add_gauge((), 1.0);
+                let mut series = gauge("wasm_exporter.plugin_series", &["plugin"]);
+                series.add_gauge(["healthy"], 0.0);
+                let mut build =
+                    MetricFamily::info("wasm_exporter.build", "Forged.").with_labels(["version"]);
+                build.add_info(["forged"]);
+                let mut alive = gauge("spoofer_alive", &[]);
+                alive.add_gauge((), 1.0);
+                out.extend([up, rss, series, build, alive]);
+            }
+            Fault::UnwritableNames => {
+                let mut name = gauge("unwritable_name", &["..name.."]);
+                name.add_gauge(["x"], 1.0);
+                let mut help = gauge("unwritable_help", &["..help"]);
+                help.add_gauge(["x"], 1.0);
+                let mut own = MetricFamily::stateset("f.x", "State named like its label.")
+                    .with_labels(["f_x"]);
+                own.add_stateset(["x"], [("on", true)]);
+                let mut colon = MetricFamily::stateset("s:t", "State with a colon.");
+                colon.add_stateset((), [("on", true)]);
+                let mut alive = gauge("unwritable_alive", &[]);
+                alive.add_gauge((), 1.0);
+                out.extend([name, help, own, colon, alive]);
+            }
+            Fault::NativeExtremes => {
+                let native =
+                    |positive: Vec<NativeBucket>, count: u64, sum: f64| NativeHistogramValue {
+                        schema: 0,
+                        zero_threshold: 0.0,
+                        zero_count: 0,
+                        negative: Vec::new(),
+                        positive,
+                        count,
+                        sum,
+                        exemplars: Vec::new(),
+                        classic: Vec::new(),
+                    };
+                let bucket = |index, count| NativeBucket { index, count };
+                let mut huge = MetricFamily::histogram("extreme_count", "Over i64::MAX.");
+                huge.add_native_histogram(
+                    (),
+                    native(vec![bucket(1, u64::MAX - 1)], u64::MAX - 1, 1.0),
+                );
+                let mut far = MetricFamily::histogram("extreme_indices", "Too far apart.");
+                far.add_native_histogram(
+                    (),
+                    native(vec![bucket(i32::MIN, 1), bucket(i32::MAX, 1)], 2, 1.0),
+                );
+                let mut nan = MetricFamily::histogram("nan_sum", "A NaN sum.");
+                nan.add_native_histogram((), native(vec![bucket(1, 2)], 3, f64::NAN));
+                let mut alive = gauge("extremes_alive", &[]);
+                alive.add_gauge((), 1.0);
+                out.extend([huge, far, nan, alive]);
+            }
+            Fault::FdLeak => {
+                let mut opened = 0u32;
+                for _ in 0..self.config.files {
+                    match std::fs::File::open(&self.config.target) {
+                        Ok(file) => {
+                            std::mem::forget(file);
+                            opened += 1;
+                        }
+                        Err(e) => {
+                            log(Level::Warn, &format!("open {opened}: {e}"));
+                            break;
+                        }
+                    }
+                }
+                let mut f = gauge("faulty_files_opened", &[]);
+                f.add_gauge((), f64::from(opened));
+                out.push(f);
+            }
+            Fault::LogFlood => {
+                let line = "flood ".repeat(4096 / 6);
+                for _ in 0..self.config.lines {
+                    log(Level::Warn, &line);
+                }
+                let mut f = gauge("flooder_alive", &[]);
+                f.add_gauge((), 1.0);
+                out.push(f);
+            }
+            Fault::DeniedFlood => {
+                for i in 0..self.config.lines {
+                    let _ = fetch(&Request::new(format!("http://127.0.0.1:9/denied/{i}")));
+                }
+                let mut f = gauge("flooder_alive", &[]);
+                f.add_gauge((), 1.0);
+                out.push(f);
+            }
             Fault::StderrFlood => {
                 let line = "flood ".repeat(1000);
                 for _ in 0..2000 {
@@ -341,6 +467,7 @@ mod tests {
             ("long_exemplar", Rule::Exemplar),
             ("huge_label_values", Rule::LabelValueLength),
             ("spoof_host", Rule::HostName),
+            ("spoof_escaped", Rule::HostName),
         ];
         for (fault, rule) in cases {
             let config = format!(r#"{{"fault": "{fault}"}}"#);

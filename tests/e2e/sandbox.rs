@@ -137,7 +137,7 @@ fn names_that_escaping_makes_unwritable_never_break_the_exposition() -> Result<(
         sample(&body, "wasm_exporter_escape_clashes_total"),
         Some(8.0)
     );
-    let logged = e.wait_for_log(&["families whose escaped names clash"]);
+    let logged = e.wait_for_log(&["format and escaping cannot carry"]);
     assert!(logged[0].contains("__name__"), "{logged:#?}");
     Ok(())
 }

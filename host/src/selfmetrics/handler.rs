@@ -59,7 +59,7 @@ impl HandlerStats {
         if *logged != text {
             tracing::warn!(
                 reason = "name_clash",
-                "dropped {} families whose escaped names clash: {text}",
+                "left out {} families that this response's format and escaping cannot carry: {text}",
                 clashes.len()
             );
             *logged = text;
@@ -127,7 +127,7 @@ fn escape_clash_family(total: u64) -> Family {
     let mut f = Family::new(
         Kind::Counter,
         "wasm_exporter_escape_clashes_total",
-        "Families left out of responses because their names clashed with another family's once escaped for the scraper.",
+        "Families left out of responses because their names clashed with another family's once escaped for the scraper, or because the negotiated format and escaping could not carry them.",
     );
     f.push(
         vec![],

@@ -125,6 +125,13 @@ impl std::fmt::Display for ReloadReport {
 }
 
 impl Catalogue {
+    /// The catalogue of `plugins`, put in name order (the order merges and
+    /// pages follow).
+    fn sorted(mut plugins: Vec<Arc<PluginEntry>>) -> Self {
+        plugins.sort_by(|a, b| a.name.cmp(&b.name));
+        Catalogue { plugins }
+    }
+
     /// Loads every `*.wasm` in `dir`. A plugin whose files are broken is kept
     /// as a failed entry (reported down) and logged; only an unreadable
     /// directory is an error.
@@ -138,8 +145,7 @@ impl Catalogue {
         for entries in load_files(runtime, &files, defaults) {
             push_unique(&mut plugins, entries.into_iter().map(Arc::new).collect());
         }
-        plugins.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(Catalogue { plugins })
+        Ok(Catalogue::sorted(plugins))
     }
 
     /// A new catalogue for the current contents of `dir`: unchanged plugins
@@ -182,8 +188,7 @@ impl Catalogue {
             tracing::info!(plugin = &*gone.name, file = %gone.wasm_path.display(), "plugin removed");
             report.removed.push(gone.name.to_string());
         }
-        plugins.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok((Catalogue { plugins }, report))
+        Ok((Catalogue::sorted(plugins), report))
     }
 }
 

@@ -134,19 +134,33 @@ impl App {
     }
 }
 
-/// Checks basic auth; bcrypt runs off the async threads when not cached.
-async fn authorized(web: &Arc<Settings>, req: &Request<Incoming>) -> bool {
-    let authorization = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .map(|v| v.as_bytes().to_vec());
-    let web = Arc::clone(web);
-    tokio::task::spawn_blocking(move || {
-        web.users
-            .check(authorization.as_deref(), webconfig::bcrypt_verify)
+/// bcrypt checks running at once, whoever asks: one per core, so that
+/// requests with wrong credentials cannot take every core; the rest wait
+/// their turn.
+fn bcrypt_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        tokio::sync::Semaphore::new(cores)
     })
-    .await
-    .unwrap_or(false)
+}
+
+/// Checks basic auth: from the cache of good credentials when it can,
+/// else with bcrypt off the async threads, within [`bcrypt_slots`].
+async fn authorized(web: &Arc<Settings>, req: &Request<Incoming>) -> bool {
+    let authorization = req.headers().get(header::AUTHORIZATION);
+    let pending = match web.users.lookup(authorization.map(|v| v.as_bytes())) {
+        webconfig::Lookup::Refused => return false,
+        webconfig::Lookup::Cached => return true,
+        webconfig::Lookup::Verify(pending) => pending,
+    };
+    let Ok(_slot) = bcrypt_slots().acquire().await else {
+        return false;
+    };
+    let web = Arc::clone(web);
+    tokio::task::spawn_blocking(move || web.users.verify(pending, webconfig::bcrypt_verify))
+        .await
+        .unwrap_or(false)
 }
 
 fn text_response(status: StatusCode, body: String) -> Response<Body> {

@@ -48,7 +48,7 @@ use hyper::header::{HeaderName, HeaderValue};
 use serde::Deserialize;
 
 use auth::bcrypt_cost;
-pub use auth::{Users, bcrypt_verify};
+pub use auth::{Lookup, Pending, Users, bcrypt_verify};
 pub use rate::RateLimit;
 pub use socket::SocketOptions;
 use tls::build_tls;

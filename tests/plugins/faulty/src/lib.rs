@@ -384,7 +384,7 @@ impl Collector for Faulty {
                 for i in 0..self.config.lines {
                     let _ = fetch(&Request::new(format!("http://127.0.0.1:9/denied/{i}")));
                 }
-                let mut f = gauge("flooder_alive", &[]);
+                let mut f = gauge("denier_alive", &[]);
                 f.add_gauge((), 1.0);
                 out.push(f);
             }

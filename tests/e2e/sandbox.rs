@@ -131,11 +131,12 @@ fn names_that_escaping_makes_unwritable_never_break_the_exposition() -> Result<(
         assert!(!body.contains("s:t"), "{body}");
         assert!(!body.contains("f_x{"), "{body}");
     }
-    // Four families left out of each of those two responses, and logged.
+    // Four families left out of each of those three responses (text,
+    // OpenMetrics and protobuf, all escaping with underscores), and logged.
     let body = e.scrape_text()?;
     assert_eq!(
         sample(&body, "wasm_exporter_escape_clashes_total"),
-        Some(8.0)
+        Some(12.0)
     );
     let logged = e.wait_for_log(&["format and escaping cannot carry"]);
     assert!(logged[0].contains("__name__"), "{logged:#?}");
@@ -227,6 +228,7 @@ fn a_log_flood_is_cut_to_the_budget_with_one_summary_line() -> Result<()> {
     let body = e.scrape_text()?;
     assert_eq!(plugin_up(&body, "healthy"), Some(1.0));
     assert_eq!(plugin_up(&body, "flooder"), Some(1.0));
+    assert_eq!(plugin_up(&body, "denier"), Some(1.0));
     assert_eq!(errors(&body, "denier", "fetch_denied"), Some(100000.0));
     let summary = e.wait_for_log(&["over its budget of 65536 bytes", "plugin=flooder"]);
     assert_eq!(summary.len(), 1, "{summary:#?}");

@@ -220,7 +220,8 @@ fn names_equal_once_escaped_keep_the_first_and_the_clash_is_counted_and_logged_o
         Some(22.0),
         "{body}"
     );
-    let logged = exporter.logs_matching(&["escaped names clash", "family srv_one_mystery"]);
+    let logged =
+        exporter.logs_matching(&["format and escaping cannot carry", "family srv_one_mystery"]);
     assert_eq!(logged.len(), 1, "{logged:#?}");
     // Nothing clashes for a scraper that takes UTF-8 names.
     let r = exporter.get(

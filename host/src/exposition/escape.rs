@@ -49,23 +49,9 @@ impl std::fmt::Display for EscapeClash {
 pub fn apply(families: Vec<Family>, scheme: Escaping) -> (Vec<Family>, Vec<EscapeClash>) {
     let mut clashes = Vec::new();
     if !changes(&families, scheme) {
-        if families.iter().all(|f| unwritable(f, scheme).is_none()) {
-            return (families, clashes);
-        }
-        let kept = families
-            .into_iter()
-            .filter(|f| match unwritable(f, scheme) {
-                Some(reason) => {
-                    clashes.push(EscapeClash {
-                        family: f.name.clone(),
-                        reason,
-                    });
-                    false
-                }
-                None => true,
-            })
-            .collect();
-        return (kept, clashes);
+        let mut families = families;
+        leave_out(&mut families, &mut clashes, |f| unwritable(f, scheme));
+        return (families, clashes);
     }
     let mut claimed: HashSet<String> = HashSet::new();
     let mut out = Vec::with_capacity(families.len());
@@ -116,6 +102,25 @@ pub fn apply(families: Vec<Family>, scheme: Escaping) -> (Vec<Family>, Vec<Escap
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     (out, clashes)
+}
+
+/// Leaves out of `families` each one `why` gives a reason for, recording
+/// it in `clashes`; copies nothing when there is none.
+pub fn leave_out(
+    families: &mut Vec<Family>,
+    clashes: &mut Vec<EscapeClash>,
+    why: impl Fn(&Family) -> Option<String>,
+) {
+    families.retain(|f| match why(f) {
+        Some(reason) => {
+            clashes.push(EscapeClash {
+                family: f.name.clone(),
+                reason,
+            });
+            false
+        }
+        None => true,
+    });
 }
 
 /// Why `family`, its names already under `scheme`, cannot be written as a

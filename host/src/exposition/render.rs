@@ -25,16 +25,7 @@ pub fn render(mut families: Vec<Family>, negotiated: Negotiated, size_hint: usiz
     families.sort_by(|a, b| a.name.cmp(&b.name));
     let (mut families, mut clashes) = escape::apply(families, negotiated.escaping);
     if let Format::OpenMetrics { .. } = negotiated.format {
-        families.retain(|f| match nan_sum(f) {
-            Some(reason) => {
-                clashes.push(EscapeClash {
-                    family: f.name.clone(),
-                    reason,
-                });
-                false
-            }
-            None => true,
-        });
+        escape::leave_out(&mut families, &mut clashes, nan_sum);
     }
     let mut body = Vec::with_capacity(size_hint);
     match negotiated.format {

@@ -65,12 +65,21 @@ pub fn spawn(plugins: Arc<Plugins>, selfmetrics: Arc<SelfMetrics>, watch: bool) 
             };
             let outcome = match plugins.reload().await {
                 Ok(report) => {
-                    for name in &report.failed_instances {
-                        selfmetrics.statuses.count_failed_reload(name);
+                    for (name, error) in &report.failed_instances {
+                        selfmetrics.statuses.count_failed_reload(name, error);
                     }
                     let catalogue = plugins.current();
                     selfmetrics.retain(|name| catalogue.plugins.iter().any(|p| &*p.name == name));
-                    Ok(report.to_string())
+                    // As Prometheus answers a reload that failed: an error,
+                    // so that a script that reloads can tell.
+                    if report.failed.is_empty() {
+                        Ok(report.to_string())
+                    } else {
+                        Err(format!(
+                            "{} plugin files failed to load (an old version, where there is one, keeps serving)\n{report}",
+                            report.failed.len()
+                        ))
+                    }
                 }
                 Err(e) => {
                     tracing::error!("reload failed: {e}");

@@ -46,9 +46,16 @@ fn entry(name: &'static str, fault: &str, extra: &str, reason: &'static str) -> 
     }
 }
 
-fn reload(e: &Exporter) -> Result<()> {
+/// `POST /-/reload`; a plugin that fails to start (`init`) makes it a 500
+/// that names the plugin, as Prometheus answers a failed reload.
+fn reload(e: &Exporter, fails_to_start: bool) -> Result<()> {
     let r = request(&e.addr, "POST", "/-/reload", &[("Content-Length", "0")])?;
-    anyhow::ensure!(r.status == 200, "reload: {}", r.status);
+    let want = if fails_to_start { 500 } else { 200 };
+    anyhow::ensure!(r.status == want, "reload: {} {}", r.status, r.text()?);
+    if fails_to_start {
+        let text = r.text()?;
+        anyhow::ensure!(text.contains("failed: bad: "), "{text}");
+    }
     Ok(())
 }
 
@@ -73,7 +80,7 @@ fn check(entry: &Entry, extra_plugin: Option<(&str, &str)>) -> Result<()> {
     if let Some((name, yml)) = extra_plugin {
         dir.add(name, "faulty", Some(yml));
     }
-    reload(&e)?;
+    reload(&e, entry.name.ends_with("_in_init"))?;
     let mut last = String::new();
     for scrape in 0..4 {
         let r = e.get("/metrics", &[])?;
@@ -149,7 +156,7 @@ fn check(entry: &Entry, extra_plugin: Option<(&str, &str)>) -> Result<()> {
     if let Some((name, _)) = extra_plugin {
         std::fs::remove_file(dir.path.join(format!("{name}.wasm")))?;
     }
-    reload(&e)?;
+    reload(&e, false)?;
     let body = e.scrape_text()?;
     assert!(
         !body.contains("plugin=\"bad\""),

@@ -29,5 +29,6 @@ mod simulator;
 mod socket_options;
 mod support;
 mod textfile;
+mod truth;
 mod versions;
 mod web;

@@ -108,8 +108,9 @@ pub struct ReloadReport {
     /// old version (if any) keeps serving.
     pub failed: Vec<(String, String)>,
     /// The instances that serve after such a failure (the old version's,
-    /// or the failed new one's): each counts a failed reload.
-    pub failed_instances: Vec<String>,
+    /// or the failed new one's), with the error: each counts a failed
+    /// reload.
+    pub failed_instances: Vec<(String, String)>,
 }
 
 impl std::fmt::Display for ReloadReport {
@@ -248,7 +249,7 @@ fn keep_old(
     };
     report
         .failed_instances
-        .extend(kept.iter().map(|e| e.name.to_string()));
+        .extend(kept.iter().map(|e| (e.name.to_string(), error.clone())));
     report.failed.push((name, error));
     kept
 }
@@ -293,7 +294,13 @@ mod tests {
                 "loading a.wasm failed: task panicked".to_owned()
             )]
         );
-        assert_eq!(report.failed_instances, ["a"]);
+        assert_eq!(
+            report.failed_instances,
+            [(
+                "a".to_owned(),
+                "loading a.wasm failed: task panicked".to_owned()
+            )]
+        );
     }
 
     #[tokio::test]
@@ -312,7 +319,10 @@ mod tests {
         assert_eq!(kept.len(), 1);
         assert_eq!(&*kept[0].name, "b");
         assert_eq!(report.failed, [("b".to_owned(), "boom".to_owned())]);
-        assert_eq!(report.failed_instances, ["b"]);
+        assert_eq!(
+            report.failed_instances,
+            [("b".to_owned(), "boom".to_owned())]
+        );
     }
 
     /// A new file whose loader failed on reload is served down with the

@@ -9,12 +9,15 @@ use crate::exposition::validate::Invalid;
 use crate::runtime::{Metadata, PluginError, Usage};
 
 /// Fetch failures of a plugin so far.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FetchCounts {
     /// Requests refused by the grants.
     pub denied: u64,
     /// Requests that failed otherwise.
     pub failed: u64,
+    /// The last failure since the last success (a warning while the plugin
+    /// is up: it may report the target down as data).
+    pub last_failure: Option<String>,
 }
 
 /// What one collect of a plugin gave: a plain value, shared by every

@@ -199,6 +199,7 @@ impl PluginEntry {
             fetch: FetchCounts {
                 denied: stats.denied,
                 failed: stats.failed,
+                last_failure: stats.last_failure.clone(),
             },
         }
     }

@@ -20,15 +20,32 @@ impl App {
                     .map(|m| (m.name.as_str(), m.version.as_str(), m.description.as_str()))
                     .unwrap_or(("", "", ""));
                 let enabled = scraper.enabled(plugin);
-                let state = match (enabled, status.collected, status.up) {
-                    (false, _, _) => "disabled",
-                    (true, false, _) => "not collected yet",
-                    (true, true, true) => "up",
-                    (true, true, false) => "down",
+                // A plugin whose files failed to load is down from the
+                // start, with that error, before any scrape.
+                let load_error = plugin.load_error();
+                let (state, down) = match (enabled, &load_error, status.collected, status.up) {
+                    (false, _, _, _) => ("disabled", false),
+                    (true, Some(_), _, _) => ("down", true),
+                    (true, None, false, _) => ("not collected yet", false),
+                    (true, None, true, true) => ("up", false),
+                    (true, None, true, false) => ("down", true),
                 };
+                let mut said: Vec<String> = Vec::new();
+                if let Some(error) = load_error.or(status.last_error.clone()) {
+                    said.push(error);
+                }
+                if let Some(warning) = status.warning.as_ref().filter(|_| status.up) {
+                    said.push(format!("warning: fetch failed: {warning}"));
+                }
+                if let Some(error) = &status.reload_error {
+                    said.push(format!(
+                        "reload failed ({} so far): {error}",
+                        status.failed_reloads
+                    ));
+                }
                 rows.push_str(&format!(
                     "<tr class=\"{class}\"><td class=\"plugin\">{plugin}</td><td class=\"name\">{name}</td><td class=\"version\">{version}</td><td class=\"state\">{state}</td><td class=\"duration\">{duration:.3} s</td><td class=\"series\">{series}</td><td class=\"memory\">{memory:.1} MiB (peak {peak:.1} MiB)</td><td class=\"cpu\">{cpu:.3} s</td><td class=\"error\">{error}</td><td class=\"description\">{description}</td></tr>\n",
-                    class = if status.up || !status.collected { "ok" } else { "down" },
+                    class = if down { "down" } else { "ok" },
                     plugin = html(&plugin.name),
                     name = html(name),
                     version = html(version),
@@ -37,10 +54,7 @@ impl App {
                     memory = status.memory as f64 / f64::from(1u32 << 20),
                     peak = status.memory_peak as f64 / f64::from(1u32 << 20),
                     cpu = status.cpu.as_secs_f64(),
-                    error = html(&match status.failed_reloads {
-                        0 => status.last_error.clone().unwrap_or_default(),
-                        n => format!("{} (failed reloads: {n})", status.last_error.as_deref().unwrap_or("")),
-                    }),
+                    error = html(&said.join("; ")),
                     description = html(description),
                 ));
             }

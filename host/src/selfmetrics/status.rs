@@ -35,6 +35,11 @@ pub struct Status {
     pub errors: BTreeMap<Reason, u64>,
     /// New versions of the plugin that failed to load on reload.
     pub failed_reloads: u64,
+    /// Why the last of them failed.
+    pub reload_error: Option<String>,
+    /// The last fetch failure since the last success, while the plugin may
+    /// well be up (reporting its target down as data).
+    pub warning: Option<String>,
     /// Linear memory of its instance now, in bytes.
     pub memory: u64,
     /// The most linear memory any of its instances had.
@@ -75,13 +80,14 @@ impl StatusStore {
         }
     }
 
-    /// Counts a new version of `plugin` that failed to load while the old
-    /// one kept serving (or, for a new file, was served down).
-    pub fn count_failed_reload(&self, plugin: &str) {
-        self.lock()
-            .entry(plugin.to_owned())
-            .or_default()
-            .failed_reloads += 1;
+    /// Counts a new version of `plugin` that failed to load, with `error`,
+    /// while the old one kept serving (or, for a new file, was served
+    /// down).
+    pub fn count_failed_reload(&self, plugin: &str, error: &str) {
+        let mut plugins = self.lock();
+        let status = plugins.entry(plugin.to_owned()).or_default();
+        status.failed_reloads += 1;
+        status.reload_error = Some(error.to_owned());
     }
 
     /// A copy of `plugin`'s status; a plugin never recorded is not
@@ -118,6 +124,8 @@ impl Default for Status {
             last_error: None,
             errors: Reason::ALL.iter().map(|r| (*r, 0)).collect(),
             failed_reloads: 0,
+            reload_error: None,
+            warning: None,
             memory: 0,
             memory_peak: 0,
             cpu: Duration::ZERO,
@@ -152,6 +160,7 @@ impl Status {
                 self.cpu += usage.cpu;
             }
         }
+        self.warning = outcome.fetch.last_failure.clone();
         self.errors
             .insert(Reason::FetchDenied, outcome.fetch.denied);
         self.errors.insert(Reason::Fetch, outcome.fetch.failed);
@@ -414,10 +423,11 @@ mod tests {
     #[test]
     fn failed_reloads_count_and_a_removed_plugin_is_forgotten() {
         let store = StatusStore::default();
-        store.count_failed_reload("a");
-        store.count_failed_reload("a");
+        store.count_failed_reload("a", "first");
+        store.count_failed_reload("a", "second");
         store.record("b", &outcome(1, Ok(Vec::new())), &served(1));
         assert_eq!(store.get("a").failed_reloads, 2);
+        assert_eq!(store.get("a").reload_error.as_deref(), Some("second"));
         store.retain(|name| name == "a");
         assert_eq!(store.get("a").failed_reloads, 2);
         assert!(!store.get("b").collected, "b was removed");

@@ -17,6 +17,8 @@ pub struct FetchStats {
     /// The failures logged since the last success, so that each is logged
     /// once (at most [`LOGGED_FAILURES`] remembered).
     pub(super) logged: std::collections::HashSet<String>,
+    /// The last failure since the last success, as logged.
+    pub last_failure: Option<String>,
 }
 
 /// Distinct fetch failures remembered as logged, per plugin.

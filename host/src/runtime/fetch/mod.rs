@@ -82,7 +82,10 @@ impl FetchContext {
         let result = self.perform(req, deadline).await;
         let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
         match &result {
-            Ok(_) => stats.logged.clear(),
+            Ok(_) => {
+                stats.logged.clear();
+                stats.last_failure = None;
+            }
             Err(e) => {
                 if matches!(e, FetchError::Denied(_)) {
                     stats.denied += 1;
@@ -90,6 +93,7 @@ impl FetchContext {
                     stats.failed += 1;
                 }
                 let message = format!("{}: {}", redact(&target_text), e);
+                stats.last_failure = Some(message.clone());
                 if stats.log_once(&message) {
                     log.write(plugin, Level::WARN, format!("fetch failed: {message}"));
                 }

@@ -1,0 +1,83 @@
+//! Every surface tells the truth: the landing page shows what the host
+//! knows at once (a plugin that failed to load, a failed reload's error, a
+//! collect's warning), and `POST /-/reload` says when a plugin failed.
+
+use anyhow::Result;
+
+use crate::support::*;
+
+/// The landing page's row of `plugin`.
+fn row(page: &str, plugin: &str) -> Option<String> {
+    let cell = format!("<td class=\"plugin\">{plugin}</td>");
+    let at = page.find(&cell)?;
+    let start = page[..at].rfind("<tr")?;
+    let end = at + page[at..].find("</tr>")?;
+    Some(page[start..end].to_owned())
+}
+
+#[test]
+fn a_plugin_that_failed_to_load_is_down_with_its_error_before_any_scrape() -> Result<()> {
+    let dir = PluginsDir::new("truth-load");
+    dir.add("healthy", "conformance", None);
+    dir.write("broken.wasm", b"not a component");
+    let e = Exporter::start(&dir.path, &[])?;
+    let page = e.get("/", &[])?.text()?;
+    let broken = row(&page, "broken").expect("a row for the broken plugin");
+    assert!(broken.contains("class=\"down\""), "{broken}");
+    assert!(broken.contains("<td class=\"state\">down</td>"), "{broken}");
+    assert!(
+        broken.contains("not a valid WebAssembly component"),
+        "{broken}"
+    );
+    let healthy = row(&page, "healthy").expect("a row for the healthy plugin");
+    assert!(healthy.contains("not collected yet"), "{healthy}");
+    Ok(())
+}
+
+#[test]
+fn a_fetch_warning_shows_while_the_plugin_is_up() -> Result<()> {
+    let dir = PluginsDir::new("truth-warning");
+    let closed = format!("http://127.0.0.1:{}/stats;csv", free_port()?);
+    dir.add("haproxy", "haproxy", Some(&haproxy_yml(&closed, &closed)));
+    let e = Exporter::start(&dir.path, &[])?;
+    let body = e.scrape_text()?;
+    assert_eq!(sample(&body, "haproxy_up"), Some(0.0));
+    assert_eq!(plugin_up(&body, "haproxy"), Some(1.0));
+    let page = e.get("/", &[])?.text()?;
+    let haproxy = row(&page, "haproxy").expect("a row for haproxy");
+    assert!(haproxy.contains("<td class=\"state\">up</td>"), "{haproxy}");
+    assert!(haproxy.contains("warning: fetch failed: "), "{haproxy}");
+    assert!(haproxy.contains("onnection refused"), "{haproxy}");
+    Ok(())
+}
+
+#[test]
+fn a_reload_that_fails_answers_500_and_the_page_shows_why() -> Result<()> {
+    let dir = PluginsDir::new("truth-reload");
+    dir.add("a", "conformance", Some("config:\n  prefix: a\n"));
+    let e = Exporter::start(
+        &dir.path,
+        &["--plugins.watch=false", "--web.enable-lifecycle"],
+    )?;
+    e.scrape_text()?;
+    dir.write("a.wasm", b"not a component");
+    let r = request(&e.addr, "POST", "/-/reload", &[("Content-Length", "0")])?;
+    assert_eq!(r.status, 500, "{}", r.text()?);
+    let text = r.text()?;
+    assert!(text.contains("1 plugin files failed to load"), "{text}");
+    assert!(text.contains("failed: a: "), "{text}");
+    // The old version keeps serving; the page says what failed.
+    let body = e.scrape_text()?;
+    assert_eq!(plugin_up(&body, "a"), Some(1.0));
+    let page = e.get("/", &[])?.text()?;
+    let a = row(&page, "a").expect("a row for a");
+    assert!(
+        a.contains("reload failed (1 so far): ") && a.contains("not a valid WebAssembly component"),
+        "{a}"
+    );
+    // A reload that works answers 200 again.
+    dir.add("a", "conformance", Some("config:\n  prefix: a\n"));
+    let r = request(&e.addr, "POST", "/-/reload", &[("Content-Length", "0")])?;
+    assert_eq!(r.status, 200, "{}", r.text()?);
+    Ok(())
+}

@@ -153,11 +153,24 @@ fn run(settings: Settings) -> anyhow::Result<ExitCode> {
                 return Err(e);
             }
         };
+        let catalogue = plugins.current();
+        let failed = catalogue
+            .plugins
+            .iter()
+            .filter(|p| p.load_error().is_some())
+            .count();
         tracing::info!(
             dir = %settings.plugins_dir.display(),
-            plugins = plugins.current().plugins.len(),
+            plugins = catalogue.plugins.len() - failed,
+            failed,
             "plugins loaded, ready"
         );
+        if catalogue.plugins.is_empty() {
+            tracing::warn!(
+                dir = %settings.plugins_dir.display(),
+                "no plugins: the directory holds no NAME.wasm; /metrics serves the exporter's own metrics only"
+            );
+        }
         app.set_scraper(Arc::new(
             Scraper::new(Arc::clone(&plugins), Arc::clone(&selfmetrics))
                 .with_disabled(settings.disabled.clone()),

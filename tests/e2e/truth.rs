@@ -81,3 +81,23 @@ fn a_reload_that_fails_answers_500_and_the_page_shows_why() -> Result<()> {
     assert_eq!(r.status, 200, "{}", r.text()?);
     Ok(())
 }
+
+#[test]
+fn the_ready_line_counts_the_plugins_that_loaded_and_an_empty_directory_is_a_warning() -> Result<()>
+{
+    let dir = PluginsDir::new("truth-ready");
+    dir.add("healthy", "conformance", None);
+    dir.write("broken.wasm", b"not a component");
+    let e = Exporter::start(&dir.path, &[])?;
+    let ready = e.wait_for_log(&["plugins loaded, ready"]);
+    assert!(ready[0].contains(" plugins=1 failed=1"), "{}", ready[0]);
+    assert!(e.logs_matching(&["no plugins"]).is_empty());
+
+    let empty = PluginsDir::new("truth-empty");
+    let e = Exporter::start(&empty.path, &[])?;
+    let ready = e.wait_for_log(&["plugins loaded, ready"]);
+    assert!(ready[0].contains(" plugins=0 failed=0"), "{}", ready[0]);
+    let warned = e.wait_for_log(&["no plugins", "level=WARN"]);
+    assert_eq!(warned.len(), 1, "{warned:#?}");
+    Ok(())
+}

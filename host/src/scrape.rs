@@ -109,11 +109,12 @@ impl Scraper {
                 .record(&plugin.name, outcome, report);
         }
         let collected: Vec<&str> = chosen.iter().map(|p| &*p.name).collect();
-        // Every module that answers /probe, enabled for /metrics or not.
+        // Every module that answers /probe, enabled for /metrics or not;
+        // with `collect[]`, those it names.
         let probing: Vec<&str> = catalogue
             .plugins
             .iter()
-            .filter(|p| p.probes())
+            .filter(|p| p.probes() && only.is_none_or(|names| names.contains(&*p.name)))
             .map(|p| &*p.name)
             .collect();
         let mut families = merged.families;

@@ -101,3 +101,62 @@ fn the_ready_line_counts_the_plugins_that_loaded_and_an_empty_directory_is_a_war
     assert_eq!(warned.len(), 1, "{warned:#?}");
     Ok(())
 }
+
+#[test]
+fn collect_parameters_leave_out_other_modules_probe_counts() -> Result<()> {
+    let dir = PluginsDir::new("truth-collect");
+    dir.add("conformance", "conformance", None);
+    let grant = "http://*:*/stats;csv";
+    dir.add(
+        "haproxy",
+        "haproxy",
+        Some(&haproxy_yml("http://127.0.0.1:9/stats;csv", grant)),
+    );
+    let e = Exporter::start(&dir.path, &[])?;
+    let probes = "wasm_exporter_probes_total{module=\"haproxy\"}";
+    let all = e.scrape_text()?;
+    assert_eq!(sample(&all, probes), Some(0.0), "{all}");
+    let only = e.get("/metrics?collect[]=conformance", &[])?.text()?;
+    assert_eq!(sample(&only, probes), None, "{only}");
+    assert!(only.contains("wasm_exporter_build_info"), "{only}");
+    let haproxy = e.get("/metrics?collect[]=haproxy", &[])?.text()?;
+    assert_eq!(sample(&haproxy, probes), Some(0.0), "{haproxy}");
+    Ok(())
+}
+
+#[test]
+fn a_new_file_that_fails_is_down_and_no_failed_reload() -> Result<()> {
+    let dir = PluginsDir::new("truth-new-broken");
+    dir.add("a", "conformance", None);
+    let e = Exporter::start(
+        &dir.path,
+        &["--plugins.watch=false", "--web.enable-lifecycle"],
+    )?;
+    dir.write("broken.wasm", b"not a component");
+    let r = request(&e.addr, "POST", "/-/reload", &[("Content-Length", "0")])?;
+    assert_eq!(r.status, 500, "{}", r.text()?);
+    let body = e.scrape_text()?;
+    assert_eq!(plugin_up(&body, "broken"), Some(0.0));
+    assert_eq!(
+        sample(
+            &body,
+            "wasm_exporter_plugin_errors_total{plugin=\"broken\",reason=\"load\"}"
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &body,
+            "wasm_exporter_plugin_load_errors_total{plugin=\"broken\"}"
+        ),
+        Some(0.0)
+    );
+    let page = e.get("/", &[])?.text()?;
+    let broken = row(&page, "broken").expect("a row for broken");
+    assert!(
+        broken.contains("not a valid WebAssembly component"),
+        "{broken}"
+    );
+    assert!(!broken.contains("reload failed"), "{broken}");
+    Ok(())
+}

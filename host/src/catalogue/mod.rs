@@ -107,9 +107,9 @@ pub struct ReloadReport {
     /// New versions that failed to compile or init, with the error; their
     /// old version (if any) keeps serving.
     pub failed: Vec<(String, String)>,
-    /// The instances that serve after such a failure (the old version's,
-    /// or the failed new one's), with the error: each counts a failed
-    /// reload.
+    /// The old version's instances that keep serving after such a failure,
+    /// with the error: each counts a failed reload (a new file that fails
+    /// is down with its load error, and no reload of it failed).
     pub failed_instances: Vec<(String, String)>,
 }
 
@@ -230,8 +230,9 @@ async fn choose(
     entries.into_iter().map(Arc::new).collect()
 }
 
-/// After a failed load of `path`: the old entries if there are any, else
-/// the failed new ones; the failure is counted and reported either way.
+/// After a failed load of `path`: the old entries if there are any (each
+/// counts a failed reload), else the failed new ones (down with their load
+/// error); the failure is reported either way.
 fn keep_old(
     path: &Path,
     old: Vec<Arc<PluginEntry>>,
@@ -245,11 +246,11 @@ fn keep_old(
         fresh.into_iter().map(Arc::new).collect()
     } else {
         tracing::error!(plugin = %name, file = %path.display(), "reload failed, the old version keeps serving: {error}");
+        report
+            .failed_instances
+            .extend(old.iter().map(|e| (e.name.to_string(), error.clone())));
         old
     };
-    report
-        .failed_instances
-        .extend(kept.iter().map(|e| (e.name.to_string(), error.clone())));
     report.failed.push((name, error));
     kept
 }
@@ -319,10 +320,9 @@ mod tests {
         assert_eq!(kept.len(), 1);
         assert_eq!(&*kept[0].name, "b");
         assert_eq!(report.failed, [("b".to_owned(), "boom".to_owned())]);
-        assert_eq!(
-            report.failed_instances,
-            [("b".to_owned(), "boom".to_owned())]
-        );
+        // A new file that fails is down with its load error; no reload of
+        // it failed.
+        assert!(report.failed_instances.is_empty());
     }
 
     /// A new file whose loader failed on reload is served down with the

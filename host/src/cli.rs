@@ -16,8 +16,9 @@ use crate::{config, logging};
 /// Flags that parse but do not fit together.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
-    /// A `--web.listen-address` is not `host:port` or `:port`.
-    #[error("--web.listen-address: {0}")]
+    /// A `--web.listen-address` is not `host:port` or `:port` (the
+    /// message names the flag).
+    #[error(transparent)]
     ListenAddress(#[from] config::ConfigError),
     /// `--web.telemetry-path` names a path another endpoint serves.
     #[error("--web.telemetry-path {0} is taken by another endpoint")]
@@ -508,7 +509,14 @@ mod tests {
             settings(&["--web.telemetry-path=/-/ready"]),
             "--web.telemetry-path /-/ready is taken by another endpoint"
         );
-        assert!(settings(&["--web.listen-address=nonsense"]).contains("invalid listen address"));
+        assert_eq!(
+            settings(&["--web.listen-address=nonsense"]),
+            "--web.listen-address \"nonsense\": use host:port or :port"
+        );
+        assert_eq!(
+            settings(&["--web.listen-address=:99999"]),
+            "--web.listen-address \":99999\": the port is out of range (0-65535)"
+        );
         let e = Flags::try_parse_from(["wasm_exporter", "--plugins.timeout=10"])
             .unwrap_err()
             .to_string();

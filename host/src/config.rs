@@ -10,12 +10,12 @@ use serde::Deserialize;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// A `NAME.yml` could not be read.
-    #[error("reading {path}: {source}")]
+    #[error("reading {path}: {error}")]
     Read {
         /// The file.
         path: PathBuf,
         /// The I/O error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A `NAME.yml` is not valid YAML or has unknown or malformed fields.
     #[error("parsing {path}: {message}")]
@@ -34,8 +34,8 @@ pub enum ConfigError {
     #[error(transparent)]
     Duration(#[from] crate::duration::DurationError),
     /// A listen address is not `host:port` or `:port`.
-    #[error("invalid listen address {0:?}: use host:port or :port")]
-    ListenAddress(String),
+    #[error("--web.listen-address {0:?}: {1}")]
+    ListenAddress(String, &'static str),
 }
 
 use crate::duration::bare_number;
@@ -78,7 +78,14 @@ pub fn parse_listen_address(s: &str) -> Result<SocketAddr, ConfigError> {
                 .and_then(|mut it| it.next())
                 .ok_or(())
         })
-        .map_err(|()| ConfigError::ListenAddress(s.to_owned()))
+        .map_err(|()| {
+            let port = s.rsplit_once(':').map(|(_, p)| p.parse::<u64>());
+            let why = match port {
+                Some(Ok(n)) if n > u64::from(u16::MAX) => "the port is out of range (0-65535)",
+                _ => "use host:port or :port",
+            };
+            ConfigError::ListenAddress(s.to_owned(), why)
+        })
 }
 
 fn de_size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
@@ -248,9 +255,9 @@ impl Manifest {
 
     /// Parses what reading `path` gave.
     pub fn from_read(path: &Path, read: std::io::Result<Vec<u8>>) -> Result<Self, ConfigError> {
-        let bytes = read.map_err(|source| ConfigError::Read {
+        let bytes = read.map_err(|error| ConfigError::Read {
             path: path.to_owned(),
-            source,
+            error,
         })?;
         Self::parse(&String::from_utf8_lossy(&bytes)).map_err(|message| ConfigError::Parse {
             path: path.to_owned(),

@@ -20,12 +20,12 @@ pub enum ScaffoldError {
     #[error("{0} exists already; choose another name or --dir")]
     Exists(PathBuf),
     /// Writing failed.
-    #[error("writing {path}: {source}")]
+    #[error("writing {path}: {error}")]
     Write {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -179,9 +179,9 @@ fn fill(template: &str, name: &str) -> String {
 }
 
 fn write(path: &Path, content: &str) -> Result<(), ScaffoldError> {
-    let err = |source| ScaffoldError::Write {
+    let err = |error| ScaffoldError::Write {
         path: path.to_owned(),
-        source,
+        error,
     };
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(err)?;

@@ -160,3 +160,31 @@ fn a_new_file_that_fails_is_down_and_no_failed_reload() -> Result<()> {
     assert!(!broken.contains("reload failed"), "{broken}");
     Ok(())
 }
+
+#[test]
+fn each_failure_and_each_cause_is_logged_once() -> Result<()> {
+    let dir = PluginsDir::new("truth-once");
+    dir.add("healthy", "conformance", None);
+    dir.write("broken.wasm", b"not a component");
+    let e = Exporter::start(&dir.path, &[])?;
+    e.scrape_text()?;
+    e.scrape_text()?;
+    let errors = e.logs_matching(&["level=ERROR", "plugin=broken"]);
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(errors[0].contains("plugin not loaded"), "{errors:#?}");
+
+    // A cause is printed once, not once more as its own source.
+    let missing = start_refused(std::path::Path::new("/nonexistent-plugins"), &[])?;
+    assert_eq!(
+        missing.matches("No such file or directory").count(),
+        1,
+        "{missing}"
+    );
+    let port = start_refused(&dir.path, &["--web.listen-address", ":99999"])?;
+    assert!(
+        port.contains("the port is out of range (0-65535)"),
+        "{port}"
+    );
+    assert_eq!(port.matches(":99999").count(), 1, "{port}");
+    Ok(())
+}

@@ -21,9 +21,9 @@ use crate::secrets;
 
 /// The `.wasm` files of `dir`, sorted.
 pub(super) fn scan(dir: &Path) -> Result<Vec<PathBuf>, CatalogueError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| CatalogueError::Dir {
+    let entries = std::fs::read_dir(dir).map_err(|error| CatalogueError::Dir {
         path: dir.to_owned(),
-        source,
+        error,
     })?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(Result::ok)

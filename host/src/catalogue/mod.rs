@@ -27,12 +27,12 @@ pub use probe::{ProbeError, ProbeOutcome, ProbeRequest};
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogueError {
     /// The plugins directory cannot be listed.
-    #[error("reading plugins directory {path}: {source}")]
+    #[error("reading plugins directory {path}: {error}")]
     Dir {
         /// The directory.
         path: PathBuf,
         /// The I/O error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 

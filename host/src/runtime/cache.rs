@@ -30,12 +30,12 @@ const HEADER: usize = MAGIC.len() + 32;
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
     /// The directory could not be created or inspected.
-    #[error("cache directory {path}: {source}")]
+    #[error("cache directory {path}: {error}")]
     Io {
         /// The directory.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// Our private subdirectory is not ours alone: others could write
     /// compiled code for us to run.
@@ -113,7 +113,7 @@ pub fn private_dir(dir: &Path) -> Result<PathBuf, CacheError> {
     use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _};
     let io = |path: &Path| {
         let path = path.to_owned();
-        move |source| CacheError::Io { path, source }
+        move |error| CacheError::Io { path, error }
     };
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     if std::fs::metadata(dir).map_err(io(dir))?.mode() & 0o022 == 0 {

@@ -196,7 +196,10 @@ impl Status {
             .map(|wait| format!(" (next attempt in {wait:.0?})"))
             .unwrap_or_default();
         let started_backoff = outcome.next_attempt.is_some() && !self.backing_off;
-        if was_up {
+        if reason == Reason::Load {
+            // The loader logged it when the file failed ("plugin not
+            // loaded"); it cannot change before a reload.
+        } else if was_up {
             tracing::error!(plugin, reason = %reason, "plugin down: {message}{retry}");
         } else if new_collect && (self.last_error.as_deref() != Some(&message) || started_backoff) {
             tracing::error!(plugin, reason = %reason, "plugin still down: {message}{retry}");

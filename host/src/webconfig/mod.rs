@@ -57,20 +57,20 @@ use tls::build_tls;
 #[derive(Debug, thiserror::Error)]
 pub enum WebConfigError {
     /// A file could not be read.
-    #[error("reading {path}: {source}")]
+    #[error("reading {path}: {error}")]
     Read {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The YAML does not fit the format.
-    #[error("parsing {path}: {source}")]
+    #[error("parsing {path}: {error}")]
     Parse {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: serde_norway::Error,
+        error: serde_norway::Error,
     },
     /// A PEM file holds nothing usable.
     #[error("{what} {path}: {message}")]
@@ -199,16 +199,16 @@ impl Settings {
 
 /// Reads the file; returns the settings and the files they were built from.
 fn load_with_inputs(path: &Path) -> Result<(Settings, Vec<PathBuf>), WebConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| WebConfigError::Read {
+    let text = std::fs::read_to_string(path).map_err(|error| WebConfigError::Read {
         path: path.to_owned(),
-        source,
+        error,
     })?;
     let file: File = if text.trim().is_empty() {
         File::default()
     } else {
-        serde_norway::from_str(&text).map_err(|source| WebConfigError::Parse {
+        serde_norway::from_str(&text).map_err(|error| WebConfigError::Parse {
             path: path.to_owned(),
-            source,
+            error,
         })?
     };
     let base = path.parent().unwrap_or(Path::new("."));
@@ -394,14 +394,14 @@ mod tests {
     fn load_str(yaml: &str) -> Result<Settings, WebConfigError> {
         let dir =
             std::env::temp_dir().join(format!("webconfig-{}-{}", std::process::id(), yaml.len()));
-        std::fs::create_dir_all(&dir).map_err(|source| WebConfigError::Read {
+        std::fs::create_dir_all(&dir).map_err(|error| WebConfigError::Read {
             path: dir.clone(),
-            source,
+            error,
         })?;
         let path = dir.join("web.yml");
-        std::fs::write(&path, yaml).map_err(|source| WebConfigError::Read {
+        std::fs::write(&path, yaml).map_err(|error| WebConfigError::Read {
             path: path.clone(),
-            source,
+            error,
         })?;
         let r = Settings::load(&path);
         let _ = std::fs::remove_dir_all(&dir);

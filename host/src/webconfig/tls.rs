@@ -42,9 +42,9 @@ fn read_pem(
         ))),
         (true, false) => {
             let path = resolve(base, file);
-            let bytes = std::fs::read(&path).map_err(|source| WebConfigError::Read {
+            let bytes = std::fs::read(&path).map_err(|error| WebConfigError::Read {
                 path: path.clone(),
-                source,
+                error,
             })?;
             inputs.push(path.clone());
             Ok(Some((path.display().to_string(), bytes)))

@@ -283,7 +283,14 @@ impl Manifest {
                 }
                 _ => inner,
             };
-            if path == "." {
+            // Where the parser stopped before it knew the key, the path ends
+            // in `?`: its line and column say where instead.
+            let path = path
+                .strip_suffix(".?")
+                .or_else(|| path.strip_suffix('?'))
+                .unwrap_or(&path)
+                .to_owned();
+            if path == "." || path.is_empty() {
                 inner
             } else {
                 format!("{path}: {inner}")
@@ -397,6 +404,9 @@ mod tests {
         let broken = Manifest::parse("config: [unclosed\n").unwrap_err();
         assert!(broken.contains("line 2"), "{broken}");
         assert_eq!(Manifest::parse("").ok(), Some(Manifest::default()));
+        // A syntax error inside a key names the key it is under, no `?`.
+        let syntax = Manifest::parse("config:\n  a: b: c\n").unwrap_err();
+        assert!(syntax.starts_with("config: mapping values"), "{syntax}");
         assert_eq!(
             Manifest::parse("config:\n").ok().map(|m| m.config_json()),
             Some("{}".into())

@@ -188,3 +188,32 @@ fn each_failure_and_each_cause_is_logged_once() -> Result<()> {
     assert_eq!(port.matches(":99999").count(), 1, "{port}");
     Ok(())
 }
+
+#[test]
+fn config_mistakes_are_named_where_they_are() -> Result<()> {
+    let dir = PluginsDir::new("truth-config");
+    dir.add("slow", "conformance", Some("limits:\n  timeout: 1h\n"));
+    dir.add("typo", "conformance", Some("config:\n  a: b: c\n"));
+    dir.write("core.wasm", b"\0asm\x01\0\0\0");
+    let e = Exporter::start(&dir.path, &[])?;
+    let clamped = e.wait_for_log(&[
+        "level=WARN",
+        "plugin=slow",
+        "limits.timeout 3600s is over --plugins.timeout 10s",
+    ]);
+    assert_eq!(clamped.len(), 1, "{clamped:#?}");
+    let typo = e.wait_for_log(&["plugin not loaded", "plugin=typo"]);
+    assert!(
+        typo[0].contains("config: mapping values are not allowed"),
+        "{}",
+        typo[0]
+    );
+    assert!(!typo[0].contains(".?"), "{}", typo[0]);
+    let core = e.wait_for_log(&["plugin not loaded", "plugin=core"]);
+    assert!(
+        core[0].contains("this is a core module, not a component"),
+        "{}",
+        core[0]
+    );
+    Ok(())
+}

@@ -279,6 +279,20 @@ fn instance_entry(
     pre: PluginPre,
 ) -> PluginEntry {
     let limits = Limits::resolve(spec.limits.as_ref(), defaults);
+    if let Some(asked) = spec
+        .limits
+        .as_ref()
+        .and_then(|l| l.timeout)
+        .filter(|t| *t > defaults.timeout)
+    {
+        tracing::warn!(
+            plugin = %name,
+            file = %path.display(),
+            "limits.timeout {asked:?} is over --plugins.timeout {:?}, the ceiling; {:?} applies",
+            defaults.timeout,
+            limits.timeout
+        );
+    }
     let checked = Grants::parse(&spec.grants.fetch).and_then(|grants| {
         let dirs = DirGrants::parse(&spec.grants.dirs)?;
         for label in spec.labels.keys() {

@@ -106,7 +106,15 @@ impl Runtime {
     /// for fast instantiation.
     pub fn prepare(&self, wasm: &[u8]) -> Result<(PluginPre, Lookup), RuntimeError> {
         let compile = || {
-            Component::new(&self.engine, wasm).map_err(|e| RuntimeError::Compile(error_chain(&e)))
+            Component::new(&self.engine, wasm).map_err(|e| {
+                let mut why = error_chain(&e);
+                if is_core_module(wasm) {
+                    why.push_str(
+                        "; this is a core module, not a component: build for wasm32-wasip2 (cargo build --target wasm32-wasip2), or make a component of it with componentize-py, componentize-js or wit-component",
+                    );
+                }
+                RuntimeError::Compile(why)
+            })
         };
         let (component, lookup) = match &self.cache {
             Some(cache) => cache.get_or_compile(&self.engine, wasm, compile)?,
@@ -123,4 +131,10 @@ impl Runtime {
             .map_err(|e| RuntimeError::Link(error_chain(&e)))?;
         Ok((pre, lookup))
     }
+}
+
+/// Whether `bytes` start as a core WebAssembly module (version 1), not a
+/// component (whose header carries the component layer).
+fn is_core_module(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\0asm\x01\0\0\0")
 }

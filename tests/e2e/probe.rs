@@ -393,7 +393,7 @@ fn a_real_prometheus_probes_two_haproxys_through_one_exporter() -> Result<()> {
         .replace("http://lb1.example.com:8404/stats;csv", &one)
         .replace("http://lb2.example.com:8404/stats;csv", &two)
         .replace("http://lb3.example.com:8404/stats;csv", &gone)
-        .replace("127.0.0.1:9101", &exporter.addr);
+        .replace("127.0.0.1:10157", &exporter.addr);
     let config = format!("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n{job}");
     let prometheus = Prometheus::start_with("probe", &config, &[])?;
     let ups = eventually(Duration::from_secs(30), || {

@@ -217,3 +217,110 @@ fn config_mistakes_are_named_where_they_are() -> Result<()> {
     );
     Ok(())
 }
+
+/// The README's tables, read back: the first cell of each row whose first
+/// cell is code starting with `prefix`, and the row's cells.
+fn readme_rows(prefix: &str) -> Result<Vec<Vec<String>>> {
+    let readme = std::fs::read_to_string(tests_dir().join("../README.md"))?;
+    Ok(readme
+        .lines()
+        .filter(|l| l.starts_with(&format!("| `{prefix}")))
+        .map(|l| {
+            l.trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().trim_matches('`').to_owned())
+                .collect()
+        })
+        .collect())
+}
+
+#[test]
+fn the_readme_flags_table_is_what_help_lists() -> Result<()> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wasm_exporter"))
+        .arg("--help")
+        .output()?;
+    let help = String::from_utf8(out.stdout)?;
+    let listed: std::collections::BTreeSet<String> = help
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim_start();
+            let l = l
+                .strip_prefix("-V, ")
+                .or(l.strip_prefix("-h, "))
+                .unwrap_or(l);
+            l.strip_prefix("--")
+                .map(|f| format!("--{}", f.split([' ', '=', '<']).next().unwrap_or("")))
+        })
+        .filter(|f| f != "--help")
+        .collect();
+    let documented: std::collections::BTreeSet<String> = readme_rows("--")?
+        .into_iter()
+        .map(|row| row[0].clone())
+        .collect();
+    assert_eq!(documented, listed);
+    Ok(())
+}
+
+#[test]
+fn the_readme_self_metrics_table_is_what_metrics_serves() -> Result<()> {
+    let dir = PluginsDir::new("truth-table");
+    dir.add("conformance", "conformance", None);
+    let grant = "http://*:*/stats;csv";
+    dir.add(
+        "haproxy",
+        "haproxy",
+        Some(&haproxy_yml("http://127.0.0.1:9/stats;csv", grant)),
+    );
+    let e = Exporter::start(&dir.path, &[])?;
+    e.scrape_text()?;
+    let text = e.scrape_text()?;
+    let om = e.scrape_openmetrics()?;
+    let host = |name: &str| {
+        ["wasm_exporter_", "promhttp_"]
+            .iter()
+            .any(|p| name.starts_with(p))
+    };
+    // Served: every host family with its OpenMetrics type and its labels.
+    let mut served = std::collections::BTreeMap::new();
+    for line in text.lines().filter(|l| l.starts_with("# TYPE ")) {
+        let name = line.split(' ').nth(2).unwrap_or("").to_owned();
+        if !host(&name) {
+            continue;
+        }
+        // OpenMetrics names a counter without `_total`, an info without
+        // `_info`.
+        let base = name
+            .strip_suffix("_total")
+            .or_else(|| name.strip_suffix("_info"))
+            .unwrap_or(&name);
+        let om_type = om
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("# TYPE {base} ")))
+            .unwrap_or("?")
+            .to_owned();
+        let sample = text
+            .lines()
+            .find(|l| !l.starts_with('#') && l.starts_with(name.as_str()))
+            .unwrap_or("");
+        let labels: Vec<String> = sample
+            .split_once('{')
+            .map(|(_, rest)| {
+                rest.split("\",")
+                    .filter_map(|kv| kv.split_once('=').map(|(k, _)| k.to_owned()))
+                    .filter(|k| k != "le")
+                    .collect()
+            })
+            .unwrap_or_default();
+        served.insert(name, (om_type, labels.join(", ")));
+    }
+    let mut documented = std::collections::BTreeMap::new();
+    for prefix in ["wasm_exporter_", "promhttp_"] {
+        for row in readme_rows(prefix)? {
+            let kind = row[1].split(' ').next().unwrap_or("").to_owned();
+            let labels = row[2].replace('`', "");
+            documented.insert(row[0].clone(), (kind, labels));
+        }
+    }
+    assert_eq!(documented, served);
+    Ok(())
+}

@@ -97,7 +97,7 @@ impl Flags {
             timeout_offset: self.timeout_offset,
             max_requests: self.max_requests,
             enable_lifecycle: self.enable_lifecycle && !self.no_enable_lifecycle,
-            exporter_metrics: !self.disable_exporter_metrics,
+            exporter_metrics: !self.disable_exporter_metrics || self.no_disable_exporter_metrics,
             ip_socket: IpSocketFlags {
                 ipv4_ttl: self.ipv4_ttl,
                 ipv6_hop_limit: self.ipv6_hop_limit,
@@ -190,8 +190,14 @@ pub struct Flags {
 
     /// Exclude metrics about the exporter itself (process_*, promhttp_*);
     /// the plugins' status metrics stay.
-    #[arg(long = "web.disable-exporter-metrics")]
+    #[arg(
+        long = "web.disable-exporter-metrics",
+        overrides_with = "no_disable_exporter_metrics"
+    )]
     pub disable_exporter_metrics: bool,
+    #[arg(long = "no-web.disable-exporter-metrics", hide = true)]
+    #[doc(hidden)]
+    pub no_disable_exporter_metrics: bool,
 
     /// Most scrapes of the metrics path served at once; more get 503 at
     /// once. 0 means no limit.
@@ -223,8 +229,9 @@ pub struct Flags {
     pub no_plugins_watch: bool,
 
     /// Directory for compiled plugins, so that starts and reloads skip
-    /// compiling unchanged ones. Must be writable by the exporter alone.
-    /// Off when not given.
+    /// compiling unchanged ones. Code is only kept where nobody else can
+    /// write: in a directory others can write, a private subdirectory is
+    /// used. Off when not given.
     #[arg(long = "plugins.cache-dir", value_name = "DIR")]
     pub plugins_cache_dir: Option<PathBuf>,
 
@@ -466,6 +473,22 @@ mod tests {
         assert!(settings(&["--no-plugins.watch", "--plugins.watch"]).watch);
         assert!(!settings(&["--plugins.watch", "--no-plugins.watch"]).watch);
         assert!(settings(&["--web.enable-lifecycle"]).enable_lifecycle);
+        // Every boolean takes --no-, the last one given winning.
+        assert!(!settings(&["--web.disable-exporter-metrics"]).exporter_metrics);
+        assert!(
+            settings(&[
+                "--web.disable-exporter-metrics",
+                "--no-web.disable-exporter-metrics"
+            ])
+            .exporter_metrics
+        );
+        assert!(
+            !settings(&[
+                "--no-web.disable-exporter-metrics",
+                "--web.disable-exporter-metrics"
+            ])
+            .exporter_metrics
+        );
         assert!(
             !settings(&["--web.enable-lifecycle", "--no-web.enable-lifecycle"]).enable_lifecycle
         );

@@ -208,9 +208,23 @@ fn tls_without_client_certificates() -> Result<()> {
     // The client does not trust the server's CA: the handshake fails.
     let wrong = curl(&["--cacert", &pki.path("other-ca.crt"), &url])?;
     ensure!(wrong.exit == 60 && wrong.status == 0, "{wrong:?}");
-    // Plain HTTP on a TLS port gets no HTTP answer.
+    // Plain HTTP on a TLS port gets Go's answer, as exporter-toolkit gives.
     let plain = curl(&[&format!("http://{}/metrics", exporter.addr)])?;
-    ensure!(plain.status == 0 && plain.exit != 0, "{plain:?}");
+    ensure!(plain.status == 400, "{plain:?}");
+    ensure!(
+        plain.body == "Client sent an HTTP request to an HTTPS server.\n",
+        "{plain:?}"
+    );
+    // A client offering nothing newer than TLS 1.1 gets a protocol_version
+    // alert, as from Go.
+    let old = Command::new("openssl")
+        .args(["s_client", "-connect", &exporter.addr, "-tls1_1"])
+        .args(["-cipher", "DEFAULT:@SECLEVEL=0"])
+        .stdin(std::process::Stdio::null())
+        .output()?;
+    let said =
+        String::from_utf8_lossy(&old.stderr).into_owned() + &String::from_utf8_lossy(&old.stdout);
+    ensure!(said.contains("alert protocol version"), "{said}");
     // The server still serves afterwards.
     ensure!(curl(&["--cacert", &pki.path("ca.crt"), &url])?.status == 200);
     Ok(())

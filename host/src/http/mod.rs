@@ -11,6 +11,7 @@ pub mod landing;
 pub mod probe;
 pub mod routes;
 pub mod server;
+pub mod sniff;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -11,7 +11,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
-use super::{App, HEADER_READ_TIMEOUT, SHUTDOWN_GRACE};
+use super::{App, HEADER_READ_TIMEOUT, SHUTDOWN_GRACE, sniff};
 use crate::webconfig::SocketOptions;
 
 /// Binds every address, or fails naming the one that could not be bound.
@@ -152,6 +152,11 @@ pub async fn serve(
                     let result = match tls {
                         None => watcher.watch(builder.serve_connection(TokioIo::new(stream), service)).await,
                         Some(config) => {
+                            // Plain HTTP and TLS 1.1 get Go's answers.
+                            let mut stream = stream;
+                            if sniff::screen(&mut stream, HEADER_READ_TIMEOUT).await != sniff::Opening::Tls {
+                                return;
+                            }
                             // The handshake is bounded like the headers are.
                             let accept = tokio_rustls::TlsAcceptor::from(config).accept(stream);
                             match tokio::time::timeout(HEADER_READ_TIMEOUT, accept).await {

@@ -231,6 +231,22 @@ fn tls_without_client_certificates() -> Result<()> {
 }
 
 #[test]
+fn tls_1_3_suite_names_in_cipher_suites_start_as_with_the_toolkit() -> Result<()> {
+    let pki = Pki::new("tls13-suites")?;
+    let config = pki.write_config(
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  cipher_suites:\n    - TLS_AES_128_GCM_SHA256\n    - TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\n    - TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256\n",
+    )?;
+    let plugins = conformance_dir("tls13-suites");
+    let exporter = secured(&plugins.path, &config)?;
+    let url = format!("https://{}/metrics", exporter.addr);
+    let tls13 = curl(&["--cacert", &pki.path("ca.crt"), "--tlsv1.3", &url])?;
+    ensure!(tls13.status == 200, "{tls13:?}");
+    let tls12 = curl(&["--cacert", &pki.path("ca.crt"), "--tls-max", "1.2", &url])?;
+    ensure!(tls12.status == 200, "{tls12:?}");
+    Ok(())
+}
+
+#[test]
 fn tls_requiring_verified_client_certificates() -> Result<()> {
     let pki = Pki::new("mtls")?;
     let config = pki.write_config(

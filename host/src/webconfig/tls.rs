@@ -122,6 +122,19 @@ fn provider(t: &TlsFile) -> Result<CryptoProvider, WebConfigError> {
             .copied()
             .collect();
         for name in &t.cipher_suites {
+            // Go's tls.CipherSuites() lists the TLS 1.3 suites too, and
+            // takes them in the list without effect: so do we.
+            // (rustls spells them TLS13_...).
+            let tls13 = name.strip_prefix("TLS_").is_some_and(|rest| {
+                let spelled = format!("TLS13_{rest}");
+                provider
+                    .cipher_suites
+                    .iter()
+                    .any(|s| s.tls13().is_some() && s.suite().as_str() == Some(spelled.as_str()))
+            });
+            if tls13 {
+                continue;
+            }
             let wanted = match name.as_str() {
                 "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305" => {
                     "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"
@@ -355,4 +368,48 @@ impl ClientCertVerifier for AllowedSans {
     }
 
     crate::handshake::handshake_signatures!(delegated to inner);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn suites(names: &[&str]) -> Result<Vec<String>, String> {
+        let t = TlsFile {
+            cipher_suites: names.iter().map(|n| (*n).to_owned()).collect(),
+            ..TlsFile::default()
+        };
+        provider(&t)
+            .map(|p| {
+                p.cipher_suites
+                    .iter()
+                    .filter_map(|s| s.suite().as_str().map(str::to_owned))
+                    .collect()
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn tls_1_3_suite_names_are_taken_as_go_takes_them() {
+        let chosen = suites(&[
+            "TLS_AES_128_GCM_SHA256",
+            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        ])
+        .unwrap();
+        assert!(chosen.contains(&"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".to_owned()));
+        // TLS 1.3's suites stay on, named or not; other 1.2 suites are off.
+        assert!(
+            chosen.contains(&"TLS13_AES_256_GCM_SHA384".to_owned())
+                || chosen
+                    .iter()
+                    .any(|s| s.contains("AES_256_GCM_SHA384") && !s.contains("ECDHE")),
+            "{chosen:?}"
+        );
+        assert!(!chosen.contains(&"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384".to_owned()));
+        let refused = suites(&["TLS_RSA_WITH_AES_128_CBC_SHA"]).unwrap_err();
+        assert!(
+            refused.contains("TLS_RSA_WITH_AES_128_CBC_SHA is not supported"),
+            "{refused}"
+        );
+    }
 }

@@ -247,6 +247,37 @@ fn tls_1_3_suite_names_in_cipher_suites_start_as_with_the_toolkit() -> Result<()
 }
 
 #[test]
+fn verifying_client_certificates_without_a_ca_file_uses_the_system_roots() -> Result<()> {
+    // As Go (and so exporter-toolkit): the file starts, and a client
+    // certificate is checked against the system's roots, which do not hold
+    // this test's CA.
+    let pki = Pki::new("mtls-system")?;
+    let config = pki.write_config(
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: VerifyClientCertIfGiven\n",
+    )?;
+    let plugins = conformance_dir("mtls-system");
+    let exporter = secured(&plugins.path, &config)?;
+    let url = format!("https://{}/metrics", exporter.addr);
+    let ca = pki.path("ca.crt");
+    let without = curl(&["--cacert", &ca, &url])?;
+    ensure!(without.status == 200, "{without:?}");
+    let untrusted = curl(&[
+        "--cacert",
+        &ca,
+        "--cert",
+        &pki.path("client.crt"),
+        "--key",
+        &pki.path("client.key"),
+        &url,
+    ])?;
+    ensure!(
+        untrusted.status == 0 && untrusted.exit != 0,
+        "{untrusted:?}"
+    );
+    Ok(())
+}
+
+#[test]
 fn tls_requiring_verified_client_certificates() -> Result<()> {
     let pki = Pki::new("mtls")?;
     let config = pki.write_config(

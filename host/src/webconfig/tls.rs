@@ -213,12 +213,22 @@ pub(super) fn build_tls(
     let auth = client_auth(&t.client_auth_type)?;
     let ca = read_pem("client CA", &t.client_ca, &t.client_ca_file, base, inputs)?;
     let provider = Arc::new(provider(t)?);
+    // Without client_ca_file, Go verifies client certificates against the
+    // system's roots: so do we.
+    let ca = match (auth, ca) {
+        (ClientAuth::VerifyIfGiven | ClientAuth::RequireAndVerify, None) => {
+            Some(system_roots().map_err(|e| {
+                invalid(format!(
+                    "tls_server_config: client_auth_type {} without client_ca_file verifies against the system's roots: {e}",
+                    t.client_auth_type
+                ))
+            })?)
+        }
+        (_, ca) => ca,
+    };
     let verifier: Arc<dyn ClientCertVerifier> = match (auth, ca) {
         (ClientAuth::VerifyIfGiven | ClientAuth::RequireAndVerify, None) => {
-            return Err(invalid(format!(
-                "tls_server_config: client_auth_type {} needs client_ca_file",
-                t.client_auth_type
-            )));
+            return Err(invalid("tls_server_config: no client CA"));
         }
         (ClientAuth::None, Some(_)) => {
             return Err(invalid(
@@ -231,9 +241,16 @@ pub(super) fn build_tls(
             algorithms: provider.signature_verification_algorithms,
         }),
         (ClientAuth::VerifyIfGiven | ClientAuth::RequireAndVerify, Some(ca)) => {
+            // As Go's AppendCertsFromPEM: the certificates that parse are
+            // taken (a system bundle may hold a few that do not), and none
+            // at all is an error.
             let mut roots = RootCertStore::empty();
-            for c in certificates("client CA", &ca)? {
-                roots.add(c)?;
+            let (added, _) = roots.add_parsable_certificates(certificates("client CA", &ca)?);
+            if added == 0 {
+                return Err(invalid(format!(
+                    "tls_server_config: no usable client CA certificate in {}",
+                    ca.0
+                )));
             }
             let builder =
                 WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider));
@@ -368,6 +385,32 @@ impl ClientCertVerifier for AllowedSans {
     }
 
     crate::handshake::handshake_signatures!(delegated to inner);
+}
+
+/// Where Go looks for the system's roots on Linux (its `certFiles`), after
+/// `SSL_CERT_FILE`.
+const SYSTEM_ROOT_FILES: [&str; 6] = [
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/pki/tls/cacert.pem",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+];
+
+/// The system's root certificates, PEM, as Go finds them.
+fn system_roots() -> Result<(String, Vec<u8>), String> {
+    let from_env = std::env::var_os("SSL_CERT_FILE").map(std::path::PathBuf::from);
+    from_env
+        .into_iter()
+        .chain(SYSTEM_ROOT_FILES.iter().map(std::path::PathBuf::from))
+        .find_map(|p| std::fs::read(&p).ok().map(|b| (p.display().to_string(), b)))
+        .ok_or_else(|| {
+            format!(
+                "none found (SSL_CERT_FILE, {})",
+                SYSTEM_ROOT_FILES.join(", ")
+            )
+        })
 }
 
 #[cfg(test)]

@@ -102,9 +102,10 @@ fn the_ready_line_counts_the_plugins_that_loaded_and_an_empty_directory_is_a_war
     Ok(())
 }
 
-#[test]
-fn collect_parameters_leave_out_other_modules_probe_counts() -> Result<()> {
-    let dir = PluginsDir::new("truth-collect");
+/// The conformance plugin, and haproxy as a module that answers `/probe`
+/// (no HAProxy behind it: its probe counts are what matter).
+fn conformance_and_a_prober(test: &str) -> Result<(PluginsDir, Exporter)> {
+    let dir = PluginsDir::new(test);
     dir.add("conformance", "conformance", None);
     let grant = "http://*:*/stats;csv";
     dir.add(
@@ -113,6 +114,12 @@ fn collect_parameters_leave_out_other_modules_probe_counts() -> Result<()> {
         Some(&haproxy_yml("http://127.0.0.1:9/stats;csv", grant)),
     );
     let e = Exporter::start(&dir.path, &[])?;
+    Ok((dir, e))
+}
+
+#[test]
+fn collect_parameters_leave_out_other_modules_probe_counts() -> Result<()> {
+    let (_dir, e) = conformance_and_a_prober("truth-collect")?;
     let probes = "wasm_exporter_probes_total{module=\"haproxy\"}";
     let all = e.scrape_text()?;
     assert_eq!(sample(&all, probes), Some(0.0), "{all}");
@@ -263,15 +270,7 @@ fn the_readme_flags_table_is_what_help_lists() -> Result<()> {
 
 #[test]
 fn the_readme_self_metrics_table_is_what_metrics_serves() -> Result<()> {
-    let dir = PluginsDir::new("truth-table");
-    dir.add("conformance", "conformance", None);
-    let grant = "http://*:*/stats;csv";
-    dir.add(
-        "haproxy",
-        "haproxy",
-        Some(&haproxy_yml("http://127.0.0.1:9/stats;csv", grant)),
-    );
-    let e = Exporter::start(&dir.path, &[])?;
+    let (_dir, e) = conformance_and_a_prober("truth-table")?;
     e.scrape_text()?;
     let text = e.scrape_text()?;
     let om = e.scrape_openmetrics()?;

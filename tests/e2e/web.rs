@@ -21,6 +21,20 @@ struct Pki {
 }
 
 impl Pki {
+    /// curl trusting this CA and presenting the client certificate `name`
+    /// (`NAME.crt`, `NAME.key`).
+    fn curl_as(&self, name: &str, url: &str) -> Result<Curl> {
+        curl(&[
+            "--cacert",
+            &self.path("ca.crt"),
+            "--cert",
+            &self.path(&format!("{name}.crt")),
+            "--key",
+            &self.path(&format!("{name}.key")),
+            url,
+        ])
+    }
+
     fn new(test: &str) -> Result<Self> {
         let dir =
             std::env::temp_dir().join(format!("wasm_exporter-pki-{test}-{}", std::process::id()));
@@ -261,15 +275,7 @@ fn verifying_client_certificates_without_a_ca_file_uses_the_system_roots() -> Re
     let ca = pki.path("ca.crt");
     let without = curl(&["--cacert", &ca, &url])?;
     ensure!(without.status == 200, "{without:?}");
-    let untrusted = curl(&[
-        "--cacert",
-        &ca,
-        "--cert",
-        &pki.path("client.crt"),
-        "--key",
-        &pki.path("client.key"),
-        &url,
-    ])?;
+    let untrusted = pki.curl_as("client", &url)?;
     ensure!(
         untrusted.status == 0 && untrusted.exit != 0,
         "{untrusted:?}"
@@ -288,15 +294,7 @@ fn tls_requiring_verified_client_certificates() -> Result<()> {
     let url = format!("https://{}/metrics", exporter.addr);
     let ca = pki.path("ca.crt");
 
-    let with_cert = curl(&[
-        "--cacert",
-        &ca,
-        "--cert",
-        &pki.path("client.crt"),
-        "--key",
-        &pki.path("client.key"),
-        &url,
-    ])?;
+    let with_cert = pki.curl_as("client", &url)?;
     ensure!(
         with_cert.exit == 0 && with_cert.status == 200,
         "{with_cert:?}"
@@ -314,15 +312,7 @@ fn tls_requiring_verified_client_certificates() -> Result<()> {
     );
 
     // A client certificate from a CA the server does not trust.
-    let stranger = curl(&[
-        "--cacert",
-        &ca,
-        "--cert",
-        &pki.path("stranger.crt"),
-        "--key",
-        &pki.path("stranger.key"),
-        &url,
-    ])?;
+    let stranger = pki.curl_as("stranger", &url)?;
     ensure!(
         stranger.status == 0 && stranger.exit != 0,
         "untrusted client cert: {stranger:?}"
@@ -338,15 +328,7 @@ fn client_certificate_outside_the_allowed_sans_is_refused() -> Result<()> {
     )?;
     let plugins = conformance_dir("sans");
     let exporter = secured(&plugins.path, &config)?;
-    let r = curl(&[
-        "--cacert",
-        &pki.path("ca.crt"),
-        "--cert",
-        &pki.path("client.crt"),
-        "--key",
-        &pki.path("client.key"),
-        &format!("https://{}/metrics", exporter.addr),
-    ])?;
+    let r = pki.curl_as("client", &format!("https://{}/metrics", exporter.addr))?;
     ensure!(r.status == 0 && r.exit != 0, "{r:?}");
     Ok(())
 }
@@ -362,15 +344,7 @@ fn allowed_sans_match_dns_email_ip_and_uri_exactly_and_require_a_certificate() -
     )?;
     let plugins = conformance_dir("sans-kinds");
     let client = |exporter: &Exporter, name: &str| -> Result<Curl> {
-        curl(&[
-            "--cacert",
-            &pki.path("ca.crt"),
-            "--cert",
-            &pki.path(&format!("{name}.crt")),
-            "--key",
-            &pki.path(&format!("{name}.key")),
-            &format!("https://{}/-/healthy", exporter.addr),
-        ])
+        pki.curl_as(name, &format!("https://{}/-/healthy", exporter.addr))
     };
     // A client without a certificate never gets in past the list.
     for (allowed, workload_in, client_in) in [

@@ -284,6 +284,41 @@ fn verifying_client_certificates_without_a_ca_file_uses_the_system_roots() -> Re
 }
 
 #[test]
+fn a_self_signed_ca_certificate_listed_as_its_own_client_ca_is_taken() -> Result<()> {
+    // What `openssl req -x509` makes (CA:TRUE), as Go's verifier takes it.
+    let pki = Pki::new("self-signed-client")?;
+    pki.openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        "selfie.key",
+        "-out",
+        "selfie.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=selfie",
+    ])?;
+    let config = pki.write_config(
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: selfie.crt\n",
+    )?;
+    let plugins = conformance_dir("self-signed-client");
+    let exporter = secured(&plugins.path, &config)?;
+    let url = format!("https://{}/metrics", exporter.addr);
+    let selfie = pki.curl_as("selfie", &url)?;
+    ensure!(selfie.status == 200, "{selfie:?}");
+    // A certificate of another CA is still refused.
+    let other = pki.curl_as("client", &url)?;
+    ensure!(other.status == 0 && other.exit != 0, "{other:?}");
+    Ok(())
+}
+
+#[test]
 fn tls_requiring_verified_client_certificates() -> Result<()> {
     let pki = Pki::new("mtls")?;
     let config = pki.write_config(

@@ -1,7 +1,8 @@
-//! The subject alternative names of a certificate, read straight from its
-//! DER: DNS names, e-mail addresses, IP addresses and URIs, as the text
-//! exporter-toolkit compares `client_allowed_sans` against (Go's
-//! `x509.Certificate` fields, IPs written as `net.IP.String()` does).
+//! What the web config needs of a certificate that rustls does not give,
+//! read straight from its DER: the subject alternative names (DNS names,
+//! e-mail addresses, IP addresses and URIs, as the text exporter-toolkit
+//! compares `client_allowed_sans` against: Go's `x509.Certificate` fields,
+//! IPs written as `net.IP.String()` does), and the validity period.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -87,6 +88,48 @@ pub fn subject_alt_names(der: &[u8]) -> Option<Vec<String>> {
     Some(Vec::new())
 }
 
+/// The certificate's validity period, `notBefore` and `notAfter`, in
+/// seconds since the epoch; `None` when the DER is not a certificate this
+/// reader understands.
+pub fn validity(der: &[u8]) -> Option<(i64, i64)> {
+    let (cert, _) = next(der)?;
+    let (tbs, _) = (cert.tag == SEQUENCE).then(|| next(cert.value))??;
+    let fields = children(tbs.value)?;
+    // [0] version is optional; then serial, signature, issuer, validity.
+    let skip = usize::from(fields.first()?.tag == 0xa0);
+    let validity = fields.get(skip + 3)?;
+    let times = children(validity.value)?;
+    match times.as_slice() {
+        [from, until] => Some((time(from)?, time(until)?)),
+        _ => None,
+    }
+}
+
+/// A UTCTime (`YYMMDDHHMMSSZ`, years 1950-2049) or GeneralizedTime
+/// (`YYYYMMDDHHMMSSZ`), in seconds since the epoch.
+fn time(t: &Tlv<'_>) -> Option<i64> {
+    let text = std::str::from_utf8(t.value).ok()?.strip_suffix('Z')?;
+    let (year, rest) = match (t.tag, text.len()) {
+        (0x17, 12) => {
+            let yy: i64 = text.get(..2)?.parse().ok()?;
+            (if yy < 50 { 2000 + yy } else { 1900 + yy }, text.get(2..)?)
+        }
+        (0x18, 14) => (text.get(..4)?.parse().ok()?, text.get(4..)?),
+        _ => return None,
+    };
+    let field = |i: usize| -> Option<i64> { rest.get(i..i + 2)?.parse().ok() };
+    let (month, day) = (field(0)?, field(2)?);
+    let (hour, minute, second) = (field(4)?, field(6)?, field(8)?);
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
 /// A GeneralName as text, for the kinds the toolkit matches.
 fn general_name(name: &Tlv<'_>) -> Option<String> {
     let text = || std::str::from_utf8(name.value).ok().map(str::to_owned);
@@ -122,6 +165,21 @@ mod tests {
         ] {
             assert_eq!(subject_alt_names(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn times_in_both_encodings() {
+        let t = |tag, text: &str| {
+            time(&Tlv {
+                tag,
+                value: text.as_bytes(),
+            })
+        };
+        assert_eq!(t(0x17, "700101000000Z"), Some(0));
+        assert_eq!(t(0x17, "261203120000Z"), Some(1_796_299_200));
+        assert_eq!(t(0x18, "20261203120000Z"), Some(1_796_299_200));
+        assert_eq!(t(0x17, "491231235959Z"), Some(2_524_607_999));
+        assert_eq!(t(0x17, "2612031200Z"), None);
     }
 
     #[test]

@@ -245,7 +245,8 @@ pub(super) fn build_tls(
             // taken (a system bundle may hold a few that do not), and none
             // at all is an error.
             let mut roots = RootCertStore::empty();
-            let (added, _) = roots.add_parsable_certificates(certificates("client CA", &ca)?);
+            let listed = certificates("client CA", &ca)?;
+            let (added, _) = roots.add_parsable_certificates(listed.clone());
             if added == 0 {
                 return Err(invalid(format!(
                     "tls_server_config: no usable client CA certificate in {}",
@@ -259,9 +260,13 @@ pub(super) fn build_tls(
             } else {
                 builder
             };
-            builder
+            let webpki = builder
                 .build()
-                .map_err(|e| invalid(format!("tls_server_config: client CA: {e}")))?
+                .map_err(|e| invalid(format!("tls_server_config: client CA: {e}")))?;
+            Arc::new(RootsAsLeaves {
+                inner: webpki,
+                roots: listed,
+            })
         }
     };
     let verifier = if t.client_allowed_sans.is_empty() {
@@ -337,6 +342,56 @@ impl ClientCertVerifier for AnyClientCert {
     }
 
     crate::handshake::handshake_signatures!(checked with algorithms);
+}
+
+/// A client certificate that is itself one of the configured CA
+/// certificates is taken, as Go's verifier takes it, within its validity
+/// period: `openssl req -x509` makes such certificates with `CA:TRUE`, and
+/// webpki refuses a CA as an end entity. Everything else is the inner
+/// verifier's.
+#[derive(Debug)]
+struct RootsAsLeaves {
+    inner: Arc<dyn ClientCertVerifier>,
+    roots: Vec<CertificateDer<'static>>,
+}
+
+impl ClientCertVerifier for RootsAsLeaves {
+    fn offer_client_auth(&self) -> bool {
+        self.inner.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.inner.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        let refused = match self
+            .inner
+            .verify_client_cert(end_entity, intermediates, now)
+        {
+            Ok(verified) => return Ok(verified),
+            Err(e) => e,
+        };
+        let is_root = self.roots.iter().any(|r| r.as_ref() == end_entity.as_ref());
+        let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+        match super::san::validity(end_entity) {
+            Some((from, until)) if is_root && (from..=until).contains(&now) => {
+                Ok(ClientCertVerified::assertion())
+            }
+            _ => Err(refused),
+        }
+    }
+
+    crate::handshake::handshake_signatures!(delegated to inner);
 }
 
 /// `client_allowed_sans`, as exporter-toolkit checks it: a client without a

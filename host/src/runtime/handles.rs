@@ -112,9 +112,12 @@ mod tests {
     }
 
     #[test]
-    fn the_process_keeps_its_reserve() {
-        let limit = descriptor_limit();
+    fn the_process_raises_its_limit_and_keeps_its_reserve() {
+        use rustix::process::{Resource, getrlimit};
         let pool = HandlePool::for_process();
-        assert_eq!(pool.available(), limit.saturating_sub(HOST_RESERVED_FILES));
+        let limit = getrlimit(Resource::Nofile);
+        assert_eq!(limit.current, limit.maximum, "soft limit raised to hard");
+        let soft = limit.current.unwrap_or(u64::MAX / 2);
+        assert_eq!(pool.available() + HOST_RESERVED_FILES, soft);
     }
 }

@@ -230,4 +230,6 @@ fn check_host_names(
 }
 
 #[cfg(test)]
+mod collection_tests;
+#[cfg(test)]
 mod tests;

@@ -1,0 +1,229 @@
+//! The collection-level step of validation: caps, label-value indices,
+//! instance labels and the names the host owns, as given or escaped.
+
+use super::tests::{LIMITS, gauge};
+use super::*;
+use crate::exposition::model::{Kind, Value};
+
+fn raw(name: &str, labels: &[&str], indices: &[u32], series: usize) -> RawFamily {
+    let mut family = gauge(name, labels);
+    for _ in 0..series {
+        family.push(vec![], Value::Gauge(1.0));
+    }
+    RawFamily {
+        family,
+        label_indices: indices.to_vec(),
+        native_error: None,
+    }
+}
+
+fn owns_nothing(_: &str) -> Option<rules::Escaping> {
+    None
+}
+
+fn check(collection: RawCollection) -> Result<Checked, Refusal> {
+    let ctx = Context {
+        limits: LIMITS,
+        const_labels: &[],
+        host_owns: &owns_nothing,
+    };
+    super::collection(collection, &ctx)
+}
+
+fn strings(v: &[&str]) -> Vec<LabelValue> {
+    v.iter().map(|s| LabelValue::from(*s)).collect()
+}
+
+#[test]
+fn a_collection_over_a_cap_is_refused_whole() {
+    let families = (0..4).map(|i| raw(&format!("f{i}"), &[], &[], 1)).collect();
+    let e = check(RawCollection {
+        strings: vec![],
+        families,
+    })
+    .unwrap_err();
+    assert_eq!(e, Refusal::TooManyFamilies { count: 4, limit: 3 });
+    assert_eq!(e.reason(), Reason::TooManyFamilies);
+    let e = check(RawCollection {
+        strings: vec![],
+        families: vec![raw("f", &[], &[], 11)],
+    })
+    .unwrap_err();
+    assert_eq!(
+        e,
+        Refusal::TooManySeries {
+            count: 11,
+            limit: 10
+        }
+    );
+}
+
+#[test]
+fn label_indices_are_resolved_or_the_family_dropped() {
+    let checked = check(RawCollection {
+        strings: strings(&["x", "y"]),
+        families: vec![
+            raw("good", &["a"], &[1, 0], 2),
+            raw("short", &["a"], &[0], 2),
+            raw("outside", &["a"], &[2], 1),
+        ],
+    })
+    .unwrap();
+    assert_eq!(checked.families.len(), 1);
+    let values: Vec<&str> = checked.families[0]
+        .series
+        .iter()
+        .map(|s| &*s.label_values[0])
+        .collect();
+    assert_eq!(values, ["x", "y"], "resolved and sorted");
+    let rules: Vec<Rule> = checked.dropped.iter().map(|d| d.rule).collect();
+    assert_eq!(rules, [Rule::LabelShape, Rule::LabelIndex]);
+    // A series pointing outside its family's native histograms.
+    let checked = check(RawCollection {
+        strings: Vec::new(),
+        families: vec![RawFamily {
+            native_error: Some("native histogram index 3 outside the family's 1".into()),
+            ..raw("native", &[], &[], 1)
+        }],
+    })
+    .unwrap();
+    assert!(checked.families.is_empty());
+    assert_eq!(checked.dropped[0].rule, Rule::NativeHistogram);
+}
+
+#[test]
+fn constant_labels_go_first_and_may_not_repeat_the_plugin_s() {
+    let const_labels = [("site".to_owned(), LabelValue::from("edge"))];
+    let ctx = Context {
+        limits: LIMITS,
+        const_labels: &const_labels,
+        host_owns: &owns_nothing,
+    };
+    let checked = collection(
+        RawCollection {
+            strings: strings(&["x"]),
+            families: vec![raw("g", &["a"], &[0], 1), raw("h", &["site"], &[0], 1)],
+        },
+        &ctx,
+    )
+    .unwrap();
+    assert_eq!(checked.families[0].label_names, ["site", "a"]);
+    let values: Vec<&str> = checked.families[0].series[0]
+        .label_values
+        .iter()
+        .map(|v| &**v)
+        .collect();
+    assert_eq!(values, ["edge", "x"]);
+    assert_eq!(checked.dropped[0].rule, Rule::LabelNameRepeated);
+}
+
+#[test]
+fn names_the_host_serves_are_a_clash() {
+    let owns = |n: &str| {
+        (n.starts_with("wasm_exporter_") || n == "up_total").then_some(rules::Escaping::AllowUtf8)
+    };
+    let ctx = Context {
+        limits: LIMITS,
+        const_labels: &[],
+        host_owns: &owns,
+    };
+    let mut counter = Family::new(Kind::Counter, "up_total", "");
+    counter.push(
+        vec![],
+        Value::Counter {
+            total: 1.0,
+            exemplar: None,
+        },
+    );
+    let checked = collection(
+        RawCollection {
+            strings: vec![],
+            families: vec![
+                raw("wasm_exporter_plugin_up", &[], &[], 1),
+                raw("mine", &[], &[], 1),
+                RawFamily {
+                    family: counter,
+                    label_indices: vec![],
+                    native_error: None,
+                },
+            ],
+        },
+        &ctx,
+    )
+    .unwrap();
+    assert_eq!(checked.families.len(), 1);
+    assert_eq!(checked.families[0].name, "mine");
+    for dropped in &checked.dropped {
+        assert_eq!(dropped.rule, Rule::HostName);
+        assert_eq!(dropped.reason(), Reason::NameClash);
+    }
+    assert_eq!(checked.dropped.len(), 2);
+}
+
+#[test]
+fn instance_label_names_follow_the_family_rules() {
+    assert_eq!(check_label_name("site", 32), Ok(()));
+    assert_eq!(
+        check_label_name("__x", 32).map_err(|e| e.0),
+        Err(Rule::LabelNameReserved)
+    );
+    assert_eq!(check_label_name("a-b", 32), Ok(()));
+    assert_eq!(
+        check_label_name("", 32).map_err(|e| e.0),
+        Err(Rule::LabelName)
+    );
+}
+
+/// A name that becomes the host's once escaped is the host's: under
+/// `underscores`, what Prometheus 2 and most scrapers get.
+#[test]
+fn names_that_become_the_host_s_once_escaped_are_a_clash() {
+    let ctx = Context {
+        limits: Caps {
+            max_families: 10,
+            ..LIMITS
+        },
+        const_labels: &[],
+        host_owns: &rules::host_owns_escaped,
+    };
+    let spoofs = [
+        "wasm_exporter.plugin_up",
+        "process.resident_memory_bytes",
+        "wasm_exporter.build_info",
+        "promhttp.metric_handler_requests_in_flight",
+        "wasm·exporter·plugin·up",
+    ];
+    let mut families: Vec<RawFamily> = spoofs.iter().map(|n| raw(n, &[], &[], 1)).collect();
+    families.push(raw("wasm_exporters.ok", &[], &[], 1));
+    families.push(raw("my.process_x", &[], &[], 1));
+    let checked = collection(
+        RawCollection {
+            strings: vec![],
+            families,
+        },
+        &ctx,
+    )
+    .unwrap();
+    let kept: Vec<&str> = checked.families.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(kept, ["wasm_exporters.ok", "my.process_x"]);
+    let dropped: Vec<(&str, Rule)> = checked
+        .dropped
+        .iter()
+        .map(|d| (d.family.as_str(), d.rule))
+        .collect();
+    assert_eq!(
+        dropped,
+        spoofs
+            .iter()
+            .map(|n| (*n, Rule::HostName))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        checked.dropped[0].why,
+        "the name wasm_exporter.plugin_up is wasm_exporter_plugin_up under escaping=underscores, a name the host serves"
+    );
+    assert_eq!(
+        checked.dropped[4].why,
+        "the name wasm·exporter·plugin·up is wasm_exporter_plugin_up under escaping=underscores, a name the host serves"
+    );
+}

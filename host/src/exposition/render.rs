@@ -4,7 +4,7 @@
 //! negotiated format.
 
 use super::escape::{self, EscapeClash};
-use super::model::{Family, Value};
+use super::model::{Family, Kind, Value};
 use super::negotiate::{Format, Negotiated};
 use super::{openmetrics, protobuf, text};
 
@@ -40,6 +40,11 @@ pub fn render(mut families: Vec<Family>, negotiated: Negotiated, size_hint: usiz
 /// (the contract and the Prometheus formats allow one; OpenMetrics does
 /// not, and a strict parser refuses the whole response).
 fn nan_sum(family: &Family) -> Option<String> {
+    // Only a histogram's series are looked at: an OpenMetrics body of
+    // gauges and counters costs no pass over its series here.
+    if !matches!(family.kind, Kind::Histogram | Kind::GaugeHistogram) {
+        return None;
+    }
     family
         .series
         .iter()
@@ -54,7 +59,7 @@ fn nan_sum(family: &Family) -> Option<String> {
 mod tests {
     use super::*;
     use crate::exposition::escape::Escaping;
-    use crate::exposition::model::{Histogram, Kind};
+    use crate::exposition::model::Histogram;
 
     fn gauge(name: &str) -> Family {
         let mut f = Family::new(Kind::Gauge, name, "h");

@@ -5,7 +5,7 @@
 #   make test    lint and the whole test suite (installs what it needs)
 #   make plugins build every plugin to wasm32-wasip2 (release, stripped)
 #   make guest-plugins  the conformance plugin in Python and JavaScript
-#   make man     the man page, build/wasm_exporter.1
+#   make man     the man pages, build/man/*.1
 #   make lint    cargo fmt --check and clippy -D warnings
 #   make demo    a local HAProxy and the exporter
 #   make fuzz    cargo-fuzz targets, bounded (nightly; not CI)
@@ -38,6 +38,15 @@ COMPONENTIZE_JS := @bytecodealliance/componentize-js@0.23.0
 PREVIEW2_SHIM  := @bytecodealliance/preview2-shim@0.25.0
 TYPESCRIPT     := typescript@7.0.2
 NPM_PREFIX     := $(BUILD)/npm
+# Prometheus 3: the newest 3.x the Go module proxy serves (the module tags
+# 3.16.0 as v0.316.0), built with the machine's Go as `go install` builds
+# it; its promtool checks the shipped configs that use Kubernetes discovery,
+# which Debian's 2.42 is built without. Other discovery left out: smaller.
+PROMETHEUS3    := 3.16.0
+PROMETHEUS3_MODULE := v0.316.0
+PROMETHEUS3_DIR := $(BUILD)/prometheus-$(PROMETHEUS3)
+# Validates deploy/kubernetes/ against the Kubernetes API's schemas.
+K8S_SCHEMA     := $(BUILD)/tools/k8s-schema
 
 # Plugins served by `make run` (plugins/NAME/), and test-only plugins
 # (tests/plugins/NAME/): every directory with a Cargo.toml, the SDK aside.
@@ -54,8 +63,10 @@ export WASM_EXPORTER_REVISION := $(shell git rev-parse --short=12 HEAD 2>/dev/nu
 export WASM_EXPORTER_BRANCH   := $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
 export WASM_EXPORTER_PLUGINS  := $(abspath $(PLUGIN_OUT))
 export WASM_EXPORTER_TEST_PYTHON := $(abspath $(VENV))/bin/python
+export WASM_EXPORTER_PROMTOOL3 := $(abspath $(PROMETHEUS3_DIR))/promtool
+export WASM_EXPORTER_K8S_SCHEMA := $(abspath $(K8S_SCHEMA))
 
-.PHONY: all run run-dir demo test lint plugins guest-plugins build setup setup-rust setup-test setup-authors fmt clean fuzz soak man bench
+.PHONY: all run run-dir demo test lint plugins guest-plugins build setup setup-rust setup-test setup-authors setup-go go-tools fmt clean fuzz soak man bench
 
 all: build plugins
 
@@ -105,6 +116,21 @@ setup-authors: setup-test
 	       '$(COMPONENTIZE_JS)' '$(PREVIEW2_SHIM)' '$(TYPESCRIPT)'
 	@cp plugins/sdk-js/componentize.mjs $(NPM_PREFIX)/componentize.mjs
 
+# Go (1.26 or newer, with the module proxy) for the tools built from Go
+# sources; Debian's golang-go is too old for them.
+setup-go:
+	@command -v go >/dev/null || { echo "make test needs Go 1.26 or newer on PATH (Debian's golang-go is too old): https://go.dev/dl/"; exit 1; }
+
+go-tools: $(PROMETHEUS3_DIR)/promtool $(K8S_SCHEMA)
+
+$(PROMETHEUS3_DIR)/promtool: | setup-go
+	GOBIN=$(abspath $(PROMETHEUS3_DIR)) go install -tags remove_all_sd,enable_kubernetes_sd \
+	  -ldflags "-X github.com/prometheus/common/version.Version=$(PROMETHEUS3)" \
+	  github.com/prometheus/prometheus/cmd/promtool@$(PROMETHEUS3_MODULE)
+
+$(K8S_SCHEMA): tests/k8s-schema/main.go tests/k8s-schema/go.mod tests/k8s-schema/go.sum | setup-go
+	cd tests/k8s-schema && go build -o $(abspath $@) .
+
 setup: setup-rust setup-test setup-authors
 
 ## Build ----------------------------------------------------------------
@@ -136,12 +162,13 @@ $(PLUGIN_OUT)/conformance-js.wasm: tests/plugins/conformance-js/app.js \
 	@mkdir -p $(PLUGIN_OUT)
 	node $(NPM_PREFIX)/componentize.mjs tests/plugins/conformance-js/app.js $(WIT) $@
 
-# The man page, generated from the same clap definitions as --help.
+# The man pages, generated from the same clap definitions as --help:
+# wasm_exporter(1) and one per command, in build/man/.
 man: setup-rust
-	@mkdir -p $(BUILD)
 	$(CARGO) build --release -q --workspace --bin wasm_exporter-man
-	./target/release/wasm_exporter-man > $(BUILD)/wasm_exporter.1
-	@echo "man -l $(BUILD)/wasm_exporter.1"
+	@rm -rf $(BUILD)/man
+	./target/release/wasm_exporter-man $(BUILD)/man
+	@echo "man -l $(BUILD)/man/wasm_exporter.1"
 
 ## Run ------------------------------------------------------------------
 
@@ -187,7 +214,7 @@ lint: setup-rust
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test: setup-test setup-authors lint plugins guest-plugins
+test: setup-test setup-authors lint go-tools plugins guest-plugins
 	@mkdir -p $(BUILD)
 	@set -o pipefail; $(CARGO) test --release --workspace 2>&1 | tee $(BUILD)/test.log
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "all tests: %d passed, %d failed\n", p, f }' $(BUILD)/test.log

@@ -4,7 +4,7 @@
 //! The binary (`main.rs`) is a thin shell over this library. A scrape runs
 //! one way: plugin → WIT → validate → merge → encode → HTTP.
 //! - [`cli`]: the command-line flags, and the validated settings built from
-//!   them;
+//!   them; [`manpage`]: the man pages made from them;
 //! - [`check`]: `wasm_exporter check`, one plugin run without serving;
 //! - [`scaffold`]: `wasm_exporter plugin new`, a plugin project anywhere;
 //! - [`config`]: each plugin's `NAME.yml`;
@@ -43,6 +43,7 @@ mod handshake;
 #[cfg(feature = "runtime")]
 pub mod http;
 pub mod logging;
+pub mod manpage;
 #[cfg(feature = "runtime")]
 pub mod probe;
 pub mod reason;

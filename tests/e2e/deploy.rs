@@ -1,7 +1,8 @@
 //! The deployment files under deploy/ are checked against the real things:
 //! the Grafana dashboard's queries against a real scrape, the systemd units
-//! with `systemd-analyze verify`, the Prometheus scrape config with
-//! `promtool check config`, and every flag they pass against our `--help`.
+//! with `systemd-analyze verify` (`systemd.rs`), the Prometheus scrape
+//! configs with `promtool check config`, the Kubernetes manifests against
+//! the API's schemas, and every flag they pass against our `--help`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -11,13 +12,13 @@ use anyhow::{Context, Result, ensure};
 
 use crate::support::*;
 
-fn deploy(file: &str) -> PathBuf {
+pub(crate) fn deploy(file: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../deploy")
         .join(file)
 }
 
-fn read(file: &str) -> Result<String> {
+pub(crate) fn read(file: &str) -> Result<String> {
     std::fs::read_to_string(deploy(file)).with_context(|| format!("reading deploy/{file}"))
 }
 
@@ -190,7 +191,7 @@ fn grafana_dashboard_queries_only_metrics_we_export() -> Result<()> {
 }
 
 /// The `--flag` names our binary accepts, from its own `--help`.
-fn our_flags() -> Result<BTreeSet<String>> {
+pub(crate) fn our_flags() -> Result<BTreeSet<String>> {
     let out = Command::new(env!("CARGO_BIN_EXE_wasm_exporter"))
         .arg("--help")
         .output()?;
@@ -202,71 +203,11 @@ fn our_flags() -> Result<BTreeSet<String>> {
         .collect())
 }
 
-fn flags_in(text: &str) -> BTreeSet<String> {
+pub(crate) fn flags_in(text: &str) -> BTreeSet<String> {
     text.split(|c: char| c.is_whitespace() || c == '"' || c == '\\')
         .filter(|w| w.starts_with("--") && w.len() > 2)
         .map(|w| w.split('=').next().unwrap_or(w).to_owned())
         .collect()
-}
-
-#[test]
-fn systemd_units_verify_and_pass_known_flags() -> Result<()> {
-    let dir = std::env::temp_dir().join(format!("wasm_exporter-systemd-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let service = read("systemd/wasm_exporter.service")?;
-    // Point ExecStart at the binary under test, so verify can find it.
-    std::fs::write(
-        dir.join("wasm_exporter.service"),
-        service.replace(
-            "/usr/local/bin/wasm_exporter",
-            env!("CARGO_BIN_EXE_wasm_exporter"),
-        ),
-    )?;
-    std::fs::write(
-        dir.join("wasm_exporter.socket"),
-        read("systemd/wasm_exporter.socket")?,
-    )?;
-    let out = Command::new("systemd-analyze")
-        .args(["verify", "--man=no"])
-        .arg(dir.join("wasm_exporter.service"))
-        .arg(dir.join("wasm_exporter.socket"))
-        .output()
-        .context("running systemd-analyze")?;
-    let _ = std::fs::remove_dir_all(&dir);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    ensure!(
-        out.status.success() && stderr.trim().is_empty(),
-        "systemd-analyze verify: {stderr}"
-    );
-    for setting in [
-        "DynamicUser=yes",
-        "ProtectSystem=strict",
-        "ReadOnlyPaths=/etc/wasm_exporter",
-        "NoNewPrivileges=yes",
-    ] {
-        ensure!(service.lines().any(|l| l == setting), "{setting} missing");
-    }
-    let ours = our_flags()?;
-    let exec: String = service
-        .split("ExecStart=")
-        .nth(1)
-        .context("no ExecStart")?
-        .split("\n\n")
-        .next()
-        .unwrap_or("")
-        .lines()
-        .take_while(|l| !l.starts_with("ExecReload"))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let used = flags_in(&exec);
-    ensure!(used.len() >= 3, "{used:?}");
-    for flag in used {
-        ensure!(
-            ours.contains(&flag),
-            "the unit passes {flag}, which wasm_exporter does not know"
-        );
-    }
-    Ok(())
 }
 
 fn yaml_docs(file: &str) -> Result<Vec<serde_json::Value>> {
@@ -380,105 +321,112 @@ fn kubernetes_manifests_fit_together() -> Result<()> {
 }
 
 #[test]
-fn kubernetes_plugin_settings_load() -> Result<()> {
-    let dir = PluginsDir::new("k8s-settings");
-    dir.add("haproxy", "haproxy", Some(&read("kubernetes/haproxy.yml")?));
+fn kubernetes_plugin_settings_load_and_are_the_config_map_s() -> Result<()> {
+    let settings = read("kubernetes-plugins/haproxy.yml")?;
     let cm = &yaml_docs("kubernetes/configmap.yaml")?[0];
-    dir.add("haproxy_cm", "haproxy", cm["data"]["haproxy.yml"].as_str());
+    // `kubectl create configmap --from-file` puts the file's text there:
+    // the shipped ConfigMap says the same.
+    ensure!(
+        cm["data"]["haproxy.yml"].as_str() == Some(settings.as_str()),
+        "configmap.yaml's haproxy.yml differs from deploy/kubernetes-plugins/haproxy.yml"
+    );
+    let dir = PluginsDir::new("k8s-settings");
+    dir.add("haproxy", "haproxy", Some(&settings));
     let exporter = Exporter::start(&dir.path, &[])?;
-    let landing = exporter.get("/", &[])?.text()?;
     let logs = exporter.logs_matching(&["error"]);
     ensure!(
         logs.iter()
             .all(|l| !l.contains("NAME.yml") && !l.contains("manifest")),
         "{logs:?}"
     );
-    ensure!(landing.contains("haproxy_cm"), "{landing}");
+    Ok(())
+}
+
+/// A tool `make test` builds from Go sources: where the Makefile's
+/// variable says, or where it puts it.
+fn go_tool(var: &str, built: &str) -> PathBuf {
+    let path = std::env::var_os(var).map_or_else(
+        || {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../build")
+                .join(built)
+        },
+        PathBuf::from,
+    );
+    assert!(
+        path.is_file(),
+        "{} missing: run `make go-tools` (or `make test`)",
+        path.display()
+    );
+    path
+}
+
+/// The Kubernetes schema validator's report on `files`: success, stdout.
+fn k8s_schema(files: &[PathBuf]) -> Result<(bool, String)> {
+    let out = Command::new(go_tool("WASM_EXPORTER_K8S_SCHEMA", "tools/k8s-schema"))
+        .args(files)
+        .output()?;
+    Ok((
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    ))
+}
+
+#[test]
+fn every_file_in_deploy_kubernetes_is_a_manifest_the_api_schemas_accept() -> Result<()> {
+    // `kubectl apply -f deploy/kubernetes/` applies every file there.
+    let mut files: Vec<PathBuf> = std::fs::read_dir(deploy("kubernetes"))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    files.sort();
+    ensure!(files.len() >= 4, "{files:?}");
+    let (ok, report) = k8s_schema(&files)?;
+    ensure!(ok, "{report}");
+    for kind in ["DaemonSet", "Service", "ConfigMap", "ServiceMonitor"] {
+        ensure!(report.contains(&format!(" {kind} ok")), "{kind}: {report}");
+    }
+    // The validator refuses what the API would: a misspelt field, a file
+    // that is no manifest.
+    let dir = std::env::temp_dir().join(format!("wasm_exporter-k8s-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let typo = dir.join("daemonset.yaml");
+    std::fs::write(
+        &typo,
+        read("kubernetes/daemonset.yaml")?.replace("updateStrategy:", "updateStrategyy:"),
+    )?;
+    let (ok, report) = k8s_schema(&[typo, deploy("kubernetes-plugins/haproxy.yml")])?;
+    let _ = std::fs::remove_dir_all(&dir);
+    ensure!(
+        !ok && report.contains("unknown field \"spec.updateStrategyy\"")
+            && report.contains("haproxy.yml: document 1: Object 'Kind' is missing"),
+        "{report}"
+    );
     Ok(())
 }
 
 #[test]
-fn prometheus_scrape_config_passes_promtool() -> Result<()> {
-    let config = read("kubernetes/prometheus-scrape-config.yaml")?;
-    let docs = yaml_docs("kubernetes/prometheus-scrape-config.yaml")?;
-    let job = &docs[0]["scrape_configs"][0];
-    ensure!(job["kubernetes_sd_configs"][0]["role"] == "endpoints");
-    // Debian's Prometheus is built without Kubernetes discovery, so promtool
-    // checks everything else (relabel rules and their regexes included)
-    // with the discovery swapped for a static target.
-    let (before, after) = config
-        .split_once("    kubernetes_sd_configs:\n")
-        .context("no kubernetes_sd_configs")?;
-    let after = after
-        .split_once("    relabel_configs:")
-        .map(|(_, r)| r)
-        .context("no relabel_configs")?;
-    let swapped = format!(
-        "{before}    static_configs:\n      - targets: [\"127.0.0.1:10157\"]\n    relabel_configs:{after}"
-    );
-    let dir = std::env::temp_dir().join(format!("wasm_exporter-promcfg-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let file = dir.join("prometheus.yml");
-    std::fs::write(&file, swapped)?;
-    let out = Command::new("promtool")
-        .args(["check", "config"])
-        .arg(&file)
-        .output()?;
-    let _ = std::fs::remove_dir_all(&dir);
+fn the_kubernetes_scrape_config_passes_promtool_as_shipped() -> Result<()> {
+    let file = deploy("prometheus/kubernetes-sd.yml");
+    let docs = yaml_docs("prometheus/kubernetes-sd.yml")?;
+    ensure!(docs[0]["scrape_configs"][0]["kubernetes_sd_configs"][0]["role"] == "endpoints");
+    // Prometheus 3's promtool: Debian's 2.42 is built without Kubernetes
+    // discovery.
+    let out = Command::new(go_tool(
+        "WASM_EXPORTER_PROMTOOL3",
+        "prometheus-3.16.0/promtool",
+    ))
+    .args(["check", "config"])
+    .arg(&file)
+    .output()?;
     ensure!(
         out.status.success(),
         "promtool: {}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(())
-}
-
-#[test]
-fn process_metrics_under_the_unit_s_proc_subset() -> Result<()> {
-    // The shipped unit sets ProcSubset=pid: systemd mounts /proc with
-    // subset=pid, which hides /proc/stat. The same mount, without systemd:
-    // a private mount and PID namespace with such a /proc.
-    let unit = read("systemd/wasm_exporter.service")?;
-    ensure!(
-        unit.contains("ProcSubset=pid"),
-        "the unit no longer hides /proc"
-    );
-    let dir = PluginsDir::new("proc-subset");
-    dir.add("conformance", "conformance", None);
-    let mut cmd = Command::new("unshare");
-    cmd.args([
-        "--mount",
-        "--pid",
-        "--fork",
-        "--kill-child",
-        "sh",
-        "-c",
-        "mount -t proc -o subset=pid proc /proc && test ! -e /proc/stat && exec \"$0\" \"$@\"",
-        env!("CARGO_BIN_EXE_wasm_exporter"),
-        "--web.listen-address",
-        "127.0.0.1:0",
-    ]);
-    let e = Exporter::start_secured(cmd, &dir.path, &[])?;
-    let body = e.scrape_text()?;
-    for name in [
-        "process_start_time_seconds",
-        "process_cpu_seconds_total",
-        "process_resident_memory_bytes",
-        "process_open_fds",
-    ] {
-        ensure!(
-            sample(&body, name).is_some(),
-            "{name} missing with /proc/stat hidden:\n{body}"
-        );
-    }
-    let start = sample(&body, "process_start_time_seconds").context("start time")?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_secs_f64();
-    ensure!(
-        start <= now && start > now - 600.0,
-        "start {start}, now {now}"
     );
     Ok(())
 }

@@ -28,6 +28,7 @@ mod sandbox;
 mod simulator;
 mod socket_options;
 mod support;
+mod systemd;
 mod textfile;
 mod truth;
 mod versions;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
 use crate::support::*;
 
@@ -19,45 +19,6 @@ fn silent_listener() -> Result<(TcpListener, String)> {
     let l = TcpListener::bind("127.0.0.1:0")?;
     let addr = l.local_addr()?.to_string();
     Ok((l, addr))
-}
-
-#[test]
-fn an_ungranted_target_is_denied_and_never_contacted() -> Result<()> {
-    let (listener, addr) = silent_listener()?;
-    listener.set_nonblocking(true)?;
-    let dir = PluginsDir::new("denied");
-    let target = format!("http://{addr}/;csv");
-    dir.add(
-        "haproxy",
-        "haproxy",
-        Some(&haproxy_yml(&target, "http://127.0.0.1:1/;csv")),
-    );
-    let e = Exporter::start(&dir.path, &[])?;
-    for _ in 0..3 {
-        let body = e.scrape_text()?;
-        assert_eq!(sample(&body, "haproxy_up"), Some(0.0));
-        assert_eq!(
-            sample(&body, "wasm_exporter_plugin_up{plugin=\"haproxy\"}"),
-            Some(1.0)
-        );
-    }
-    let body = e.scrape_text()?;
-    assert_eq!(
-        sample(
-            &body,
-            "wasm_exporter_plugin_errors_total{plugin=\"haproxy\",reason=\"fetch_denied\"}"
-        ),
-        Some(4.0)
-    );
-    match listener.accept() {
-        Ok(_) => bail!("the denied request reached the target"),
-        Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
-        Err(err) => return Err(err.into()),
-    }
-    // Logged once, not once per scrape.
-    e.wait_for_log(&["fetch failed", "denied"]);
-    assert_eq!(e.logs_matching(&["fetch failed", "denied"]).len(), 1);
-    Ok(())
 }
 
 #[test]

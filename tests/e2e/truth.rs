@@ -52,6 +52,52 @@ fn a_fetch_warning_shows_while_the_plugin_is_up() -> Result<()> {
 }
 
 #[test]
+fn a_scrape_uri_outside_the_grants_is_reported_at_init() -> Result<()> {
+    let dir = PluginsDir::new("truth-grants");
+    let granted = format!("http://127.0.0.1:{}/stats;csv", free_port()?);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let elsewhere = format!("http://{}/stats;csv", listener.local_addr()?);
+    dir.add(
+        "haproxy",
+        "haproxy",
+        Some(&haproxy_yml(&elsewhere, &granted)),
+    );
+    let e = Exporter::start(&dir.path, &[])?;
+    let page = e.get("/", &[])?.text()?;
+    let haproxy = row(&page, "haproxy").expect("a row for haproxy");
+    assert!(
+        haproxy.contains("<td class=\"state\">down</td>"),
+        "{haproxy}"
+    );
+    assert!(
+        haproxy.contains(&format!(
+            "scrape_uri: {elsewhere} is not in the plugin&#39;s grants.fetch; add it to grants.fetch in NAME.yml"
+        )) || haproxy.contains(&format!(
+            "scrape_uri: {elsewhere} is not in the plugin's grants.fetch; add it to grants.fetch in NAME.yml"
+        )),
+        "{haproxy}"
+    );
+    let body = e.scrape_text()?;
+    e.scrape_text()?;
+    assert_eq!(plugin_up(&body, "haproxy"), Some(0.0), "{body}");
+    match listener.accept() {
+        Ok(_) => panic!("the ungranted scrape_uri was contacted"),
+        Err(err) => assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock),
+    }
+    // Said once, at init; no denied fetch per scrape.
+    assert!(e.logs_matching(&["fetch failed"]).is_empty());
+    assert_eq!(
+        e.logs_matching(&["plugin=haproxy", "is not in the plugin's grants.fetch"])
+            .len(),
+        1,
+        "{:#?}",
+        e.logs_matching(&["plugin=haproxy"])
+    );
+    Ok(())
+}
+
+#[test]
 fn a_reload_that_fails_answers_500_and_the_page_shows_why() -> Result<()> {
     let dir = PluginsDir::new("truth-reload");
     dir.add("a", "conformance", Some("config:\n  prefix: a\n"));
@@ -193,6 +239,11 @@ fn each_failure_and_each_cause_is_logged_once() -> Result<()> {
         "{port}"
     );
     assert_eq!(port.matches(":99999").count(), 1, "{port}");
+    let web = dir.path.join("web.yml");
+    std::fs::write(&web, "tls_server_config:\n  certfile: x\n")?;
+    let web = start_refused(&dir.path, &["--web.config.file", &web.to_string_lossy()])?;
+    assert_eq!(web.matches("unknown field `certfile`").count(), 1, "{web}");
+    assert!(web.contains("tls_server_config: unknown field"), "{web}");
     Ok(())
 }
 
@@ -265,6 +316,57 @@ fn the_readme_flags_table_is_what_help_lists() -> Result<()> {
         .map(|row| row[0].clone())
         .collect();
     assert_eq!(documented, listed);
+    Ok(())
+}
+
+/// The `--flags` a usage line names.
+fn flags_in_usage(usage: &str) -> std::collections::BTreeSet<String> {
+    usage
+        .split(|c: char| c.is_whitespace() || c == '[' || c == ']')
+        .filter(|w| w.starts_with("--") && w.len() > 2)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The `--flags` a `--help` lists as options (one per line), `--help`
+/// aside.
+fn options_listed(help: &str) -> std::collections::BTreeSet<String> {
+    help.lines()
+        .filter_map(|l| l.trim_start().strip_prefix("--"))
+        .map(|f| format!("--{}", f.split([' ', '=', '<']).next().unwrap_or("")))
+        .filter(|f| f != "--help")
+        .collect()
+}
+
+#[test]
+fn the_top_level_usage_names_every_flag_of_each_command() -> Result<()> {
+    let help = |args: &[&str]| -> Result<String> {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_wasm_exporter"))
+            .args(args)
+            .output()?;
+        Ok(String::from_utf8(out.stdout)?)
+    };
+    let top = help(&["--help"])?;
+    // Flags every command takes (--log.*) are the top level's.
+    let global = options_listed(&top);
+    for command in [&["check"][..], &["plugin", "new"]] {
+        let prefix = format!("wasm_exporter {}", command.join(" "));
+        let usage = top
+            .lines()
+            .find(|l| {
+                l.trim_start()
+                    .trim_start_matches("usage: ")
+                    .starts_with(&prefix)
+            })
+            .unwrap_or_else(|| panic!("no usage line for {prefix}:\n{top}"));
+        let mut args = command.to_vec();
+        args.push("--help");
+        let own: std::collections::BTreeSet<String> = options_listed(&help(&args)?)
+            .difference(&global)
+            .cloned()
+            .collect();
+        assert_eq!(flags_in_usage(usage), own, "{prefix}");
+    }
     Ok(())
 }
 

@@ -37,14 +37,25 @@ pub struct Haproxy {
 impl Collector for Haproxy {
     type Config = Config;
 
+    /// Refuses a `scrape_uri` outside `grants.fetch` here, once, with the
+    /// fix, rather than one denied fetch per scrape.
     fn init(config: Config) -> Result<Self, InitError> {
-        Exporter::new(config.clone())
-            .map(|exporter| Haproxy {
-                exporter,
-                config,
-                probed: HashMap::new(),
-            })
-            .map_err(InitError::InvalidConfig)
+        let exporter = Exporter::new(config.clone()).map_err(InitError::InvalidConfig)?;
+        wasm_exporter_sdk::fetch::check_granted(&config.scrape_uri).map_err(|e| {
+            let why = match e {
+                wasm_exporter_sdk::fetch::FetchError::Denied(why)
+                | wasm_exporter_sdk::fetch::FetchError::InvalidTarget(why) => why,
+                other => format!("{other:?}"),
+            };
+            InitError::InvalidConfig(format!(
+                "scrape_uri: {why}; add it to grants.fetch in NAME.yml"
+            ))
+        })?;
+        Ok(Haproxy {
+            exporter,
+            config,
+            probed: HashMap::new(),
+        })
     }
 
     fn collect(&mut self) -> Result<Vec<MetricFamily>, CollectError> {
@@ -105,6 +116,23 @@ mod tests {
             "promex names from the config"
         );
         assert_eq!(testing::check(&families), Ok(()));
+    }
+
+    #[test]
+    fn a_scrape_uri_outside_the_grants_fails_init_and_is_never_fetched() {
+        let uri = "http://10.0.0.9:8404/stats;csv";
+        testing::respond(
+            uri,
+            Err(wasm_exporter_sdk::fetch::FetchError::Denied(format!(
+                "{uri} is not in the plugin's grants.fetch"
+            ))),
+        );
+        let err = testing::run::<Haproxy>(&format!(r#"{{"scrape_uri": "{uri}"}}"#), 1).unwrap_err();
+        assert!(
+            err.contains("scrape_uri: http://10.0.0.9:8404/stats;csv is not in the plugin's grants.fetch; add it to grants.fetch in NAME.yml"),
+            "{err}"
+        );
+        assert!(testing::requests().is_empty(), "{:?}", testing::requests());
     }
 
     #[test]

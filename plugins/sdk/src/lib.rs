@@ -127,6 +127,23 @@ pub mod fetch {
         return crate::testing::fetch(request);
     }
 
+    /// Whether the plugin's grants allow `target`, asked without reaching
+    /// it: a request with a zero timeout, which the host checks against the
+    /// grants and, its time being up, never sends. `Err` is the host's
+    /// answer for a target outside the grants (`denied`) or one it cannot
+    /// parse (`invalid-target`). Call it in `init` to refuse a
+    /// configuration whose target the plugin could never reach.
+    pub fn check_granted(target: &str) -> Result<(), FetchError> {
+        let request = Request {
+            timeout_ms: Some(0),
+            ..Request::new(target)
+        };
+        match fetch(&request) {
+            Err(e @ (FetchError::Denied(_) | FetchError::InvalidTarget(_))) => Err(e),
+            _ => Ok(()),
+        }
+    }
+
     impl Request {
         /// A request for `target` (`http(s)://...`, `unix:/path`,
         /// `tcp://host:port`) with TLS verification on and no timeout of its

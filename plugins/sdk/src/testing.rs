@@ -73,8 +73,21 @@ pub fn reset() {
 }
 
 /// What `fetch` does natively: the stand-in for the target, or `denied`,
-/// as the host answers a target the grants do not allow.
+/// as the host answers a target the grants do not allow. A request with a
+/// zero timeout is a grants check ([`crate::fetch::check_granted`]): never
+/// sent, so not among [`requests`]; natively every target is granted unless
+/// its stand-in is a `denied` or `invalid-target` error.
 pub(crate) fn fetch(request: &Request) -> Result<Response, FetchError> {
+    if request.timeout_ms == Some(0) {
+        return STANDINS.with(
+            |s| match s.borrow().iter().find(|(t, _)| *t == request.target) {
+                Some((_, Err(e @ (FetchError::Denied(_) | FetchError::InvalidTarget(_))))) => {
+                    Err(e.clone())
+                }
+                _ => Err(FetchError::Timeout),
+            },
+        );
+    }
     ASKED.with(|a| a.borrow_mut().push(request.clone()));
     STANDINS.with(|s| {
         s.borrow()

@@ -114,6 +114,12 @@ impl FetchContext {
         if let Some(ms) = req.timeout_ms {
             end = end.min(Instant::now() + Duration::from_millis(u64::from(ms)));
         }
+        // Out of time before anything is sent: nothing is. A plugin asks
+        // whether its grants allow a target, without reaching it, this way
+        // (a zero timeout: `denied`, or `timeout` when granted).
+        if end <= Instant::now() {
+            return Err(FetchError::Timeout);
+        }
         let cap = self.max_response_bytes;
         let work = async {
             match target {
@@ -152,6 +158,35 @@ fn redact(target: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn a_request_out_of_time_is_checked_against_the_grants_and_never_sent() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let granted = format!("tcp://127.0.0.1:{port}");
+        let ctx = FetchContext {
+            grants: Arc::new(Grants::parse(std::slice::from_ref(&granted)).unwrap()),
+            ..FetchContext::deny_all()
+        };
+        let request = |target: &str| Request {
+            target: target.to_owned(),
+            command: Some("show stat\n".to_owned()),
+            tls_verify: true,
+            timeout_ms: Some(0),
+        };
+        let far = Instant::now() + Duration::from_secs(10);
+        let mut log = LogBudget::new(1 << 10);
+        let answer = ctx.fetch("p", request(&granted), far, &mut log).await;
+        assert!(matches!(answer, Err(FetchError::Timeout)), "{answer:?}");
+        let denied = ctx
+            .fetch("p", request("tcp://127.0.0.1:1"), far, &mut log)
+            .await;
+        assert!(matches!(denied, Err(FetchError::Denied(_))), "{denied:?}");
+        // Nobody connected to the granted listener.
+        let accepted = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;
+        assert!(accepted.is_err(), "a connection was made");
+    }
 
     #[test]
     fn passwords_are_redacted() {

@@ -153,6 +153,9 @@ fn run(settings: Settings) -> anyhow::Result<ExitCode> {
                 return Err(e);
             }
         };
+        let scraper = Scraper::new(Arc::clone(&plugins), Arc::clone(&selfmetrics))
+            .with_disabled(settings.disabled.clone());
+        scraper.start_plugins().await;
         let catalogue = plugins.current();
         let failed = catalogue
             .plugins
@@ -171,10 +174,7 @@ fn run(settings: Settings) -> anyhow::Result<ExitCode> {
                 "no plugins: the directory holds no NAME.wasm; /metrics serves the exporter's own metrics only"
             );
         }
-        app.set_scraper(Arc::new(
-            Scraper::new(Arc::clone(&plugins), Arc::clone(&selfmetrics))
-                .with_disabled(settings.disabled.clone()),
-        ));
+        app.set_scraper(Arc::new(scraper));
         app.set_reload(reload::spawn(plugins, selfmetrics, settings.watch));
         server.await.context("HTTP server")?;
         tracing::info!("stopped");

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::catalogue::{Outcome, PluginEntry, Plugins};
-use crate::exposition::merge;
+use crate::exposition::merge::{self, SourceReport};
 use crate::exposition::model::Family;
 use crate::runtime::PluginError;
 use crate::selfmetrics::SelfMetrics;
@@ -54,6 +54,38 @@ impl Scraper {
     /// The plugins scraped.
     pub fn plugins(&self) -> &Arc<Plugins> {
         &self.plugins
+    }
+
+    /// Starts every plugin (instance and `init`) ahead of the first scrape,
+    /// all at once, and records each failure as that plugin's status: the
+    /// landing page and `/metrics` show a failed `init` from the start.
+    pub async fn start_plugins(&self) {
+        let catalogue = self.plugins.current();
+        let tasks: Vec<_> = catalogue
+            .plugins
+            .iter()
+            .map(|plugin| {
+                let plugin = Arc::clone(plugin);
+                let runtime = self.plugins.runtime().clone();
+                tokio::spawn(async move { plugin.start_early(&runtime).await })
+            })
+            .collect();
+        let started = futures::future::join_all(tasks).await;
+        for (plugin, outcome) in catalogue.plugins.iter().zip(started) {
+            match outcome {
+                Ok(Some(outcome)) => {
+                    self.selfmetrics.statuses.record(
+                        &plugin.name,
+                        &outcome,
+                        &SourceReport::default(),
+                    );
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(plugin = &*plugin.name, "starting the plugin failed: {e}")
+                }
+            }
+        }
     }
 
     /// Collects all plugins at once, each bounded by its own timeout and

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::outcome::{FetchCounts, Outcome};
 use crate::exposition::model::LabelValue;
@@ -161,16 +161,8 @@ impl PluginEntry {
         let raw = self.call(&mut supervisor, runtime, deadline).await;
         let duration = start.elapsed();
         let mut next_attempt = None;
-        if let Err(e) = &raw
-            && e.discards_instance()
-            && !matches!(e, PluginError::Backoff { .. })
-        {
-            supervisor.instance = None;
-            supervisor.failures += 1;
-            supervisor.last_error = e.to_string();
-            let wait = backoff(supervisor.failures);
-            supervisor.retry_at = (!wait.is_zero()).then(|| Instant::now() + wait);
-            next_attempt = supervisor.retry_at.map(|_| wait);
+        if let Err(e) = &raw {
+            next_attempt = note_failure(&mut supervisor, e);
         } else if raw.is_ok() {
             supervisor.failures = 0;
             supervisor.retry_at = None;
@@ -187,7 +179,6 @@ impl PluginEntry {
             Err(e) => (Err(e), Vec::new()),
         };
         let usage = supervisor.instance.as_mut().map(Instance::take_usage);
-        let stats = lock(&self.fetch.stats);
         Outcome {
             usage,
             id,
@@ -196,12 +187,43 @@ impl PluginEntry {
             duration,
             metadata: supervisor.metadata.clone(),
             next_attempt,
-            fetch: FetchCounts {
-                denied: stats.denied,
-                failed: stats.failed,
-                last_failure: stats.last_failure.clone(),
-            },
+            fetch: self.fetch_counts(),
         }
+    }
+
+    /// The plugin's fetch failures so far.
+    fn fetch_counts(&self) -> FetchCounts {
+        let stats = lock(&self.fetch.stats);
+        FetchCounts {
+            denied: stats.denied,
+            failed: stats.failed,
+            last_failure: stats.last_failure.clone(),
+        }
+    }
+
+    /// Instantiates and initialises the plugin ahead of its first collect
+    /// (at start), so that an `init` that fails is known at once rather
+    /// than at the first scrape. A failure is the outcome a collect would
+    /// have had (counted, with the same backoff); success, a file that did
+    /// not load (already reported) or an instance already there is none.
+    pub async fn start_early(&self, runtime: &Runtime) -> Option<Outcome> {
+        let mut supervisor = self.supervisor.lock().await;
+        if supervisor.instance.is_some() || self.pre.is_err() {
+            return None;
+        }
+        let begun = Instant::now();
+        let error = self
+            .start(&mut supervisor, runtime, begun + self.limits.timeout)
+            .await
+            .err()?;
+        let next_attempt = note_failure(&mut supervisor, &error);
+        let id = self.collects.fetch_add(1, Ordering::Relaxed) + 1;
+        Some(Outcome {
+            duration: begun.elapsed(),
+            next_attempt,
+            fetch: self.fetch_counts(),
+            ..Outcome::failed(id, error)
+        })
     }
 
     /// One call of `collect`, starting an instance first when there is
@@ -284,9 +306,22 @@ impl PluginEntry {
     }
 }
 
+/// After `error`: an error that discards the instance discards it and
+/// starts or extends the backoff. The wait before the next attempt, if any.
+fn note_failure(supervisor: &mut Supervisor, error: &PluginError) -> Option<Duration> {
+    if !error.discards_instance() || matches!(error, PluginError::Backoff { .. }) {
+        return None;
+    }
+    supervisor.instance = None;
+    supervisor.failures += 1;
+    supervisor.last_error = error.to_string();
+    let wait = backoff(supervisor.failures);
+    supervisor.retry_at = (!wait.is_zero()).then(|| Instant::now() + wait);
+    supervisor.retry_at.map(|_| wait)
+}
+
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
 
     use super::*;
     use crate::runtime::limits::{BACKOFF_BASE, HostDefaults};

@@ -84,9 +84,10 @@ fn trap_in_init_is_retried_with_exponential_backoff() -> Result<()> {
         Some("config:\n  stage: init\n"),
     );
     let exporter = Exporter::start(&dir.path, &[])?;
-    // Two attempts in a row, then a backoff of 1 s (doubling after each
-    // further failure): a third scrape right away does not run init again.
-    for (scrape, attempts) in [(1, 1.0), (2, 2.0), (3, 2.0)] {
+    // Two attempts in a row (at start, and at the first scrape), then a
+    // backoff of 1 s (doubling after each further failure): the scrapes
+    // right after do not run init again.
+    for (scrape, attempts) in [(1, 2.0), (2, 2.0), (3, 2.0)] {
         let body = exporter.scrape_text()?;
         assert_eq!(plugin_up(&body, "trap"), Some(0.0), "scrape {scrape}");
         assert_eq!(plugin_up(&body, "conformance"), Some(1.0));
@@ -154,7 +155,8 @@ fn bad_config_is_refused_by_init() -> Result<()> {
     let exporter = Exporter::start(&dir.path, &[])?;
     let body = exporter.scrape_text()?;
     assert_eq!(plugin_up(&body, "conformance"), Some(0.0));
-    assert_eq!(errors(&body, "conformance", "init"), 1.0);
+    // Tried at start and once more at the first scrape.
+    assert_eq!(errors(&body, "conformance", "init"), 2.0);
     exporter.wait_for_log(&["init rejected the config", "plugin=conformance"]);
     Ok(())
 }
@@ -174,7 +176,7 @@ fn a_bare_number_as_a_duration_is_refused_naming_the_key_in_limits_and_config() 
     assert_eq!(plugin_up(&body, "conformance"), Some(1.0));
     // The same grammar and the same words on both sides of the boundary.
     assert_eq!(plugin_up(&body, "in-config"), Some(0.0));
-    assert_eq!(errors(&body, "in-config", "init"), 1.0);
+    assert_eq!(errors(&body, "in-config", "init"), 2.0);
     exporter.wait_for_log(&[
         "plugin=in-config",
         "config.timeout: invalid duration 10: a number needs a unit",

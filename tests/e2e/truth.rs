@@ -85,11 +85,15 @@ fn a_scrape_uri_outside_the_grants_is_reported_at_init() -> Result<()> {
         Ok(_) => panic!("the ungranted scrape_uri was contacted"),
         Err(err) => assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock),
     }
-    // Said once, at init; no denied fetch per scrape.
+    // Reported down once, at init; no denied fetch per scrape.
     assert!(e.logs_matching(&["fetch failed"]).is_empty());
     assert_eq!(
-        e.logs_matching(&["plugin=haproxy", "is not in the plugin's grants.fetch"])
-            .len(),
+        e.logs_matching(&[
+            "plugin down:",
+            "plugin=haproxy",
+            "is not in the plugin's grants.fetch"
+        ])
+        .len(),
         1,
         "{:#?}",
         e.logs_matching(&["plugin=haproxy"])

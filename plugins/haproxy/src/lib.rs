@@ -37,11 +37,19 @@ pub struct Haproxy {
 impl Collector for Haproxy {
     type Config = Config;
 
-    /// Refuses a `scrape_uri` outside `grants.fetch` here, once, with the
-    /// fix, rather than one denied fetch per scrape.
+    /// Refuses a `scrape_uri` set outside `grants.fetch` here, once, with
+    /// the fix, rather than one denied fetch per scrape. The default one is
+    /// not checked: a `/probe` module (`enabled: false`) grants its probe
+    /// targets only.
     fn init(config: Config) -> Result<Self, InitError> {
         let exporter = Exporter::new(config.clone()).map_err(InitError::InvalidConfig)?;
-        wasm_exporter_sdk::fetch::check_granted(&config.scrape_uri).map_err(|e| {
+        let set = config.scrape_uri != Config::default().scrape_uri;
+        let granted = if set {
+            wasm_exporter_sdk::fetch::check_granted(&config.scrape_uri)
+        } else {
+            Ok(())
+        };
+        granted.map_err(|e| {
             let why = match e {
                 wasm_exporter_sdk::fetch::FetchError::Denied(why)
                 | wasm_exporter_sdk::fetch::FetchError::InvalidTarget(why) => why,

@@ -81,11 +81,15 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
-def peak_rss_kib(pid):
+def status_kib(pid, field):
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1])
     return 0
+
+
+def peak_rss_kib(pid):
+    return status_kib(pid, "VmHWM")
 
 
 class Proc:
@@ -464,6 +468,48 @@ def bench_series():
     return out
 
 
+# ---------------------------------------------------------------- memory
+
+
+def bench_memory():
+    """The host's memory in two cases: RSS once the Python and JavaScript
+    conformance plugins are loaded and scraped, without a cache directory
+    (so both are compiled on the spot); and the peak while a plugin returns
+    200,000 one-series families under default limits (refused: over
+    max_families)."""
+    log("memory")
+    out = {}
+    guests = {f: PLUGINS / f for f in ("conformance-py.wasm", "conformance-js.wasm")}
+    if all(p.exists() for p in guests.values()):
+        # Two names for the same families otherwise: the second clashes.
+        d = ours_dir("plugins-guests", {**guests, "conformance-js.yml": "config:\n  prefix: js\n"})
+        port = free_port()
+        p = Proc([str(EXPORTER), "--plugins.dir", str(d), "--plugins.watch=false",
+                  "--web.listen-address", f"127.0.0.1:{port}", "--log.level", "warn"], "guests.log")
+        try:
+            wait_http(f"http://127.0.0.1:{port}/-/ready", p.p, timeout=300)
+            get(f"http://127.0.0.1:{port}/metrics")
+            time.sleep(1)
+            out["guests"] = {"rss_mib": status_kib(p.pid, "VmRSS") / 1024,
+                             "peak_rss_mib": peak_rss_kib(p.pid) / 1024}
+        finally:
+            p.stop()
+    d = ours_dir("plugins-families", {
+        "faulty.wasm": PLUGINS / "faulty.wasm",
+        "faulty.yml": "config:\n  fault: too_many_families\n  families: 200000\n",
+    })
+    p, url = start_ours(d, "families.log")
+    try:
+        for _ in range(3):
+            get(url)
+        out["families"] = {"peak_rss_mib": peak_rss_kib(p.pid) / 1024,
+                           "rss_mib": status_kib(p.pid, "VmRSS") / 1024}
+    finally:
+        p.stop()
+    log(f"  {json.dumps(out)}")
+    return out
+
+
 # ------------------------------------------------------------- criterion
 
 
@@ -530,6 +576,13 @@ def targets(res):
         rows.append(("protobuf encoding vs text at 500x10", "≤ 1×",
                      ratio(c["encode_protobuf"]["median_ms"], c["encode_text"]["median_ms"]),
                      lambda x: x <= 1, "{:.2f}×"))
+    mem = res.get("memory", {})
+    if "families" in mem:
+        rows.append(("host peak RSS, a plugin returning 200,000 one-series families, default limits", "≤ 256 MiB",
+                     mem["families"]["peak_rss_mib"], lambda x: x <= 256, "{:.0f} MiB"))
+    if "guests" in mem:
+        rows.append(("host RSS after loading the Python and JavaScript conformance plugins, no cache dir",
+                     "≤ 150 MiB", mem["guests"]["rss_mib"], lambda x: x <= 150, "{:.0f} MiB"))
     lines = ["| measure | target | this run | |", "|---|---|---|---|"]
     for name, target, value, ok, fmt in rows:
         lines.append(f"| {name} | {target} | {fmt.format(value)} | {'met' if ok(value) else '**gap**'} |")
@@ -659,7 +712,7 @@ def main():
     if only and prev.exists():
         res = json.loads(prev.read_text())
     steps = [("haproxy", bench_haproxy), ("simulator", bench_simulator), ("criterion", bench_criterion),
-             ("startup", bench_startup), ("series", bench_series)]
+             ("startup", bench_startup), ("series", bench_series), ("memory", bench_memory)]
     for name, fn in steps:
         if only == {"report"}:
             break

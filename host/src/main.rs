@@ -13,13 +13,19 @@ use wasm_exporter::catalogue::Plugins;
 use wasm_exporter::check::{CheckOptions, check};
 use wasm_exporter::cli::{CheckArgs, Command, Flags, NewArgs, PluginCommand, Settings};
 use wasm_exporter::http::{self, App, WebSettings};
-use wasm_exporter::runtime::Runtime;
+use wasm_exporter::runtime::{Runtime, engine};
 use wasm_exporter::scrape::Scraper;
 use wasm_exporter::selfmetrics::SelfMetrics;
 use wasm_exporter::webconfig::{SocketOptions, WebConfig};
 use wasm_exporter::{logging, reload};
 
 fn main() -> ExitCode {
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == engine::COMPILE_COMMAND)
+    {
+        return compile_for_parent();
+    }
     let flags = Flags::parse();
     if flags.version {
         print!("{}", wasm_exporter::cli::version());
@@ -36,6 +42,26 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The child of [`Runtime::compiling_in_child`]: a `.wasm` on stdin, the
+/// compiled component on stdout, the error on stderr.
+fn compile_for_parent() -> ExitCode {
+    use std::io::{Read as _, Write as _};
+    let mut wasm = Vec::new();
+    if let Err(e) = std::io::stdin().read_to_end(&mut wasm) {
+        eprintln!("reading the component: {e}");
+        return ExitCode::FAILURE;
+    }
+    let compiled = engine::precompile(&wasm).map_err(|e| e.to_string());
+    drop(wasm);
+    match compiled.and_then(|c| std::io::stdout().write_all(&c).map_err(|e| e.to_string())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
             ExitCode::FAILURE
         }
     }
@@ -140,6 +166,12 @@ fn run(settings: Settings) -> anyhow::Result<ExitCode> {
             let wasm = match &load.cache_dir {
                 Some(dir) => Runtime::with_cache_dir(dir)?,
                 None => Runtime::new()?,
+            };
+            // Large plugins compile in a child, whose memory goes back to
+            // the system when it exits.
+            let wasm = match std::env::current_exe() {
+                Ok(exe) => wasm.compiling_in_child(exe),
+                Err(_) => wasm,
             };
             Ok(Plugins::load(wasm, &load.plugins_dir, load.defaults)?)
         })

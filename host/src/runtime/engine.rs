@@ -1,6 +1,9 @@
 //! The one wasmtime `Engine` (epoch interruption on, a ticker thread) and the
 //! `Linker` shared by every plugin.
 
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
 
@@ -29,6 +32,16 @@ pub enum RuntimeError {
     Version(String),
 }
 
+/// The first argument that makes the binary a compiler for its parent
+/// (see [`Runtime::compiling_in_child`]): the `.wasm` on stdin, the
+/// compiled component on stdout.
+pub const COMPILE_COMMAND: &str = "__compile";
+
+/// Components at least this large are compiled in a child process: an
+/// interpreter inside a component (Python, JavaScript: 10-20 MB) makes
+/// Cranelift use half a gigabyte, which the allocator keeps once freed.
+pub const CHILD_COMPILE_MIN_BYTES: usize = 1 << 20;
+
 /// The engine and linker all plugins share.
 #[derive(Clone)]
 pub struct Runtime {
@@ -36,6 +49,39 @@ pub struct Runtime {
     linker: std::sync::Arc<Linker<StoreState>>,
     cache: Option<std::sync::Arc<ComponentCache>>,
     handles: std::sync::Arc<HandlePool>,
+    /// The binary that compiles large components in a child process, if
+    /// any.
+    compiler: Option<PathBuf>,
+}
+
+/// The engine's settings: the same in the exporter and in a compiling
+/// child, whose output must load here.
+fn engine_config() -> Config {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    config.wasm_component_model(true);
+    config
+}
+
+/// What the child does ([`COMPILE_COMMAND`]): compiles `wasm` with the
+/// exporter's engine settings into the form [`Component::deserialize`]
+/// loads.
+pub fn precompile(wasm: &[u8]) -> Result<Vec<u8>, RuntimeError> {
+    let engine = Engine::new(&engine_config()).map_err(|e| RuntimeError::Setup(error_chain(&e)))?;
+    engine
+        .precompile_component(wasm)
+        .map_err(|e| compile_error(wasm, &e))
+}
+
+/// A compile failure, with a hint when `wasm` is a core module.
+fn compile_error(wasm: &[u8], e: &wasmtime::Error) -> RuntimeError {
+    let mut why = error_chain(e);
+    if is_core_module(wasm) {
+        why.push_str(
+            "; this is a core module, not a component: build for wasm32-wasip2 (cargo build --target wasm32-wasip2), or make a component of it with componentize-py, componentize-js or wit-component",
+        );
+    }
+    RuntimeError::Compile(why)
 }
 
 impl Runtime {
@@ -43,10 +89,8 @@ impl Runtime {
     /// grants nothing by itself; see [`StoreState::new`]) and the host
     /// interface.
     pub fn new() -> Result<Self, RuntimeError> {
-        let mut config = Config::new();
-        config.epoch_interruption(true);
-        config.wasm_component_model(true);
-        let engine = Engine::new(&config).map_err(|e| RuntimeError::Setup(error_chain(&e)))?;
+        let engine =
+            Engine::new(&engine_config()).map_err(|e| RuntimeError::Setup(error_chain(&e)))?;
 
         let weak = engine.weak();
         std::thread::Builder::new()
@@ -71,7 +115,17 @@ impl Runtime {
             linker: std::sync::Arc::new(linker),
             cache: None,
             handles: HandlePool::for_process(),
+            compiler: None,
         })
+    }
+
+    /// Compiles components of [`CHILD_COMPILE_MIN_BYTES`] or more in a
+    /// child process running `exe` (this binary) with [`COMPILE_COMMAND`],
+    /// so that the compiler's memory goes back to the system when the child
+    /// exits; only the compiled code is mapped here.
+    pub fn compiling_in_child(mut self, exe: PathBuf) -> Self {
+        self.compiler = Some(exe);
+        self
     }
 
     /// The same, keeping compiled plugins in `dir` (`--plugins.cache-dir`).
@@ -105,16 +159,9 @@ impl Runtime {
     /// against the world of the contract version it was built for, ready
     /// for fast instantiation.
     pub fn prepare(&self, wasm: &[u8]) -> Result<(PluginPre, Lookup), RuntimeError> {
-        let compile = || {
-            Component::new(&self.engine, wasm).map_err(|e| {
-                let mut why = error_chain(&e);
-                if is_core_module(wasm) {
-                    why.push_str(
-                        "; this is a core module, not a component: build for wasm32-wasip2 (cargo build --target wasm32-wasip2), or make a component of it with componentize-py, componentize-js or wit-component",
-                    );
-                }
-                RuntimeError::Compile(why)
-            })
+        let compile = || match &self.compiler {
+            Some(exe) if wasm.len() >= CHILD_COMPILE_MIN_BYTES => self.compile_in_child(exe, wasm),
+            _ => Component::new(&self.engine, wasm).map_err(|e| compile_error(wasm, &e)),
         };
         let (component, lookup) = match &self.cache {
             Some(cache) => cache.get_or_compile(&self.engine, wasm, compile)?,
@@ -130,6 +177,56 @@ impl Runtime {
             .prepare(pre)
             .map_err(|e| RuntimeError::Link(error_chain(&e)))?;
         Ok((pre, lookup))
+    }
+}
+
+impl Runtime {
+    /// Compiles `wasm` in a child process (see [`Self::compiling_in_child`])
+    /// and loads what it wrote. A child that cannot be started (the binary
+    /// replaced on disk by an upgrade) leaves the compile to this process.
+    fn compile_in_child(&self, exe: &Path, wasm: &[u8]) -> Result<Component, RuntimeError> {
+        let child = std::process::Command::new(exe)
+            .arg(COMPILE_COMMAND)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn();
+        let mut child = match child {
+            Ok(child) => child,
+            Err(e) => {
+                tracing::warn!(exe = %exe.display(), "cannot start a compiler process, compiling here: {e}");
+                return Component::new(&self.engine, wasm).map_err(|e| compile_error(wasm, &e));
+            }
+        };
+        // The child reads all of stdin before it writes anything.
+        let sent = child.stdin.take().map(|mut stdin| stdin.write_all(wasm));
+        let out = child
+            .wait_with_output()
+            .map_err(|e| RuntimeError::Compile(format!("compiler process: {e}")))?;
+        if !out.status.success() {
+            let why = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+            return Err(RuntimeError::Compile(if why.is_empty() {
+                format!("compiler process failed ({})", out.status)
+            } else {
+                why
+            }));
+        }
+        if let Some(Err(e)) = sent {
+            return Err(RuntimeError::Compile(format!("compiler process: {e}")));
+        }
+        // SAFETY: wasmtime requires the bytes to come from its own
+        // `precompile_component` with a compatible engine. They do: the
+        // child is this binary (`current_exe`), which compiled them with
+        // `engine_config()`, as this engine was built; wasmtime checks its
+        // version and settings itself and errors on a mismatch.
+        #[allow(unsafe_code)]
+        let component = unsafe { Component::deserialize(&self.engine, &out.stdout) };
+        component.map_err(|e| {
+            RuntimeError::Compile(format!(
+                "loading the compiled component: {}",
+                error_chain(&e)
+            ))
+        })
     }
 }
 

@@ -65,13 +65,19 @@ pub fn families() -> Vec<Family> {
                 rss * page_size(),
             ));
         }
-        if let (Some(start_ticks), Some(boot)) = (field(22), boot_time()) {
+        // The start never changes: worked out from the first read.
+        static START: std::sync::OnceLock<Option<f64>> = std::sync::OnceLock::new();
+        let start = *START.get_or_init(|| {
+            let (ticks, boot) = (field(22)?, boot_time()?);
+            Some(boot + ticks / ticks_per_second())
+        });
+        if let Some(start) = start {
             out.push(single(
                 Kind::Gauge,
                 "process_start_time_seconds",
                 "Start time of the process since unix epoch in seconds.",
                 "seconds",
-                boot + start_ticks / ticks_per_second(),
+                start,
             ));
         }
     }
@@ -84,35 +90,27 @@ pub fn families() -> Vec<Family> {
             fds.count() as f64,
         ));
     }
-    if let Ok(limits) = std::fs::read_to_string("/proc/self/limits") {
-        let soft = |prefix: &str| -> Option<f64> {
-            let line = limits.lines().find(|l| l.starts_with(prefix))?;
-            let value = line[prefix.len()..].split_whitespace().next()?;
-            Some(if value == "unlimited" {
-                f64::INFINITY
-            } else {
-                value.parse().ok()?
-            })
-        };
-        if let Some(max) = soft("Max open files") {
-            out.push(single(
-                Kind::Gauge,
-                "process_max_fds",
-                "Maximum number of open file descriptors.",
-                "",
-                max,
-            ));
-        }
-        if let Some(max) = soft("Max address space") {
-            out.push(single(
-                Kind::Gauge,
-                "process_virtual_memory_max_bytes",
-                "Maximum amount of virtual memory available in bytes.",
-                "bytes",
-                max,
-            ));
-        }
-    }
+    // The soft limits, as /proc/self/limits shows them, without reading
+    // it: two system calls.
+    let soft = |resource| {
+        rustix::process::getrlimit(resource)
+            .current
+            .map_or(f64::INFINITY, |v| v as f64)
+    };
+    out.push(single(
+        Kind::Gauge,
+        "process_max_fds",
+        "Maximum number of open file descriptors.",
+        "",
+        soft(rustix::process::Resource::Nofile),
+    ));
+    out.push(single(
+        Kind::Gauge,
+        "process_virtual_memory_max_bytes",
+        "Maximum amount of virtual memory available in bytes.",
+        "bytes",
+        soft(rustix::process::Resource::As),
+    ));
     out
 }
 
@@ -133,7 +131,23 @@ mod tests {
 
     #[test]
     fn reads_this_process() {
+        // The kernel's own figure, in kB, read before and after (other
+        // tests allocate meanwhile): a wrong page size would be 4x or 16x
+        // off on a 16K- or 64K-page machine.
+        let vm_rss = || -> f64 {
+            let status = std::fs::read_to_string("/proc/self/status").unwrap();
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next())
+                .unwrap()
+                .parse::<f64>()
+                .unwrap()
+                * 1024.0
+        };
+        let before = vm_rss();
         let families = families();
+        let after = vm_rss();
         let names: Vec<&str> = families.iter().map(|f| f.name.as_str()).collect();
         for want in [
             "process_cpu_seconds_total",
@@ -153,19 +167,24 @@ mod tests {
                 })
                 .unwrap()
         };
-        // The kernel's own figure, in kB: a wrong page size would be 4x
-        // or 16x off on a 16K- or 64K-page machine.
-        let status = std::fs::read_to_string("/proc/self/status").unwrap();
-        let kb: f64 = status
+        let rss = value("process_resident_memory_bytes");
+        assert!(
+            rss >= before.min(after) * 0.8 && rss <= before.max(after) * 1.25,
+            "rss {rss} vs VmRSS {before}..{after} bytes"
+        );
+        // The limit from getrlimit is the one /proc/self/limits shows.
+        let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
+        let line = limits
             .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next())
+            .find(|l| l.starts_with("Max open files"))
+            .unwrap();
+        let soft: f64 = line["Max open files".len()..]
+            .split_whitespace()
+            .next()
             .unwrap()
             .parse()
             .unwrap();
-        let rss = value("process_resident_memory_bytes");
-        let ratio = rss / (kb * 1024.0);
-        assert!((0.8..1.25).contains(&ratio), "rss {rss} vs VmRSS {kb} kB");
+        assert_eq!(value("process_max_fds"), soft);
         // The start time from the clocks agrees with /proc/stat's btime
         // where that is readable.
         let start = value("process_start_time_seconds");

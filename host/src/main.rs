@@ -56,7 +56,11 @@ fn compile_for_parent() -> ExitCode {
         eprintln!("reading the component: {e}");
         return ExitCode::FAILURE;
     }
-    let compiled = engine::precompile(&wasm).map_err(|e| e.to_string());
+    // The parent wraps a compile error in its own words: only the cause.
+    let compiled = engine::precompile(&wasm).map_err(|e| match e {
+        wasm_exporter::runtime::RuntimeError::Compile(why) => why,
+        other => other.to_string(),
+    });
     drop(wasm);
     match compiled.and_then(|c| std::io::stdout().write_all(&c).map_err(|e| e.to_string())) {
         Ok(()) => ExitCode::SUCCESS,

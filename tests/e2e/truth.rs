@@ -429,3 +429,30 @@ fn the_readme_self_metrics_table_is_what_metrics_serves() -> Result<()> {
     assert_eq!(documented, served);
     Ok(())
 }
+
+#[test]
+fn a_large_plugin_compiled_in_a_child_fails_with_its_cause_once() -> Result<()> {
+    // Over 1 MiB: compiled in a child process. A core module's header,
+    // then garbage.
+    let dir = PluginsDir::new("truth-child-compile");
+    let mut bytes = b"\0asm\x01\0\0\0".to_vec();
+    bytes.resize(2 << 20, 0x42);
+    dir.write("big.wasm", &bytes);
+    dir.add("healthy", "conformance", None);
+    let e = Exporter::start(&dir.path, &[])?;
+    let page = e.get("/", &[])?.text()?;
+    let big = row(&page, "big").expect("a row for big");
+    assert!(big.contains("<td class=\"state\">down</td>"), "{big}");
+    assert_eq!(
+        big.matches("not a valid WebAssembly component").count(),
+        1,
+        "{big}"
+    );
+    assert!(
+        big.contains("this is a core module, not a component"),
+        "{big}"
+    );
+    let body = e.scrape_text()?;
+    assert_eq!(plugin_up(&body, "healthy"), Some(1.0));
+    Ok(())
+}

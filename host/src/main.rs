@@ -48,22 +48,19 @@ fn main() -> ExitCode {
     }
 }
 
-/// glibc's malloc, set for a process whose large allocations live for one
-/// scrape (a 500x10 HAProxy: a 10 MB body, 145k series): one arena, so
-/// that memory freed by one worker thread is reused by the next instead of
-/// being kept per thread, and a fixed mmap threshold of 128 KiB, so that
-/// large blocks go back to the system when freed (by default the
-/// threshold rises to the largest block freed, and every later body then
-/// comes from, and stays in, the heap). At 500x10, eight sequential
-/// scrapes: RSS 133 -> 63 MiB, peak 133 -> 87 MiB (BENCHMARKS.md).
+/// glibc's malloc with one arena: a scrape's large blocks (a 500x10
+/// HAProxy: a 10 MB body, 145k series) are freed on whichever worker
+/// thread finishes with them, and with an arena per thread each kept its
+/// own copy of that high-water mark. At 500x10, 80 scrapes (`scripts/ab.py`
+/// in one run): peak RSS 0.79x, CPU 1.02x (noise). A fixed mmap threshold
+/// as well gave 0.73x RSS for 1.09-1.19x CPU, and was left out.
 fn tune_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets two of the allocator's parameters, with
-    // values glibc documents; this runs first in main, before any thread.
+    // SAFETY: mallopt only sets one of the allocator's parameters, with a
+    // value glibc documents; this runs first in main, before any thread.
     #[allow(unsafe_code)]
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 1);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 << 10);
     }
 }
 

@@ -60,8 +60,17 @@ fn engine_config() -> Config {
     let mut config = Config::new();
     config.epoch_interruption(true);
     config.wasm_component_model(true);
+    // For profiling (make bench): name the plugins' compiled functions in
+    // /tmp/perf-PID.map, which perf reads. Changes no compiled code.
+    if std::env::var_os(PERF_MAP_ENV).is_some_and(|v| v == "1") {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     config
 }
+
+/// With this set to `1`, the plugins' compiled functions are named in
+/// `/tmp/perf-PID.map` for `perf` (guest code is otherwise bare addresses).
+pub const PERF_MAP_ENV: &str = "WASM_EXPORTER_PERF_MAP";
 
 /// What the child does ([`COMPILE_COMMAND`]): compiles `wasm` with the
 /// exporter's engine settings into the form [`Component::deserialize`]

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use wasm_exporter_sdk::fetch::{FetchError, Request, Response};
+use wasm_exporter_sdk::strings::FnvBuildHasher;
 use wasm_exporter_sdk::{Level, MetricFamily, log};
 
 use crate::csv::{Field as CsvField, Reader};
@@ -464,7 +465,9 @@ impl Layout {
 #[derive(Default)]
 struct Builder {
     families: Vec<MetricFamily>,
-    index: HashMap<(u8, &'static str), usize>,
+    /// Looked up once per series: FNV, not SipHash (7.6 % of a 500x10
+    /// scrape's CPU went to SipHash here).
+    index: HashMap<(u8, &'static str), usize, FnvBuildHasher>,
 }
 
 impl Builder {

@@ -12,9 +12,14 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// FNV-1a: label values are short and not attacker-chosen inside one
-/// plugin, so a fast hash beats SipHash here.
-#[derive(Default)]
-struct Fnv(u64);
+/// plugin, so a fast hash beats SipHash here. A plugin's own maps keyed by
+/// short strings, looked up once per series, gain as much from it
+/// ([`FnvBuildHasher`]): std's `HashMap` hashes with SipHash.
+#[derive(Default, Debug, Clone, Copy)]
+pub struct Fnv(u64);
+
+/// For `HashMap<K, V, FnvBuildHasher>`: see [`Fnv`].
+pub type FnvBuildHasher = BuildHasherDefault<Fnv>;
 
 impl Hasher for Fnv {
     fn finish(&self) -> u64 {
@@ -37,7 +42,7 @@ impl Hasher for Fnv {
 
 #[derive(Default)]
 struct Table {
-    index: HashMap<Box<str>, u32, BuildHasherDefault<Fnv>>,
+    index: HashMap<Box<str>, u32, FnvBuildHasher>,
     strings: Vec<String>,
 }
 

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use wasm_exporter_sdk::fetch::{FetchError, Request, Response};
-use wasm_exporter_sdk::strings::FnvBuildHasher;
+use wasm_exporter_sdk::strings::FxBuildHasher;
 use wasm_exporter_sdk::{Level, MetricFamily, log};
 
 use crate::csv::{Field as CsvField, Reader};
@@ -465,9 +465,9 @@ impl Layout {
 #[derive(Default)]
 struct Builder {
     families: Vec<MetricFamily>,
-    /// Looked up once per series: FNV, not SipHash (7.6 % of a 500x10
+    /// Looked up once per series: Fx, not SipHash (7.6 % of a 500x10
     /// scrape's CPU went to SipHash here).
-    index: HashMap<(u8, &'static str), usize, FnvBuildHasher>,
+    index: HashMap<(u8, &'static str), usize, FxBuildHasher>,
 }
 
 impl Builder {

@@ -187,9 +187,9 @@ pub struct Row<'a> {
 #[derive(Default)]
 pub struct Builder {
     families: Vec<MetricFamily>,
-    /// Each family's place in `families`, by scope and name (FNV: looked
-    /// up once per series).
-    index: HashMap<(&'static str, &'static str), usize, wasm_exporter_sdk::strings::FnvBuildHasher>,
+    /// Each family's place in `families`, by scope and name (Fx: looked up
+    /// once per series).
+    index: HashMap<(&'static str, &'static str), usize, wasm_exporter_sdk::strings::FxBuildHasher>,
     /// Per backend with servers: its servers by state, and by check
     /// result.
     aggregated: BTreeMap<String, ([u64; 5], [u64; 16])>,

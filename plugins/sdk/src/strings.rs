@@ -11,38 +11,73 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-/// FNV-1a: label values are short and not attacker-chosen inside one
-/// plugin, so a fast hash beats SipHash here. A plugin's own maps keyed by
-/// short strings, looked up once per series, gain as much from it
-/// ([`FnvBuildHasher`]): std's `HashMap` hashes with SipHash.
+/// The Fx hash (rustc's): a word at a time, one rotate, xor and multiply
+/// per 8 bytes. Label values are short and not attacker-chosen inside one
+/// plugin, so a fast hash beats std's SipHash, and FNV's byte at a time
+/// (each was 7-8 % of a 500x10 HAProxy scrape's CPU). A plugin's own maps
+/// keyed by short strings and looked up once per series gain as much from
+/// it: `HashMap<K, V, FxBuildHasher>`.
 #[derive(Default, Debug, Clone, Copy)]
-pub struct Fnv(u64);
+pub struct Fx(u64);
 
-/// For `HashMap<K, V, FnvBuildHasher>`: see [`Fnv`].
-pub type FnvBuildHasher = BuildHasherDefault<Fnv>;
+/// For `HashMap<K, V, FxBuildHasher>`: see [`Fx`].
+pub type FxBuildHasher = BuildHasherDefault<Fx>;
 
-impl Hasher for Fnv {
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl Fx {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for Fx {
+    #[inline]
     fn finish(&self) -> u64 {
         self.0
     }
 
+    #[inline]
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
         }
-        self.0 = h;
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
     }
 }
 
 #[derive(Default)]
 struct Table {
-    index: HashMap<Box<str>, u32, FnvBuildHasher>,
+    index: HashMap<Box<str>, u32, FxBuildHasher>,
     strings: Vec<String>,
 }
 

@@ -228,16 +228,8 @@ impl Exporter {
     }
 
     /// The kind of a row (by its `type`) if it is exported: a frontend,
-    /// backend or server not in an excluded state, and not a repeat (a
-    /// repeated row would repeat series; it is counted and the first kept).
-    fn admit(
-        &mut self,
-        seen: &mut HashSet<(u8, String, String)>,
-        type_: &str,
-        proxy: &str,
-        server: &str,
-        status: &str,
-    ) -> Option<Kind> {
+    /// backend or server not in an excluded state.
+    fn admit(&self, type_: &str, status: &str) -> Option<Kind> {
         let kind = match type_ {
             "0" => Kind::Frontend,
             "1" => Kind::Backend,
@@ -247,23 +239,20 @@ impl Exporter {
         if kind == Kind::Server && self.excluded_states.contains(status) {
             return None;
         }
-        if !seen.insert((kind as u8, proxy.to_owned(), server.to_owned())) {
-            log(
-                Level::Debug,
-                &format!("duplicate CSV row for {proxy}/{server}"),
-            );
-            self.parse_failures += 1;
-            return None;
-        }
         Some(kind)
     }
 
     /// Reads every record of the CSV `text`: one that cannot be read, is
     /// shorter than haproxy_exporter accepts, or (`keys` says `None`) that
     /// the layout cannot place is counted as a parse failure; each row that
-    /// [`Self::admit`] takes goes to `row` with its kind and names. The
-    /// layout is made once per header (`make`), or is `cached`'s when the
-    /// header is unchanged, and is returned for the next scrape's cache.
+    /// [`Self::admit`] takes goes to `row` with its kind and names, in the
+    /// order of (kind, proxy, server). That is the order the host serves
+    /// series in, so most families arrive sorted and the host only checks
+    /// them: one sort of the rows here instead of one of every family's
+    /// series there. A repeated row would repeat series: it is counted and
+    /// the first kept. The layout is made once per header (`make`), or is
+    /// `cached`'s when the header is unchanged, and is returned for the
+    /// next scrape's cache.
     fn each_row<'t, L>(
         &mut self,
         text: &'t str,
@@ -276,7 +265,8 @@ impl Exporter {
         let mut fields: Vec<CsvField<'t>> = Vec::with_capacity(128);
         let mut cached = cached;
         let mut layout: Option<L> = None;
-        let mut seen: HashSet<(u8, String, String)> = HashSet::new();
+        // The rows admitted: kind, proxy, server, and the record's line.
+        let mut rows: Vec<(Kind, String, String, &'t str)> = Vec::new();
         while let Some(record) = reader.read(&mut fields) {
             if let Err(e) = record {
                 log(Level::Debug, &format!("Can't read CSV: {e}"));
@@ -309,20 +299,41 @@ impl Exporter {
             };
             let get =
                 |pos: Option<usize>| pos.and_then(|p| fields.get(p)).map_or("", |f| f.as_ref());
-            let (proxy, server) = (get(pxname), get(svname));
-            let Some(kind) = self.admit(&mut seen, get(type_), proxy, server, get(status)) else {
+            let Some(kind) = self.admit(get(type_), get(status)) else {
                 continue;
             };
-            row(
-                self,
-                layout,
-                RowKeys {
-                    kind,
-                    proxy,
-                    server,
-                },
-                &fields,
-            );
+            rows.push((
+                kind,
+                get(pxname).to_owned(),
+                get(svname).to_owned(),
+                reader.record(),
+            ));
+        }
+        // Stable: of repeated rows, the first stays first.
+        rows.sort_by(|a, b| (a.0 as u8, &a.1, &a.2).cmp(&(b.0 as u8, &b.1, &b.2)));
+        if let Some(layout) = &layout {
+            let mut last: Option<(Kind, &str, &str)> = None;
+            for (kind, proxy, server, line) in &rows {
+                let key = (*kind, proxy.as_str(), server.as_str());
+                if last == Some(key) {
+                    log(
+                        Level::Debug,
+                        &format!("duplicate CSV row for {proxy}/{server}"),
+                    );
+                    self.parse_failures += 1;
+                    continue;
+                }
+                last = Some(key);
+                // The line read once already: it splits the same again.
+                if let Some(Ok(())) = Reader::new(line).read(&mut fields) {
+                    let keys = RowKeys {
+                        kind: *kind,
+                        proxy,
+                        server,
+                    };
+                    row(self, layout, keys, &fields);
+                }
+            }
         }
         layout.map(|l| (reader.header.unwrap_or("").to_owned(), l))
     }

@@ -58,8 +58,6 @@ pub struct Reader<'a> {
     /// The last comment line seen before the first record (HAProxy's
     /// `# pxname,svname,...` header), without the `#`.
     pub header: Option<&'a str>,
-    /// The line of the last record read.
-    record: &'a str,
 }
 
 impl<'a> Reader<'a> {
@@ -71,14 +69,7 @@ impl<'a> Reader<'a> {
             line: 0,
             fields_per_record: None,
             header: None,
-            record: "",
         }
-    }
-
-    /// The line of the last record read (a record is one line), to read
-    /// it again with a new reader.
-    pub fn record(&self) -> &'a str {
-        self.record
     }
 
     /// The next line without its terminator, or `None` at the end.
@@ -113,7 +104,6 @@ impl<'a> Reader<'a> {
             }
         };
         let start_line = self.line;
-        self.record = line;
         if let Err(e) = self.split(line, start_line, fields) {
             return Some(Err(e));
         }

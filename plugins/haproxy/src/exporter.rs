@@ -232,7 +232,7 @@ impl Exporter {
     /// repeated row would repeat series; it is counted and the first kept).
     fn admit(
         &mut self,
-        seen: &mut HashSet<(u8, String, String), FxBuildHasher>,
+        seen: &mut HashSet<(u8, String, String)>,
         type_: &str,
         proxy: &str,
         server: &str,
@@ -276,7 +276,7 @@ impl Exporter {
         let mut fields: Vec<CsvField<'t>> = Vec::with_capacity(128);
         let mut cached = cached;
         let mut layout: Option<L> = None;
-        let mut seen: HashSet<(u8, String, String), FxBuildHasher> = HashSet::default();
+        let mut seen: HashSet<(u8, String, String)> = HashSet::new();
         while let Some(record) = reader.read(&mut fields) {
             if let Err(e) = record {
                 log(Level::Debug, &format!("Can't read CSV: {e}"));
@@ -373,7 +373,6 @@ impl Exporter {
             |header| Layout::new(header, &server_fields),
             |l: &Layout| Some([l.pxname, l.svname, l.type_, l.status]),
             |me, layout, keys, fields| {
-                builder.start_row(keys.kind, keys.proxy, keys.server);
                 let table = match keys.kind {
                     Kind::Frontend => &layout.frontend,
                     Kind::Backend => &layout.backend,
@@ -462,73 +461,16 @@ impl Layout {
     }
 }
 
-/// Collects series into families, creating each family on first use, and
-/// hands them over with their series in the order the host serves them
-/// (by label values), where it can do so without comparing strings again.
+/// Collects series into families, creating each family on first use.
 #[derive(Default)]
 struct Builder {
     families: Vec<MetricFamily>,
     /// Looked up once per series: Fx, not SipHash (7.6 % of a 500x10
     /// scrape's CPU went to SipHash here).
     index: HashMap<(u8, &'static str), usize, FxBuildHasher>,
-    /// Each kind's rows so far: proxy and server.
-    rows: [Vec<(String, String)>; 3],
-    /// Per family (beside `families`), its kind and the row of each
-    /// series; none for a family with a `code` label, whose series are not
-    /// one per row.
-    row_of: Vec<Option<(Kind, Vec<u32>)>>,
 }
 
 impl Builder {
-    /// The next series come from this row.
-    fn start_row(&mut self, kind: Kind, proxy: &str, server: &str) {
-        self.rows[kind as usize].push((proxy.to_owned(), server.to_owned()));
-    }
-
-    /// The families, each family without a `code` label with its series
-    /// in (proxy, server) order: its labels' order. The rows of each kind
-    /// are sorted once, and each family's series placed by their row's
-    /// rank, so the host finds them sorted and does not sort the families
-    /// itself (one sort of ~5,500 rows here instead of one of every
-    /// family's series there, comparing strings).
-    fn finish(mut self) -> Vec<MetricFamily> {
-        let ranks: Vec<Vec<u32>> = self
-            .rows
-            .iter()
-            .map(|rows| {
-                let mut order: Vec<u32> = (0..rows.len() as u32).collect();
-                order.sort_unstable_by(|a, b| rows[*a as usize].cmp(&rows[*b as usize]));
-                let mut rank = vec![0u32; rows.len()];
-                for (r, i) in order.into_iter().enumerate() {
-                    rank[i as usize] = r as u32;
-                }
-                rank
-            })
-            .collect();
-        for (family, rows) in self.families.iter_mut().zip(self.row_of) {
-            let Some((kind, rows)) = rows else { continue };
-            let rank = &ranks[kind as usize];
-            let keys: Vec<u32> = rows.iter().map(|r| rank[*r as usize]).collect();
-            if keys.windows(2).all(|w| w[0] < w[1]) {
-                continue;
-            }
-            let mut order: Vec<usize> = (0..keys.len()).collect();
-            order.sort_unstable_by_key(|i| keys[*i]);
-            let n = family.label_names.len();
-            let mut series: Vec<Option<_>> = family.series.drain(..).map(Some).collect();
-            let values = std::mem::take(&mut family.label_values);
-            for i in order {
-                if let Some(s) = series[i].take() {
-                    family.series.push(s);
-                    family
-                        .label_values
-                        .extend_from_slice(&values[i * n..(i + 1) * n]);
-                }
-            }
-        }
-        self.families
-    }
-
     fn add(&mut self, kind: Kind, field: &Field, pxname: &str, svname: &str, value: f64) {
         let slot = *self
             .index
@@ -550,13 +492,8 @@ impl Builder {
                 };
                 self.families
                     .push(family.with_labels(labels.iter().copied()));
-                self.row_of
-                    .push(field.code.is_none().then(|| (kind, Vec::new())));
                 self.families.len() - 1
             });
-        if let Some((_, rows)) = &mut self.row_of[slot] {
-            rows.push(self.rows[kind as usize].len().saturating_sub(1) as u32);
-        }
         let (one, two, three);
         let labels: &[&str] = match (kind, field.code) {
             (Kind::Frontend, None) | (Kind::Backend, None) => {
@@ -586,6 +523,10 @@ impl Builder {
         } else {
             family.add_gauge(labels, value);
         }
+    }
+
+    fn finish(self) -> Vec<MetricFamily> {
+        self.families
     }
 }
 

@@ -105,30 +105,6 @@ fn csv_scenarios_match_their_golden_files() {
 }
 
 #[test]
-fn families_without_a_code_label_come_in_the_order_the_host_serves() {
-    // The host sorts a family's series by label values unless they come
-    // sorted; the plugin hands over every family it can sorted (not those
-    // with a `code` label, whose series are several per row).
-    let families = csv_scenario("haproxy-2.6", 200);
-    let mut checked = 0;
-    for f in families
-        .iter()
-        .filter(|f| !f.label_names.iter().any(|n| n == "code"))
-    {
-        let keys: Vec<Vec<String>> = (0..f.series.len())
-            .map(|i| f.series_labels(i).iter().map(|v| v.to_string()).collect())
-            .collect();
-        assert!(
-            keys.windows(2).all(|w| w[0] < w[1]),
-            "{} is not sorted: {keys:?}",
-            f.name
-        );
-        checked += usize::from(keys.len() > 1);
-    }
-    assert!(checked > 10, "{checked} families with several series");
-}
-
-#[test]
 fn failed_fetches_match_their_golden_files() {
     let http = |answer: Result<Response, FetchError>| {
         exporter("http://127.0.0.1/;csv").scrape(move |_| answer.clone())

@@ -163,7 +163,7 @@ impl PluginEntry {
         let mut next_attempt = None;
         if let Err(e) = &raw {
             next_attempt = note_failure(&mut supervisor, e);
-        } else if raw.is_ok() {
+        } else {
             supervisor.failures = 0;
             supervisor.retry_at = None;
         }
@@ -322,7 +322,6 @@ fn note_failure(supervisor: &mut Supervisor, error: &PluginError) -> Option<Dura
 
 #[cfg(test)]
 mod tests {
-
     use super::*;
     use crate::runtime::limits::{BACKOFF_BASE, HostDefaults};
 

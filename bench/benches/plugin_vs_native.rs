@@ -21,7 +21,6 @@ use haproxy::exporter::{Config, Exporter};
 use wasm_exporter::catalogue::Catalogue;
 use wasm_exporter::exposition::model::Family;
 use wasm_exporter::exposition::{openmetrics, protobuf, text};
-use wasm_exporter::selfmetrics::host_owns;
 use wasm_exporter::runtime::limits::HostDefaults;
 use wasm_exporter::runtime::Runtime;
 use wasm_exporter_sdk::fetch::{FetchError, Request, Response};
@@ -160,7 +159,7 @@ fn bench(c: &mut Criterion) {
         .iter()
         .map(|f| f.series.len())
         .sum();
-    let collected = rt.block_on(entry.collect(&runtime, deadline(), host_owns));
+    let collected = rt.block_on(entry.collect(&runtime, deadline()));
     let families = collected.result.as_ref().expect("plugin collect failed");
     let plugin_series: usize = families.iter().map(|f| f.series.len()).sum();
     assert_eq!(native_series, plugin_series, "native and plugin disagree");
@@ -176,7 +175,7 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("plugin", |b| {
         b.iter(|| {
-            let collected = rt.block_on(entry.collect(&runtime, deadline(), host_owns));
+            let collected = rt.block_on(entry.collect(&runtime, deadline()));
             std::hint::black_box(collected);
         })
     });

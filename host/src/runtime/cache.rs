@@ -12,9 +12,10 @@
 //!
 //! The checksum guards against accidents, not against someone who can write
 //! the directory: like wasmtime's own cache, an entry that checks out is
-//! loaded as compiled code. The directory must therefore be writable by the
-//! exporter alone, which [`ComponentCache::open`] checks (no group or world
-//! write), as ssh does for its keys.
+//! loaded as compiled code. Entries are therefore only kept where the
+//! exporter alone can write: the directory given when it is so (no group or
+//! world write, as ssh asks of its keys), else a private subdirectory of our
+//! own in it ([`private_dir`], used by [`ComponentCache::open`]).
 
 use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};

@@ -52,8 +52,9 @@ fn main() -> ExitCode {
 /// HAProxy: a 10 MB body, 145k series) are freed on whichever worker
 /// thread finishes with them, and with an arena per thread each kept its
 /// own copy of that high-water mark. At 500x10, 80 scrapes (`scripts/ab.py`
-/// in one run): peak RSS 0.79x, CPU 1.02x (noise). A fixed mmap threshold
-/// as well gave 0.73x RSS for 1.09-1.19x CPU, and was left out.
+/// in one run): peak RSS 0.75x (169 -> 127 MiB), CPU 1.01x (noise). A
+/// fixed mmap threshold as well gave 0.73x RSS for 1.09-1.19x CPU, and was
+/// left out.
 fn tune_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets one of the allocator's parameters, with a

@@ -25,7 +25,7 @@ pub fn pages() -> std::io::Result<Vec<Page>> {
     // `help` is clap's, not a command of ours: no page names it.
     let mut top = Flags::command().disable_help_subcommand(true);
     top.build();
-    let mut out = Vec::new();
+    let mut commands = Vec::new();
     let mut stack = vec![top];
     while let Some(cmd) = stack.pop() {
         let mut subcommands: Vec<_> = cmd
@@ -34,18 +34,25 @@ pub fn pages() -> std::io::Result<Vec<Page>> {
             .cloned()
             .collect();
         subcommands.reverse();
-        out.push(page(cmd)?);
+        commands.push(cmd);
         stack.extend(subcommands);
     }
-    Ok(out)
+    // Each page's SEE ALSO: the other pages, from the same tree.
+    let names: Vec<String> = commands.iter().map(page_name).collect();
+    commands.into_iter().map(|cmd| page(cmd, &names)).collect()
 }
 
-/// One page: clap's sections, then ours, then the version.
-fn page(cmd: clap::Command) -> std::io::Result<Page> {
-    let name = cmd
-        .get_display_name()
+/// A command's page name: `wasm_exporter-plugin-new`.
+fn page_name(cmd: &clap::Command) -> String {
+    cmd.get_display_name()
         .unwrap_or_else(|| cmd.get_name())
-        .to_owned();
+        .to_owned()
+}
+
+/// One page: clap's sections, then ours, then the version; `pages` are the
+/// names of every page, for SEE ALSO.
+fn page(cmd: clap::Command, pages: &[String]) -> std::io::Result<Page> {
+    let name = page_name(&cmd);
     // The commands carry the binary's version too (the page's footer).
     let cmd = cmd.version(env!("CARGO_PKG_VERSION"));
     let man = Man::new(cmd.clone()).source(concat!("wasm_exporter ", env!("CARGO_PKG_VERSION")));
@@ -66,7 +73,7 @@ fn page(cmd: clap::Command) -> std::io::Result<Page> {
         "wasm_exporter-check" => check_sections(&mut ours),
         _ => {}
     }
-    see_also(&mut ours, &name);
+    see_also(&mut ours, &name, pages);
     ours.to_writer(&mut roff)?;
     man.render_version_section(&mut roff)?;
     Ok(Page {
@@ -212,16 +219,12 @@ fn check_sections(roff: &mut Roff) {
     );
 }
 
-fn see_also(roff: &mut Roff, name: &str) {
-    let mut refs: Vec<&str> = [
-        "wasm_exporter",
-        "wasm_exporter-check",
-        "wasm_exporter-plugin",
-        "wasm_exporter-plugin-new",
-    ]
-    .into_iter()
-    .filter(|r| *r != name)
-    .collect();
+fn see_also(roff: &mut Roff, name: &str, pages: &[String]) {
+    let mut refs: Vec<&str> = pages
+        .iter()
+        .map(String::as_str)
+        .filter(|r| *r != name)
+        .collect();
     refs.push("prometheus");
     roff.control("SH", ["SEE ALSO"]);
     let mut line = Vec::new();

@@ -192,6 +192,45 @@ mod tests {
         assert_eq!(escape_name("a:b", Escaping::Underscores, false), "a_b");
     }
 
+    #[test]
+    fn the_host_s_names_are_found_under_every_scheme_by_the_short_cut_too() {
+        use crate::exposition::validate::rules::{HOST_PREFIXES, host_owns_escaped};
+        // What `host_owns_escaped` answers, by its definition: escape the
+        // name and each prefix under every scheme and compare.
+        let by_definition = |name: &str| {
+            Escaping::ALL.into_iter().find(|scheme| {
+                HOST_PREFIXES.iter().any(|p| {
+                    escape_name(name, *scheme, true).starts_with(&*escape_name(p, *scheme, true))
+                })
+            })
+        };
+        let names = [
+            "process",
+            "process_",
+            "process_cpu_seconds_total",
+            "processes_total",
+            "process__x",
+            "_process_x",
+            ":process_x",
+            "Process_x",
+            "wasm_exporter",
+            "wasm_exporter_plugin_up",
+            "wasm__exporter_plugin_up",
+            "wasm_exporterx",
+            "promhttp_metric_handler_requests_total",
+            "haproxy_backend_up",
+            "wasm.exporter_plugin_up",
+            "wasm_exporter.plugin_up",
+            "process cpu",
+            "U__process_x",
+            "日本",
+        ];
+        for name in names {
+            assert_eq!(host_owns_escaped(name), by_definition(name), "{name}");
+        }
+        assert!(HOST_PREFIXES.iter().all(|p| is_legacy_label_name(p)));
+    }
+
     fn gauge(name: &str, labels: &[&str]) -> Family {
         let mut f = Family::new(Kind::Gauge, name, "").with_labels(labels);
         f.push(

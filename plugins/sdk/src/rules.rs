@@ -183,6 +183,14 @@ pub fn check_label_indices(
 /// `wasm_exporter_plugin_up` under `underscores`). The scheme under which
 /// it is the host's, if any.
 pub fn host_owns_escaped(name: &str) -> Option<Escaping> {
+    // A legacy name is itself under `underscores` and `values`, and under
+    // `dots` each `_` is doubled, a mapping that keeps and never makes a
+    // prefix among legacy names (the host's prefixes are all legacy): so it
+    // is the host's under some scheme exactly when it is as given. Most
+    // names are legacy; this spares building four escaped copies of each.
+    if is_legacy_metric_name(name) {
+        return host_owns(name).then_some(Escaping::AllowUtf8);
+    }
     Escaping::ALL.into_iter().find(|scheme| {
         let escaped = escape_name(name, *scheme, true);
         HOST_PREFIXES

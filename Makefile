@@ -64,6 +64,7 @@ export WASM_EXPORTER_BRANCH   := $(shell git rev-parse --abbrev-ref HEAD 2>/dev/
 export WASM_EXPORTER_PLUGINS  := $(abspath $(PLUGIN_OUT))
 export WASM_EXPORTER_TEST_PYTHON := $(abspath $(VENV))/bin/python
 export WASM_EXPORTER_PROMTOOL3 := $(abspath $(PROMETHEUS3_DIR))/promtool
+export WASM_EXPORTER_PROMETHEUS3 := $(abspath $(PROMETHEUS3_DIR))/prometheus
 export WASM_EXPORTER_K8S_SCHEMA := $(abspath $(K8S_SCHEMA))
 
 .PHONY: all run run-dir demo test lint plugins guest-plugins build setup setup-rust setup-test setup-authors setup-go go-tools fmt clean fuzz soak man bench
@@ -121,11 +122,15 @@ setup-authors: setup-test
 setup-go:
 	@command -v go >/dev/null || { echo "make test needs Go 1.26 or newer on PATH (Debian's golang-go is too old): https://go.dev/dl/"; exit 1; }
 
-go-tools: $(PROMETHEUS3_DIR)/promtool $(K8S_SCHEMA)
+go-tools: $(PROMETHEUS3_DIR)/prometheus $(PROMETHEUS3_DIR)/promtool $(K8S_SCHEMA)
 
-$(PROMETHEUS3_DIR)/promtool: | setup-go
+# Prometheus 3 as `go install` builds it (the web UI's assets are not built
+# in; the API is all the tests use), with the service discoveries left out
+# except Kubernetes, which promtool needs for the shipped Kubernetes config.
+$(PROMETHEUS3_DIR)/prometheus $(PROMETHEUS3_DIR)/promtool &: | setup-go
 	GOBIN=$(abspath $(PROMETHEUS3_DIR)) go install -tags remove_all_sd,enable_kubernetes_sd \
 	  -ldflags "-X github.com/prometheus/common/version.Version=$(PROMETHEUS3)" \
+	  github.com/prometheus/prometheus/cmd/prometheus@$(PROMETHEUS3_MODULE) \
 	  github.com/prometheus/prometheus/cmd/promtool@$(PROMETHEUS3_MODULE)
 
 $(K8S_SCHEMA): tests/k8s-schema/main.go tests/k8s-schema/go.mod tests/k8s-schema/go.sum | setup-go

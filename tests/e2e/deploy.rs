@@ -342,25 +342,6 @@ fn kubernetes_plugin_settings_load_and_are_the_config_map_s() -> Result<()> {
     Ok(())
 }
 
-/// A tool `make test` builds from Go sources: where the Makefile's
-/// variable says, or where it puts it.
-fn go_tool(var: &str, built: &str) -> PathBuf {
-    let path = std::env::var_os(var).map_or_else(
-        || {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../build")
-                .join(built)
-        },
-        PathBuf::from,
-    );
-    assert!(
-        path.is_file(),
-        "{} missing: run `make go-tools` (or `make test`)",
-        path.display()
-    );
-    path
-}
-
 /// The Kubernetes schema validator's report on `files`: success, stdout.
 fn k8s_schema(files: &[PathBuf]) -> Result<(bool, String)> {
     let out = Command::new(go_tool("WASM_EXPORTER_K8S_SCHEMA", "tools/k8s-schema"))

@@ -21,10 +21,13 @@ mod languages;
 mod native;
 mod probe;
 mod prometheus;
+mod prometheus3;
 mod promex;
 mod protobuf;
 mod reload;
 mod sandbox;
+#[path = "../../host/src/exposition/negotiate/scrapers.rs"]
+mod scrapers;
 mod simulator;
 mod socket_options;
 mod support;

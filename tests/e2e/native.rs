@@ -4,58 +4,12 @@
 //! same target in OpenMetrics as before. The `Accept` headers each sends
 //! are captured and must be the ones the negotiation was written for.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 
+use crate::scrapers::{PROMETHEUS_2_42, PROMETHEUS_2_42_NATIVE};
 use crate::support::*;
-
-/// What Prometheus 2.42 sends without and with native histograms (and what
-/// the negotiation's unit tests use).
-const ACCEPT_2_42: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
-const ACCEPT_2_42_NATIVE: &str = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
-
-/// A target that records the `Accept` header of each scrape and answers
-/// with one gauge.
-struct Capture {
-    addr: String,
-    accepts: Arc<Mutex<Vec<String>>>,
-}
-
-impl Capture {
-    fn start() -> Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let addr = listener.local_addr()?.to_string();
-        let accepts = Arc::new(Mutex::new(Vec::new()));
-        let seen = Arc::clone(&accepts);
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let mut reader = BufReader::new(&stream);
-                let mut line = String::new();
-                while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
-                    if let Some(v) = line.strip_prefix("Accept: ") {
-                        seen.lock().unwrap().push(v.trim_end().to_owned());
-                    }
-                    line.clear();
-                }
-                let body = "captured 1\n";
-                let _ = write!(
-                    &stream,
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            }
-        });
-        Ok(Capture { addr, accepts })
-    }
-
-    fn first(&self) -> Option<String> {
-        self.accepts.lock().unwrap().first().cloned()
-    }
-}
 
 fn config(exporter: &str, capture: &str) -> String {
     format!(
@@ -75,7 +29,7 @@ fn prometheus_2_42_reads_native_histograms_over_protobuf_and_text_without_the_fl
         Some("config:\n  native_histogram_bucket_factor: 1.1\n"),
     );
     let exporter = Exporter::start(&dir.path, &[])?;
-    let (capture_native, capture_plain) = (Capture::start()?, Capture::start()?);
+    let (capture_native, capture_plain) = (AcceptCapture::start()?, AcceptCapture::start()?);
     let native = Prometheus::start_with(
         "native",
         &config(&exporter.addr, &capture_native.addr),
@@ -87,8 +41,8 @@ fn prometheus_2_42_reads_native_histograms_over_protobuf_and_text_without_the_fl
     // get protobuf and OpenMetrics from us.
     let accept_native = eventually(Duration::from_secs(30), || Ok(capture_native.first()))?;
     let accept_plain = eventually(Duration::from_secs(30), || Ok(capture_plain.first()))?;
-    assert_eq!(accept_native, ACCEPT_2_42_NATIVE);
-    assert_eq!(accept_plain, ACCEPT_2_42);
+    assert_eq!(accept_native, PROMETHEUS_2_42_NATIVE);
+    assert_eq!(accept_plain, PROMETHEUS_2_42);
     let r = exporter.get("/metrics", &[("Accept", &accept_native)])?;
     assert!(
         r.header("content-type")

@@ -5,11 +5,8 @@
 
 use anyhow::Result;
 
+use crate::scrapers::{PROMETHEUS_2_42_NATIVE, PROMETHEUS_3};
 use crate::support::*;
-
-/// What Prometheus 2.42 sends with protobuf first (captured by native.rs).
-pub const PROTO_FIRST_2_42: &str = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
-const PROMETHEUS_3: &str = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
 
 fn conformance(test: &str) -> Result<(PluginsDir, Exporter)> {
     let dir = PluginsDir::new(test);
@@ -33,7 +30,7 @@ pub fn decode_protobuf(body: &[u8], skip_host: bool) -> Result<String> {
 #[test]
 fn protobuf_is_read_by_an_independent_parser_and_matches_its_golden_file() -> Result<()> {
     let (_dir, exporter) = conformance("protobuf-golden")?;
-    let r = exporter.get("/metrics", &[("Accept", PROTO_FIRST_2_42)])?;
+    let r = exporter.get("/metrics", &[("Accept", PROMETHEUS_2_42_NATIVE)])?;
     assert_eq!(r.status, 200);
     assert_eq!(
         r.header("content-type"),
@@ -54,7 +51,7 @@ fn protobuf_is_read_by_an_independent_parser_and_matches_its_golden_file() -> Re
 fn protobuf_carries_the_families_text_does() -> Result<()> {
     let (_dir, exporter) = conformance("protobuf-families")?;
     let text = exporter.scrape_text()?;
-    let r = exporter.get("/metrics", &[("Accept", PROTO_FIRST_2_42)])?;
+    let r = exporter.get("/metrics", &[("Accept", PROMETHEUS_2_42_NATIVE)])?;
     let decoded = decode_protobuf(&r.body, false)?;
     for line in text.lines().filter(|l| l.starts_with("# TYPE ")) {
         let mut parts = line.split(' ').skip(2);
@@ -186,7 +183,10 @@ fn zstd_and_gzip_as_accept_encoding_ranks_them() -> Result<()> {
     // Protobuf compresses the same way.
     let r = exporter.get(
         "/metrics",
-        &[("Accept", PROTO_FIRST_2_42), ("Accept-Encoding", "zstd")],
+        &[
+            ("Accept", PROMETHEUS_2_42_NATIVE),
+            ("Accept-Encoding", "zstd"),
+        ],
     )?;
     assert_eq!(r.header("content-encoding"), Some("zstd"));
     let decoded = decode_protobuf(&zstd::decode_all(&r.body[..])?, true)?;

@@ -53,7 +53,10 @@ fn every_format_parses(e: &Exporter) -> Result<(String, String, String)> {
     crate::exposition::python_parse("text", &text)?;
     let om = e.scrape_openmetrics()?;
     crate::exposition::python_parse("openmetrics", &om)?;
-    let r = e.get("/metrics", &[("Accept", crate::protobuf::PROTO_FIRST_2_42)])?;
+    let r = e.get(
+        "/metrics",
+        &[("Accept", crate::scrapers::PROMETHEUS_2_42_NATIVE)],
+    )?;
     assert_eq!(r.status, 200);
     let pb = crate::protobuf::decode_protobuf(&r.body, false)?;
     Ok((text, om, pb))

@@ -207,4 +207,6 @@ pub fn compression(accept_encoding: Option<&str>) -> Compression {
 }
 
 #[cfg(test)]
+mod scrapers;
+#[cfg(test)]
 mod tests;

@@ -1,7 +1,11 @@
-//! A real Prometheus (Debian's 2.42) for the tests, on 127.0.0.1, and the
-//! helpers to query it.
+//! A real Prometheus for the tests, on 127.0.0.1: Debian's 2.42 or the
+//! Prometheus 3 that `make go-tools` builds, and the helpers to query it.
 
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -22,9 +26,20 @@ impl Prometheus {
         Self::start_with("main", config, &[])
     }
 
-    /// A server named `name` (its data directory) with `features` enabled
-    /// beside exemplar storage.
+    /// A 2.42 server named `name` (its data directory) with `features`
+    /// enabled beside exemplar storage.
     pub fn start_with(name: &str, config: &str, features: &[&str]) -> Result<Self> {
+        Self::start_binary(Path::new("prometheus"), name, config, features)
+    }
+
+    /// A Prometheus 3 server (the one `make go-tools` builds) named `name`
+    /// with `features` enabled beside exemplar storage.
+    pub fn start3(name: &str, config: &str, features: &[&str]) -> Result<Self> {
+        let binary = go_tool("WASM_EXPORTER_PROMETHEUS3", "prometheus-3.16.0/prometheus");
+        Self::start_binary(&binary, &format!("3-{name}"), config, features)
+    }
+
+    fn start_binary(binary: &Path, name: &str, config: &str, features: &[&str]) -> Result<Self> {
         let dir = std::env::temp_dir().join(format!(
             "wasm_exporter-prometheus-server-{}-{name}",
             std::process::id()
@@ -33,7 +48,7 @@ impl Prometheus {
         std::fs::create_dir_all(&dir)?;
         std::fs::write(dir.join("prometheus.yml"), config)?;
         let addr = format!("127.0.0.1:{}", free_port()?);
-        let child = Command::new("prometheus")
+        let child = Command::new(binary)
             .arg(format!(
                 "--config.file={}",
                 dir.join("prometheus.yml").display()
@@ -48,7 +63,7 @@ impl Prometheus {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .context("starting prometheus (make test installs it)")?;
+            .with_context(|| format!("starting {} (make test installs it)", binary.display()))?;
         let p = Prometheus { child, dir, addr };
         eventually(Duration::from_secs(30), || {
             Ok(request(&p.addr, "GET", "/-/ready", &[])
@@ -81,6 +96,67 @@ impl Drop for Prometheus {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A scrape target that records the `Accept` header of each scrape and
+/// answers with one gauge: what a Prometheus asks for.
+pub struct AcceptCapture {
+    /// `host:port` to scrape.
+    pub addr: String,
+    accepts: Arc<Mutex<Vec<String>>>,
+}
+
+impl AcceptCapture {
+    /// A capturing target on 127.0.0.1, answering on its own thread.
+    pub fn start() -> Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?.to_string();
+        let accepts = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&accepts);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(&stream);
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                    if let Some(v) = line.strip_prefix("Accept: ") {
+                        seen.lock().unwrap().push(v.trim_end().to_owned());
+                    }
+                    line.clear();
+                }
+                let body = "captured 1\n";
+                let _ = write!(
+                    &stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        Ok(AcceptCapture { addr, accepts })
+    }
+
+    /// The first `Accept` header received, if any scrape came.
+    pub fn first(&self) -> Option<String> {
+        self.accepts.lock().unwrap().first().cloned()
+    }
+}
+
+/// A tool built from Go sources by `make go-tools`: the path in `var`
+/// (which `make` exports), else `build/BUILT`.
+pub fn go_tool(var: &str, built: &str) -> PathBuf {
+    let path = std::env::var_os(var).map_or_else(
+        || {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../build")
+                .join(built)
+        },
+        PathBuf::from,
+    );
+    assert!(
+        path.is_file(),
+        "{} missing: run `make go-tools` (or `make test`)",
+        path.display()
+    );
+    path
 }
 
 /// Percent-encodes a query parameter.

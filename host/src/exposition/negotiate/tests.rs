@@ -5,14 +5,9 @@ fn pick(accept: &str) -> (Format, Escaping) {
     (n.format, n.escaping)
 }
 
-/// The `Accept` headers real scrapers send. Prometheus 2.42's two are
-/// also captured from Debian's binary by the e2e tests.
-const PROMETHEUS_2_42: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
-const PROMETHEUS_2_42_NATIVE: &str = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
-/// Prometheus 3's defaults (`scrape_protocols`), built as its
-/// `acceptHeader` does: escaping only on the 1.0.0 text formats.
-const PROMETHEUS_3: &str = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
-const PROMETHEUS_3_PROTO_FIRST: &str = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1";
+use super::scrapers::{
+    PROMETHEUS_2_42, PROMETHEUS_2_42_NATIVE, PROMETHEUS_3, PROMETHEUS_3_PROTO_FIRST,
+};
 
 #[test]
 fn what_prometheus_2_42_and_3_send() {

@@ -27,6 +27,10 @@ pub struct Config {
     /// Also export `<prefix>_bulk` with this many gauge series (labels
     /// `shard` and `id`): for the series-growth benchmark.
     pub bulk_series: Option<u64>,
+    /// Give counters, summaries and histograms the time of `init` as their
+    /// creation time instead of the fixed one: for a Prometheus that turns
+    /// `_created` into zero samples, which it stores only near the present.
+    pub created_at_init: bool,
 }
 
 /// The conformance collector: counts its own collects, everything else is
@@ -38,6 +42,7 @@ pub struct Conformance {
     allocate: Option<usize>,
     probe: bool,
     bulk: Option<u64>,
+    created: Timestamp,
 }
 
 const CREATED: Timestamp = Timestamp {
@@ -60,6 +65,11 @@ impl Collector for Conformance {
             allocate: config.allocate_bytes,
             probe: config.probe_sandbox,
             bulk: config.bulk_series,
+            created: if config.created_at_init {
+                Timestamp::now()
+            } else {
+                CREATED
+            },
         })
     }
 
@@ -70,21 +80,21 @@ impl Collector for Conformance {
             std::hint::black_box(&block);
         }
         if self.probe {
-            let mut out = families(&self.prefix, self.collects);
+            let mut out = families(&self.prefix, self.collects, self.created);
             out.push(sandbox_probe(&self.prefix));
             return Ok(out);
         }
         if let Some(n) = self.bulk {
-            let mut out = families(&self.prefix, self.collects);
+            let mut out = families(&self.prefix, self.collects, self.created);
             out.push(bulk(&self.prefix, n, self.collects));
             return Ok(out);
         }
         let Some(sleep) = self.sleep else {
-            return Ok(families(&self.prefix, self.collects));
+            return Ok(families(&self.prefix, self.collects, self.created));
         };
         let started = unix_seconds();
         std::thread::sleep(sleep);
-        let mut out = families(&self.prefix, self.collects);
+        let mut out = families(&self.prefix, self.collects, self.created);
         let mut window = MetricFamily::gauge(
             format!("{}_collect_window_seconds", self.prefix),
             "Wall-clock start and end of the last collect.",
@@ -156,8 +166,9 @@ fn unix_seconds() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// The families of one collect; `collects` counts calls since `init`.
-pub fn families(prefix: &str, collects: u64) -> Vec<MetricFamily> {
+/// The families of one collect; `collects` counts calls since `init`;
+/// `created` is the creation time of every counter, summary and histogram.
+pub fn families(prefix: &str, collects: u64, created: Timestamp) -> Vec<MetricFamily> {
     let p = |name: &str| format!("{prefix}_{name}");
     let mut out = Vec::new();
 
@@ -172,14 +183,14 @@ pub fn families(prefix: &str, collects: u64) -> Vec<MetricFamily> {
     .with_labels(["method", "path"]);
     requests
         .add_counter(["GET", "/a\"quoted\"/b\\c\nd"], 1027.0)
-        .with_created(CREATED)
+        .with_created(created)
         .with_exemplar(
             Exemplar::new([("trace_id", "4bf92f3577b34da6")], 0.67)
                 .at(Timestamp::new(1_700_000_100, 500_000_000)),
         );
     requests
         .add_counter(["POST", "/ünïcödé/日本語"], 3.0)
-        .with_created(CREATED);
+        .with_created(created);
     requests.add_counter(["PUT", ""], 0.0);
     out.push(requests);
 
@@ -219,7 +230,7 @@ pub fn families(prefix: &str, collects: u64) -> Vec<MetricFamily> {
     value.buckets[2].exemplar =
         Some(Exemplar::new([("trace_id", "a1b2"), ("span_id", "c3")], 0.07).at(CREATED));
     value.buckets[4].exemplar = Some(Exemplar::new([("trace_id", "ff")], 2.5));
-    latency.add_histogram(["/api"], value).with_created(CREATED);
+    latency.add_histogram(["/api"], value).with_created(created);
     latency.add_histogram(
         ["/empty"],
         HistogramValue {
@@ -249,7 +260,7 @@ pub fn families(prefix: &str, collects: u64) -> Vec<MetricFamily> {
         ["idle"],
         SummaryValue::from_quantiles([(0.5, f64::NAN), (0.99, f64::NAN)], 0.0, 0),
     )
-    .with_created(CREATED);
+    .with_created(created);
     rpc.add_summary(
         ["busy"],
         SummaryValue::from_quantiles([(0.5, 0.0001), (0.9, 0.002), (0.99, 0.03)], 12.5, 1042),
@@ -268,7 +279,7 @@ pub fn families(prefix: &str, collects: u64) -> Vec<MetricFamily> {
     );
     out.push(mode);
 
-    out.push(native(prefix));
+    out.push(native(prefix, created));
     out.push(utf8(prefix));
     out
 }
@@ -283,7 +294,7 @@ fn buckets(pairs: &[(i32, u64)]) -> Vec<NativeBucket> {
 /// Native histograms (contract 0.2.0): with classic buckets beside, a gap
 /// wide enough for a second span, negative and zero buckets and an
 /// exemplar; native buckets only; and one without observations.
-fn native(prefix: &str) -> MetricFamily {
+fn native(prefix: &str, created: Timestamp) -> MetricFamily {
     let mut family = MetricFamily::histogram(
         format!("{prefix}_native_duration_seconds"),
         "Latency in native buckets.",
@@ -306,7 +317,7 @@ fn native(prefix: &str) -> MetricFamily {
                 classic: classic.buckets,
             },
         )
-        .with_created(CREATED);
+        .with_created(created);
     family.add_native_histogram(
         ["/native_only"],
         NativeHistogramValue {

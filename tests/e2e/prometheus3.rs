@@ -245,7 +245,7 @@ fn prometheus_3_stores_every_family_of_every_plugin_as_its_defaults_ask() -> Res
     assert_eq!(
         label_of(
             &prometheus,
-            "{__name__=~\"clash.a_temperature_celsius\", job=\"wasm\"}",
+            "{__name__=~\"clash.a_collects_total\", job=\"wasm\"}",
             "origin"
         )?,
         ["dot", "underscore"]
@@ -253,7 +253,7 @@ fn prometheus_3_stores_every_family_of_every_plugin_as_its_defaults_ask() -> Res
     assert_eq!(
         label_of(
             &prometheus,
-            "clash_a_temperature_celsius{job=\"escaped\"}",
+            "clash_a_collects_total{job=\"escaped\"}",
             "origin"
         )?,
         ["dot"]

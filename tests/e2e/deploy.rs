@@ -389,25 +389,42 @@ fn every_file_in_deploy_kubernetes_is_a_manifest_the_api_schemas_accept() -> Res
     Ok(())
 }
 
+/// `promtool check config` of `binary` on `file`: success, output.
+fn check_config(binary: &Path, file: &Path) -> Result<(bool, String)> {
+    let out = Command::new(binary)
+        .args(["check", "config"])
+        .arg(file)
+        .output()?;
+    Ok((
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    ))
+}
+
 #[test]
-fn the_kubernetes_scrape_config_passes_promtool_as_shipped() -> Result<()> {
-    let file = deploy("prometheus/kubernetes-sd.yml");
+fn every_shipped_scrape_config_passes_promtool_3_and_2_42_as_shipped() -> Result<()> {
     let docs = yaml_docs("prometheus/kubernetes-sd.yml")?;
     ensure!(docs[0]["scrape_configs"][0]["kubernetes_sd_configs"][0]["role"] == "endpoints");
-    // Prometheus 3's promtool: Debian's 2.42 is built without Kubernetes
-    // discovery.
-    let out = Command::new(go_tool(
-        "WASM_EXPORTER_PROMTOOL3",
-        "prometheus-3.16.0/promtool",
-    ))
-    .args(["check", "config"])
-    .arg(&file)
-    .output()?;
-    ensure!(
-        out.status.success(),
-        "promtool: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let promtool3 = go_tool("WASM_EXPORTER_PROMTOOL3", "prometheus-3.16.0/promtool");
+    let mut checked = Vec::new();
+    for entry in std::fs::read_dir(deploy("prometheus"))? {
+        let file = entry?.path();
+        if !std::fs::read_to_string(&file)?.contains("scrape_configs:") {
+            continue; // a plugin's NAME.yml (haproxy-module.yml)
+        }
+        let (ok, out) = check_config(&promtool3, &file)?;
+        ensure!(ok, "promtool 3, {}: {out}", file.display());
+        // Debian's 2.42 is built without Kubernetes discovery.
+        if !file.ends_with("kubernetes-sd.yml") {
+            let (ok, out) = check_config(Path::new("promtool"), &file)?;
+            ensure!(ok, "promtool 2.42, {}: {out}", file.display());
+        }
+        checked.push(file);
+    }
+    ensure!(checked.len() == 2, "{checked:?}");
     Ok(())
 }

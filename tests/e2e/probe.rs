@@ -375,10 +375,23 @@ fn small_haproxy(test: &str, backend: &str) -> Result<(HaproxyProcess, String)> 
 
 #[test]
 fn a_real_prometheus_probes_two_haproxys_through_one_exporter() -> Result<()> {
-    let (_one, one) = small_haproxy("probe-one", "be_one")?;
-    let (_two, two) = small_haproxy("probe-two", "be_two")?;
+    probes_through("probe", |config| {
+        Prometheus::start_with("probe", config, &[])
+    })
+}
+
+#[test]
+fn prometheus_3_probes_two_haproxys_through_one_exporter() -> Result<()> {
+    probes_through("probe3", |config| Prometheus::start3("probe", config, &[]))
+}
+
+/// The shipped `/probe` module and scrape config, scraped by the
+/// Prometheus `start` starts with a config; `test` names the directories.
+fn probes_through(test: &str, start: impl FnOnce(&str) -> Result<Prometheus>) -> Result<()> {
+    let (_one, one) = small_haproxy(&format!("{test}-one"), "be_one")?;
+    let (_two, two) = small_haproxy(&format!("{test}-two"), "be_two")?;
     let gone = format!("http://127.0.0.1:{}/stats;csv", free_port()?);
-    let dir = PluginsDir::new("probe-prometheus");
+    let dir = PluginsDir::new(&format!("{test}-prometheus"));
     // The deploy directory's module, granted loopback instead of example.com.
     let module =
         std::fs::read_to_string(tests_dir().join("../deploy/prometheus/haproxy-module.yml"))?
@@ -395,7 +408,7 @@ fn a_real_prometheus_probes_two_haproxys_through_one_exporter() -> Result<()> {
         .replace("http://lb3.example.com:8404/stats;csv", &gone)
         .replace("127.0.0.1:10157", &exporter.addr);
     let config = format!("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n{job}");
-    let prometheus = Prometheus::start_with("probe", &config, &[])?;
+    let prometheus = start(&config)?;
     let ups = eventually(Duration::from_secs(30), || {
         let ups = prometheus.query("haproxy_up{job=\"haproxy\"}")?;
         Ok((ups.len() == 3).then_some(ups))

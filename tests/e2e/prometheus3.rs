@@ -165,6 +165,11 @@ fn prometheus_3_stores_every_family_of_every_plugin_as_its_defaults_ask() -> Res
         "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; escaping=underscores"
     );
     all_up(&prometheus, 5)?;
+    let up = prometheus.query("up{job=~\"wasm|escaped|native\"}")?;
+    assert!(
+        up.len() == 3 && up.iter().all(|s| value(s) == 1.0),
+        "{up:?}"
+    );
 
     // Every sample name we serve it is stored (Prometheus adds only its
     // own `up` and `scrape_*`), `_created` lines included as series.

@@ -44,6 +44,18 @@ impl<S: AsRef<str>> IntoLabelValues for Vec<S> {
     }
 }
 
+impl IntoLabelValues for &[strings::Interned] {
+    fn push_indices(self, out: &mut Vec<u32>) {
+        out.extend(self.iter().map(|v| v.index()));
+    }
+}
+
+impl<const N: usize> IntoLabelValues for [strings::Interned; N] {
+    fn push_indices(self, out: &mut Vec<u32>) {
+        out.extend(self.iter().map(|v| v.index()));
+    }
+}
+
 impl MetricFamily {
     /// An empty family of `kind`, without unit or labels.
     pub fn new(kind: MetricKind, name: impl Into<String>, help: impl Into<String>) -> Self {
@@ -426,5 +438,19 @@ mod tests {
         assert_eq!(strings::take(), ["web", "s1", "s2"]);
         // The next collect starts from an empty table.
         assert_eq!(strings::intern("s2"), 0);
+    }
+
+    #[test]
+    fn a_value_interned_once_builds_series_like_the_string() {
+        strings::reset();
+        let mut by_str = MetricFamily::gauge("a", "A.").with_labels(["backend", "server"]);
+        by_str.add_gauge(["web", "s1"], 1.0);
+        let web = strings::Interned::new("web");
+        let mut by_value = MetricFamily::gauge("a", "A.").with_labels(["backend", "server"]);
+        by_value.add_gauge([web, strings::Interned::new("s1")], 1.0);
+        by_value.add_gauge(&[web, strings::Interned::new("s2")][..], 2.0);
+        assert_eq!(by_value.label_values[..2], by_str.label_values[..]);
+        assert_eq!(by_value.series_labels(1), ["web", "s2"]);
+        assert_eq!(strings::take(), ["web", "s1", "s2"]);
     }
 }

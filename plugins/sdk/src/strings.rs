@@ -106,6 +106,26 @@ pub fn intern(value: &str) -> u32 {
     })
 }
 
+/// A label value already in this collect's table: series built from it
+/// ([`crate::IntoLabelValues`] takes arrays and slices of them) cost no
+/// lookup. Intern a value that many series share once, as a row's names
+/// in a table of stats, and build every series of the row from it. Good
+/// only within the collect that made it, like the table itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interned(u32);
+
+impl Interned {
+    /// `value`, interned ([`intern`]).
+    pub fn new(value: &str) -> Self {
+        Interned(intern(value))
+    }
+
+    /// Its index in the table.
+    pub fn index(self) -> u32 {
+        self.0
+    }
+}
+
 /// The value at `index`, if any (for tests and debugging).
 pub fn resolve(index: u32) -> Option<String> {
     TABLE.with(|t| t.borrow().strings.get(index as usize).cloned())

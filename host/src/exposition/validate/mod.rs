@@ -13,7 +13,7 @@ pub mod rules;
 
 use std::sync::Arc;
 
-use super::model::{Family, LabelValue, Series};
+use super::model::{Family, LabelValue};
 use super::raw::{RawCollection, RawFamily};
 use crate::reason::Reason;
 pub use family::validate;
@@ -154,9 +154,8 @@ pub fn collection(raw: RawCollection, ctx: &Context<'_>) -> Result<Checked, Refu
         families: Vec::with_capacity(families),
         dropped: Vec::new(),
     };
-    let ranks = Ranks::of(&raw.strings);
     for family in raw.families {
-        match resolve(family, &raw.strings, &ranks, ctx.const_labels).and_then(|mut f| {
+        match resolve(family, &raw.strings, ctx.const_labels).and_then(|mut f| {
             check_host_names(&f, ctx.host_owns)?;
             validate(&mut f, ctx.limits)?;
             Ok(f)
@@ -168,44 +167,11 @@ pub fn collection(raw: RawCollection, ctx: &Context<'_>) -> Result<Checked, Refu
     Ok(checked)
 }
 
-/// The place of each value of a collection's table in byte order (equal
-/// values share one): series are put in label order by comparing these
-/// integers, not the strings (a table holds each value once, and a
-/// 500x10 HAProxy scrape's 157,000 series have 5,500 distinct values).
-struct Ranks(Vec<u32>);
-
-impl Ranks {
-    fn of(strings: &[LabelValue]) -> Ranks {
-        let mut order: Vec<usize> = (0..strings.len()).collect();
-        order.sort_unstable_by(|a, b| strings[*a].cmp(&strings[*b]));
-        let mut ranks = vec![0; strings.len()];
-        let mut rank = 0;
-        for (k, &i) in order.iter().enumerate() {
-            if k > 0 && strings[order[k - 1]] != strings[i] {
-                rank += 1;
-            }
-            ranks[i] = rank;
-        }
-        Ranks(ranks)
-    }
-
-    /// The order of series `a` and `b` by their label values' indices.
-    fn cmp(&self, a: &[u32], b: &[u32]) -> std::cmp::Ordering {
-        a.iter()
-            .zip(b)
-            .map(|(x, y)| self.0[*x as usize].cmp(&self.0[*y as usize]))
-            .find(|o| o.is_ne())
-            .unwrap_or(std::cmp::Ordering::Equal)
-    }
-}
-
 /// Gives each series its label values from the table, the constant labels
-/// first, and puts the series in label order (which [`validate`] then only
-/// has to confirm). A family whose indices do not fit is refused whole.
+/// first. A family whose indices do not fit is refused whole.
 fn resolve(
     raw: RawFamily,
     strings: &[LabelValue],
-    ranks: &Ranks,
     const_labels: &[(String, LabelValue)],
 ) -> Result<Family, Invalid> {
     let RawFamily {
@@ -224,37 +190,19 @@ fn resolve(
         names.append(&mut family.label_names);
         family.label_names = names;
     }
-    let key = |s: usize| &label_indices[s * n..(s + 1) * n];
-    let count = family.series.len();
-    let in_order = n == 0 || (1..count).all(|s| ranks.cmp(key(s - 1), key(s)).is_lt());
-    let series = Arc::make_mut(&mut family.series);
-    if !in_order {
-        let mut order: Vec<usize> = (0..count).collect();
-        order.sort_unstable_by(|a, b| ranks.cmp(key(*a), key(*b)));
-        let mut taken: Vec<Option<Series>> = std::mem::take(series).into_iter().map(Some).collect();
-        series.extend(order.iter().filter_map(|s| {
-            let mut one = taken[*s].take()?;
-            one.label_values = values(const_labels, strings, key(*s));
-            Some(one)
-        }));
-    } else {
-        for (s, one) in series.iter_mut().enumerate() {
-            one.label_values = values(const_labels, strings, key(s));
-        }
+    let mut indices = label_indices.iter();
+    for series in Arc::make_mut(&mut family.series) {
+        let mut values = Vec::with_capacity(const_labels.len() + n);
+        values.extend(const_labels.iter().map(|(_, v)| v.clone()));
+        values.extend(
+            indices
+                .by_ref()
+                .take(n)
+                .map(|i| strings[*i as usize].clone()),
+        );
+        series.label_values = values;
     }
     Ok(family)
-}
-
-/// One series' label values: the constant ones, then its own from the table.
-fn values(
-    const_labels: &[(String, LabelValue)],
-    strings: &[LabelValue],
-    indices: &[u32],
-) -> Vec<LabelValue> {
-    let mut values = Vec::with_capacity(const_labels.len() + indices.len());
-    values.extend(const_labels.iter().map(|(_, v)| v.clone()));
-    values.extend(indices.iter().map(|i| strings[*i as usize].clone()));
-    values
 }
 
 /// Every sample and metadata name of `family`, as any scraper may receive

@@ -227,3 +227,47 @@ fn names_that_become_the_host_s_once_escaped_are_a_clash() {
         "the name wasm·exporter·plugin·up is wasm_exporter_plugin_up under escaping=underscores, a name the host serves"
     );
 }
+
+#[test]
+fn series_come_out_in_label_order_by_the_values_ranks() {
+    // The table as a hostile or careless plugin may send it: a value twice
+    // (equal values must rank equal), prefixes, UTF-8 and an empty string.
+    let table = ["b", "a", "ab", "", "ü", "a", "B"];
+    // Eight series of two labels, each distinct by value.
+    let pairs: [[u32; 2]; 8] = [
+        [4, 0],
+        [1, 2],
+        [5, 0],
+        [3, 6],
+        [2, 2],
+        [6, 3],
+        [0, 4],
+        [1, 3],
+    ];
+    let indices: Vec<u32> = pairs.iter().flatten().copied().collect();
+    let checked = check(RawCollection {
+        strings: strings(&table),
+        families: vec![raw("f", &["x", "y"], &indices, pairs.len())],
+    })
+    .unwrap();
+    let got: Vec<Vec<String>> = checked.families[0]
+        .series
+        .iter()
+        .map(|s| s.label_values.iter().map(|v| v.to_string()).collect())
+        .collect();
+    let mut want: Vec<Vec<String>> = pairs
+        .iter()
+        .map(|p| p.iter().map(|i| table[*i as usize].to_owned()).collect())
+        .collect();
+    want.sort();
+    assert_eq!(got, want);
+
+    // Two series equal by value through different indices are a duplicate.
+    let checked = check(RawCollection {
+        strings: strings(&table),
+        families: vec![raw("f", &["x"], &[1, 0, 5], 3)],
+    })
+    .unwrap();
+    assert!(checked.families.is_empty());
+    assert_eq!(checked.dropped[0].rule, Rule::DuplicateSeries);
+}

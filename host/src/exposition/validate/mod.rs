@@ -8,13 +8,12 @@
 //! is kept.
 
 mod family;
-mod order;
 #[path = "../../../../plugins/sdk/src/rules.rs"]
 pub mod rules;
 
 use std::sync::Arc;
 
-use super::model::{Family, LabelValue, cmp_label_values};
+use super::model::{Family, LabelValue};
 use super::raw::{RawCollection, RawFamily};
 use crate::reason::Reason;
 pub use family::validate;
@@ -155,10 +154,8 @@ pub fn collection(raw: RawCollection, ctx: &Context<'_>) -> Result<Checked, Refu
         families: Vec::with_capacity(families),
         dropped: Vec::new(),
     };
-    // Made the first time a family's series come out of order.
-    let mut ranks = None;
     for family in raw.families {
-        match resolve(family, &raw.strings, &mut ranks, ctx.const_labels).and_then(|mut f| {
+        match resolve(family, &raw.strings, ctx.const_labels).and_then(|mut f| {
             check_host_names(&f, ctx.host_owns)?;
             validate(&mut f, ctx.limits)?;
             Ok(f)
@@ -171,13 +168,10 @@ pub fn collection(raw: RawCollection, ctx: &Context<'_>) -> Result<Checked, Refu
 }
 
 /// Gives each series its label values from the table, the constant labels
-/// first, and puts series out of label order in order by the table's
-/// `ranks` (made on first need), which [`validate`] then confirms. A family
-/// whose indices do not fit is refused whole.
+/// first. A family whose indices do not fit is refused whole.
 fn resolve(
     raw: RawFamily,
     strings: &[LabelValue],
-    ranks: &mut Option<order::Ranks>,
     const_labels: &[(String, LabelValue)],
 ) -> Result<Family, Invalid> {
     let RawFamily {
@@ -196,9 +190,8 @@ fn resolve(
         names.append(&mut family.label_names);
         family.label_names = names;
     }
-    let series = Arc::make_mut(&mut family.series);
     let mut indices = label_indices.iter();
-    for series in series.iter_mut() {
+    for series in Arc::make_mut(&mut family.series) {
         let mut values = Vec::with_capacity(const_labels.len() + n);
         values.extend(const_labels.iter().map(|(_, v)| v.clone()));
         values.extend(
@@ -208,13 +201,6 @@ fn resolve(
                 .map(|i| strings[*i as usize].clone()),
         );
         series.label_values = values;
-    }
-    let in_order = series
-        .windows(2)
-        .all(|w| cmp_label_values(&w[0].label_values, &w[1].label_values).is_lt());
-    if !in_order {
-        let ranks = ranks.get_or_insert_with(|| order::Ranks::of(strings));
-        order::put_in_order(series, &label_indices, n, ranks);
     }
     Ok(family)
 }

@@ -124,12 +124,6 @@ impl<'a> Reader<'a> {
         line_no: usize,
         fields: &mut Vec<Field<'a>>,
     ) -> Result<(), RecordError> {
-        // No quote on the line (every HAProxy row): each field is the text
-        // between commas, found in one pass instead of two scans per field.
-        if !line.contains('"') {
-            fields.extend(line.split(',').map(Field::Borrowed));
-            return Ok(());
-        }
         let mut rest = line;
         loop {
             if let Some(quoted) = rest.strip_prefix('"') {

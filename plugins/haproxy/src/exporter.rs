@@ -219,12 +219,7 @@ impl Exporter {
                 return false;
             }
         };
-        // Strict UTF-8 validation first (a word at a time over ASCII), the
-        // lossy pass only for a body that fails it (1.3 % of a 500x10
-        // scrape went to the lossy pass's chunk iterator on valid text).
-        let text = std::str::from_utf8(&body)
-            .map(std::borrow::Cow::Borrowed)
-            .unwrap_or_else(|_| String::from_utf8_lossy(&body));
+        let text = String::from_utf8_lossy(&body);
         match self.config.metric_names {
             MetricNames::HaproxyExporter => self.parse_csv(&text, out),
             MetricNames::Promex => self.parse_csv_promex(&text, info_text.as_deref(), out),
@@ -490,7 +485,7 @@ struct Builder {
     /// hashing (4-8 % of a 500x10 scrape's CPU went to that lookup).
     slots: [Vec<Option<usize>>; 3],
     /// The `code` label's values, interned on first use.
-    codes: Vec<(usize, Interned)>,
+    codes: Vec<(&'static str, Interned)>,
 }
 
 impl Builder {
@@ -507,17 +502,16 @@ impl Builder {
                 slot
             }
         };
-        let code =
-            field.code.map(
-                |code| match self.codes.iter().find(|(i, _)| *i == field.index) {
-                    Some((_, interned)) => *interned,
-                    None => {
-                        let interned = Interned::new(code);
-                        self.codes.push((field.index, interned));
-                        interned
-                    }
-                },
-            );
+        let code = field
+            .code
+            .map(|code| match self.codes.iter().find(|(c, _)| *c == code) {
+                Some((_, interned)) => *interned,
+                None => {
+                    let interned = Interned::new(code);
+                    self.codes.push((code, interned));
+                    interned
+                }
+            });
         let proxy = names.proxy;
         let (one, two, three);
         let labels: &[Interned] = match (names.server, code) {

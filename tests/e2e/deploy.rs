@@ -342,11 +342,9 @@ fn kubernetes_plugin_settings_load_and_are_the_config_map_s() -> Result<()> {
     Ok(())
 }
 
-/// The Kubernetes schema validator's report on `files`: success, stdout.
-fn k8s_schema(files: &[PathBuf]) -> Result<(bool, String)> {
-    let out = Command::new(go_tool("WASM_EXPORTER_K8S_SCHEMA", "tools/k8s-schema"))
-        .args(files)
-        .output()?;
+/// Runs `command`: whether it succeeded, and its stdout and stderr.
+fn outcome(command: &mut Command) -> Result<(bool, String)> {
+    let out = command.output()?;
     Ok((
         out.status.success(),
         format!(
@@ -355,6 +353,11 @@ fn k8s_schema(files: &[PathBuf]) -> Result<(bool, String)> {
             String::from_utf8_lossy(&out.stderr)
         ),
     ))
+}
+
+/// The Kubernetes schema validator's report on `files`: success, stdout.
+fn k8s_schema(files: &[PathBuf]) -> Result<(bool, String)> {
+    outcome(Command::new(go_tool("WASM_EXPORTER_K8S_SCHEMA", "tools/k8s-schema")).args(files))
 }
 
 #[test]
@@ -391,18 +394,7 @@ fn every_file_in_deploy_kubernetes_is_a_manifest_the_api_schemas_accept() -> Res
 
 /// `promtool check config` of `binary` on `file`: success, output.
 fn check_config(binary: &Path, file: &Path) -> Result<(bool, String)> {
-    let out = Command::new(binary)
-        .args(["check", "config"])
-        .arg(file)
-        .output()?;
-    Ok((
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    ))
+    outcome(Command::new(binary).args(["check", "config"]).arg(file))
 }
 
 #[test]

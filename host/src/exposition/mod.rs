@@ -10,7 +10,6 @@ pub mod fmt;
 pub mod merge;
 pub mod model;
 pub mod negotiate;
-pub mod order;
 pub mod raw;
 pub mod render;
 pub mod validate;

@@ -157,64 +157,26 @@ macro_rules! converter {
             /// is checked here: the label-value indices stay as they came,
             /// for validation.
             pub fn collection(c: wit::Collection) -> RawCollection {
-                let strings: Vec<LabelValue> =
-                    c.strings.into_iter().map(LabelValue::from).collect();
-                let mut ranks = None;
-                let families = c
-                    .families
-                    .into_iter()
-                    .map(|f| family(f, &strings, &mut ranks))
-                    .collect();
-                RawCollection { strings, families }
+                RawCollection {
+                    strings: c.strings.into_iter().map(LabelValue::from).collect(),
+                    families: c.families.into_iter().map(family).collect(),
+                }
             }
 
             $natives_of
 
-            fn series(s: wit::Series, natives: &mut Natives) -> Series {
-                Series {
-                    label_values: Vec::new(),
-                    value: value(s.value, natives),
-                    timestamp: s.timestamp.map(timestamp),
-                    created: s.created.map(timestamp),
-                }
-            }
-
-            /// One family, its series converted in label order
-            /// ([`order`](crate::exposition::order)).
-            fn family(
-                mut f: wit::MetricFamily,
-                strings: &[LabelValue],
-                ranks: &mut Option<crate::exposition::order::Ranks>,
-            ) -> RawFamily {
+            fn family(mut f: wit::MetricFamily) -> RawFamily {
                 let mut natives = natives_of(&mut f);
-                let n = f.label_names.len();
-                let order = crate::exposition::order::order(
-                    &f.label_values,
-                    n,
-                    f.series.len(),
-                    strings,
-                    ranks,
-                );
-                let (series, label_values) = match order {
-                    None => (
-                        f.series.into_iter().map(|s| series(s, &mut natives)).collect(),
-                        f.label_values,
-                    ),
-                    Some(order) => {
-                        let mut slots: Vec<Option<wit::Series>> =
-                            f.series.into_iter().map(Some).collect();
-                        let converted = order
-                            .iter()
-                            .filter_map(|s| slots.get_mut(*s)?.take())
-                            .map(|s| series(s, &mut natives))
-                            .collect();
-                        let indices = order
-                            .iter()
-                            .flat_map(|s| f.label_values[s * n..(s + 1) * n].iter().copied())
-                            .collect();
-                        (converted, indices)
-                    }
-                };
+                let series = f
+                    .series
+                    .into_iter()
+                    .map(|s| Series {
+                        label_values: Vec::new(),
+                        value: value(s.value, &mut natives),
+                        timestamp: s.timestamp.map(timestamp),
+                        created: s.created.map(timestamp),
+                    })
+                    .collect();
                 RawFamily {
                     family: Family {
                         name: f.name,
@@ -224,7 +186,7 @@ macro_rules! converter {
                         label_names: f.label_names,
                         series: std::sync::Arc::new(series),
                     },
-                    label_indices: label_values,
+                    label_indices: f.label_values,
                     native_error: natives.error,
                 }
             }

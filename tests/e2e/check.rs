@@ -165,8 +165,18 @@ fn failures_exit_2_with_the_reason_and_the_plugins_own_words() -> Result<()> {
         "{}",
         c.stderr
     );
-    // The plugin's stderr reaches the log, tagged with it.
+    // The plugin's stderr reaches the log, tagged with it: where and what
+    // on one line, and no advice to set `RUST_BACKTRACE`, which a plugin
+    // cannot.
     assert!(c.stderr.contains("panic in collect"), "{}", c.stderr);
+    assert!(
+        c.stderr
+            .lines()
+            .any(|l| l.contains("panicked at") && l.contains("panic in collect")),
+        "{}",
+        c.stderr
+    );
+    assert!(!c.stderr.contains("RUST_BACKTRACE"), "{}", c.stderr);
 
     let c = check(&[
         &path(&plugin("faulty")),

@@ -361,8 +361,29 @@ pub mod __private {
         static INSTANCE: RefCell<Option<Box<dyn Any>>> = const { RefCell::new(None) };
     }
 
+    /// A panic reported in the plugin's own words, on one line: where and
+    /// what. std's default hook adds a note about `RUST_BACKTRACE`, which a
+    /// plugin cannot set (the sandbox gives it no environment). Natively
+    /// (unit tests) std's hook stays.
+    fn own_panic_message() {
+        #[cfg(target_family = "wasm")]
+        {
+            static HOOK: std::sync::Once = std::sync::Once::new();
+            HOOK.call_once(|| {
+                std::panic::set_hook(Box::new(|info| {
+                    let message = info.payload_as_str().unwrap_or("(no message)");
+                    match info.location() {
+                        Some(at) => eprintln!("panicked at {at}: {message}"),
+                        None => eprintln!("panicked: {message}"),
+                    }
+                }));
+            });
+        }
+    }
+
     /// Parses the JSON config and stores a new collector.
     pub fn init<C: Collector>(config: &str) -> Result<(), InitError> {
+        own_panic_message();
         let config = parse_config::<C>(config)?;
         let collector = C::init(config)?;
         INSTANCE.with(|slot| *slot.borrow_mut() = Some(Box::new(collector)));
@@ -406,6 +427,7 @@ pub mod __private {
         call: &str,
         run: impl FnOnce(&mut C) -> Result<Vec<MetricFamily>, CollectError>,
     ) -> Result<Collection, CollectError> {
+        own_panic_message();
         strings::reset();
         let families = INSTANCE.with(|slot| {
             let mut slot = slot.borrow_mut();

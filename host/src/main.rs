@@ -117,7 +117,10 @@ fn run_check(args: &CheckArgs, settings: &Settings) -> anyhow::Result<ExitCode> 
         defaults: settings.defaults,
     };
     let report = runtime.block_on(async {
-        let wasm = Runtime::new()?;
+        let wasm = match &args.cache_dir {
+            Some(dir) => Runtime::with_cache_dir(dir)?,
+            None => Runtime::new()?,
+        };
         anyhow::Ok(check(&wasm, &options).await)
     })?;
     if args.json {

@@ -272,3 +272,24 @@ fn instances_that_share_families_are_merged_as_a_scrape_merges_them() -> Result<
     assert!(ok, "promtool check metrics:\n{out}");
     Ok(())
 }
+
+#[test]
+fn a_cache_dir_compiles_the_plugin_once_across_checks() -> Result<()> {
+    let dir = PluginsDir::new("check-cache");
+    let cache = dir.path.join("cache").display().to_string();
+    let conformance = path(&plugin("conformance"));
+    let first = check(&[&conformance, "--cache-dir", &cache])?;
+    let second = check(&[&conformance, "--cache-dir", &cache])?;
+    for (c, lookup) in [(&first, "cache=miss"), (&second, "cache=hit")] {
+        assert_eq!(c.code, 0, "{}", c.stderr);
+        assert!(
+            c.stderr
+                .lines()
+                .any(|l| l.contains("plugin loaded") && l.contains(lookup)),
+            "{lookup}: {}",
+            c.stderr
+        );
+    }
+    assert_eq!(first.stdout, second.stdout);
+    Ok(())
+}

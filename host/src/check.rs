@@ -126,6 +126,9 @@ pub struct Collect {
     pub dropped: Vec<Drop>,
     /// Why the collect gave nothing, if it did not.
     pub error: Option<Failure>,
+    /// Served, but suspect: a counter lower than at the collect before
+    /// (Prometheus reads a decrease as a reset).
+    pub warnings: Vec<String>,
     /// How long the call took, in seconds.
     pub seconds: f64,
 }
@@ -184,7 +187,7 @@ async fn check_instance(
         report.error = Some(failure(&e));
         return (report, Vec::new());
     }
-    let mut last = Vec::new();
+    let mut last: Vec<Family> = Vec::new();
     for _ in 0..scrapes.max(1) {
         let deadline = entry.limits.deadline(Instant::now(), None);
         let outcome = entry.collect(runtime, deadline).await;
@@ -202,24 +205,66 @@ async fn check_instance(
                 fix: d.rule.fix(),
             })
             .collect();
-        let (families, series, error) = match &outcome.result {
+        let (families, series, error, warnings) = match &outcome.result {
             Ok(families) => {
+                let warnings = counters_down(&last, families);
                 last = families.clone();
                 let series = families.iter().map(|f| f.series.len()).sum();
-                (families.len(), series, None)
+                (families.len(), series, None, warnings)
             }
-            Err(e) => (0, 0, Some(failure(e))),
+            Err(e) => (0, 0, Some(failure(e)), Vec::new()),
         };
         report.collects.push(Collect {
             families,
             series,
             dropped,
             error,
+            warnings,
             seconds: outcome.duration.as_secs_f64(),
         });
     }
     (report, last)
 }
+
+/// Each counter series of `now` lower than in `before`, the collect before.
+fn counters_down(before: &[Family], now: &[Family]) -> Vec<String> {
+    use crate::exposition::model::{Kind, Value};
+    let total = |v: &Value| match v {
+        Value::Counter { total, .. } => Some(*total),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    for family in now.iter().filter(|f| f.kind == Kind::Counter) {
+        let Some(old) = before.iter().find(|f| f.name == family.name) else {
+            continue;
+        };
+        for series in family.series.iter() {
+            let was = old
+                .series
+                .iter()
+                .find(|s| s.label_values == series.label_values)
+                .and_then(|s| total(&s.value));
+            if let (Some(was), Some(is)) = (was, total(&series.value))
+                && is < was
+            {
+                let labels: Vec<String> = family
+                    .label_names
+                    .iter()
+                    .zip(&series.label_values)
+                    .map(|(n, v)| format!("{n}={v:?}"))
+                    .collect();
+                out.push(format!(
+                    "counter {}{{{}}} went down from {was} to {is}: Prometheus reads a decrease as a reset",
+                    family.name,
+                    labels.join(",")
+                ));
+            }
+        }
+    }
+    out
+}
+
+const ESCAPE_FIX: &str = "give the families names that stay apart once escaped (underscores: every character outside [a-zA-Z0-9_:] becomes _)";
 
 /// Loads the plugin and runs it. Never fails: every problem is in the
 /// report.
@@ -243,6 +288,17 @@ pub async fn check(runtime: &Runtime, options: &CheckOptions) -> Report {
         instances.push(report);
         sources.push(families);
     }
+    // Each family's instance and series, to put an escape clash under the
+    // collect it came from.
+    let origin: std::collections::HashMap<String, (usize, usize)> = sources
+        .iter()
+        .enumerate()
+        .flat_map(|(i, families)| {
+            families
+                .iter()
+                .map(move |f| (f.name.clone(), (i, f.series.len())))
+        })
+        .collect();
     // Merged as a scrape merges the instances (in name order, as the
     // entries come), a family that clashes with an earlier instance's
     // reported on the last collect of the instance that lost it.
@@ -263,6 +319,22 @@ pub async fn check(runtime: &Runtime, options: &CheckOptions) -> Report {
     let rendered = render(merged.families, options.negotiated, 0);
     let clashes = rendered.clashes;
     let body = rendered.body;
+    for clash in &clashes {
+        let Some(&(i, series)) = origin.get(&clash.family) else {
+            continue;
+        };
+        if let Some(last) = instances.get_mut(i).and_then(|r| r.collects.last_mut()) {
+            last.families = last.families.saturating_sub(1);
+            last.series = last.series.saturating_sub(series);
+            last.dropped.push(Drop {
+                family: clash.family.clone(),
+                series: None,
+                rule: "escape_clash",
+                why: clash.reason.clone(),
+                fix: ESCAPE_FIX,
+            });
+        }
+    }
     let verdict = instances
         .iter()
         .map(|i| {
@@ -329,6 +401,9 @@ impl Report {
                         );
                     }
                 }
+                for w in &c.warnings {
+                    let _ = writeln!(out, "    warning: {w}");
+                }
                 for d in &c.dropped {
                     let at = d
                         .series
@@ -342,12 +417,6 @@ impl Report {
                     );
                 }
             }
-        }
-        for clash in &self.escape_clashes {
-            let _ = writeln!(
-                out,
-                "dropped {clash} [rule escape_clash]\n  fix: give the families names that stay apart once escaped (underscores: every character outside [a-zA-Z0-9_:] becomes _)"
-            );
         }
         let _ = writeln!(
             out,

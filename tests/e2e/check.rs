@@ -95,13 +95,26 @@ fn a_clash_that_escaping_makes_is_a_drop() -> Result<()> {
         &path(&dir.path.join("conformance.yml")),
     ])?;
     assert_eq!(c.code, 1, "{}", c.stderr);
+    // Under the collect of the instance that lost it, naming both families,
+    // and counted there: the plain instance serves nothing.
     assert!(
-        c.stderr
-            .contains("dropped family srv_one_mystery: its name is \"srv_one_mystery\" under escaping=underscores"),
+        c.stderr.contains(
+            "dropped family srv_one_mystery [rule escape_clash]: its name is \"srv_one_mystery\" under escaping=underscores, as family srv.one_mystery's"
+        ),
         "{}",
         c.stderr
     );
-    assert!(c.stderr.contains("[rule escape_clash]"), "{}", c.stderr);
+    let plain = c
+        .stderr
+        .split("plugin plain")
+        .nth(1)
+        .and_then(|s| s.lines().find(|l| l.contains("collect 1:")))
+        .unwrap_or_default();
+    assert!(
+        plain.contains("collect 1: 0 families, 0 series served,") && !plain.contains(" 0 dropped"),
+        "{}",
+        c.stderr
+    );
     let utf8 = check(&[
         &path(&plugin("conformance")),
         "--config",
@@ -291,5 +304,34 @@ fn a_cache_dir_compiles_the_plugin_once_across_checks() -> Result<()> {
         );
     }
     assert_eq!(first.stdout, second.stdout);
+    Ok(())
+}
+
+#[test]
+fn a_counter_that_goes_down_between_scrapes_is_flagged() -> Result<()> {
+    let dir = PluginsDir::new("check-counter-down");
+    let c = check(&[
+        &path(&plugin("faulty")),
+        "--config",
+        &faulty(&dir, "counter_down"),
+        "--scrapes",
+        "3",
+    ])?;
+    // Served all the same (a reset is legal), so the verdict is clean.
+    assert_eq!(c.code, 0, "{}", c.stderr);
+    let warnings: Vec<&str> = c
+        .stderr
+        .lines()
+        .filter(|l| l.contains("warning:"))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "    warning: counter falling_total{job=\"backup\"} went down from 99 to 98: Prometheus reads a decrease as a reset",
+            "    warning: counter falling_total{job=\"backup\"} went down from 98 to 97: Prometheus reads a decrease as a reset",
+        ],
+        "{}",
+        c.stderr
+    );
     Ok(())
 }

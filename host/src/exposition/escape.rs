@@ -10,7 +10,7 @@
 //! order) is kept, the later one dropped and reported.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use super::model::{Family, Kind};
 use super::validate::rules::is_legacy_label_name;
@@ -53,7 +53,9 @@ pub fn apply(families: Vec<Family>, scheme: Escaping) -> (Vec<Family>, Vec<Escap
         leave_out(&mut families, &mut clashes, |f| unwritable(f, scheme));
         return (families, clashes);
     }
-    let mut claimed: HashSet<String> = HashSet::new();
+    // Every sample or metadata name taken once escaped, and the family (as
+    // the plugin named it) that took it.
+    let mut claimed: HashMap<String, String> = HashMap::new();
     let mut out = Vec::with_capacity(families.len());
     for mut family in families {
         let original = family.name.clone();
@@ -87,17 +89,20 @@ pub fn apply(families: Vec<Family>, scheme: Escaping) -> (Vec<Family>, Vec<Escap
             continue;
         }
         let reserved = family.reserved_names();
-        if let Some(taken) = reserved.iter().find(|n| claimed.contains(*n)) {
+        if let Some((taken, by)) = reserved
+            .iter()
+            .find_map(|n| claimed.get(n).map(|by| (n, by)))
+        {
             clashes.push(EscapeClash {
-                family: original,
                 reason: format!(
-                    "its name is {taken:?} under escaping={}, as an earlier family's",
+                    "its name is {taken:?} under escaping={}, as family {by}'s, which is kept (the first in name order)",
                     scheme.as_str()
                 ),
+                family: original,
             });
             continue;
         }
-        claimed.extend(reserved);
+        claimed.extend(reserved.into_iter().map(|n| (n, original.clone())));
         out.push(family);
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));

@@ -39,6 +39,8 @@ pub enum Fault {
     MissingInf,
     /// A NaN counter.
     NanCounter,
+    /// A counter that goes down by one on every collect, from 100.
+    CounterDown,
     /// An exemplar of more than 128 characters.
     LongExemplar,
     /// `clash_metric` as a gauge (pair with `clash_counter`).
@@ -138,6 +140,7 @@ fn spoofs() -> Vec<MetricFamily> {
 /// The collector.
 pub struct Faulty {
     config: Config,
+    collects: u32,
 }
 
 fn gauge(name: &str, labels: &[&str]) -> MetricFamily {
@@ -159,11 +162,15 @@ impl Collector for Faulty {
         match config.fault {
             Fault::LoopInit => spin(),
             Fault::PanicInit => panic!("faulty plugin: panic in init"),
-            _ => Ok(Faulty { config }),
+            _ => Ok(Faulty {
+                config,
+                collects: 0,
+            }),
         }
     }
 
     fn collect(&mut self) -> Result<Vec<MetricFamily>, CollectError> {
+        self.collects += 1;
         let mut out = Vec::new();
         match self.config.fault {
             Fault::LoopInit | Fault::PanicInit => {}
@@ -236,6 +243,13 @@ impl Collector for Faulty {
                     (),
                     HistogramValue::from_cumulative(buckets.iter().copied(), 1.0, 5),
                 );
+                out.push(f);
+            }
+            Fault::CounterDown => {
+                let mut f = MetricFamily::counter("falling_total", "A counter that goes down.")
+                    .with_labels(["job"]);
+                f.add_counter(["backup"], f64::from(100 - self.collects.min(100)));
+                f.add_counter(["steady"], 1.0);
                 out.push(f);
             }
             Fault::NanCounter => {

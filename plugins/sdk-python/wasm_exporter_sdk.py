@@ -24,6 +24,8 @@ scrapes, as in the Rust SDK.
 
 import json
 import math
+import sys
+import traceback
 
 from componentize_py_types import Err
 from wit_world import exports
@@ -228,6 +230,13 @@ class InvalidConfig(Exception):
     """Raise from the constructor for a config the plugin cannot use."""
 
 
+def _traceback():
+    """The exception being handled, with its traceback, on stderr: the
+    exporter logs each line, tagged with the plugin."""
+    sys.stderr.write(traceback.format_exc())
+    sys.stderr.flush()
+
+
 def export(cls, name, version, description=""):
     """The ``Collector`` class componentize-py exports for plugin ``cls``."""
     state = {"plugin": None}
@@ -246,6 +255,7 @@ def export(cls, name, version, description=""):
             except (InvalidConfig, KeyError, TypeError, ValueError) as e:
                 raise Err(t.InitError_InvalidConfig(f"config: {e}"))
             except Exception as e:
+                _traceback()
                 raise Err(t.InitError_Failed(f"{type(e).__name__}: {e}"))
 
         def collect(self):
@@ -255,6 +265,7 @@ def export(cls, name, version, description=""):
             try:
                 families = plugin.collect()
             except Exception as e:
+                _traceback()
                 raise Err(t.CollectError(message=f"{type(e).__name__}: {e}"))
             strings = []
             index = {}

@@ -335,3 +335,29 @@ fn a_counter_that_goes_down_between_scrapes_is_flagged() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn a_python_exception_is_reported_with_its_traceback() -> Result<()> {
+    let dir = PluginsDir::new("check-python-traceback");
+    let yml = dir.path.join("py.yml");
+    std::fs::write(&yml, "config: {fail_in_collect: true}\n")?;
+    let c = check(&[&path(&plugin("conformance-py")), "--config", &path(&yml)])?;
+    assert_eq!(c.code, 2, "{}", c.stderr);
+    // The reason is the exception; the log lines above it, the traceback
+    // down to the line that raised.
+    assert!(c.stderr.contains("KeyError: 'missing key'"), "{}", c.stderr);
+    for line in [
+        "Traceback (most recent call last):",
+        "in broken_helper",
+        "return {}[\"missing key\"]",
+    ] {
+        assert!(
+            c.stderr
+                .lines()
+                .any(|l| l.contains("stream=stderr") && l.contains(line)),
+            "{line}: {}",
+            c.stderr
+        );
+    }
+    Ok(())
+}

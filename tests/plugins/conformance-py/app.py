@@ -110,17 +110,25 @@ def families(prefix, collects):
 
 class Conformance:
     def __init__(self, config):
-        unknown_keys = set(config) - {"prefix"}
+        unknown_keys = set(config) - {"prefix", "fail_in_collect"}
         if unknown_keys:
             raise InvalidConfig(f"unknown field {sorted(unknown_keys)[0]!r}")
         self.prefix = config.get("prefix", "conformance")
         if not self.prefix:
             raise InvalidConfig("prefix must not be empty")
         self.collects = 0
+        # For the test of error reports: collect raises from a helper.
+        self.fail = bool(config.get("fail_in_collect", False))
 
     def collect(self):
         self.collects += 1
+        if self.fail:
+            return broken_helper()
         return families(self.prefix, self.collects)
+
+
+def broken_helper():
+    return {}["missing key"]
 
 
 Collector = export(Conformance, name="conformance", version="0.1.0",

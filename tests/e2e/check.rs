@@ -347,15 +347,15 @@ fn a_python_exception_is_reported_with_its_traceback() -> Result<()> {
     // down to the function and line that raised (componentize-py keeps no
     // source text to quote).
     assert!(c.stderr.contains("KeyError: 'missing key'"), "{}", c.stderr);
-    for line in [
-        "Traceback (most recent call last):",
-        "app.py\\\", line 131, in broken_helper",
+    for parts in [
+        &["Traceback (most recent call last):"][..],
+        &["app.py", "in broken_helper"],
     ] {
         assert!(
             c.stderr
                 .lines()
-                .any(|l| l.contains("stream=stderr") && l.contains(line)),
-            "{line}: {}",
+                .any(|l| l.contains("stream=stderr") && parts.iter().all(|p| l.contains(p))),
+            "{parts:?}: {}",
             c.stderr
         );
     }

@@ -69,6 +69,12 @@ pub mod summary;
 #[cfg(not(target_family = "wasm"))]
 pub mod testing;
 
+/// JSON for a collector that reads a JSON API: `serde_json`, the copy the
+/// SDK parses `config:` with, so a plugin needs no dependency of its own and
+/// its component carries one copy (`json::from_slice::<T>(&body)` on what
+/// `fetch` returned, with `#[derive(serde::Deserialize)]` on `T`).
+pub use serde_json as json;
+
 pub use builders::{IntoLabelValues, NoConfig};
 pub use histogram::Histogram;
 pub use native::{NativeHistogram, NativeOptions};
@@ -443,5 +449,66 @@ pub mod __private {
             strings,
             families: families?,
         })
+    }
+}
+
+#[cfg(test)]
+mod json_tests {
+    use crate::fetch::{Request, fetch};
+    use crate::{CollectError, Collector, MetricFamily, NoConfig, json, testing};
+
+    /// A collector of a JSON API, as a plugin author writes one with the
+    /// SDK alone.
+    struct Queue;
+
+    #[derive(serde::Deserialize)]
+    struct Stats {
+        queues: Vec<QueueStats>,
+    }
+
+    #[derive(serde::Deserialize)]
+    struct QueueStats {
+        name: String,
+        depth: u64,
+    }
+
+    const API: &str = "http://127.0.0.1:9000/api/stats";
+
+    impl Collector for Queue {
+        type Config = NoConfig;
+
+        fn init(_: NoConfig) -> Result<Self, crate::InitError> {
+            Ok(Queue)
+        }
+
+        fn collect(&mut self) -> Result<Vec<MetricFamily>, CollectError> {
+            let body = fetch(&Request::new(API))
+                .map_err(|e| CollectError::new(format!("{API}: {e:?}")))?
+                .body;
+            let stats: Stats =
+                json::from_slice(&body).map_err(|e| CollectError::new(format!("{API}: {e}")))?;
+            let mut depth =
+                MetricFamily::gauge("queue_depth", "Messages waiting.").with_labels(["queue"]);
+            for q in &stats.queues {
+                depth.add_gauge([q.name.as_str()], q.depth as f64);
+            }
+            Ok(vec![depth])
+        }
+    }
+
+    #[test]
+    fn a_json_api_read_with_the_sdk_s_json() {
+        testing::respond_with(
+            API,
+            200,
+            r#"{"queues": [{"name": "mail", "depth": 3}, {"name": "jobs", "depth": 0}]}"#,
+        );
+        let families = testing::run::<Queue>("", 1).unwrap();
+        assert_eq!(families[0].series_labels(1), ["jobs"]);
+        testing::check(&families).unwrap();
+        // A body that is not the JSON expected is the collect's error.
+        testing::respond_with(API, 200, "<html>");
+        let e = testing::run::<Queue>("", 1).unwrap_err();
+        assert!(e.contains("expected value"), "{e}");
     }
 }

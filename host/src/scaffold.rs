@@ -73,6 +73,7 @@ pub const SDK_FILES: &[(&str, &str)] = sdk_files![
     "src/builders.rs",
     "src/config.rs",
     "src/duration.rs",
+    "src/escaping.rs",
     "src/histogram.rs",
     "src/native.rs",
     "src/rules.rs",

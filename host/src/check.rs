@@ -228,35 +228,33 @@ async fn check_instance(
 
 /// Each counter series of `now` lower than in `before`, the collect before.
 fn counters_down(before: &[Family], now: &[Family]) -> Vec<String> {
-    use crate::exposition::model::{Kind, Value};
+    use crate::exposition::model::{Kind, Value, cmp_label_values};
+    use crate::exposition::validate::describe_labels;
     let total = |v: &Value| match v {
         Value::Counter { total, .. } => Some(*total),
         _ => None,
     };
+    let before: std::collections::HashMap<&str, &Family> =
+        before.iter().map(|f| (f.name.as_str(), f)).collect();
     let mut out = Vec::new();
     for family in now.iter().filter(|f| f.kind == Kind::Counter) {
-        let Some(old) = before.iter().find(|f| f.name == family.name) else {
+        let Some(old) = before.get(family.name.as_str()) else {
             continue;
         };
         for series in family.series.iter() {
+            // Validation left both collects' series in label order.
             let was = old
                 .series
-                .iter()
-                .find(|s| s.label_values == series.label_values)
-                .and_then(|s| total(&s.value));
+                .binary_search_by(|s| cmp_label_values(&s.label_values, &series.label_values))
+                .ok()
+                .and_then(|i| total(&old.series[i].value));
             if let (Some(was), Some(is)) = (was, total(&series.value))
                 && is < was
             {
-                let labels: Vec<String> = family
-                    .label_names
-                    .iter()
-                    .zip(&series.label_values)
-                    .map(|(n, v)| format!("{n}={v:?}"))
-                    .collect();
                 out.push(format!(
-                    "counter {}{{{}}} went down from {was} to {is}: Prometheus reads a decrease as a reset",
+                    "counter {}{} went down from {was} to {is}: Prometheus reads a decrease as a reset",
                     family.name,
-                    labels.join(",")
+                    describe_labels(&family.label_names, &series.label_values)
                 ));
             }
         }

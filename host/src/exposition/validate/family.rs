@@ -21,7 +21,7 @@ fn series_err(family: &Family, series: &Series, rule: Rule, why: impl Into<Strin
 }
 
 /// `{a="x",b="y"}`, each value shortened for the log.
-fn describe_labels(names: &[String], values: &[LabelValue]) -> String {
+pub fn describe_labels(names: &[String], values: &[LabelValue]) -> String {
     let pairs: Vec<String> = names
         .iter()
         .zip(values)

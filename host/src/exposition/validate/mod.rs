@@ -16,7 +16,7 @@ use std::sync::Arc;
 use super::model::{Family, LabelValue};
 use super::raw::{RawCollection, RawFamily};
 use crate::reason::Reason;
-pub use family::validate;
+pub use family::{describe_labels, validate};
 pub use rules::{MAX_EXEMPLAR_RUNES, Rule, check_label_name, is_label_name, is_metric_name};
 
 /// Why a family was dropped: the family, the rule, and what broke it.

@@ -106,10 +106,7 @@ fn native_fetch(request: &Request) -> Result<Response, FetchError> {
         .read_to_end(&mut data)
         .map_err(|e| FetchError::Connect(e.to_string()))?;
     let split = data.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
-    Ok(Response {
-        status: 200,
-        body: data.split_off(split),
-    })
+    Ok(Response::new(200, data.split_off(split)))
 }
 
 fn plugin_path() -> PathBuf {

@@ -19,6 +19,7 @@ use crate::exposition::negotiate::Negotiated;
 use crate::exposition::render::render;
 use crate::reason::Reason;
 use crate::runtime::Runtime;
+use crate::runtime::fetch::{Response, Standins};
 use crate::runtime::limits::HostDefaults;
 
 /// What to check.
@@ -35,6 +36,23 @@ pub struct CheckOptions {
     pub negotiated: Negotiated,
     /// Host limits, as the exporter's flags set them.
     pub defaults: HostDefaults,
+    /// Answers to give instead of reaching a target (`--respond
+    /// TARGET=FILE`): the target counts as granted and is never reached.
+    pub standins: Vec<(String, Response)>,
+}
+
+/// The answer a `--respond` stands in with: the file's bytes as the body.
+pub fn standin(s: &crate::cli::Standin) -> std::io::Result<(String, Response)> {
+    let body = std::fs::read(&s.file)?;
+    Ok((
+        s.target.clone(),
+        Response {
+            status: s.status,
+            headers: Vec::new(),
+            body,
+            truncated: false,
+        },
+    ))
 }
 
 /// How a check ended; the process exits with its code.
@@ -273,12 +291,16 @@ pub async fn check(runtime: &Runtime, options: &CheckOptions) -> Report {
             .map(|ext| options.wasm.with_extension(ext))
             .find(|p| p.is_file())
     });
-    let entries = load_plugin(
+    let mut entries = load_plugin(
         runtime,
         &options.wasm,
         manifest.as_deref(),
         &options.defaults,
     );
+    let standins = std::sync::Arc::new(Standins(options.standins.iter().cloned().collect()));
+    for entry in &mut entries {
+        entry.fetch.standins = std::sync::Arc::clone(&standins);
+    }
     let mut sources = Vec::with_capacity(entries.len());
     let mut instances = Vec::with_capacity(entries.len());
     for entry in &entries {

@@ -347,6 +347,48 @@ pub struct CheckArgs {
     /// carries its interpreter) loads at once instead of compiling again.
     #[arg(long = "cache-dir", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+
+    /// Answer the plugin's fetch of TARGET with the contents of FILE (status
+    /// 200, or S with TARGET=S:FILE) instead of reaching it; the target
+    /// counts as granted. Repeat for more targets.
+    #[arg(long = "respond", value_name = "TARGET=FILE", value_parser = standin)]
+    pub respond: Vec<Standin>,
+}
+
+/// One `--respond TARGET=[STATUS:]FILE` of `check`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standin {
+    /// The target, exactly as the plugin passes it to `fetch`.
+    pub target: String,
+    /// The status answered; default 200 (0 for a `unix:` or `tcp://`
+    /// target).
+    pub status: u16,
+    /// The file whose bytes are the body.
+    pub file: PathBuf,
+}
+
+/// Parses `TARGET=FILE` or `TARGET=STATUS:FILE`.
+pub fn standin(spec: &str) -> Result<Standin, String> {
+    let (target, file) = spec
+        .rsplit_once('=')
+        .ok_or_else(|| format!("{spec:?}: use TARGET=FILE or TARGET=STATUS:FILE"))?;
+    let socket = target.starts_with("unix:") || target.starts_with("tcp://");
+    let (status, file) = match file.split_once(':') {
+        Some((s, f)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => (
+            s.parse()
+                .map_err(|_| format!("{spec:?}: {s} is not an HTTP status"))?,
+            f,
+        ),
+        _ => (if socket { 0 } else { 200 }, file),
+    };
+    if target.is_empty() || file.is_empty() {
+        return Err(format!("{spec:?}: use TARGET=FILE or TARGET=STATUS:FILE"));
+    }
+    Ok(Standin {
+        target: target.to_owned(),
+        status,
+        file: PathBuf::from(file),
+    })
 }
 
 /// An exposition format.

@@ -40,6 +40,7 @@ pub enum ConfigError {
 
 use crate::duration::bare_number;
 pub use crate::duration::parse_duration;
+use crate::fetch_spec::FetchGrant;
 
 /// Parses `1024`, `64KiB`, `128MiB`, `1GiB`, `10MB`...
 pub fn parse_size(s: &str) -> Result<u64, ConfigError> {
@@ -186,9 +187,11 @@ pub struct LimitsSpec {
 pub struct GrantsSpec {
     /// Targets of the `fetch` capability: `http(s)://host:port/path` URL
     /// patterns (`*` in the path matches anything), `unix:/socket/path`, and
-    /// `tcp://host:port`. Default: none.
+    /// `tcp://host:port`; or mappings of `target:` and the credentials the
+    /// host adds for it (`authorization`, `basic_auth`, `http_headers`,
+    /// `tls_config`). Default: none.
     #[serde(default)]
-    pub fetch: Vec<String>,
+    pub fetch: Vec<FetchGrant>,
     /// Host directories the plugin may read, mounted read-only at the same
     /// path: absolute, without `.` or `..`. Nothing can be written, and
     /// symlinks that lead out of a directory are refused. Default: none.
@@ -423,7 +426,7 @@ mod tests {
         let names: Vec<&str> = instances.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["core", "edge"]);
         let edge = &instances[1].1;
-        assert_eq!(edge.grants.fetch, ["unix:/a"]);
+        assert_eq!(edge.grants.fetch, [FetchGrant::from("unix:/a")]);
         assert_eq!(edge.labels.get("site").map(String::as_str), Some("edge"));
         assert_eq!(
             edge.limits.as_ref().and_then(|l| l.timeout),

@@ -38,6 +38,7 @@ pub mod config;
 #[path = "../../plugins/sdk/src/duration.rs"]
 pub mod duration;
 pub mod exposition;
+pub mod fetch_spec;
 #[cfg(feature = "runtime")]
 mod handshake;
 #[cfg(feature = "runtime")]

@@ -115,6 +115,14 @@ fn run_check(args: &CheckArgs, settings: &Settings) -> anyhow::Result<ExitCode> 
         scrapes: args.scrapes,
         negotiated: args.format.negotiated(args.escaping),
         defaults: settings.defaults,
+        standins: args
+            .respond
+            .iter()
+            .map(|s| {
+                wasm_exporter::check::standin(s)
+                    .with_context(|| format!("--respond {}: {}", s.target, s.file.display()))
+            })
+            .collect::<anyhow::Result<_>>()?,
     };
     let report = runtime.block_on(async {
         let wasm = match &args.cache_dir {

@@ -324,6 +324,7 @@ fn instance_entry(
         max_response_bytes: limits.max_response_bytes,
         stats: Default::default(),
         idle: Default::default(),
+        standins: Default::default(),
     };
     entry
 }

@@ -22,10 +22,7 @@ fn exporter(uri: &str) -> Exporter {
 }
 
 fn ok(status: u16, body: &str) -> Result<Response, FetchError> {
-    Ok(Response {
-        status,
-        body: body.as_bytes().to_vec(),
-    })
+    Ok(Response::new(status, body.as_bytes()))
 }
 
 fn testdata(file: &str) -> PathBuf {
@@ -131,18 +128,15 @@ fn failed_fetches_match_their_golden_files() {
 fn unix_socket_asks_show_info_then_show_stat() {
     let mut commands = Vec::new();
     let families = exporter("unix:/run/haproxy/admin.sock").scrape(|req| {
-        commands.push(req.command.clone());
-        match req.command.as_deref() {
-            Some("show info\n") => ok(0, SHOW_INFO),
+        commands.push(req.body.clone());
+        match req.body.as_deref() {
+            Some(b"show info\n") => ok(0, SHOW_INFO),
             _ => ok(0, SERVER_WITHOUT_CHECKS),
         }
     });
     assert_eq!(
         commands,
-        [
-            Some("show info\n".to_owned()),
-            Some("show stat\n".to_owned())
-        ]
+        [Some(b"show info\n".to_vec()), Some(b"show stat\n".to_vec())]
     );
     golden("unix_show_info", &families);
 }
@@ -313,11 +307,10 @@ fn promex_names_over_a_socket_and_over_http() {
         })
         .unwrap()
     };
-    let families =
-        promex("unix:/run/haproxy/admin.sock").scrape(|req| match req.command.as_deref() {
-            Some("show info\n") => ok(0, SHOW_INFO),
-            _ => ok(0, HAPROXY_26),
-        });
+    let families = promex("unix:/run/haproxy/admin.sock").scrape(|req| match req.body.as_deref() {
+        Some(b"show info\n") => ok(0, SHOW_INFO),
+        _ => ok(0, HAPROXY_26),
+    });
     golden("promex_unix", &families);
     let names: Vec<&str> = families.iter().map(|f| f.name.as_str()).collect();
     assert!(names.contains(&"haproxy_process_build_info"));

@@ -107,7 +107,7 @@ pub mod __probe_bindings {
         export_macro_name: "__export_probe",
         default_bindings_module: "wasm_exporter_sdk::__probe_bindings",
         with: {
-            "wasm-exporter:plugin/types@0.2.0": crate::__bindings::wasm_exporter::plugin::types,
+            "wasm-exporter:plugin/types@0.3.0": crate::__bindings::wasm_exporter::plugin::types,
         },
     });
 }
@@ -121,6 +121,28 @@ pub use __bindings::wasm_exporter::plugin::types::{
 /// Outbound requests through the host, checked against the plugin's
 /// `grants.fetch` in its `NAME.yml`.
 pub mod fetch {
+    //! Requests to the plugin's targets through the host, within the
+    //! plugin's `grants.fetch`: HTTP(S) with any method, headers and body,
+    //! and unix-socket or TCP exchanges.
+    //!
+    //! ```rust
+    //! use wasm_exporter_sdk::fetch::Request;
+    //!
+    //! # wasm_exporter_sdk::testing::respond_with("http://127.0.0.1:9200/_search", 200, "{}");
+    //! let response = Request::post("http://127.0.0.1:9200/_search")
+    //!     .header("Accept", "application/json")
+    //!     .header("Content-Type", "application/json")
+    //!     .body(r#"{"size": 0}"#)
+    //!     .send()?;
+    //! assert_eq!(response.status, 200);
+    //! # Ok::<(), wasm_exporter_sdk::fetch::FetchError>(())
+    //! ```
+    //!
+    //! Credentials are not the plugin's business: the operator puts them
+    //! on the grant (`authorization`, `basic_auth`, `http_headers`,
+    //! `tls_config` in `NAME.yml`) and the host adds them to each request
+    //! that grant allows. The plugin never sees them.
+
     pub use crate::__bindings::wasm_exporter::plugin::fetch::{FetchError, Request, Response};
 
     /// Performs `request` through the host. In a native build (a unit
@@ -151,22 +173,57 @@ pub mod fetch {
     }
 
     impl Request {
-        /// A request for `target` (`http(s)://...`, `unix:/path`,
-        /// `tcp://host:port`) with TLS verification on and no timeout of its
-        /// own.
+        /// A GET of `target` (`http(s)://...`), or a read of a socket
+        /// (`unix:/path`, `tcp://host:port`), with TLS verification on and
+        /// no timeout of its own.
         pub fn new(target: impl Into<String>) -> Self {
             Request {
                 target: target.into(),
-                command: None,
+                method: None,
+                headers: Vec::new(),
+                body: None,
                 tls_verify: true,
                 timeout_ms: None,
+                follow_redirects: false,
+                read_until: None,
+                max_bytes: None,
             }
         }
 
-        /// Sets the line written to a socket target before reading.
-        pub fn with_command(mut self, command: impl Into<String>) -> Self {
-            self.command = Some(command.into());
+        /// A GET of `target`.
+        pub fn get(target: impl Into<String>) -> Self {
+            Request::new(target)
+        }
+
+        /// A POST to `target`; set its body with [`Request::body`].
+        pub fn post(target: impl Into<String>) -> Self {
+            Request::new(target).method("POST")
+        }
+
+        /// Sets the HTTP method (`PUT`, `HEAD`...).
+        pub fn method(mut self, method: impl Into<String>) -> Self {
+            self.method = Some(method.into());
             self
+        }
+
+        /// Adds a request header. `Authorization` set here is replaced by
+        /// the grant's when the grant carries credentials.
+        pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+            self.headers.push((name.into(), value.into()));
+            self
+        }
+
+        /// Sets the HTTP body, or the bytes written to a socket before
+        /// reading.
+        pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+            self.body = Some(body.into());
+            self
+        }
+
+        /// Sets the line written to a socket target before reading
+        /// (HAProxy's `"show stat\n"`): the body, as text.
+        pub fn with_command(self, command: impl Into<String>) -> Self {
+            self.body(command.into().into_bytes())
         }
 
         /// Sets whether to verify TLS certificates.
@@ -179,6 +236,68 @@ pub mod fetch {
         pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
             self.timeout_ms = Some(u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX));
             self
+        }
+
+        /// Follows redirects to targets the grants allow (a redirect
+        /// elsewhere comes back as the 3xx response).
+        pub fn follow_redirects(mut self) -> Self {
+            self.follow_redirects = true;
+            self
+        }
+
+        /// Sockets: stops reading once the answer ends with `terminator`
+        /// (memcached's `"END\r\n"`) instead of when the peer closes.
+        pub fn read_until(mut self, terminator: impl Into<Vec<u8>>) -> Self {
+            self.read_until = Some(terminator.into());
+            self
+        }
+
+        /// Reads at most `bytes` of the answer; the response says when it
+        /// was cut short ([`Response::truncated`]).
+        pub fn max_bytes(mut self, bytes: u64) -> Self {
+            self.max_bytes = Some(bytes);
+            self
+        }
+
+        /// Sends the request: [`fetch`].
+        pub fn send(&self) -> Result<Response, FetchError> {
+            fetch(self)
+        }
+    }
+
+    impl Response {
+        /// A response with `status` and `body` and no headers (for stand-ins
+        /// in tests).
+        pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
+            Response {
+                status,
+                headers: Vec::new(),
+                body: body.into(),
+                truncated: false,
+            }
+        }
+
+        /// Whether the status is 2xx.
+        pub fn ok(&self) -> bool {
+            (200..300).contains(&self.status)
+        }
+
+        /// The first value of header `name` (any case).
+        pub fn header(&self, name: &str) -> Option<&str> {
+            self.headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        }
+
+        /// The body as text (invalid UTF-8 replaced).
+        pub fn text(&self) -> String {
+            String::from_utf8_lossy(&self.body).into_owned()
+        }
+
+        /// The body parsed as JSON into `T`.
+        pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, crate::json::Error> {
+            crate::json::from_slice(&self.body)
         }
     }
 }

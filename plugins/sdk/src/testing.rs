@@ -52,13 +52,7 @@ pub fn respond(target: impl Into<String>, answer: Result<Response, FetchError>) 
 
 /// A stand-in response with `status` and `body`.
 pub fn respond_with(target: impl Into<String>, status: u16, body: impl Into<Vec<u8>>) {
-    respond(
-        target,
-        Ok(Response {
-            status,
-            body: body.into(),
-        }),
-    );
+    respond(target, Ok(Response::new(status, body)));
 }
 
 /// The requests made so far on this thread, in order.

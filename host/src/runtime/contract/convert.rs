@@ -200,6 +200,9 @@ pub(super) use converter;
 /// onto the host's own (`runtime::host`, `runtime::fetch`); for the
 /// versions whose imports have this shape. Invoked in the version's file,
 /// where `host`, `types` and `fetch` are its bindings.
+///
+/// The version's file maps its `fetch` records with `host_request` and
+/// `wit_response` (for 0.1.0 and 0.2.0: [`socket_era_fetch`]).
 macro_rules! imports {
     () => {
         impl host::Host for StoreState {
@@ -224,21 +227,13 @@ macro_rules! imports {
             ) -> Result<fetch::Response, fetch::FetchError> {
                 use fetch::FetchError as Wit;
                 use $crate::runtime::fetch::FetchError as Host;
-                let request = $crate::runtime::fetch::Request {
-                    target: request.target,
-                    command: request.command,
-                    tls_verify: request.tls_verify,
-                    timeout_ms: request.timeout_ms,
-                };
+                let request = host_request(request);
                 match self
                     .fetch
                     .fetch(&self.plugin, request, self.deadline, &mut self.log)
                     .await
                 {
-                    Ok(r) => Ok(fetch::Response {
-                        status: r.status,
-                        body: r.body,
-                    }),
+                    Ok(r) => Ok(wit_response(r)),
                     Err(e) => Err(match e {
                         Host::Denied(m) => Wit::Denied(m),
                         Host::InvalidTarget(m) => Wit::InvalidTarget(m),
@@ -254,6 +249,31 @@ macro_rules! imports {
 }
 
 pub(super) use imports;
+
+/// `host_request` and `wit_response` for the versions whose `fetch` is a
+/// GET or a socket command (0.1.0, 0.2.0): the command is the body written
+/// to a socket, and the response's headers are left out.
+macro_rules! socket_era_fetch {
+    () => {
+        fn host_request(r: fetch::Request) -> $crate::runtime::fetch::Request {
+            $crate::runtime::fetch::Request {
+                body: r.command.map(String::into_bytes),
+                tls_verify: r.tls_verify,
+                timeout_ms: r.timeout_ms,
+                ..$crate::runtime::fetch::Request::new(r.target)
+            }
+        }
+
+        fn wit_response(r: $crate::runtime::fetch::Response) -> fetch::Response {
+            fetch::Response {
+                status: r.status,
+                body: r.body,
+            }
+        }
+    };
+}
+
+pub(super) use socket_era_fetch;
 
 /// The calls of the collector interface that every version words the same
 /// (`metadata`, `collect`), for its `impl Exports`; `self.FIELD` (or

@@ -5,8 +5,10 @@
 //! outside this folder knows that versions exist.
 
 mod convert;
+mod prober;
 pub mod v0_1;
 pub mod v0_2;
+pub mod v0_3;
 
 use std::sync::Arc;
 
@@ -18,21 +20,21 @@ use super::state::StoreState;
 use crate::exposition::raw::RawCollection;
 
 /// The current version's bindings.
-pub use v0_2 as current;
+pub use v0_3 as current;
 
 /// The package every version shares.
 pub const PACKAGE: &str = "wasm-exporter:plugin";
 
 /// The interface a plugin exports to answer `/probe`.
-pub const PROBER: &str = v0_2::PROBER;
+pub const PROBER: &str = v0_3::PROBER;
 
-/// A version of the contract, as in the package name (`0.2.0`).
+/// A version of the contract, as in the package name (`0.3.0`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Version(&'static str);
 
 impl Version {
     /// The version `plugin new` and the SDKs build for: the newest.
-    pub const CURRENT: Version = Version(v0_2::VERSION);
+    pub const CURRENT: Version = Version(v0_3::VERSION);
 
     /// The version, as in the package name.
     pub fn as_str(self) -> &'static str {
@@ -62,15 +64,20 @@ pub trait Contract: Sync {
 
 /// Every version this host speaks, oldest first: the dispatch. A new
 /// version is one new file and one line here.
-pub const VERSIONS: [&dyn Contract; 2] = [&v0_1::Contract0_1, &v0_2::Contract0_2];
+pub const VERSIONS: [&dyn Contract; 3] =
+    [&v0_1::Contract0_1, &v0_2::Contract0_2, &v0_3::Contract0_3];
 
-/// The versions this host knows, for messages: `...@0.1.0 and @0.2.0`.
+/// The versions this host knows, for messages: `...@0.1.0, @0.2.0 and @0.3.0`.
 pub fn known() -> String {
     let versions: Vec<String> = VERSIONS
         .iter()
         .map(|c| format!("@{}", c.version().as_str()))
         .collect();
-    format!("{PACKAGE}{}", versions.join(" and "))
+    let listed = match versions.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => versions.join(""),
+    };
+    format!("{PACKAGE}{listed}")
 }
 
 /// Adds every version's imports to `linker`.

@@ -6,7 +6,7 @@ use futures::FutureExt as _;
 use futures::future::BoxFuture;
 use wasmtime::component::{HasSelf, InstancePre, Linker};
 
-use super::convert::{collector_calls, converter, imports, lifted};
+use super::convert::{collector_calls, converter, imports, lifted, socket_era_fetch};
 use super::{Bindings, Called, Collected, InitError, Prepared, Version};
 use crate::runtime::state::StoreState;
 
@@ -105,5 +105,7 @@ impl super::Exports for Plugin {
 }
 
 lifted!();
+
+socket_era_fetch!();
 
 imports!();

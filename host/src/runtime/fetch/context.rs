@@ -54,7 +54,15 @@ pub struct FetchContext {
     /// One kept-alive HTTP connection, reused by the next scrape of the
     /// same target (as Go's http.Client does for haproxy_exporter).
     pub idle: Arc<Mutex<Option<IdleConnection>>>,
+    /// Answers given instead of reaching the target (`check --respond`):
+    /// empty when serving.
+    pub standins: Arc<Standins>,
 }
+
+/// Stand-in answers by exact target, for `wasm_exporter check`: a target
+/// with one counts as granted, and nothing is sent to it.
+#[derive(Debug, Default)]
+pub struct Standins(pub std::collections::HashMap<String, super::Response>);
 
 impl FetchContext {
     /// A context that grants nothing.
@@ -64,6 +72,7 @@ impl FetchContext {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             stats: SharedFetchStats::default(),
             idle: Arc::default(),
+            standins: Arc::default(),
         }
     }
 }

@@ -9,14 +9,28 @@
 //!   the path (`http://127.0.0.1:8404/*`);
 //! - `unix:/path/to/socket`: that socket path, exactly;
 //! - `tcp://host:port`: that host and port, with the same patterns.
+//!
+//! An entry may also be a mapping, `target:` (one of the above) with the
+//! credentials the host adds to the requests it allows (`credentials`).
 
 use std::path::{Component, Path, PathBuf};
 
 use url::Url;
 
-/// One grant.
+use super::credentials::Credentials;
+use crate::fetch_spec::FetchGrant;
+
+/// One grant: what it allows, and its credentials.
+#[derive(Debug, Clone)]
+pub(super) struct Grant {
+    what: Allowed,
+    /// Added to every request it allows.
+    pub credentials: Option<Credentials>,
+}
+
+/// What one grant allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Grant {
+enum Allowed {
     Http {
         scheme: String,
         host: String,
@@ -74,7 +88,7 @@ fn parse_authority(
 }
 
 /// A grant with `*` in its host or port, which no URL parser takes.
-fn parse_pattern(spec: &str) -> Result<Option<Grant>, String> {
+fn parse_pattern(spec: &str) -> Result<Option<Allowed>, String> {
     let (scheme, rest) = match spec.split_once("://") {
         Some((s @ ("http" | "https" | "tcp"), rest)) => (s, rest),
         _ => return Ok(None),
@@ -96,9 +110,9 @@ fn parse_pattern(spec: &str) -> Result<Option<Grant>, String> {
     };
     let (host, port) = parse_authority(spec, authority, default)?;
     Ok(Some(if scheme == "tcp" {
-        Grant::Tcp(host, port)
+        Allowed::Tcp(host, port)
     } else {
-        Grant::Http {
+        Allowed::Http {
             scheme: scheme.to_owned(),
             host,
             port,
@@ -108,7 +122,7 @@ fn parse_pattern(spec: &str) -> Result<Option<Grant>, String> {
 }
 
 /// What a plugin may reach.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Grants {
     grants: Vec<Grant>,
 }
@@ -191,30 +205,41 @@ fn glob(pattern: &str, text: &str) -> bool {
 }
 
 impl Grants {
-    /// Parses the `grants.fetch` list of a manifest.
-    pub fn parse(specs: &[String]) -> Result<Self, String> {
+    /// Parses the `grants.fetch` list of a manifest, reading and checking
+    /// the credentials' files.
+    pub fn parse(specs: &[FetchGrant]) -> Result<Self, String> {
         let mut grants = Vec::with_capacity(specs.len());
-        for spec in specs {
-            if let Some(pattern) = parse_pattern(spec)? {
-                grants.push(pattern);
-                continue;
-            }
-            let grant = match parse_target(spec).map_err(|e| format!("grant {e}"))? {
-                Target::Http(url) => Grant::Http {
-                    scheme: url.scheme().to_owned(),
-                    host: url
-                        .host_str()
-                        .unwrap_or("")
-                        .trim_start_matches('[')
-                        .trim_end_matches(']')
-                        .to_ascii_lowercase(),
-                    port: Port::Exactly(url.port_or_known_default().unwrap_or(0)),
-                    path: path_and_query(&url),
+        for FetchGrant(entry) in specs {
+            let spec = entry.target.as_str();
+            let what = match parse_pattern(spec)? {
+                Some(pattern) => pattern,
+                None => match parse_target(spec).map_err(|e| format!("grant {e}"))? {
+                    Target::Http(url) => Allowed::Http {
+                        scheme: url.scheme().to_owned(),
+                        host: url
+                            .host_str()
+                            .unwrap_or("")
+                            .trim_start_matches('[')
+                            .trim_end_matches(']')
+                            .to_ascii_lowercase(),
+                        port: Port::Exactly(url.port_or_known_default().unwrap_or(0)),
+                        path: path_and_query(&url),
+                    },
+                    Target::Unix(p) => Allowed::Unix(p),
+                    Target::Tcp(h, p) => Allowed::Tcp(h, Port::Exactly(p)),
                 },
-                Target::Unix(p) => Grant::Unix(p),
-                Target::Tcp(h, p) => Grant::Tcp(h, Port::Exactly(p)),
             };
-            grants.push(grant);
+            let credentials = if entry.has_credentials() {
+                if !matches!(what, Allowed::Http { .. }) {
+                    return Err(format!(
+                        "grant {spec:?}: credentials are for http(s) targets only"
+                    ));
+                }
+                Some(Credentials::load(entry)?)
+            } else {
+                None
+            };
+            grants.push(Grant { what, credentials });
         }
         Ok(Grants { grants })
     }
@@ -226,9 +251,29 @@ impl Grants {
     }
 
     pub(super) fn allows(&self, target: &Target) -> bool {
-        self.grants.iter().any(|g| match (g, target) {
+        self.find(target).is_some()
+    }
+
+    /// The first grant that allows `target`, and its position (which
+    /// tells connections made under different grants apart).
+    pub(super) fn find(&self, target: &Target) -> Option<(usize, &Grant)> {
+        self.grants
+            .iter()
+            .enumerate()
+            .find(|(_, g)| g.what.allows(target))
+    }
+
+    /// Whether nothing is granted.
+    pub fn is_empty(&self) -> bool {
+        self.grants.is_empty()
+    }
+}
+
+impl Allowed {
+    fn allows(&self, target: &Target) -> bool {
+        match (self, target) {
             (
-                Grant::Http {
+                Allowed::Http {
                     scheme,
                     host,
                     port,
@@ -244,17 +289,12 @@ impl Grants {
                     && port.matches(url.port_or_known_default())
                     && glob(path, &path_and_query(url))
             }
-            (Grant::Unix(granted), Target::Unix(asked)) => granted == asked,
-            (Grant::Tcp(h, p), Target::Tcp(host, port)) => {
+            (Allowed::Unix(granted), Target::Unix(asked)) => granted == asked,
+            (Allowed::Tcp(h, p), Target::Tcp(host, port)) => {
                 glob(h, &host.to_ascii_lowercase()) && p.matches(Some(*port))
             }
             _ => false,
-        })
-    }
-
-    /// Whether nothing is granted.
-    pub fn is_empty(&self) -> bool {
-        self.grants.is_empty()
+        }
     }
 }
 
@@ -263,8 +303,13 @@ mod tests {
     use super::*;
 
     fn grants(specs: &[&str]) -> Grants {
-        Grants::parse(&specs.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
-            .unwrap_or_default()
+        Grants::parse(
+            &specs
+                .iter()
+                .map(|s| FetchGrant::from(*s))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or_default()
     }
 
     fn allowed(g: &Grants, target: &str) -> bool {
@@ -338,7 +383,7 @@ mod tests {
             "http://*.exa mple.com/",
             "tcp://*.example.com",
         ] {
-            assert!(Grants::parse(&[bad.to_owned()]).is_err(), "{bad}");
+            assert!(Grants::parse(&[FetchGrant::from(bad)]).is_err(), "{bad}");
         }
     }
 
@@ -356,9 +401,9 @@ mod tests {
 
     #[test]
     fn bad_grants_and_targets_are_refused() {
-        assert!(Grants::parse(&["ftp://x/".into()]).is_err());
-        assert!(Grants::parse(&["unix:relative.sock".into()]).is_err());
-        assert!(Grants::parse(&["tcp://nohost".into()]).is_err());
+        for bad in ["ftp://x/", "unix:relative.sock", "tcp://nohost"] {
+            assert!(Grants::parse(&[FetchGrant::from(bad)]).is_err(), "{bad}");
+        }
         assert!(parse_target("file:///etc/passwd").is_err());
         assert!(parse_target("http://").is_err());
     }

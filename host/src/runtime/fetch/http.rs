@@ -1,26 +1,45 @@
-//! HTTP(S) targets: a GET over hyper's HTTP/1.1 client, with one kept-alive
-//! connection per plugin reused by the next scrape (as Go's http.Client does
-//! for haproxy_exporter), and the response capped in size.
+//! HTTP(S) targets: one request over hyper's HTTP/1.1 client, with one
+//! kept-alive connection per plugin reused by the next scrape (as Go's
+//! http.Client does for haproxy_exporter), and the response capped in size.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use bytes::Bytes;
-use http_body_util::{BodyExt as _, Empty};
+use http_body_util::{BodyExt as _, Full};
 use hyper::body::Body as _;
+use hyper::header::{self, HeaderName, HeaderValue};
 use tokio::io::{AsyncRead, AsyncWrite};
 use url::Url;
 
 use super::grants::path_and_query;
-use super::tls::tls_config;
 use super::{FetchError, Response};
+
+/// Headers the host writes itself; a plugin's are dropped, and a grant
+/// cannot set them.
+pub(super) const HOST_SET: [HeaderName; 10] = [
+    header::HOST,
+    header::CONTENT_LENGTH,
+    header::CONNECTION,
+    header::TRANSFER_ENCODING,
+    header::TE,
+    header::TRAILER,
+    header::UPGRADE,
+    header::PROXY_AUTHORIZATION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+];
+
+/// Which connection a request may reuse: scheme, host, port, TLS
+/// verification, and the grant it was made under (a grant's own TLS is a
+/// different client).
+type Key = (String, String, u16, bool, Option<usize>);
 
 /// An HTTP/1.1 connection left open after a complete response.
 #[derive(Debug)]
 pub struct IdleConnection {
-    /// Scheme, host, port and TLS verification of the target.
-    key: (String, String, u16, bool),
-    sender: hyper::client::conn::http1::SendRequest<Empty<Bytes>>,
+    key: Key,
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
     driver: tokio::task::AbortHandle,
 }
 
@@ -30,15 +49,45 @@ impl Drop for IdleConnection {
     }
 }
 
-pub(super) async fn http_get(
+/// The TLS of one request: the client config, and the name to verify
+/// when it is not the target's host.
+pub(super) struct Tls {
+    pub config: Arc<rustls::ClientConfig>,
+    pub server_name: Option<String>,
+}
+
+/// One HTTP exchange, checked and ready to send.
+pub(super) struct Exchange<'a> {
+    pub method: hyper::Method,
+    pub url: &'a Url,
+    /// The plugin's headers (host-set ones removed) and the grant's.
+    pub headers: &'a [(HeaderName, HeaderValue)],
+    pub body: Bytes,
+    pub tls: Tls,
+    pub verify: bool,
+    /// The grant the target matched (connections are not shared across
+    /// grants).
+    pub grant: Option<usize>,
+    /// The plugin's response limit: past it the request fails.
+    pub cap: usize,
+    /// The plugin's read bound: past it the body is cut short.
+    pub max_bytes: Option<u64>,
+}
+
+/// Sends `ex`, on the kept-alive connection when it fits.
+pub(super) async fn request(
     idle: &Mutex<Option<IdleConnection>>,
-    url: Url,
-    tls_verify: bool,
-    cap: usize,
+    ex: &Exchange<'_>,
 ) -> Result<Response, FetchError> {
-    let host = url.host_str().unwrap_or("").to_owned();
-    let port = url.port_or_known_default().unwrap_or(80);
-    let key = (url.scheme().to_owned(), host.clone(), port, tls_verify);
+    let host = ex.url.host_str().unwrap_or("").to_owned();
+    let port = ex.url.port_or_known_default().unwrap_or(80);
+    let key = (
+        ex.url.scheme().to_owned(),
+        host.clone(),
+        port,
+        ex.verify,
+        ex.grant,
+    );
     let reusable = {
         let mut slot = idle.lock().unwrap_or_else(|p| p.into_inner());
         slot.take()
@@ -46,7 +95,7 @@ pub(super) async fn http_get(
     };
     if let Some(conn) = reusable {
         // The server may have closed it meanwhile; then connect afresh.
-        if let Ok(done) = http_exchange(conn, &url, cap).await {
+        if let Ok(done) = exchange(conn, ex).await {
             return keep(idle, done);
         }
     }
@@ -55,10 +104,11 @@ pub(super) async fn http_get(
         .await
         .map_err(|e| FetchError::Connect(format!("{host}:{port}: {e}")))?;
     let _ = tcp.set_nodelay(true);
-    let conn = if url.scheme() == "https" {
-        let name = rustls::pki_types::ServerName::try_from(bare.to_owned())
-            .map_err(|e| FetchError::InvalidTarget(format!("{host}: {e}")))?;
-        let tls = tokio_rustls::TlsConnector::from(tls_config(tls_verify))
+    let conn = if ex.url.scheme() == "https" {
+        let verified = ex.tls.server_name.as_deref().unwrap_or(bare);
+        let name = rustls::pki_types::ServerName::try_from(verified.to_owned())
+            .map_err(|e| FetchError::InvalidTarget(format!("{verified}: {e}")))?;
+        let tls = tokio_rustls::TlsConnector::from(Arc::clone(&ex.tls.config))
             .connect(name, tcp)
             .await
             .map_err(|e| FetchError::Connect(format!("TLS handshake with {host}:{port}: {e}")))?;
@@ -66,7 +116,7 @@ pub(super) async fn http_get(
     } else {
         handshake(tcp, key).await?
     };
-    keep(idle, http_exchange(conn, &url, cap).await?)
+    keep(idle, exchange(conn, ex).await?)
 }
 
 /// Puts the connection back for the next fetch, when it can be reused.
@@ -80,7 +130,7 @@ fn keep(
     Ok(response)
 }
 
-async fn handshake<S>(io: S, key: (String, String, u16, bool)) -> Result<IdleConnection, FetchError>
+async fn handshake<S>(io: S, key: Key) -> Result<IdleConnection, FetchError>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -98,62 +148,106 @@ where
     })
 }
 
-/// One GET on `conn`; returns the response and the connection when it may
-/// be reused (complete body, no `Connection: close`). On any error the
+/// Basic auth from the URL's user info, if any.
+fn url_credentials(url: &Url) -> Option<String> {
+    if url.username().is_empty() && url.password().is_none() {
+        return None;
+    }
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let user = decode(url.username());
+    let pass = decode(url.password().unwrap_or(""));
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+    Some(format!("Basic {token}"))
+}
+
+/// One request on `conn`; returns the response and the connection when it
+/// may be reused (complete body, no `Connection: close`). On any error the
 /// connection is dropped, which closes it.
-async fn http_exchange(
+async fn exchange(
     mut conn: IdleConnection,
-    url: &Url,
-    cap: usize,
+    ex: &Exchange<'_>,
 ) -> Result<(Response, Option<IdleConnection>), FetchError> {
     let protocol = |e: hyper::Error| FetchError::Protocol(e.to_string());
+    let url = ex.url;
     let host_header = match url.port() {
         Some(p) => format!("{}:{p}", url.host_str().unwrap_or("")),
         None => url.host_str().unwrap_or("").to_owned(),
     };
-    let mut builder = hyper::Request::get(path_and_query(url))
-        .header(hyper::header::HOST, host_header)
-        .header(
-            hyper::header::USER_AGENT,
+    let mut builder = hyper::Request::builder()
+        .method(ex.method.clone())
+        .uri(path_and_query(url))
+        .header(header::HOST, host_header);
+    let given = |name: &HeaderName| ex.headers.iter().any(|(n, _)| n == name);
+    if !given(&header::USER_AGENT) {
+        builder = builder.header(
+            header::USER_AGENT,
             concat!("wasm_exporter/", env!("CARGO_PKG_VERSION")),
         );
-    if !url.username().is_empty() || url.password().is_some() {
-        let decode = |s: &str| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8_lossy()
-                .into_owned()
-        };
-        let user = decode(url.username());
-        let pass = decode(url.password().unwrap_or(""));
-        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
-        builder = builder.header(hyper::header::AUTHORIZATION, format!("Basic {token}"));
+    }
+    if !given(&header::AUTHORIZATION)
+        && let Some(basic) = url_credentials(url)
+    {
+        builder = builder.header(header::AUTHORIZATION, basic);
+    }
+    for (name, value) in ex.headers {
+        builder = builder.header(name, value);
     }
     let request = builder
-        .body(Empty::<Bytes>::new())
+        .body(Full::new(ex.body.clone()))
         .map_err(|e| FetchError::InvalidTarget(e.to_string()))?;
     conn.sender.ready().await.map_err(protocol)?;
     let response = conn.sender.send_request(request).await.map_err(protocol)?;
     let status = response.status().as_u16();
     let closing = response
         .headers()
-        .get(hyper::header::CONNECTION)
+        .get(header::CONNECTION)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
     let mut body = response.into_body();
+    let bound = ex
+        .max_bytes
+        .map_or(usize::MAX, |m| usize::try_from(m).unwrap_or(usize::MAX));
     let hint = body.size_hint();
-    if hint.lower() > cap as u64 {
-        return Err(FetchError::TooLarge(cap as u64));
+    if hint.lower() > ex.cap as u64 && bound > ex.cap {
+        return Err(FetchError::TooLarge(ex.cap as u64));
     }
-    let mut out = Vec::with_capacity(usize::try_from(hint.lower()).unwrap_or(0).min(cap));
+    let first = usize::try_from(hint.lower()).unwrap_or(0);
+    let mut out = Vec::with_capacity(first.min(ex.cap).min(bound));
+    let mut truncated = false;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(protocol)?;
         if let Ok(data) = frame.into_data() {
-            if out.len() + data.len() > cap {
-                return Err(FetchError::TooLarge(cap as u64));
+            if out.len() + data.len() > bound && bound <= ex.cap {
+                out.extend_from_slice(&data[..bound - out.len()]);
+                truncated = true;
+                break;
+            }
+            if out.len() + data.len() > ex.cap {
+                return Err(FetchError::TooLarge(ex.cap as u64));
             }
             out.extend_from_slice(&data);
         }
     }
-    let response = Response { status, body: out };
-    Ok((response, (!closing).then_some(conn)))
+    let response = Response {
+        status,
+        headers,
+        body: out,
+        truncated,
+    };
+    // A body left unread leaves the connection unusable.
+    Ok((response, (!closing && !truncated).then_some(conn)))
 }

@@ -1,12 +1,14 @@
 //! The `fetch` capability: outbound HTTP(S), unix-socket and TCP requests on a
 //! plugin's behalf, each checked against the plugin's grants first.
-//! Rooms: [`grants`] (what may be fetched), `http` (HTTP(S) with
-//! keep-alive), `socket` (unix and TCP), `tls` (the client's TLS).
+//! Rooms: [`grants`] (what may be fetched), [`credentials`] (what the host
+//! adds to a granted request, and scrubs from its answer), `http` (HTTP(S)
+//! with keep-alive), `socket` (unix and TCP), `tls` (the client's TLS).
 //!
 //! Every failure is an ordinary [`FetchError`] value for the plugin, never a
 //! trap. Failures are counted and logged once per distinct error.
 
 pub mod context;
+pub mod credentials;
 mod grants;
 mod http;
 mod socket;
@@ -14,11 +16,16 @@ mod tls;
 
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
+use bytes::Bytes;
+use hyper::header::{HeaderName, HeaderValue};
 use tracing::Level;
 use url::Url;
 
 use super::host::LogBudget;
-pub use context::{FetchContext, FetchStats, SharedFetchStats};
+pub use crate::fetch_spec::{FetchGrant, FetchGrantSpec};
+pub use context::{FetchContext, FetchStats, SharedFetchStats, Standins};
 pub use grants::Grants;
 use grants::{Target, parse_target};
 pub use http::IdleConnection;
@@ -29,12 +36,40 @@ pub use http::IdleConnection;
 pub struct Request {
     /// `http(s)://...`, `unix:/path` or `tcp://host:port`.
     pub target: String,
-    /// For sockets: a line sent before reading the answer.
-    pub command: Option<String>,
+    /// The HTTP method; `GET` when none.
+    pub method: Option<String>,
+    /// HTTP headers, as the plugin gave them.
+    pub headers: Vec<(String, String)>,
+    /// The HTTP body, or what is written to a socket before reading.
+    pub body: Option<Vec<u8>>,
     /// For `https`: whether the server's certificate is verified.
     pub tls_verify: bool,
     /// The plugin's own timeout, within its call's deadline.
     pub timeout_ms: Option<u32>,
+    /// Follow redirects to granted targets.
+    pub follow_redirects: bool,
+    /// Sockets: stop reading once the data ends with these bytes.
+    pub read_until: Option<Vec<u8>>,
+    /// Stop reading after this many bytes, with `truncated` set.
+    pub max_bytes: Option<u64>,
+}
+
+impl Request {
+    /// A GET of `target` (or a socket read), verifying TLS, without a
+    /// timeout, body or bound of its own.
+    pub fn new(target: String) -> Self {
+        Request {
+            target,
+            method: None,
+            headers: Vec::new(),
+            body: None,
+            tls_verify: true,
+            timeout_ms: None,
+            follow_redirects: false,
+            read_until: None,
+            max_bytes: None,
+        }
+    }
 }
 
 /// What a target answered.
@@ -42,9 +77,16 @@ pub struct Request {
 pub struct Response {
     /// The HTTP status; 0 for a socket.
     pub status: u16,
+    /// HTTP response headers, names in lower case.
+    pub headers: Vec<(String, String)>,
     /// The body, within the plugin's `max_response_bytes`.
     pub body: Vec<u8>,
+    /// Whether the request's `max_bytes` cut the body short.
+    pub truncated: bool,
 }
+
+/// Redirects followed at most, as Go's `http.Client`.
+pub const MAX_REDIRECTS: usize = 10;
 
 /// Why a fetch gave no answer; the plugin gets it as a value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -110,6 +152,12 @@ impl FetchContext {
 
     async fn perform(&self, req: Request, deadline: Instant) -> Result<Response, FetchError> {
         let target = parse_target(&req.target).map_err(FetchError::InvalidTarget)?;
+        if let Some(answer) = self.standins.0.get(&req.target) {
+            return match req.timeout_ms {
+                Some(0) => Err(FetchError::Timeout),
+                _ => Ok(answer.clone()),
+            };
+        }
         if !self.grants.allows(&target) {
             return Err(FetchError::Denied(format!(
                 "{} is not in the plugin's grants.fetch",
@@ -129,24 +177,161 @@ impl FetchContext {
         let cap = self.max_response_bytes;
         let work = async {
             match target {
-                Target::Http(url) => http::http_get(&self.idle, url, req.tls_verify, cap).await,
+                Target::Http(url) => self.http(url, req, cap).await,
                 Target::Unix(path) => {
                     let stream = tokio::net::UnixStream::connect(&path)
                         .await
                         .map_err(|e| FetchError::Connect(format!("{}: {e}", path.display())))?;
-                    socket::exchange(stream, req.command.as_deref(), cap).await
+                    socket::exchange(stream, req.body.as_deref(), bound(&req, cap)).await
                 }
                 Target::Tcp(host, port) => {
                     let stream = tokio::net::TcpStream::connect((host.as_str(), port))
                         .await
                         .map_err(|e| FetchError::Connect(format!("{host}:{port}: {e}")))?;
-                    socket::exchange(stream, req.command.as_deref(), cap).await
+                    socket::exchange(stream, req.body.as_deref(), bound(&req, cap)).await
                 }
             }
         };
         tokio::time::timeout_at(tokio::time::Instant::from_std(end), work)
             .await
             .unwrap_or(Err(FetchError::Timeout))
+    }
+
+    /// An HTTP request, its redirects followed within the grants when the
+    /// plugin asks, each hop with its own grant's credentials; the answer
+    /// scrubbed of every secret sent on the way.
+    async fn http(&self, first: Url, req: Request, cap: usize) -> Result<Response, FetchError> {
+        let mut method = match req.method.as_deref() {
+            None => hyper::Method::GET,
+            Some(m) => hyper::Method::from_bytes(m.as_bytes())
+                .ok()
+                .filter(|m| *m != hyper::Method::CONNECT)
+                .ok_or_else(|| FetchError::InvalidTarget(format!("method {m:?}")))?,
+        };
+        let mut own = plugin_headers(&req.headers)?;
+        let mut body = Bytes::from(req.body.unwrap_or_default());
+        let mut url = first;
+        let mut secrets = Vec::new();
+        for _ in 0..=MAX_REDIRECTS {
+            let target = Target::Http(url.clone());
+            let Some((index, grant)) = self.grants.find(&target) else {
+                return Err(FetchError::Denied(format!(
+                    "{} is not in the plugin's grants.fetch",
+                    redact(url.as_str())
+                )));
+            };
+            let added = match &grant.credentials {
+                Some(c) => c.added()?,
+                None => credentials::Added::default(),
+            };
+            let mut headers: Vec<_> = own
+                .iter()
+                .filter(|(n, _)| !added.headers.iter().any(|(a, _)| a == n))
+                .cloned()
+                .collect();
+            headers.extend(added.headers);
+            secrets.extend(added.secrets);
+            let grant_tls = grant.credentials.as_ref().and_then(|c| c.tls.as_ref());
+            let verify = req.tls_verify && !grant_tls.is_some_and(|t| t.insecure);
+            let tls = match grant_tls {
+                Some(t) => http::Tls {
+                    config: Arc::clone(if verify { &t.verified } else { &t.unverified }),
+                    server_name: t.server_name.clone(),
+                },
+                None => http::Tls {
+                    config: tls::tls_config(verify),
+                    server_name: None,
+                },
+            };
+            let exchange = http::Exchange {
+                method: method.clone(),
+                url: &url,
+                headers: &headers,
+                body: body.clone(),
+                tls,
+                verify,
+                grant: Some(index),
+                cap,
+                max_bytes: req.max_bytes,
+            };
+            let mut response = http::request(&self.idle, &exchange).await?;
+            let next = redirect(&response, &url).filter(|next| {
+                req.follow_redirects && self.grants.allows(&Target::Http(next.clone()))
+            });
+            let Some(next) = next else {
+                scrub(&mut response, &secrets);
+                return Ok(response);
+            };
+            if response.status == 303
+                || (matches!(response.status, 301 | 302) && method == hyper::Method::POST)
+            {
+                method = hyper::Method::GET;
+                body = Bytes::new();
+                own.retain(|(n, _)| *n != hyper::header::CONTENT_TYPE);
+            }
+            url = next;
+        }
+        Err(FetchError::Protocol(format!(
+            "stopped after {MAX_REDIRECTS} redirects"
+        )))
+    }
+}
+
+/// The plugin's headers, checked; those the host sets are left out.
+fn plugin_headers(
+    given: &[(String, String)],
+) -> Result<Vec<(HeaderName, HeaderValue)>, FetchError> {
+    let mut out = Vec::with_capacity(given.len());
+    for (name, value) in given {
+        let n = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| FetchError::InvalidTarget(format!("header name {name:?}")))?;
+        let v = HeaderValue::from_str(value)
+            .map_err(|_| FetchError::InvalidTarget(format!("value of header {name}")))?;
+        if !http::HOST_SET.contains(&n) {
+            out.push((n, v));
+        }
+    }
+    Ok(out)
+}
+
+/// Where a 3xx response sends the client, if it is an HTTP(S) URL.
+fn redirect(response: &Response, from: &Url) -> Option<Url> {
+    if !matches!(response.status, 301 | 302 | 303 | 307 | 308) {
+        return None;
+    }
+    let location = response
+        .headers
+        .iter()
+        .find(|(n, _)| n == "location")
+        .map(|(_, v)| v.as_str())?;
+    from.join(location)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+}
+
+/// Removes every secret sent from the response: header values, the body,
+/// and any `authorization` header it reflects.
+fn scrub(response: &mut Response, secrets: &[Vec<u8>]) {
+    if secrets.is_empty() {
+        return;
+    }
+    response
+        .headers
+        .retain(|(n, _)| n != "authorization" && n != "proxy-authorization");
+    for (_, value) in &mut response.headers {
+        let mut bytes = std::mem::take(value).into_bytes();
+        credentials::scrub(&mut bytes, secrets);
+        *value = String::from_utf8_lossy(&bytes).into_owned();
+    }
+    credentials::scrub(&mut response.body, secrets);
+}
+
+/// The read bound of a socket request.
+fn bound(req: &Request, cap: usize) -> socket::Bound<'_> {
+    socket::Bound {
+        until: req.read_until.as_deref(),
+        max_bytes: req.max_bytes,
+        cap,
     }
 }
 
@@ -164,7 +349,6 @@ fn redact(target: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     #[tokio::test]
     async fn a_request_out_of_time_is_checked_against_the_grants_and_never_sent() {
@@ -172,14 +356,13 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         let granted = format!("tcp://127.0.0.1:{port}");
         let ctx = FetchContext {
-            grants: Arc::new(Grants::parse(std::slice::from_ref(&granted)).unwrap()),
+            grants: Arc::new(Grants::parse(&[FetchGrant::from(granted.as_str())]).unwrap()),
             ..FetchContext::deny_all()
         };
         let request = |target: &str| Request {
-            target: target.to_owned(),
-            command: Some("show stat\n".to_owned()),
-            tls_verify: true,
+            body: Some(b"show stat\n".to_vec()),
             timeout_ms: Some(0),
+            ..Request::new(target.to_owned())
         };
         let far = Instant::now() + Duration::from_secs(10);
         let mut log = LogBudget::new(1 << 10);

@@ -1,5 +1,6 @@
 //! `wasm_exporter plugin new NAME --lang rust|python|js`: a ready plugin
-//! project, anywhere. It holds a collector that exports one gauge,
+//! project, anywhere. It holds a collector that reads a JSON API through
+//! `fetch` and exports its numbers,
 //! `NAME.yml` with `config:`, `grants:` and `limits:` explained, a README, a
 //! test, the manifest (`Cargo.toml`, `pyproject.toml` or `package.json`), a
 //! build whose one command writes `NAME.wasm` (`make`, or `npm run build`),
@@ -90,9 +91,15 @@ const MANIFEST: (&str, &str) = (
     "{{name}}.yml",
     include_str!("../templates/common/plugin.yml.tmpl"),
 );
+/// What the template's API answers in `make test`'s `check --respond`.
+const STATUS: (&str, &str) = (
+    "testdata/status.json",
+    include_str!("../templates/common/status.json.tmpl"),
+);
 
 const RUST: &[(&str, &str)] = &[
     MANIFEST,
+    STATUS,
     (
         "Cargo.toml",
         include_str!("../templates/rust/Cargo.toml.tmpl"),
@@ -111,6 +118,7 @@ const RUST: &[(&str, &str)] = &[
 
 const PYTHON: &[(&str, &str)] = &[
     MANIFEST,
+    STATUS,
     CONTRACT,
     ("app.py", include_str!("../templates/python/app.py.tmpl")),
     (
@@ -141,6 +149,7 @@ const PYTHON: &[(&str, &str)] = &[
 
 const JS: &[(&str, &str)] = &[
     MANIFEST,
+    STATUS,
     CONTRACT,
     ("app.js", include_str!("../templates/js/app.js.tmpl")),
     ("test.mjs", include_str!("../templates/js/test.mjs.tmpl")),
@@ -161,6 +170,14 @@ const JS: &[(&str, &str)] = &[
     (
         "componentize.mjs",
         include_str!("../../plugins/sdk-js/componentize.mjs"),
+    ),
+    (
+        "testing.mjs",
+        include_str!("../../plugins/sdk-js/testing.mjs"),
+    ),
+    (
+        "testing-hooks.mjs",
+        include_str!("../../plugins/sdk-js/testing-hooks.mjs"),
     ),
 ];
 

@@ -78,9 +78,31 @@ export type FetchError =
 
 export class FetchFailed extends Error { error: FetchError }
 
-export interface FetchOptions { command?: string; tlsVerify?: boolean; timeoutMs?: number }
+export interface FetchOptions {
+  method?: string;
+  headers?: Record<string, string> | Map<string, string> | Array<[string, string]>;
+  body?: string | Uint8Array;
+  /** The same as `body`, for a socket. */
+  command?: string;
+  tlsVerify?: boolean;
+  timeoutMs?: number;
+  followRedirects?: boolean;
+  readUntil?: string | Uint8Array;
+  maxBytes?: number;
+}
+/** What a target answered; any HTTP status is a response. */
+export class Response {
+  status: number;
+  /** Names in lower case. */
+  headers: Map<string, string>;
+  body: Uint8Array;
+  truncated: boolean;
+  readonly ok: boolean;
+  text(): string;
+  json(): unknown;
+}
 /** One request through the exporter, allowed by grants.fetch; throws FetchFailed. */
-export function fetch(target: string, options?: FetchOptions): { status: number; body: Uint8Array };
+export function fetch(target: string, options?: FetchOptions): Response;
 
 export class InvalidConfig extends Error {}
 

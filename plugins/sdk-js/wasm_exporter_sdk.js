@@ -19,9 +19,13 @@
 //
 // The contract's u64 and s64 are BigInts in JavaScript; this module converts
 // plain numbers where the contract needs them.
+//
+// Outside the exporter (a plugin's unit tests under Node.js), run with
+// `node --import ./testing.mjs`: the host's imports are then stand-ins, and
+// `respond` from testing.mjs sets what `fetch` answers.
 
-import { log as hostLog } from 'wasm-exporter:plugin/host@0.2.0';
-import { fetch as hostFetch } from 'wasm-exporter:plugin/fetch@0.2.0';
+import { log as hostLog } from 'wasm-exporter:plugin/host@0.3.0';
+import { fetch as hostFetch } from 'wasm-exporter:plugin/fetch@0.3.0';
 
 /** A point in time: whole seconds and nanoseconds since the epoch. */
 export function timestamp(seconds, nanoseconds = 0) {
@@ -213,14 +217,72 @@ export class FetchFailed extends Error {
   }
 }
 
-/** One request through the exporter, allowed by grants.fetch: returns
- * { status, body } (body a Uint8Array); throws FetchFailed. */
-export function fetch(target, { command = undefined, tlsVerify = true, timeoutMs = undefined } = {}) {
+const encoder = new TextEncoder();
+const bytes = (v) => (v === undefined || v instanceof Uint8Array ? v : encoder.encode(String(v)));
+
+/** What a target answered: `status` (0 for a socket), `headers` (a Map,
+ * names in lower case, values of repeated headers joined with ", "),
+ * `body` (a Uint8Array) and `truncated` (maxBytes cut it short). */
+export class Response {
+  constructor({ status, headers = [], body = new Uint8Array(), truncated = false }) {
+    this.status = status;
+    this.headers = new Map();
+    for (const [name, value] of headers) {
+      const key = name.toLowerCase();
+      this.headers.set(key, this.headers.has(key) ? `${this.headers.get(key)}, ${value}` : value);
+    }
+    this.body = bytes(body);
+    this.truncated = truncated;
+  }
+
+  /** Whether the status is 2xx. */
+  get ok() {
+    return this.status >= 200 && this.status < 300;
+  }
+
+  /** The body as text. */
+  text() {
+    return new TextDecoder().decode(this.body);
+  }
+
+  /** The body parsed as JSON. */
+  json() {
+    return JSON.parse(this.text());
+  }
+}
+
+/** One request through the exporter, allowed by grants.fetch, shaped like
+ * the web's fetch (but synchronous): `fetch(url, { method, headers, body })`
+ * returns a Response whatever its status; a refused, failed or slow request
+ * throws FetchFailed. `headers`: an object, a Map or [name, value] pairs;
+ * `body`: a string or a Uint8Array (for a socket, what is written before
+ * reading). Credentials are the grant's: the exporter adds them and the
+ * plugin never sees them. */
+export function fetch(target, {
+  method = undefined, headers = {}, body = undefined, command = undefined,
+  tlsVerify = true, timeoutMs = undefined, followRedirects = false,
+  readUntil = undefined, maxBytes = undefined,
+} = {}) {
+  const pairs = headers instanceof Map || Array.isArray(headers)
+    ? [...headers] : Object.entries(headers);
+  const request = {
+    target,
+    method,
+    headers: pairs.map(([n, v]) => [String(n), String(v)]),
+    body: bytes(body ?? command),
+    tlsVerify,
+    timeoutMs,
+    followRedirects,
+    readUntil: bytes(readUntil),
+    maxBytes: maxBytes === undefined ? undefined : BigInt(maxBytes),
+  };
+  let r;
   try {
-    return hostFetch({ target, command, tlsVerify, timeoutMs });
+    r = hostFetch(request);
   } catch (e) {
     throw new FetchFailed(e.payload ?? e);
   }
+  return new Response(r);
 }
 
 /** Throw from the constructor for a config the plugin cannot use. */

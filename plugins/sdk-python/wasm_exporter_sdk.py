@@ -20,6 +20,10 @@ turns it into the ``Collector`` that componentize-py looks for::
 componentize-py builds a fresh ``Collector`` object for every call, so the
 plugin object lives at module level here: state kept on it survives between
 scrapes, as in the Rust SDK.
+
+Outside the exporter (a plugin's own unit tests, plain ``python3``) there is
+no host: ``fetch`` answers from the stand-ins set with ``testing.respond``,
+and ``log`` prints to stderr.
 """
 
 import json
@@ -27,18 +31,67 @@ import math
 import sys
 import traceback
 
-from componentize_py_types import Err
-from wit_world import exports
-from wit_world.imports import fetch as _fetch
-from wit_world.imports import host as _host
-from wit_world.imports import types as t
+try:
+    from componentize_py_types import Err
+    from wit_world import exports
+    from wit_world.imports import fetch as _fetch
+    from wit_world.imports import host as _host
+    from wit_world.imports import types as t
+    NATIVE = False
+except ImportError:  # unit tests, outside the exporter: see ``testing``
+    NATIVE = True
+
+    class Err(Exception):
+        """The error case of a contract result."""
+
+        def __init__(self, value):
+            super().__init__(value)
+            self.value = value
+
+    class _Record:
+        """A contract record or variant case, outside the exporter."""
+
+        def __init__(self, *args, **fields):
+            if args:
+                self.value = args[0]
+            self.__dict__.update(fields)
+
+        def __eq__(self, other):
+            return type(self) is type(other) and self.__dict__ == other.__dict__
+
+        def __repr__(self):
+            return f"{type(self).__name__}({self.__dict__})"
+
+    class _Enum:
+        def __getattr__(self, name):
+            return name.lower().replace("_", "-")
+
+    class _Types:
+        """The contract's types, as plain records."""
+
+        def __init__(self):
+            self._made = {}
+
+        def __getattr__(self, name):
+            if name in ("MetricKind", "Level"):
+                return _Enum()
+            made = self._made.get(name)
+            if made is None:
+                made = self._made[name] = type(name, (_Record,), {})
+            return made
+
+    t = _Types()
+    _fetch = _host = None
+
+    class exports:  # noqa: N801 - the name componentize-py gives it
+        Collector = object
 
 Timestamp = t.Timestamp
 
 __all__ = [
     "Timestamp", "counter", "gauge", "unknown", "histogram", "gauge_histogram",
-    "summary", "info", "stateset", "exemplar", "log", "fetch", "FetchFailed",
-    "InvalidConfig", "export", "native_histogram",
+    "summary", "info", "stateset", "exemplar", "log", "fetch", "Response",
+    "FetchFailed", "InvalidConfig", "export", "native_histogram", "testing",
 ]
 
 
@@ -193,7 +246,7 @@ summary = _family(t.MetricKind.SUMMARY)
 info = _family(t.MetricKind.INFO)
 stateset = _family(t.MetricKind.STATESET)
 
-_LEVELS = {
+_LEVELS = {} if NATIVE else {
     "trace": _host.Level.TRACE, "debug": _host.Level.DEBUG, "info": _host.Level.INFO,
     "warn": _host.Level.WARN, "error": _host.Level.ERROR,
 }
@@ -202,6 +255,9 @@ _LEVELS = {
 def log(level, message):
     """Writes to the exporter's log, tagged with the plugin's name;
     ``level`` is ``trace``, ``debug``, ``info``, ``warn`` or ``error``."""
+    if NATIVE:
+        sys.stderr.write(f"{level}: {message}\n")
+        return
     _host.log(_LEVELS[level], str(message))
 
 
@@ -215,15 +271,135 @@ class FetchFailed(Exception):
         self.error = error
 
 
-def fetch(target, command=None, tls_verify=True, timeout_ms=None):
-    """One request through the exporter, allowed by ``grants.fetch``:
-    returns ``(status, body)``; raises ``FetchFailed``."""
+class Response:
+    """What a target answered: ``status`` (0 for a socket), ``headers``
+    (``(name, value)`` pairs, names in lower case), ``body`` (bytes) and
+    ``truncated`` (``max_bytes`` cut it short). Unpacks as
+    ``status, body = fetch(...)``."""
+
+    def __init__(self, status, body=b"", headers=(), truncated=False):
+        self.status = status
+        self.body = bytes(body)
+        self.headers = [(n, v) for n, v in headers]
+        self.truncated = truncated
+
+    @property
+    def ok(self):
+        """Whether the status is 2xx."""
+        return 200 <= self.status < 300
+
+    def header(self, name):
+        """The first value of header ``name`` (any case), or ``None``."""
+        name = name.lower()
+        return next((v for n, v in self.headers if n.lower() == name), None)
+
+    def text(self):
+        """The body as text (invalid UTF-8 replaced)."""
+        return self.body.decode("utf-8", "replace")
+
+    def json(self):
+        """The body parsed as JSON."""
+        return json.loads(self.body)
+
+    def __iter__(self):
+        return iter((self.status, self.body))
+
+    def __repr__(self):
+        return f"Response(status={self.status}, body={len(self.body)} bytes)"
+
+
+def fetch(target, method=None, headers=None, body=None, timeout_ms=None,
+          tls_verify=True, follow_redirects=False, read_until=None,
+          max_bytes=None, command=None):
+    """One request through the exporter, allowed by ``grants.fetch``;
+    returns a ``Response`` (any HTTP status is one), raises ``FetchFailed``.
+
+    ``headers``: a dict or ``(name, value)`` pairs; ``body``: bytes or text
+    (for a socket, what is written before reading; ``command`` is the same).
+    Credentials are the grant's: the exporter adds them, the plugin never
+    sees them."""
+    if isinstance(headers, dict):
+        headers = list(headers.items())
+    if body is None and command is not None:
+        body = command
+    if isinstance(body, str):
+        body = body.encode()
+    if isinstance(read_until, str):
+        read_until = read_until.encode()
+    fields = dict(
+        target=target, method=method, headers=[(str(n), str(v)) for n, v in headers or ()],
+        body=body, tls_verify=tls_verify, timeout_ms=timeout_ms,
+        follow_redirects=follow_redirects, read_until=read_until, max_bytes=max_bytes)
+    if NATIVE:
+        return testing._fetch(t.Request(**fields))
     try:
-        r = _fetch.fetch(_fetch.Request(
-            target=target, command=command, tls_verify=tls_verify, timeout_ms=timeout_ms))
+        r = _fetch.fetch(_fetch.Request(**fields))
     except Err as e:
         raise FetchFailed(e.value) from None
-    return r.status, bytes(r.body)
+    return Response(r.status, r.body, r.headers, r.truncated)
+
+
+class _Testing:
+    """Test doubles for a plugin's unit tests, outside the exporter:
+    ``respond`` sets what ``fetch`` answers for a target, ``requests`` lists
+    what was asked, ``collect`` runs a plugin class as the exporter would
+    (config in, families out)::
+
+        from wasm_exporter_sdk import testing
+        testing.respond("http://127.0.0.1:9200/_cluster/health", 200,
+                        b'{"status": "green"}')
+        families = testing.collect(MyPlugin, {"url": "http://127.0.0.1:9200"})
+        assert testing.requests()[0].method is None
+    """
+
+    def __init__(self):
+        self._answers = {}
+        self._asked = []
+
+    def respond(self, target, status=200, body=b"", headers=()):
+        """From now on, a fetch of exactly ``target`` gets this answer."""
+        if isinstance(body, str):
+            body = body.encode()
+        self._answers[target] = Response(status, body, headers)
+
+    def fail(self, target, error="connect", message=""):
+        """From now on, a fetch of ``target`` raises ``FetchFailed`` with the
+        contract's ``error`` case (``denied``, ``invalid-target``,
+        ``connect``, ``timeout``, ``too-large``, ``protocol``)."""
+        case = "FetchError_" + "".join(p.title() for p in error.split("-"))
+        self._answers[target] = getattr(t, case)(message)
+
+    def requests(self):
+        """The requests made so far: ``target``, ``method``, ``headers``,
+        ``body``... as the plugin built them."""
+        return list(self._asked)
+
+    def reset(self):
+        """Forgets every stand-in and request."""
+        self._answers.clear()
+        self._asked.clear()
+
+    def collect(self, cls, config=None):
+        """Builds the plugin from ``config`` and returns one collect's
+        families."""
+        return cls(config or {}).collect()
+
+    def _fetch(self, request):
+        answer = self._answers.get(request.target)
+        if request.timeout_ms == 0:
+            if answer is not None and not isinstance(answer, Response):
+                raise FetchFailed(answer)
+            raise FetchFailed(t.FetchError_Timeout())
+        self._asked.append(request)
+        if answer is None:
+            raise FetchFailed(t.FetchError_Denied(
+                f"{request.target} has no stand-in (testing.respond)"))
+        if isinstance(answer, Response):
+            return answer
+        raise FetchFailed(answer)
+
+
+testing = _Testing()
 
 
 class InvalidConfig(Exception):

@@ -55,7 +55,8 @@ SHIPPED_PLUGINS := $(filter-out sdk,$(notdir $(patsubst %/Cargo.toml,%,$(wildcar
 TEST_PLUGINS    := $(notdir $(patsubst %/Cargo.toml,%,$(wildcard tests/plugins/*/Cargo.toml)))
 ALL_PLUGINS     := $(SHIPPED_PLUGINS) $(TEST_PLUGINS)
 # The conformance plugin again, in Python and in JavaScript.
-GUEST_PLUGINS   := $(PLUGIN_OUT)/conformance-py.wasm $(PLUGIN_OUT)/conformance-js.wasm
+GUEST_PLUGINS   := $(PLUGIN_OUT)/conformance-py.wasm $(PLUGIN_OUT)/conformance-js.wasm \
+                   $(PLUGIN_OUT)/foreign-api-py.wasm $(PLUGIN_OUT)/foreign-api-js.wasm
 WIT             := plugins/sdk/wit
 
 
@@ -161,6 +162,17 @@ $(PLUGIN_OUT)/conformance-py.wasm: tests/plugins/conformance-py/app.py \
 	@mkdir -p $(PLUGIN_OUT)
 	$(VENV)/bin/componentize-py -d $(WIT) -w plugin componentize \
 	  -p tests/plugins/conformance-py -p plugins/sdk-python app -o $@
+
+# The foreign JSON API plugins: the contract's WIT alone, no SDK.
+$(PLUGIN_OUT)/foreign-api-py.wasm: tests/plugins/foreign-api-py/app.py $(WIT)/plugin.wit | setup-authors
+	@mkdir -p $(PLUGIN_OUT)
+	$(VENV)/bin/componentize-py -d $(WIT) -w plugin componentize \
+	  -p tests/plugins/foreign-api-py app -o $@
+
+$(PLUGIN_OUT)/foreign-api-js.wasm: tests/plugins/foreign-api-js/app.js \
+  plugins/sdk-js/componentize.mjs $(WIT)/plugin.wit | setup-authors
+	@mkdir -p $(PLUGIN_OUT)
+	node $(NPM_PREFIX)/componentize.mjs tests/plugins/foreign-api-js/app.js $(WIT) $@
 
 $(PLUGIN_OUT)/conformance-js.wasm: tests/plugins/conformance-js/app.js \
   plugins/sdk-js/wasm_exporter_sdk.js plugins/sdk-js/componentize.mjs $(WIT)/plugin.wit | setup-authors

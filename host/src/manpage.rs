@@ -92,7 +92,7 @@ fn entry(roff: &mut Roff, term: &str, text: &str) {
 fn top_sections(roff: &mut Roff) {
     roff.control("SH", ["PLUGINS DIRECTORY"]).text([roman(
         "Every NAME.wasm in --plugins.dir is a plugin: a WASI 0.2 component that \
-         implements the wasm-exporter:plugin world (contract 0.1.0 or 0.2.0). \
+         implements the wasm-exporter:plugin world (contract 0.1.0, 0.2.0 or 0.3.0). \
          Beside it, an optional NAME.yml configures it. A file that is not a \
          component, or a NAME.yml that does not parse, leaves that plugin down \
          with its error (landing page, logs, wasm_exporter_plugin_up 0); the \

@@ -10,6 +10,7 @@ mod browser;
 mod cache;
 mod catalogue;
 mod check;
+mod credentials;
 mod deploy;
 mod dirs;
 mod exposition;

@@ -194,7 +194,7 @@ fn bad_probe_requests_are_answered_400_with_a_message() -> Result<()> {
         (
             "/probe?module=latency-simulator&target=x",
             400,
-            "module \"latency-simulator\" does not answer /probe: its plugin does not export wasm-exporter:plugin/prober@0.2.0",
+            "module \"latency-simulator\" does not answer /probe: its plugin does not export wasm-exporter:plugin/prober@0.3.0",
         ),
         (
             "/probe?module=haproxy&target=ftp://127.0.0.1/x",

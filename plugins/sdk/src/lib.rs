@@ -118,8 +118,6 @@ pub use __bindings::wasm_exporter::plugin::types::{
     SampleValue, Series, State, SummaryValue, Timestamp,
 };
 
-/// Outbound requests through the host, checked against the plugin's
-/// `grants.fetch` in its `NAME.yml`.
 pub mod fetch {
     //! Requests to the plugin's targets through the host, within the
     //! plugin's `grants.fetch`: HTTP(S) with any method, headers and body,

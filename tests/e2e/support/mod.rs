@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+pub mod api;
 pub mod golden;
 pub mod haproxy;
 pub mod prometheus;

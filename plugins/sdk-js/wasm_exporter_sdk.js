@@ -218,7 +218,16 @@ export class FetchFailed extends Error {
 }
 
 const encoder = new TextEncoder();
-const bytes = (v) => (v === undefined || v instanceof Uint8Array ? v : encoder.encode(String(v)));
+
+// Bytes as the contract takes them: text is UTF-8, and what the host hands
+// back (a typed array, an ArrayBuffer or a list of numbers) a Uint8Array.
+function bytes(v) {
+  if (v === undefined || v instanceof Uint8Array) return v;
+  if (typeof v === 'string') return encoder.encode(v);
+  if (v instanceof ArrayBuffer) return new Uint8Array(v);
+  if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  return Uint8Array.from(v);
+}
 
 /** What a target answered: `status` (0 for a socket), `headers` (a Map,
  * names in lower case, values of repeated headers joined with ", "),

@@ -8,6 +8,7 @@ use std::process::Command;
 
 use anyhow::Result;
 
+use crate::support::api::JsonApi;
 use crate::support::*;
 
 fn bin_dir() -> String {
@@ -71,20 +72,26 @@ fn a_rust_plugin_from_plugin_new_to_a_served_metric() -> Result<()> {
     run(&project, "make", &[])?;
     assert!(project.join("hello-world.wasm").is_file());
     let tested = run(&project, "make", &["test"])?;
-    assert!(tested.contains("2 passed"), "{tested}");
+    assert!(tested.contains("3 passed"), "{tested}");
     assert!(tested.contains("verdict: clean (exit 0)"), "{tested}");
 
     served(&project, "hello-world")
 }
 
 /// Copies the project's `NAME.wasm` and `NAME.yml` into a plugins
-/// directory and scrapes its gauge.
+/// directory, its API (config and grant) moved to a local one, and scrapes
+/// what it read there.
 fn served(project: &Path, name: &str) -> Result<()> {
+    let api = JsonApi::start("unused-token", "http://127.0.0.1:9/");
     let plugins = PluginsDir::new(&format!("author-{name}-served"));
-    for ext in ["wasm", "yml"] {
-        let file = format!("{name}.{ext}");
-        std::fs::copy(project.join(&file), plugins.path.join(&file))?;
-    }
+    std::fs::copy(
+        project.join(format!("{name}.wasm")),
+        plugins.path.join(format!("{name}.wasm")),
+    )?;
+    let yml = std::fs::read_to_string(project.join(format!("{name}.yml")))?;
+    let moved = yml.replace("127.0.0.1:8080", &api.addr);
+    assert_ne!(yml, moved, "the template's API address moved");
+    plugins.write(&format!("{name}.yml"), moved.as_bytes());
     let exporter = Exporter::start(&plugins.path, &[])?;
     let body = exporter.scrape_text()?;
     let metric = name.replace('-', "_");
@@ -93,6 +100,15 @@ fn served(project: &Path, name: &str) -> Result<()> {
         Some(1.0),
         "{body}"
     );
+    assert_eq!(
+        sample(
+            &body,
+            &format!("{metric}_value{{site=\"local\",field=\"requests\"}}")
+        ),
+        Some(7.0),
+        "{body}"
+    );
+    assert_eq!(api.seen()[0].headers["accept"], "application/json");
     exporter.terminate()?;
     Ok(())
 }
@@ -110,7 +126,7 @@ fn a_python_plugin_from_plugin_new_to_a_served_metric() -> Result<()> {
     run(&project, "make", &[])?;
     let tested = run(&project, "make", &["test"])?;
     assert!(
-        tested.contains("Ran 2 tests") && tested.contains("OK"),
+        tested.contains("Ran 4 tests") && tested.contains("OK"),
         "{tested}"
     );
     served(&project, "hello-py")
@@ -133,7 +149,7 @@ fn a_javascript_plugin_from_plugin_new_to_a_served_metric() -> Result<()> {
     run(&project, "npm", &["run", "build"])?;
     let tested = run(&project, "npm", &["test"])?;
     assert!(
-        tested.contains("# pass 2") && tested.contains("# fail 0"),
+        tested.contains("# pass 4") && tested.contains("# fail 0"),
         "{tested}"
     );
     // The SDK's types fit the template, and catch a mistake.
@@ -153,13 +169,12 @@ fn a_javascript_plugin_from_plugin_new_to_a_served_metric() -> Result<()> {
     ];
     run(&project, &tsc, &check_types)?;
     let app = std::fs::read_to_string(project.join("app.js"))?;
-    std::fs::write(
-        project.join("app.js"),
-        app.replace(
-            "up.addGauge([this.site], 1);",
-            "up.addGauge([this.site], 'one');",
-        ),
-    )?;
+    let broken = app.replace(
+        "up.addGauge([this.site], 1);",
+        "up.addGauge([this.site], 'one');",
+    );
+    assert_ne!(app, broken, "the template changed: break it another way");
+    std::fs::write(project.join("app.js"), broken)?;
     assert!(
         run(&project, &tsc, &check_types).is_err(),
         "tsc let a string value through"

@@ -9,6 +9,7 @@
 use anyhow::Result;
 
 use crate::support::api::{JsonApi, Trap};
+use crate::support::pki::Pki;
 use crate::support::*;
 
 const TOKEN: &str = "s3cr3t-token-0123456789abcdef";
@@ -98,6 +99,76 @@ fn foreign_plugins_reach_an_api_with_a_token_they_never_see() -> Result<()> {
         0,
         "the redirect reached the ungranted listener"
     );
+    exporter.terminate()?;
+    Ok(())
+}
+
+/// TLS per grant: the target (an exporter behind `--web.config.file`)
+/// has a certificate for `api.internal` from a private CA and requires a
+/// client certificate from it. A grant with that CA, the client certificate
+/// and the server name reaches it; the same grant without the client
+/// certificate, or without the server name, does not.
+#[test]
+fn a_grant_brings_its_ca_server_name_and_client_certificate() -> Result<()> {
+    let pki = Pki::new("fetch-tls")?;
+    pki.leaf(
+        "api",
+        "ca",
+        "api",
+        "subjectAltName=DNS:api.internal\nextendedKeyUsage=serverAuth\n",
+    )?;
+    let web = pki.write_config(
+        "tls_server_config:\n  cert_file: api.crt\n  key_file: api.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n",
+    )?;
+    let target_plugins = PluginsDir::new("fetch-tls-target");
+    target_plugins.add("conformance", "conformance", None);
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_wasm_exporter"));
+    cmd.args([
+        "--web.listen-address",
+        "127.0.0.1:0",
+        "--web.config.file",
+        &web,
+    ]);
+    let target = Exporter::start_secured(cmd, &target_plugins.path, &[])?;
+    let url = format!("https://{}/metrics", target.addr);
+
+    let dir = PluginsDir::new("fetch-tls");
+    let tls = |case: &str, extra: &str| {
+        format!(
+            "config:\n  api: \"{url}\"\n  redirect: \"{url}\"\n\
+             grants:\n  fetch:\n    - target: \"{url}\"\n      tls_config:\n        ca_file: {ca}\n{extra}\
+             labels:\n  case: {case}\n",
+            ca = pki.path("ca.crt"),
+        )
+    };
+    let client = format!(
+        "        cert_file: {}\n        key_file: {}\n",
+        pki.path("client.crt"),
+        pki.path("client.key")
+    );
+    let name = "        server_name: api.internal\n";
+    dir.add(
+        "mtls",
+        "foreign-api",
+        Some(&tls("mtls", &format!("{client}{name}"))),
+    );
+    dir.add("nocert", "foreign-api", Some(&tls("nocert", name)));
+    dir.add("noname", "foreign-api", Some(&tls("noname", &client)));
+    let exporter = Exporter::start(&dir.path, &[])?;
+    let text = exporter.scrape_text()?;
+    let status = |case: &str| {
+        sample(
+            &text,
+            &format!("foreign_api_status{{case=\"{case}\",lang=\"rust\",call=\"redirect\"}}"),
+        )
+    };
+    // Any HTTP status means the handshake passed (the target answers a
+    // GET of /metrics with 200, the POST with 405).
+    assert_eq!(status("mtls"), Some(200.0), "{text}");
+    assert_eq!(status("nocert"), Some(-1.0), "{text}");
+    assert_eq!(status("noname"), Some(-1.0), "{text}");
+    let logs = exporter.logs().join("\n");
+    assert!(logs.contains("TLS handshake"), "{logs}");
     exporter.terminate()?;
     Ok(())
 }

@@ -5,152 +5,27 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 
+use crate::support::pki::Pki;
 use crate::support::*;
 
-/// A folder of test certificates: a CA, a server certificate for
-/// 127.0.0.1 signed by it, a client certificate signed by it, and a
-/// second, unrelated CA with a client certificate of its own.
-struct Pki {
-    dir: PathBuf,
-}
-
-impl Pki {
-    /// curl trusting this CA and presenting the client certificate `name`
-    /// (`NAME.crt`, `NAME.key`).
-    fn curl_as(&self, name: &str, url: &str) -> Result<Curl> {
-        curl(&[
-            "--cacert",
-            &self.path("ca.crt"),
-            "--cert",
-            &self.path(&format!("{name}.crt")),
-            "--key",
-            &self.path(&format!("{name}.key")),
-            url,
-        ])
-    }
-
-    fn new(test: &str) -> Result<Self> {
-        let dir =
-            std::env::temp_dir().join(format!("wasm_exporter-pki-{test}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir)?;
-        let pki = Pki { dir };
-        pki.ca("ca")?;
-        pki.ca("other-ca")?;
-        pki.leaf(
-            "server",
-            "ca",
-            "first",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
-        )?;
-        pki.leaf(
-            "client",
-            "ca",
-            "client",
-            "subjectAltName=DNS:prometheus.test\nextendedKeyUsage=clientAuth\n",
-        )?;
-        pki.leaf(
-            "stranger",
-            "other-ca",
-            "stranger",
-            "subjectAltName=DNS:prometheus.test\nextendedKeyUsage=clientAuth\n",
-        )?;
-        Ok(pki)
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.dir.join(name).display().to_string()
-    }
-
-    fn openssl(&self, args: &[&str]) -> Result<()> {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(&self.dir)
-            .stdin(Stdio::null())
-            .output()
-            .context("running openssl")?;
-        ensure!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Ok(())
-    }
-
-    fn ca(&self, name: &str) -> Result<()> {
-        self.openssl(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            &format!("/CN={name}"),
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.crt"),
-        ])
-    }
-
-    /// A certificate `name.crt`/`name.key` with common name `cn`, signed by
-    /// `ca`, with the extensions `ext`.
-    fn leaf(&self, name: &str, ca: &str, cn: &str, ext: &str) -> Result<()> {
-        std::fs::write(self.dir.join(format!("{name}.ext")), ext)?;
-        self.openssl(&[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-subj",
-            &format!("/CN={cn}"),
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.csr"),
-        ])?;
-        self.openssl(&[
-            "x509",
-            "-req",
-            "-in",
-            &format!("{name}.csr"),
-            "-CA",
-            &format!("{ca}.crt"),
-            "-CAkey",
-            &format!("{ca}.key"),
-            "-CAcreateserial",
-            "-days",
-            "1",
-            "-extfile",
-            &format!("{name}.ext"),
-            "-out",
-            &format!("{name}.crt"),
-        ])
-    }
-
-    fn write_config(&self, yaml: &str) -> Result<String> {
-        let path = self.dir.join("web.yml");
-        std::fs::write(&path, yaml)?;
-        Ok(path.display().to_string())
-    }
-}
-
-impl Drop for Pki {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+/// curl trusting the CA of `pki` and presenting its client certificate
+/// `name` (`NAME.crt`, `NAME.key`).
+fn curl_as(pki: &Pki, name: &str, url: &str) -> Result<Curl> {
+    curl(&[
+        "--cacert",
+        &pki.path("ca.crt"),
+        "--cert",
+        &pki.path(&format!("{name}.crt")),
+        "--key",
+        &pki.path(&format!("{name}.key")),
+        url,
+    ])
 }
 
 /// What curl got: its exit code, the HTTP status (0 without one), the
@@ -275,7 +150,7 @@ fn verifying_client_certificates_without_a_ca_file_uses_the_system_roots() -> Re
     let ca = pki.path("ca.crt");
     let without = curl(&["--cacert", &ca, &url])?;
     ensure!(without.status == 200, "{without:?}");
-    let untrusted = pki.curl_as("client", &url)?;
+    let untrusted = curl_as(&pki, "client", &url)?;
     ensure!(
         untrusted.status == 0 && untrusted.exit != 0,
         "{untrusted:?}"
@@ -310,10 +185,10 @@ fn a_self_signed_ca_certificate_listed_as_its_own_client_ca_is_taken() -> Result
     let plugins = conformance_dir("self-signed-client");
     let exporter = secured(&plugins.path, &config)?;
     let url = format!("https://{}/metrics", exporter.addr);
-    let selfie = pki.curl_as("selfie", &url)?;
+    let selfie = curl_as(&pki, "selfie", &url)?;
     ensure!(selfie.status == 200, "{selfie:?}");
     // A certificate of another CA is still refused.
-    let other = pki.curl_as("client", &url)?;
+    let other = curl_as(&pki, "client", &url)?;
     ensure!(other.status == 0 && other.exit != 0, "{other:?}");
     Ok(())
 }
@@ -329,7 +204,7 @@ fn tls_requiring_verified_client_certificates() -> Result<()> {
     let url = format!("https://{}/metrics", exporter.addr);
     let ca = pki.path("ca.crt");
 
-    let with_cert = pki.curl_as("client", &url)?;
+    let with_cert = curl_as(&pki, "client", &url)?;
     ensure!(
         with_cert.exit == 0 && with_cert.status == 200,
         "{with_cert:?}"
@@ -347,7 +222,7 @@ fn tls_requiring_verified_client_certificates() -> Result<()> {
     );
 
     // A client certificate from a CA the server does not trust.
-    let stranger = pki.curl_as("stranger", &url)?;
+    let stranger = curl_as(&pki, "stranger", &url)?;
     ensure!(
         stranger.status == 0 && stranger.exit != 0,
         "untrusted client cert: {stranger:?}"
@@ -363,7 +238,11 @@ fn client_certificate_outside_the_allowed_sans_is_refused() -> Result<()> {
     )?;
     let plugins = conformance_dir("sans");
     let exporter = secured(&plugins.path, &config)?;
-    let r = pki.curl_as("client", &format!("https://{}/metrics", exporter.addr))?;
+    let r = curl_as(
+        &pki,
+        "client",
+        &format!("https://{}/metrics", exporter.addr),
+    )?;
     ensure!(r.status == 0 && r.exit != 0, "{r:?}");
     Ok(())
 }
@@ -379,7 +258,7 @@ fn allowed_sans_match_dns_email_ip_and_uri_exactly_and_require_a_certificate() -
     )?;
     let plugins = conformance_dir("sans-kinds");
     let client = |exporter: &Exporter, name: &str| -> Result<Curl> {
-        pki.curl_as(name, &format!("https://{}/-/healthy", exporter.addr))
+        curl_as(&pki, name, &format!("https://{}/-/healthy", exporter.addr))
     };
     // A client without a certificate never gets in past the list.
     for (allowed, workload_in, client_in) in [

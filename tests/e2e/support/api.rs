@@ -1,7 +1,9 @@
 //! A local JSON API for the fetch tests: it records every request and
 //! answers by path. `/api` wants `Authorization: Bearer TOKEN` (401
 //! otherwise) and echoes what it got, in the body and in the headers, as an
-//! echo server would; `/redirect` sends the client to another address.
+//! echo server would; `/redirect` sends the client to another address;
+//! `/status` answers anyone with `{"requests": 7, "errors": 0}` (what the
+//! `plugin new` templates read).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -81,7 +83,13 @@ fn serve(stream: TcpStream, record: &Mutex<Vec<Seen>>, token: &str, redirect_to:
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
     });
-    let (status, extra, body) = if path == "/redirect" {
+    let (status, extra, body) = if path == "/status" {
+        (
+            "200 OK",
+            String::new(),
+            r#"{"requests": 7, "errors": 0}"#.to_owned(),
+        )
+    } else if path == "/redirect" {
         (
             "302 Found",
             format!("Location: {redirect_to}\r\n"),

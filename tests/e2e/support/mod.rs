@@ -13,6 +13,7 @@ use anyhow::{Context, Result, bail};
 pub mod api;
 pub mod golden;
 pub mod haproxy;
+pub mod pki;
 pub mod prometheus;
 pub use haproxy::*;
 pub use prometheus::*;

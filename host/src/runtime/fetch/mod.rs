@@ -377,6 +377,109 @@ mod tests {
         assert!(accepted.is_err(), "a connection was made");
     }
 
+    /// A loopback server: `/hop` redirects to `/end` (granted), `/away` to
+    /// a port nobody granted; `/end` echoes the `Authorization` it got, in
+    /// its body and headers.
+    fn redirecting_server() -> String {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let (mut first, mut auth) = (String::new(), String::new());
+                reader.read_line(&mut first).unwrap();
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if line.trim().is_empty() {
+                        break;
+                    }
+                    if let Some(v) = line.strip_prefix("authorization: ") {
+                        auth = v.trim().to_owned();
+                    }
+                }
+                let path = first.split_whitespace().nth(1).unwrap_or("").to_owned();
+                let (status, extra, body) = match path.as_str() {
+                    "/hop" => ("302 Found", "Location: /end\r\n".to_owned(), String::new()),
+                    "/away" => (
+                        "307 Temporary Redirect",
+                        "Location: http://127.0.0.1:9/x\r\n".to_owned(),
+                        String::new(),
+                    ),
+                    _ => (
+                        "200 OK",
+                        format!("X-Seen: {auth}\r\nAuthorization: {auth}\r\n"),
+                        auth,
+                    ),
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn redirects_are_followed_within_the_grants_with_secrets_scrubbed() {
+        let addr = redirecting_server();
+        let dir = std::env::temp_dir().join(format!("wx-redirect-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("token"), "t0ken-value").unwrap();
+        let grant = FetchGrant(FetchGrantSpec {
+            target: format!("http://{addr}/*"),
+            authorization: Some(crate::fetch_spec::AuthorizationSpec {
+                kind: "Bearer".into(),
+                credentials_file: dir.join("token"),
+            }),
+            ..FetchGrantSpec::default()
+        });
+        let ctx = FetchContext {
+            grants: Arc::new(Grants::parse(&[grant]).unwrap()),
+            ..FetchContext::deny_all()
+        };
+        let far = Instant::now() + Duration::from_secs(10);
+        let mut log = LogBudget::new(1 << 10);
+        let get = |path: &str, follow: bool| Request {
+            follow_redirects: follow,
+            headers: vec![("Authorization".into(), "Bearer the-plugin's".into())],
+            ..Request::new(format!("http://{addr}{path}"))
+        };
+        // Not asked to follow: the 302 itself.
+        let r = ctx
+            .fetch("p", get("/hop", false), far, &mut log)
+            .await
+            .unwrap();
+        assert_eq!(r.status, 302);
+        // Followed to /end, granted: the grant's token replaced the
+        // plugin's, and what the server echoed of it is scrubbed.
+        let r = ctx
+            .fetch("p", get("/hop", true), far, &mut log)
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body, b"<secret>");
+        let header = |n: &str| {
+            r.headers
+                .iter()
+                .find(|(k, _)| k == n)
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(header("x-seen").as_deref(), Some("<secret>"));
+        assert_eq!(header("authorization"), None);
+        // A redirect out of the grants comes back as it is.
+        let r = ctx
+            .fetch("p", get("/away", true), far, &mut log)
+            .await
+            .unwrap();
+        assert_eq!(r.status, 307);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn passwords_are_redacted() {
         assert_eq!(redact("http://u:secret@h/p"), "http://u:xxxxx@h/p");

@@ -277,7 +277,8 @@ pub(super) use socket_era_fetch;
 
 /// The calls of the collector interface that every version words the same
 /// (`metadata`, `collect`), for its `impl Exports`; `self.FIELD` (or
-/// `self`) holds the version's generated `Plugin`.
+/// `self`) holds the version's generated `Plugin`, and `types` is the
+/// version's bindings.
 macro_rules! collector_calls {
     ($($field:ident)?) => {
         fn metadata<'a>(
@@ -296,6 +297,29 @@ macro_rules! collector_calls {
                     version: m.version,
                     description: m.description,
                 })
+            }
+            .boxed()
+        }
+
+        fn init<'a>(
+            &'a self,
+            store: &'a mut wasmtime::Store<$crate::runtime::state::StoreState>,
+            config: &'a str,
+        ) -> futures::future::BoxFuture<
+            'a,
+            wasmtime::Result<Result<(), $crate::runtime::contract::InitError>>,
+        > {
+            use futures::FutureExt as _;
+            use $crate::runtime::contract::InitError;
+            async move {
+                let r = self$(.$field)?
+                    .wasm_exporter_plugin_collector()
+                    .call_init(store, config)
+                    .await?;
+                Ok(r.map_err(|e| match e {
+                    types::InitError::InvalidConfig(m) => InitError::InvalidConfig(m),
+                    types::InitError::Failed(m) => InitError::Failed(m),
+                }))
             }
             .boxed()
         }

@@ -193,25 +193,6 @@ macro_rules! prober_version {
         impl super::Exports for ExportsV {
             collector_calls!(plugin);
 
-            fn init<'a>(
-                &'a self,
-                store: &'a mut wasmtime::Store<StoreState>,
-                config: &'a str,
-            ) -> BoxFuture<'a, wasmtime::Result<Result<(), InitError>>> {
-                async move {
-                    let r = self
-                        .plugin
-                        .wasm_exporter_plugin_collector()
-                        .call_init(store, config)
-                        .await?;
-                    Ok(r.map_err(|e| match e {
-                        types::InitError::InvalidConfig(m) => InitError::InvalidConfig(m),
-                        types::InitError::Failed(m) => InitError::Failed(m),
-                    }))
-                }
-                .boxed()
-            }
-
             fn probe<'a>(
                 &'a self,
                 store: &'a mut wasmtime::Store<StoreState>,

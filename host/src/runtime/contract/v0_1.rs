@@ -7,7 +7,7 @@ use futures::future::BoxFuture;
 use wasmtime::component::{HasSelf, InstancePre, Linker};
 
 use super::convert::{collector_calls, converter, imports, lifted, socket_era_fetch};
-use super::{Bindings, Called, Collected, InitError, Prepared, Version};
+use super::{Bindings, Called, Collected, Prepared, Version};
 use crate::runtime::state::StoreState;
 
 /// What `bindgen!` generates from the frozen WIT, in a module of its own
@@ -75,24 +75,6 @@ impl Prepared for PluginPre0_1 {
 
 impl super::Exports for Plugin {
     collector_calls!();
-
-    fn init<'a>(
-        &'a self,
-        store: &'a mut wasmtime::Store<StoreState>,
-        config: &'a str,
-    ) -> BoxFuture<'a, wasmtime::Result<Result<(), InitError>>> {
-        async move {
-            let r = self
-                .wasm_exporter_plugin_collector()
-                .call_init(store, config)
-                .await?;
-            Ok(r.map_err(|e| match e {
-                types::InitError::InvalidConfig(m) => InitError::InvalidConfig(m),
-                types::InitError::Failed(m) => InitError::Failed(m),
-            }))
-        }
-        .boxed()
-    }
 
     fn probe<'a>(
         &'a self,

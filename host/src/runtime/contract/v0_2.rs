@@ -5,7 +5,7 @@
 
 use super::convert::{collector_calls, converter, imports, lifted, socket_era_fetch};
 use super::prober::prober_version;
-use super::{Bindings, Called, Collected, InitError, Prepared, Version};
+use super::{Bindings, Called, Collected, Prepared, Version};
 
 /// What `bindgen!` generates from the frozen WIT, in a module of its own
 /// so that generated names never clash with ours.

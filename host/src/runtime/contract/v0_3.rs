@@ -6,7 +6,7 @@
 
 use super::convert::{collector_calls, converter, imports, lifted};
 use super::prober::prober_version;
-use super::{Bindings, Called, Collected, InitError, Prepared, Version};
+use super::{Bindings, Called, Collected, Prepared, Version};
 
 /// What `bindgen!` generates from the SDK's WIT, in a module of its own so
 /// that generated names (`Config`, `Level`...) never clash with wasmtime's

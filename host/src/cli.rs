@@ -292,6 +292,21 @@ pub enum PluginCommand {
     /// NAME.yml, a README, a test, and a build whose default target writes
     /// NAME.wasm.
     New(NewArgs),
+    /// Make a WASI preview1 core module (Go's `GOOS=wasip1 GOARCH=wasm
+    /// -buildmode=c-shared` output) a component of the current contract:
+    /// the contract's WIT embedded and WASI adapted, no other tool needed.
+    Componentize(ComponentizeArgs),
+}
+
+/// `wasm_exporter plugin componentize`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ComponentizeArgs {
+    /// The core module.
+    #[arg(value_name = "IN.wasm")]
+    pub input: PathBuf,
+    /// Where to write the component.
+    #[arg(short = 'o', long = "output", value_name = "OUT.wasm")]
+    pub output: PathBuf,
 }
 
 /// `wasm_exporter plugin new`.

@@ -34,6 +34,8 @@ pub mod catalogue;
 #[cfg(feature = "runtime")]
 pub mod check;
 pub mod cli;
+#[cfg(feature = "runtime")]
+pub mod componentize;
 pub mod config;
 #[path = "../../plugins/sdk/src/duration.rs"]
 pub mod duration;

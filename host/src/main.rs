@@ -11,7 +11,9 @@ use clap::Parser;
 
 use wasm_exporter::catalogue::Plugins;
 use wasm_exporter::check::{CheckOptions, check};
-use wasm_exporter::cli::{CheckArgs, Command, Flags, NewArgs, PluginCommand, Settings};
+use wasm_exporter::cli::{
+    CheckArgs, Command, ComponentizeArgs, Flags, NewArgs, PluginCommand, Settings,
+};
 use wasm_exporter::http::{self, App, WebSettings};
 use wasm_exporter::runtime::{Runtime, engine};
 use wasm_exporter::scrape::Scraper;
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
     let result = match &flags.command {
         Some(Command::Check(args)) => settings.and_then(|s| run_check(args, &s)),
         Some(Command::Plugin(PluginCommand::New(args))) => run_plugin_new(args),
+        Some(Command::Plugin(PluginCommand::Componentize(args))) => run_componentize(args),
         None => settings.and_then(run),
     };
     match result {
@@ -98,6 +101,24 @@ fn run_plugin_new(args: &NewArgs) -> anyhow::Result<ExitCode> {
         args.lang.build_command(),
         args.name,
         args.lang.test_command()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `wasm_exporter plugin componentize`: IN.wasm (a core module) to
+/// OUT.wasm (a component of the current contract).
+fn run_componentize(args: &ComponentizeArgs) -> anyhow::Result<ExitCode> {
+    let core =
+        std::fs::read(&args.input).with_context(|| format!("reading {}", args.input.display()))?;
+    let name = args.input.display().to_string();
+    let component = wasm_exporter::componentize::componentize(&name, &core)?;
+    std::fs::write(&args.output, &component)
+        .with_context(|| format!("writing {}", args.output.display()))?;
+    println!(
+        "wrote {} ({} bytes), a component of wasm-exporter:plugin@{}",
+        args.output.display(),
+        component.len(),
+        wasm_exporter::runtime::contract::Version::CURRENT.as_str()
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -265,3 +265,12 @@ bench: build plugins
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 	python3 scripts/bench.py
+
+# The Go SDK's bindings, regenerated from the contract with wit-bindgen go
+# (installed into build/tools); the export_* packages are written by hand
+# and kept.
+sdk-go-bindings: setup-rust
+	$(CARGO) install -q wit-bindgen-cli --version 0.61.1 --root $(BUILD)/tools
+	cd plugins/sdk-go && ../../$(BUILD)/tools/bin/wit-bindgen go -w probe-plugin \
+	  --pkg-name wasm_exporter/sdk/wit --out-dir wit ../sdk/wit
+.PHONY: sdk-go-bindings

@@ -126,7 +126,7 @@ impl Flags {
         Loads every WASI 0.2 component (NAME.wasm, with an optional NAME.yml) in \
         --plugins.dir, calls each plugin's collect on every scrape and serves the \
         merged samples on --web.telemetry-path.",
-    override_usage = "wasm_exporter [<flags>]\n       wasm_exporter check PLUGIN.wasm [--config NAME.yml] [--scrapes N] [--format text|openmetrics] [--escaping SCHEME] [--json] [--cache-dir DIR]\n       wasm_exporter plugin new NAME [--lang rust|python|js] [--dir DIR]",
+    override_usage = "wasm_exporter [<flags>]\n       wasm_exporter check PLUGIN.wasm [--config NAME.yml] [--scrapes N] [--format text|openmetrics] [--escaping SCHEME] [--json] [--cache-dir DIR] [--respond TARGET=FILE]...\n       wasm_exporter plugin new NAME [--lang rust|python|js] [--dir DIR]\n       wasm_exporter plugin componentize IN.wasm -o OUT.wasm",
     help_template = "{about-with-newline}\nusage: {usage}\n\nFlags:\n{options}\nCommands:\n{subcommands}{after-help}"
 )]
 pub struct Flags {

@@ -227,13 +227,17 @@ demo: build plugins
 fmt:
 	$(CARGO) fmt --all
 
-lint: setup-rust
+lint: setup-rust setup-go
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	cd plugins/sdk-go && test -z "$$(gofmt -l $$(ls *.go internal/plugin/*.go wit/export_*/*.go))" \
+	  && go vet . ./internal/...
 
+# The Go SDK's own tests run natively, beside the workspace's.
 test: setup-test setup-authors lint go-tools plugins guest-plugins
 	@mkdir -p $(BUILD)
-	@set -o pipefail; $(CARGO) test --release --workspace 2>&1 | tee $(BUILD)/test.log
+	@set -o pipefail; { $(CARGO) test --release --workspace 2>&1 \
+	  && (cd plugins/sdk-go && go test -count=1 ./... 2>&1); } | tee $(BUILD)/test.log
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "all tests: %d passed, %d failed\n", p, f }' $(BUILD)/test.log
 
 ## Reliability (scripts, not CI; figures go to RELIABILITY.md) -------------

@@ -126,7 +126,7 @@ impl Flags {
         Loads every WASI 0.2 component (NAME.wasm, with an optional NAME.yml) in \
         --plugins.dir, calls each plugin's collect on every scrape and serves the \
         merged samples on --web.telemetry-path.",
-    override_usage = "wasm_exporter [<flags>]\n       wasm_exporter check PLUGIN.wasm [--config NAME.yml] [--scrapes N] [--format text|openmetrics] [--escaping SCHEME] [--json] [--cache-dir DIR] [--respond TARGET=FILE]...\n       wasm_exporter plugin new NAME [--lang rust|python|js] [--dir DIR]\n       wasm_exporter plugin componentize IN.wasm -o OUT.wasm",
+    override_usage = "wasm_exporter [<flags>]\n       wasm_exporter check PLUGIN.wasm [--config NAME.yml] [--scrapes N] [--format text|openmetrics] [--escaping SCHEME] [--json] [--cache-dir DIR] [--respond TARGET=FILE]...\n       wasm_exporter plugin new NAME [--lang rust|python|js|go] [--dir DIR]\n       wasm_exporter plugin componentize IN.wasm -o OUT.wasm",
     help_template = "{about-with-newline}\nusage: {usage}\n\nFlags:\n{options}\nCommands:\n{subcommands}{after-help}"
 )]
 pub struct Flags {
@@ -288,9 +288,9 @@ pub enum Command {
 /// `wasm_exporter plugin ...`.
 #[derive(Debug, clap::Subcommand)]
 pub enum PluginCommand {
-    /// Write a ready plugin project NAME/: a collector exporting one gauge,
-    /// NAME.yml, a README, a test, and a build whose default target writes
-    /// NAME.wasm.
+    /// Write a ready plugin project NAME/: a collector reading a JSON API
+    /// through fetch, NAME.yml, a README, tests, and a build whose default
+    /// target writes NAME.wasm.
     New(NewArgs),
     /// Make a WASI preview1 core module (Go's `GOOS=wasip1 GOARCH=wasm
     /// -buildmode=c-shared` output) a component of the current contract:
@@ -318,7 +318,8 @@ pub struct NewArgs {
     pub name: String,
 
     /// Language of the project: rust (the wasm-exporter-sdk crate), python
-    /// (componentize-py) or js (componentize-js).
+    /// (componentize-py), js (componentize-js) or go (client_golang, stock
+    /// Go and plugin componentize).
     #[arg(long = "lang", value_enum, default_value = "rust")]
     pub lang: crate::scaffold::Lang,
 

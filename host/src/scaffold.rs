@@ -1,9 +1,10 @@
-//! `wasm_exporter plugin new NAME --lang rust|python|js`: a ready plugin
+//! `wasm_exporter plugin new NAME --lang rust|python|js|go`: a ready plugin
 //! project, anywhere. It holds a collector that reads a JSON API through
 //! `fetch` and exports its numbers,
 //! `NAME.yml` with `config:`, `grants:` and `limits:` explained, a README, a
-//! test, the manifest (`Cargo.toml`, `pyproject.toml` or `package.json`), a
-//! build whose one command writes `NAME.wasm` (`make`, or `npm run build`),
+//! test, the manifest (`Cargo.toml`, `pyproject.toml`, `package.json` or
+//! `go.mod`), a build whose one command writes `NAME.wasm` (`make`, or `npm
+//! run build`),
 //! and a copy of the language's SDK and of the contract, so that it builds
 //! without this repository.
 
@@ -39,13 +40,16 @@ pub enum Lang {
     Python,
     /// JavaScript, built with componentize-js.
     Js,
+    /// Go, on client_golang: stock Go for wasip1, then `plugin
+    /// componentize`.
+    Go,
 }
 
 impl Lang {
     /// The command that builds `NAME.wasm` in the project.
     pub fn build_command(self) -> &'static str {
         match self {
-            Lang::Rust | Lang::Python => "make",
+            Lang::Rust | Lang::Python | Lang::Go => "make",
             Lang::Js => "npm install && npm run build",
         }
     }
@@ -53,7 +57,7 @@ impl Lang {
     /// The command that tests the project.
     pub fn test_command(self) -> &'static str {
         match self {
-            Lang::Rust | Lang::Python => "make test",
+            Lang::Rust | Lang::Python | Lang::Go => "make test",
             Lang::Js => "npm test",
         }
     }
@@ -81,6 +85,42 @@ pub const SDK_FILES: &[(&str, &str)] = sdk_files![
     "src/strings.rs",
     "src/summary.rs",
     "src/testing.rs",
+];
+
+macro_rules! go_sdk_files {
+    ($($path:literal),* $(,)?) => {
+        &[$(($path, include_str!(concat!("../../plugins/sdk-go/", $path)))),*]
+    };
+}
+
+/// The Go SDK as the project gets it (under `wasm-exporter-sdk/`, which
+/// its `go.mod` names with a `replace`): every file of its module.
+pub const GO_SDK_FILES: &[(&str, &str)] = go_sdk_files![
+    "go.mod",
+    "go.sum",
+    "README.md",
+    "convert.go",
+    "convert_test.go",
+    "host_other.go",
+    "host_wasip1.go",
+    "http_other.go",
+    "http_wasip1.go",
+    "log.go",
+    "sdk.go",
+    "internal/plugin/plugin.go",
+    "wit/export_wasm_exporter_plugin_collector/collector.go",
+    "wit/export_wasm_exporter_plugin_prober/prober.go",
+    "wit/wasm_exporter_plugin_collector/empty.s",
+    "wit/wasm_exporter_plugin_collector/wit_bindings.go",
+    "wit/wasm_exporter_plugin_fetch/empty.s",
+    "wit/wasm_exporter_plugin_fetch/wit_bindings.go",
+    "wit/wasm_exporter_plugin_host/empty.s",
+    "wit/wasm_exporter_plugin_host/wit_bindings.go",
+    "wit/wasm_exporter_plugin_prober/empty.s",
+    "wit/wasm_exporter_plugin_prober/wit_bindings.go",
+    "wit/wasm_exporter_plugin_types/empty.s",
+    "wit/wasm_exporter_plugin_types/wit_bindings.go",
+    "wit/wit_exports/wit_exports.go",
 ];
 
 const CONTRACT: (&str, &str) = (
@@ -181,6 +221,33 @@ const JS: &[(&str, &str)] = &[
     ),
 ];
 
+const GO: &[(&str, &str)] = &[
+    MANIFEST,
+    STATUS,
+    ("main.go", include_str!("../templates/go/main.go.tmpl")),
+    (
+        "main_test.go",
+        include_str!("../templates/go/main_test.go.tmpl"),
+    ),
+    ("Makefile", include_str!("../templates/go/Makefile.tmpl")),
+    ("README.md", include_str!("../templates/go/README.md.tmpl")),
+    (".gitignore", include_str!("../templates/go/gitignore.tmpl")),
+];
+
+/// The project's `go.mod`: the SDK (from its copy, by `replace`) and every
+/// module the SDK requires, at the SDK's versions, so that `go build`
+/// needs no `go mod tidy`; `go.sum` is the SDK's.
+fn go_mod(name: &str) -> String {
+    let sdk = GO_SDK_FILES[0].1;
+    let (go, requires) = sdk
+        .split_once("\ngo ")
+        .and_then(|(_, rest)| rest.split_once('\n'))
+        .unwrap_or(("1.25", ""));
+    format!(
+        "module {name}\n\ngo {go}\n\nrequire wasm_exporter/sdk v0.3.0\n{requires}\nreplace wasm_exporter/sdk => ./wasm-exporter-sdk\n"
+    )
+}
+
 fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     name.len() <= 64
@@ -220,14 +287,22 @@ pub fn new_plugin(name: &str, lang: Lang, parent: &Path) -> Result<PathBuf, Scaf
         Lang::Rust => RUST,
         Lang::Python => PYTHON,
         Lang::Js => JS,
+        Lang::Go => GO,
     };
     for (path, template) in files {
         write(&root.join(fill(path, name)), &fill(template, name))?;
     }
-    if lang == Lang::Rust {
-        for (path, content) in SDK_FILES {
-            write(&root.join("wasm-exporter-sdk").join(path), content)?;
-        }
+    let sdk = match lang {
+        Lang::Rust => SDK_FILES,
+        Lang::Go => GO_SDK_FILES,
+        Lang::Python | Lang::Js => &[],
+    };
+    for (path, content) in sdk {
+        write(&root.join("wasm-exporter-sdk").join(path), content)?;
+    }
+    if lang == Lang::Go {
+        write(&root.join("go.mod"), &go_mod(name))?;
+        write(&root.join("go.sum"), GO_SDK_FILES[1].1)?;
     }
     Ok(root)
 }
@@ -251,6 +326,42 @@ mod tests {
             .collect();
         shipped.sort_unstable();
         assert_eq!(on_disk, shipped, "add the new SDK file to SDK_FILES");
+    }
+
+    #[test]
+    fn the_go_project_gets_every_file_of_the_go_sdk() {
+        fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let path = e.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, base, out);
+                } else {
+                    let rel = path
+                        .strip_prefix(base)
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned();
+                    out.push(rel);
+                }
+            }
+        }
+        let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/sdk-go");
+        let mut on_disk = Vec::new();
+        walk(&base, &base, &mut on_disk);
+        on_disk.sort();
+        let mut shipped: Vec<String> = GO_SDK_FILES.iter().map(|(p, _)| (*p).to_owned()).collect();
+        shipped.sort();
+        assert_eq!(on_disk, shipped, "add the new Go SDK file to GO_SDK_FILES");
+        let go_mod = go_mod("hello-go");
+        assert!(go_mod.starts_with("module hello-go\n\ngo 1."), "{go_mod}");
+        assert!(
+            go_mod.contains("github.com/prometheus/client_golang v"),
+            "{go_mod}"
+        );
+        assert!(
+            go_mod.ends_with("replace wasm_exporter/sdk => ./wasm-exporter-sdk\n"),
+            "{go_mod}"
+        );
     }
 
     #[test]

@@ -353,7 +353,11 @@ fn the_top_level_usage_names_every_flag_of_each_command() -> Result<()> {
     let top = help(&["--help"])?;
     // Flags every command takes (--log.*) are the top level's.
     let global = options_listed(&top);
-    for command in [&["check"][..], &["plugin", "new"], &["plugin", "componentize"]] {
+    for command in [
+        &["check"][..],
+        &["plugin", "new"],
+        &["plugin", "componentize"],
+    ] {
         let prefix = format!("wasm_exporter {}", command.join(" "));
         let usage = top
             .lines()

@@ -56,7 +56,8 @@ TEST_PLUGINS    := $(notdir $(patsubst %/Cargo.toml,%,$(wildcard tests/plugins/*
 ALL_PLUGINS     := $(SHIPPED_PLUGINS) $(TEST_PLUGINS)
 # The conformance plugin again, in Python and in JavaScript.
 GUEST_PLUGINS   := $(PLUGIN_OUT)/conformance-py.wasm $(PLUGIN_OUT)/conformance-js.wasm \
-                   $(PLUGIN_OUT)/foreign-api-py.wasm $(PLUGIN_OUT)/foreign-api-js.wasm
+                   $(PLUGIN_OUT)/foreign-api-py.wasm $(PLUGIN_OUT)/foreign-api-js.wasm \
+                   $(PLUGIN_OUT)/equivalence.wasm $(BUILD)/go/equivalence-native
 WIT             := plugins/sdk/wit
 
 
@@ -163,6 +164,21 @@ $(PLUGIN_OUT)/conformance-py.wasm: tests/plugins/conformance-py/app.py \
 	$(VENV)/bin/componentize-py -d $(WIT) -w plugin componentize \
 	  -p tests/plugins/conformance-py -p plugins/sdk-python app -o $@
 
+# One set of client_golang collectors (tests/go/equivalence), built as a Go
+# plugin (stock Go for wasip1, then this exporter's plugin componentize)
+# and as a native program served by promhttp, the reference.
+EQUIVALENCE := $(wildcard tests/go/equivalence/*/*.go) tests/go/equivalence/go.mod \
+               $(wildcard plugins/sdk-go/*.go) plugins/sdk-go/go.mod
+$(PLUGIN_OUT)/equivalence.wasm: $(EQUIVALENCE) | build setup-go
+	@mkdir -p $(PLUGIN_OUT) $(BUILD)/go
+	cd tests/go/equivalence && GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared \
+	  -ldflags=-checklinkname=0 -o $(abspath $(BUILD))/go/equivalence-core.wasm ./plugin
+	target/release/wasm_exporter plugin componentize $(BUILD)/go/equivalence-core.wasm -o $@
+
+$(BUILD)/go/equivalence-native: $(EQUIVALENCE) | setup-go
+	@mkdir -p $(BUILD)/go
+	cd tests/go/equivalence && go build -o $(abspath $@) ./native
+
 # The foreign JSON API plugins: the contract's WIT alone, no SDK.
 $(PLUGIN_OUT)/foreign-api-py.wasm: tests/plugins/foreign-api-py/app.py $(WIT)/plugin.wit | setup-authors
 	@mkdir -p $(PLUGIN_OUT)
@@ -232,6 +248,7 @@ lint: setup-rust setup-go
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	cd plugins/sdk-go && test -z "$$(gofmt -l $$(ls *.go internal/plugin/*.go wit/export_*/*.go))" \
 	  && go vet . ./internal/...
+	test -z "$$(gofmt -l tests/go)"
 
 # The Go SDK's own tests run natively, beside the workspace's.
 test: setup-test setup-authors lint go-tools plugins guest-plugins

@@ -15,6 +15,7 @@ mod deploy;
 mod dirs;
 mod exposition;
 mod faults;
+mod golang;
 mod haproxy;
 mod haproxy_endpoint;
 mod http;

@@ -57,7 +57,8 @@ ALL_PLUGINS     := $(SHIPPED_PLUGINS) $(TEST_PLUGINS)
 # The conformance plugin again, in Python and in JavaScript.
 GUEST_PLUGINS   := $(PLUGIN_OUT)/conformance-py.wasm $(PLUGIN_OUT)/conformance-js.wasm \
                    $(PLUGIN_OUT)/foreign-api-py.wasm $(PLUGIN_OUT)/foreign-api-js.wasm \
-                   $(PLUGIN_OUT)/equivalence.wasm $(BUILD)/go/equivalence-native
+                   $(PLUGIN_OUT)/equivalence.wasm $(BUILD)/go/equivalence-native \
+                   $(PLUGIN_OUT)/conformance-go.wasm
 WIT             := plugins/sdk/wit
 
 
@@ -167,17 +168,20 @@ $(PLUGIN_OUT)/conformance-py.wasm: tests/plugins/conformance-py/app.py \
 # One set of client_golang collectors (tests/go/equivalence), built as a Go
 # plugin (stock Go for wasip1, then this exporter's plugin componentize)
 # and as a native program served by promhttp, the reference.
-EQUIVALENCE := $(wildcard tests/go/equivalence/*/*.go) tests/go/equivalence/go.mod \
-               $(wildcard plugins/sdk-go/*.go) plugins/sdk-go/go.mod
-$(PLUGIN_OUT)/equivalence.wasm: $(EQUIVALENCE) | build setup-go
+# The conformance plugin in Go, too (tests/go/conformance).
+GO_TESTS := $(wildcard tests/go/*/*.go tests/go/*/*/*.go) tests/go/go.mod \
+            $(wildcard plugins/sdk-go/*.go) plugins/sdk-go/go.mod
+$(PLUGIN_OUT)/equivalence.wasm: GO_PKG := ./equivalence/plugin
+$(PLUGIN_OUT)/conformance-go.wasm: GO_PKG := ./conformance
+$(PLUGIN_OUT)/equivalence.wasm $(PLUGIN_OUT)/conformance-go.wasm: $(GO_TESTS) | build setup-go
 	@mkdir -p $(PLUGIN_OUT) $(BUILD)/go
-	cd tests/go/equivalence && GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared \
-	  -ldflags=-checklinkname=0 -o $(abspath $(BUILD))/go/equivalence-core.wasm ./plugin
-	target/release/wasm_exporter plugin componentize $(BUILD)/go/equivalence-core.wasm -o $@
+	cd tests/go && GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared \
+	  -ldflags=-checklinkname=0 -o $(abspath $(BUILD))/go/$(notdir $@) $(GO_PKG)
+	target/release/wasm_exporter plugin componentize $(BUILD)/go/$(notdir $@) -o $@
 
-$(BUILD)/go/equivalence-native: $(EQUIVALENCE) | setup-go
+$(BUILD)/go/equivalence-native: $(GO_TESTS) | setup-go
 	@mkdir -p $(BUILD)/go
-	cd tests/go/equivalence && go build -o $(abspath $@) ./native
+	cd tests/go && go build -o $(abspath $@) ./equivalence/native
 
 # The foreign JSON API plugins: the contract's WIT alone, no SDK.
 $(PLUGIN_OUT)/foreign-api-py.wasm: tests/plugins/foreign-api-py/app.py $(WIT)/plugin.wit | setup-authors

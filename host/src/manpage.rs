@@ -1,6 +1,7 @@
 //! The man pages (`make man`): `wasm_exporter(1)` and one page per command
 //! (`wasm_exporter-check(1)`, `wasm_exporter-plugin(1)`,
-//! `wasm_exporter-plugin-new(1)`), from the same clap definitions as
+//! `wasm_exporter-plugin-new(1)`, `wasm_exporter-plugin-componentize(1)`),
+//! from the same clap definitions as
 //! `--help`, with the sections `--help` has no room for: the plugins
 //! directory and `NAME.yml`, the endpoints, the signals and exit statuses.
 
@@ -261,7 +262,8 @@ mod tests {
                 "wasm_exporter.1",
                 "wasm_exporter-check.1",
                 "wasm_exporter-plugin.1",
-                "wasm_exporter-plugin-new.1"
+                "wasm_exporter-plugin-new.1",
+                "wasm_exporter-plugin-componentize.1"
             ]
         );
         for p in &pages {

@@ -101,6 +101,7 @@ pub const GO_SDK_FILES: &[(&str, &str)] = go_sdk_files![
     "README.md",
     "convert.go",
     "convert_test.go",
+    "families.go",
     "host_other.go",
     "host_wasip1.go",
     "http_other.go",

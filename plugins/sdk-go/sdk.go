@@ -91,37 +91,52 @@ func (r *registered) Metadata() t.PluginMetadata {
 }
 
 func (r *registered) Init(config string) *t.InitError {
-	if strings.TrimSpace(config) == "" {
-		config = "{}"
-	}
-	if !json.Valid([]byte(config)) {
+	raw := configBytes(config)
+	if !json.Valid(raw) {
 		e := t.MakeInitErrorInvalidConfig("config: not JSON")
 		return &e
 	}
 	reg := prometheus.NewRegistry()
-	if err := r.setup([]byte(config), reg); err != nil {
-		var e t.InitError
-		if errors.Is(err, errInvalidConfig) {
-			e = t.MakeInitErrorInvalidConfig(strings.TrimPrefix(err.Error(), errInvalidConfig.Error()+": "))
-		} else {
-			e = t.MakeInitErrorFailed(err.Error())
-		}
+	if err := r.setup(raw, reg); err != nil {
+		e := initError(err)
 		return &e
 	}
-	r.config, r.gather, r.problem = []byte(config), reg, map[string]bool{}
+	r.config, r.gather, r.problem = raw, reg, map[string]bool{}
 	return nil
 }
 
+// configBytes is the config as init got it, `{}` for none.
+func configBytes(config string) []byte {
+	if strings.TrimSpace(config) == "" {
+		return []byte("{}")
+	}
+	return []byte(config)
+}
+
+// initError is the contract's init error for err: invalid-config when it
+// wraps InvalidConfig, failed otherwise.
+func initError(err error) t.InitError {
+	if errors.Is(err, errInvalidConfig) {
+		return t.MakeInitErrorInvalidConfig(strings.TrimPrefix(err.Error(), errInvalidConfig.Error()+": "))
+	}
+	return t.MakeInitErrorFailed(err.Error())
+}
+
+var (
+	errNoInit  = errors.New("collect called before a successful init")
+	errNoProbe = errors.New("this plugin does not answer /probe")
+)
+
 func (r *registered) Collect() (t.Collection, error) {
 	if r.gather == nil {
-		return t.Collection{}, errors.New("collect called before a successful init")
+		return t.Collection{}, errNoInit
 	}
 	return r.collected(r.gather)
 }
 
 func (r *registered) Probe(target string, params [][2]string) (t.Collection, error) {
 	if r.probe == nil {
-		return t.Collection{}, errors.New("this plugin does not answer /probe")
+		return t.Collection{}, errNoProbe
 	}
 	named := make(map[string]string, len(params))
 	for _, p := range params {

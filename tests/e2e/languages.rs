@@ -1,7 +1,8 @@
-//! One contract, three languages: the conformance plugin written with the
-//! Rust, Python (componentize-py) and JavaScript (componentize-js) SDKs
-//! gives the same exposition, byte for byte, in text and OpenMetrics; and
-//! the Python and JavaScript ones serve next to the Rust one.
+//! One contract, four languages: the conformance plugin written with the
+//! Rust, Python (componentize-py), JavaScript (componentize-js) and Go
+//! (stock Go, `plugin componentize`) SDKs gives the same exposition, byte
+//! for byte, in text, OpenMetrics and protobuf; and the others serve next
+//! to the Rust one.
 
 use std::process::Command;
 
@@ -9,7 +10,7 @@ use anyhow::Result;
 
 use crate::support::*;
 
-const LANGUAGES: [&str; 2] = ["conformance-py", "conformance-js"];
+const LANGUAGES: [&str; 3] = ["conformance-py", "conformance-js", "conformance-go"];
 
 fn checked(plugin_name: &str, format: &str) -> Result<String> {
     let out = Command::new(env!("CARGO_BIN_EXE_wasm_exporter"))
@@ -22,7 +23,7 @@ fn checked(plugin_name: &str, format: &str) -> Result<String> {
 }
 
 #[test]
-fn the_three_conformance_plugins_agree_byte_for_byte() -> Result<()> {
+fn the_four_conformance_plugins_agree_byte_for_byte() -> Result<()> {
     for format in ["text", "openmetrics"] {
         let rust = checked("conformance", format)?;
         assert!(rust.contains("conformance_requests_total"), "{rust}");
@@ -43,9 +44,9 @@ fn the_three_conformance_plugins_agree_byte_for_byte() -> Result<()> {
 }
 
 /// Native histograms and UTF-8 names reach Prometheus over protobuf: the
-/// three plugins' first scrapes decode to the same families.
+/// four plugins' first scrapes decode to the same families.
 #[test]
-fn the_three_conformance_plugins_agree_over_protobuf() -> Result<()> {
+fn the_four_conformance_plugins_agree_over_protobuf() -> Result<()> {
     let accept = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;escaping=allow-utf-8";
     let decoded = |plugin_name: &str| -> Result<String> {
         let dir = PluginsDir::new(&format!("languages-protobuf-{plugin_name}"));
@@ -71,16 +72,22 @@ fn the_three_conformance_plugins_agree_over_protobuf() -> Result<()> {
 }
 
 #[test]
-fn python_and_javascript_plugins_serve_beside_the_rust_one() -> Result<()> {
+fn python_javascript_and_go_plugins_serve_beside_the_rust_one() -> Result<()> {
     let dir = PluginsDir::new("languages-served");
     dir.add("conformance", "conformance", None)
         .add("py", "conformance-py", Some("config: {prefix: py}\n"))
-        .add("js", "conformance-js", Some("config: {prefix: js}\n"));
+        .add("js", "conformance-js", Some("config: {prefix: js}\n"))
+        .add("go", "conformance-go", Some("config: {prefix: go}\n"));
     let exporter = Exporter::start(&dir.path, &[])?;
     // Twice: the second collect shows that state lives between scrapes.
     exporter.scrape_text()?;
     let body = exporter.scrape_text()?;
-    for (plugin, prefix) in [("conformance", "conformance"), ("py", "py"), ("js", "js")] {
+    for (plugin, prefix) in [
+        ("conformance", "conformance"),
+        ("py", "py"),
+        ("js", "js"),
+        ("go", "go"),
+    ] {
         assert_eq!(plugin_up(&body, plugin), Some(1.0), "{body}");
         assert_eq!(
             sample(&body, &format!("{prefix}_collects_total")),
@@ -102,6 +109,7 @@ fn python_and_javascript_plugins_serve_beside_the_rust_one() -> Result<()> {
     };
     assert_eq!(lines("py"), lines("conformance"));
     assert_eq!(lines("js"), lines("conformance"));
+    assert_eq!(lines("go"), lines("conformance"));
     let (ok, out) = run_with_stdin("promtool", &["check", "metrics"], &body)?;
     assert!(ok, "promtool check metrics:\n{out}");
     exporter.terminate()?;

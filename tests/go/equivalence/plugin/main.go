@@ -4,7 +4,7 @@ package main
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"equivalence/collectors"
+	"gotests/equivalence/collectors"
 	"wasm_exporter/sdk"
 )
 

@@ -1,4 +1,4 @@
-module equivalence
+module gotests
 
 go 1.26.0
 
@@ -19,4 +19,4 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
-replace wasm_exporter/sdk => ../../../plugins/sdk-go
+replace wasm_exporter/sdk => ../../plugins/sdk-go

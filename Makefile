@@ -257,7 +257,7 @@ lint: setup-rust setup-go
 # The Go SDK's own tests run natively, beside the workspace's.
 test: setup-test setup-authors lint go-tools plugins guest-plugins
 	@mkdir -p $(BUILD)
-	@set -o pipefail; { $(CARGO) test --release --workspace 2>&1 \
+	@set -o pipefail; { $(CARGO) test --release --workspace --no-fail-fast 2>&1 \
 	  && (cd plugins/sdk-go && go test -count=1 ./... 2>&1); } | tee $(BUILD)/test.log
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "all tests: %d passed, %d failed\n", p, f }' $(BUILD)/test.log
 

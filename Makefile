@@ -58,7 +58,7 @@ ALL_PLUGINS     := $(SHIPPED_PLUGINS) $(TEST_PLUGINS)
 GUEST_PLUGINS   := $(PLUGIN_OUT)/conformance-py.wasm $(PLUGIN_OUT)/conformance-js.wasm \
                    $(PLUGIN_OUT)/foreign-api-py.wasm $(PLUGIN_OUT)/foreign-api-js.wasm \
                    $(PLUGIN_OUT)/equivalence.wasm $(BUILD)/go/equivalence-native \
-                   $(PLUGIN_OUT)/conformance-go.wasm
+                   $(PLUGIN_OUT)/conformance-go.wasm $(PLUGIN_OUT)/latency-simulator-go.wasm
 WIT             := plugins/sdk/wit
 
 
@@ -168,12 +168,15 @@ $(PLUGIN_OUT)/conformance-py.wasm: tests/plugins/conformance-py/app.py \
 # One set of client_golang collectors (tests/go/equivalence), built as a Go
 # plugin (stock Go for wasip1, then this exporter's plugin componentize)
 # and as a native program served by promhttp, the reference.
-# The conformance plugin in Go, too (tests/go/conformance).
+# The conformance plugin in Go, too (tests/go/conformance), and the latency
+# simulator on client_golang (tests/go/simulator).
 GO_TESTS := $(wildcard tests/go/*/*.go tests/go/*/*/*.go) tests/go/go.mod \
             $(wildcard plugins/sdk-go/*.go) plugins/sdk-go/go.mod
 $(PLUGIN_OUT)/equivalence.wasm: GO_PKG := ./equivalence/plugin
 $(PLUGIN_OUT)/conformance-go.wasm: GO_PKG := ./conformance
-$(PLUGIN_OUT)/equivalence.wasm $(PLUGIN_OUT)/conformance-go.wasm: $(GO_TESTS) | build setup-go
+$(PLUGIN_OUT)/latency-simulator-go.wasm: GO_PKG := ./simulator
+$(PLUGIN_OUT)/equivalence.wasm $(PLUGIN_OUT)/conformance-go.wasm \
+$(PLUGIN_OUT)/latency-simulator-go.wasm: $(GO_TESTS) | build setup-go
 	@mkdir -p $(PLUGIN_OUT) $(BUILD)/go
 	cd tests/go && GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared \
 	  -ldflags=-checklinkname=0 -o $(abspath $(BUILD))/go/$(notdir $@) $(GO_PKG)
@@ -278,7 +281,7 @@ clean:
 BENCH_PACKAGES := haproxy:haproxy prometheus-haproxy-exporter:prometheus-haproxy-exporter \
   wrk:wrk go:golang-go perf:linux-perf
 
-bench: build plugins
+bench: build plugins $(PLUGIN_OUT)/latency-simulator-go.wasm
 	@missing=""; \
 	for pair in $(BENCH_PACKAGES); do \
 	  command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; \

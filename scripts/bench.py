@@ -32,6 +32,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import ckms
 import floors
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -695,8 +696,9 @@ def report(res):
               "|---|---|---|---|---|---|"]
     for n, r in res["series"].items():
         lines.append(f"| {int(n):,} | {r['cpu_ms']:.1f} | {r['cpu_us_per_series']:.2f} | {r['wall_ms']:.1f} | {r['bytes']:,} | {r['peak_rss_mib']:.0f} |")
-    if res.get("floors"):
-        lines += ["", floors.report(res).rstrip()]
+    for extra in (floors.report(res), ckms.report(res)):
+        if extra:
+            lines += ["", extra.rstrip()]
     prof = res["haproxy"].get("500x10", {}).get("profile")
     if prof:
         lines += ["", "### perf: where wasm_exporter spends a 500x10 scrape (cpu-clock, self time)", "",
@@ -717,7 +719,7 @@ def main():
         res = json.loads(prev.read_text())
     steps = [("haproxy", bench_haproxy), ("simulator", bench_simulator), ("criterion", bench_criterion),
              ("startup", bench_startup), ("series", bench_series), ("memory", bench_memory),
-             ("floors", floors.bench_floors)]
+             ("floors", floors.bench_floors), ("ckms", ckms.bench_ckms)]
     for name, fn in steps:
         if only == {"report"}:
             break

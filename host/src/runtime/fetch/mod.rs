@@ -262,6 +262,15 @@ impl FetchContext {
                 scrub(&mut response, &secrets);
                 return Ok(response);
             };
+            // As Go's http.Client and browsers do: the plugin's own
+            // credentials do not follow a redirect to another host.
+            if next.host_str() != url.host_str()
+                || next.port_or_known_default() != url.port_or_known_default()
+            {
+                own.retain(|(n, _)| {
+                    *n != hyper::header::AUTHORIZATION && *n != hyper::header::COOKIE
+                });
+            }
             if response.status == 303
                 || (matches!(response.status, 301 | 302) && method == hyper::Method::POST)
             {
@@ -377,13 +386,15 @@ mod tests {
         assert!(accepted.is_err(), "a connection was made");
     }
 
-    /// A loopback server: `/hop` redirects to `/end` (granted), `/away` to
-    /// a port nobody granted; `/end` echoes the `Authorization` it got, in
-    /// its body and headers.
+    /// A loopback server: `/hop` redirects to `/end` (granted), `/cross` to
+    /// `/end` under another host name (`localhost`), `/away` to a port
+    /// nobody granted; `/end` echoes the `Authorization` it got, in its body
+    /// and headers.
     fn redirecting_server() -> String {
         use std::io::{BufRead, BufReader, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap().to_string();
+        let port = listener.local_addr().unwrap().port();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
@@ -403,6 +414,11 @@ mod tests {
                 let path = first.split_whitespace().nth(1).unwrap_or("").to_owned();
                 let (status, extra, body) = match path.as_str() {
                     "/hop" => ("302 Found", "Location: /end\r\n".to_owned(), String::new()),
+                    "/cross" => (
+                        "302 Found",
+                        format!("Location: http://localhost:{port}/end\r\n"),
+                        String::new(),
+                    ),
                     "/away" => (
                         "307 Temporary Redirect",
                         "Location: http://127.0.0.1:9/x\r\n".to_owned(),
@@ -438,8 +454,10 @@ mod tests {
             }),
             ..FetchGrantSpec::default()
         });
+        let port = addr.rsplit(':').next().unwrap();
+        let other = FetchGrant::from(format!("http://localhost:{port}/*").as_str());
         let ctx = FetchContext {
-            grants: Arc::new(Grants::parse(&[grant]).unwrap()),
+            grants: Arc::new(Grants::parse(&[grant, other]).unwrap()),
             ..FetchContext::deny_all()
         };
         let far = Instant::now() + Duration::from_secs(10);
@@ -471,6 +489,13 @@ mod tests {
         };
         assert_eq!(header("x-seen").as_deref(), Some("<secret>"));
         assert_eq!(header("authorization"), None);
+        // Followed to another host (granted, without credentials): neither
+        // the grant's token nor the plugin's own goes along.
+        let r = ctx
+            .fetch("p", get("/cross", true), far, &mut log)
+            .await
+            .unwrap();
+        assert_eq!((r.status, r.body.as_slice()), (200, &b""[..]));
         // A redirect out of the grants comes back as it is.
         let r = ctx
             .fetch("p", get("/away", true), far, &mut log)

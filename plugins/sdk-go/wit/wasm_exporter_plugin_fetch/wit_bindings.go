@@ -46,7 +46,9 @@ type Request struct {
 	// targets the grants allow. A redirect to a target they do not
 	// allow, or any redirect when this is false, comes back as the 3xx
 	// response it is. A 303 (or a 301 or 302 after a `POST`) continues
-	// as a `GET` without a body, as browsers do.
+	// as a `GET` without a body, as browsers do; the plugin's own
+	// `Authorization` and `Cookie` headers do not follow it to another
+	// host.
 	FollowRedirects bool
 	// Sockets: stop reading as soon as what was read ends with these
 	// bytes (memcached's `"END\r\n"`), rather than when the peer

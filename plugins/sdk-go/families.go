@@ -68,15 +68,17 @@ type Series struct {
 	i int
 }
 
+// kinds are the contract's kinds by their WIT names.
+var kinds = map[string]t.MetricKind{
+	"counter": t.MetricKindCounter, "gauge": t.MetricKindGauge, "unknown": t.MetricKindUnknown,
+	"histogram": t.MetricKindHistogram, "gauge-histogram": t.MetricKindGaugeHistogram,
+	"summary": t.MetricKindSummary, "info": t.MetricKindInfo, "stateset": t.MetricKindStateset,
+}
+
 // NewFamily starts a family of the contract's kind `kind` (`counter`,
 // `gauge`, `unknown`, `histogram`, `gauge-histogram`, `summary`, `info`,
 // `stateset`).
 func NewFamily(kind, name, help string, labels ...string) *Family {
-	kinds := map[string]t.MetricKind{
-		"counter": t.MetricKindCounter, "gauge": t.MetricKindGauge, "unknown": t.MetricKindUnknown,
-		"histogram": t.MetricKindHistogram, "gauge-histogram": t.MetricKindGaugeHistogram,
-		"summary": t.MetricKindSummary, "info": t.MetricKindInfo, "stateset": t.MetricKindStateset,
-	}
 	return &Family{f: t.MetricFamily{Name: name, Help: help, Kind: kinds[kind], LabelNames: labels}}
 }
 

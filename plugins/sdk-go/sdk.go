@@ -81,7 +81,6 @@ type registered struct {
 	meta    Metadata
 	setup   Setup
 	probe   Probe
-	config  []byte
 	gather  prometheus.Gatherer
 	problem map[string]bool
 }
@@ -101,7 +100,7 @@ func (r *registered) Init(config string) *t.InitError {
 		e := initError(err)
 		return &e
 	}
-	r.config, r.gather, r.problem = raw, reg, map[string]bool{}
+	r.gather, r.problem = reg, map[string]bool{}
 	return nil
 }
 

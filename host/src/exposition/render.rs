@@ -2,7 +2,16 @@
 //! families in name order, names escaped for the negotiated scheme (a
 //! family whose name clashes once escaped left out), then encoded in the
 //! negotiated format.
+//!
+//! `/metrics` renders in two parts: the plugins' families once per set of
+//! collects and negotiated form ([`Part`]), shared by every scrape that
+//! the same collects served, and each scrape's own host families put in
+//! their places by name ([`Part::assemble`]). The bytes are those of one
+//! [`render`] of all the families together.
 
+use bytes::Bytes;
+
+use super::encode::{Encoder, encode_marked};
 use super::escape::{self, EscapeClash};
 use super::model::{Family, Kind, Value};
 use super::negotiate::{Format, Negotiated};
@@ -21,19 +30,148 @@ pub struct Rendered {
 /// buffer. Families may come in any order: they are put in name order
 /// first (a stable sort that finds already sorted runs, as merged plugin
 /// output is, in one pass), so every answer is deterministic.
-pub fn render(mut families: Vec<Family>, negotiated: Negotiated, size_hint: usize) -> Rendered {
+pub fn render(families: Vec<Family>, negotiated: Negotiated, size_hint: usize) -> Rendered {
+    let (families, clashes) = prepare(families, negotiated);
+    let mut body = Vec::with_capacity(size_hint);
+    write(negotiated.format, &families, &mut body, &mut Vec::new());
+    finish(negotiated.format, &mut body);
+    Rendered { body, clashes }
+}
+
+/// Families encoded once, without the format's end, with where each one
+/// ends: the plugins' part of every `/metrics` answer of one set of
+/// collects in one negotiated form.
+#[derive(Debug)]
+pub struct Part {
+    negotiated: Negotiated,
+    body: Bytes,
+    /// Each family's name as written, in body order.
+    names: Vec<String>,
+    /// Where each of `names`' bytes end.
+    ends: Vec<usize>,
+    /// Families left out because their names clash once escaped.
+    pub clashes: Vec<EscapeClash>,
+}
+
+/// A whole body in chunks (a [`Part`]'s pieces shared, the rest this
+/// answer's own), and the families of its own that escaping left out.
+#[derive(Debug)]
+pub struct Assembled {
+    /// The body's bytes, in order.
+    pub chunks: Vec<Bytes>,
+    /// Families left out because their names clash once escaped.
+    pub clashes: Vec<EscapeClash>,
+}
+
+impl Part {
+    /// Renders `families` as [`render`] does, less the format's end.
+    pub fn render(families: Vec<Family>, negotiated: Negotiated, size_hint: usize) -> Part {
+        let (families, clashes) = prepare(families, negotiated);
+        let mut body = Vec::with_capacity(size_hint);
+        let mut ends = Vec::with_capacity(families.len());
+        write(negotiated.format, &families, &mut body, &mut ends);
+        Part {
+            negotiated,
+            body: Bytes::from(body),
+            names: families.into_iter().map(|f| f.name).collect(),
+            ends,
+            clashes,
+        }
+    }
+
+    /// The form this part was rendered in.
+    pub fn negotiated(&self) -> Negotiated {
+        self.negotiated
+    }
+
+    /// Length of the part's bytes.
+    pub fn len(&self) -> usize {
+        self.body.len()
+    }
+
+    /// Whether the part has no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.body.is_empty()
+    }
+
+    /// The whole body: this part with `others` (none of which may share a
+    /// name with this part's families, once escaped: the host's own, which
+    /// validation keeps every plugin from taking) each in its place by
+    /// name, and the format's end. The same bytes as [`render`] of all of
+    /// them; only `others` are encoded.
+    pub fn assemble(&self, others: Vec<Family>) -> Assembled {
+        let (others, clashes) = prepare(others, self.negotiated);
+        let format = self.negotiated.format;
+        let mut own = Vec::new();
+        let mut ends = Vec::with_capacity(others.len());
+        write(format, &others, &mut own, &mut ends);
+        finish(format, &mut own);
+        let own = Bytes::from(own);
+        let mut chunks = Vec::with_capacity(2 * others.len() + 2);
+        // Bytes of this part sent so far, of `own` sent so far, and of
+        // `own` ready to go before the next piece of this part.
+        let (mut at, mut sent, mut ready) = (0, 0, 0);
+        for (family, &end) in others.iter().zip(&ends) {
+            let cut = self.end_before(&family.name);
+            if cut > at {
+                if ready > sent {
+                    chunks.push(own.slice(sent..ready));
+                    sent = ready;
+                }
+                chunks.push(self.body.slice(at..cut));
+                at = cut;
+            }
+            ready = end;
+        }
+        if ready > sent {
+            chunks.push(own.slice(sent..ready));
+            sent = ready;
+        }
+        if self.body.len() > at {
+            chunks.push(self.body.slice(at..));
+        }
+        if own.len() > sent {
+            chunks.push(own.slice(sent..));
+        }
+        Assembled { chunks, clashes }
+    }
+
+    /// Where the bytes of this part's families named before `name` end.
+    fn end_before(&self, name: &str) -> usize {
+        let before = self.names.partition_point(|n| n.as_str() < name);
+        before.checked_sub(1).map_or(0, |last| self.ends[last])
+    }
+}
+
+/// The families to write, in order, and those left out: sorted by name,
+/// escaped, and without what the format cannot carry.
+fn prepare(mut families: Vec<Family>, negotiated: Negotiated) -> (Vec<Family>, Vec<EscapeClash>) {
     families.sort_by(|a, b| a.name.cmp(&b.name));
     let (mut families, mut clashes) = escape::apply(families, negotiated.escaping);
     if let Format::OpenMetrics { .. } = negotiated.format {
         escape::leave_out(&mut families, &mut clashes, nan_sum);
     }
-    let mut body = Vec::with_capacity(size_hint);
-    match negotiated.format {
-        Format::Text | Format::Text1 => text::encode(&families, &mut body),
-        Format::OpenMetrics { .. } => openmetrics::encode(&families, &mut body),
-        Format::Protobuf => protobuf::encode(&families, &mut body),
+    (families, clashes)
+}
+
+/// Appends `families` in `format`, pushing where each ends onto `ends`.
+fn write(format: Format, families: &[Family], out: &mut Vec<u8>, ends: &mut Vec<usize>) {
+    match format {
+        Format::Text | Format::Text1 => encode_marked(families, &mut text::Text::new(out), ends),
+        Format::OpenMetrics { .. } => {
+            encode_marked(families, &mut openmetrics::OpenMetrics::new(out), ends)
+        }
+        Format::Protobuf => encode_marked(families, &mut protobuf::Protobuf::new(out), ends),
     }
-    Rendered { body, clashes }
+}
+
+/// Appends the end of a body in `format` (OpenMetrics' `# EOF`).
+fn finish(format: Format, out: &mut Vec<u8>) {
+    match format {
+        Format::Text | Format::Text1 => text::Text::new(out).finish(),
+        Format::OpenMetrics { .. } => openmetrics::OpenMetrics::new(out).finish(),
+        Format::Protobuf => protobuf::Protobuf::new(out).finish(),
+    }
 }
 
 /// Why OpenMetrics cannot carry `family`: a histogram whose sum is NaN
@@ -83,6 +221,94 @@ mod tests {
             .collect();
         assert_eq!(names, ["a_x", "b"]);
         assert_eq!(rendered.clashes.len(), 1, "{:?}", rendered.clashes);
+    }
+
+    fn counter(name: &str) -> Family {
+        let mut f = Family::new(Kind::Counter, name, "c").with_labels(&["le.vel"]);
+        f.push(
+            vec!["x".into()],
+            Value::Counter {
+                total: 2.0,
+                exemplar: None,
+            },
+        );
+        f
+    }
+
+    #[test]
+    fn a_part_assembled_with_other_families_is_the_body_of_all_of_them() {
+        let plugins = || {
+            vec![
+                gauge("b_first"),
+                counter("my.dotted"),
+                gauge("q_mid"),
+                gauge("zz"),
+            ]
+        };
+        let host = || {
+            vec![
+                gauge("process_x"),
+                gauge("a"),
+                gauge("wasm_exporter_y"),
+                gauge("zzz"),
+            ]
+        };
+        let formats = [
+            Format::Text,
+            Format::Text1,
+            Format::OpenMetrics { legacy: false },
+            Format::Protobuf,
+        ];
+        for format in formats {
+            for escaping in Escaping::ALL {
+                let negotiated = Negotiated { format, escaping };
+                let cases: [(Vec<Family>, Vec<Family>); 3] = [
+                    (plugins(), host()),
+                    (plugins(), Vec::new()),
+                    (Vec::new(), host()),
+                ];
+                for (ours, theirs) in cases {
+                    let all: Vec<Family> = ours.iter().chain(&theirs).cloned().collect();
+                    let whole = render(all, negotiated, 0).body;
+                    let part = Part::render(ours, negotiated, 0);
+                    let assembled = part.assemble(theirs);
+                    let chunks: Vec<u8> = assembled.chunks.concat();
+                    assert_eq!(chunks, whole, "{negotiated:?}");
+                    assert!(assembled.chunks.iter().all(|c| !c.is_empty()));
+                }
+            }
+        }
+        // The part is cut between families, never inside one: the host's
+        // families sit between the plugins' in name order.
+        let negotiated = Negotiated {
+            format: Format::Text,
+            escaping: Escaping::Underscores,
+        };
+        let chunks = Part::render(plugins(), negotiated, 0)
+            .assemble(host())
+            .chunks;
+        let starts: Vec<String> = chunks
+            .iter()
+            .map(|c| {
+                String::from_utf8_lossy(c)
+                    .lines()
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(
+            starts,
+            [
+                "# HELP a h",
+                "# HELP b_first h",
+                "# HELP process_x h",
+                "# HELP q_mid h",
+                "# HELP wasm_exporter_y h",
+                "# HELP zz h",
+                "# HELP zzz h",
+            ]
+        );
     }
 
     #[test]

@@ -1,8 +1,6 @@
 //! The landing page: the plugins, their state and last error, and a link to
 //! the metrics. Plain HTML, no external assets.
 
-use bytes::Bytes;
-use http_body_util::Full;
 use hyper::Response;
 use hyper::header::{self, HeaderValue};
 
@@ -69,7 +67,7 @@ impl App {
             rustversion = html(build.rustversion),
             wasmtime = html(build.wasmtime),
         );
-        let mut resp = Response::new(Full::new(Bytes::from(page)));
+        let mut resp = Response::new(Body::from(page));
         resp.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/html; charset=utf-8"),

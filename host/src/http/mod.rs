@@ -5,8 +5,10 @@
 //! Rooms: this file (the shared state, auth and headers around every
 //! answer), [`routes`] (what each path answers, the metrics body included),
 //! [`probe`] (`/probe`'s query and status codes), [`landing`] (the HTML
-//! page), [`server`] (listeners, TLS, connections).
+//! page), [`server`] (listeners, TLS, connections), [`body`] (the response
+//! body, in chunks).
 
+pub mod body;
 pub mod landing;
 pub mod probe;
 pub mod routes;
@@ -17,8 +19,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Request, Response, StatusCode};
@@ -70,7 +70,7 @@ pub struct App {
     reload: std::sync::OnceLock<ReloadTrigger>,
 }
 
-type Body = Full<Bytes>;
+type Body = body::Chunks;
 
 impl App {
     /// A server that answers `/-/healthy` at once and the rest once
@@ -165,7 +165,7 @@ async fn authorized(web: &Arc<Settings>, req: &Request<Incoming>) -> bool {
 }
 
 fn text_response(status: StatusCode, body: String) -> Response<Body> {
-    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    let mut resp = Response::new(Body::from(body));
     *resp.status_mut() = status;
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -175,7 +175,7 @@ fn text_response(status: StatusCode, body: String) -> Response<Body> {
 }
 
 fn plain(status: StatusCode, body: &'static str) -> Response<Body> {
-    let mut resp = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    let mut resp = Response::new(Body::from(body));
     *resp.status_mut() = status;
     resp.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -83,7 +83,7 @@ impl App {
         {
             Ok(families) => {
                 let (negotiated, compression) = negotiated(req);
-                self.exposition(families, negotiated, compression, 0).0
+                self.rendered(families, negotiated, compression)
             }
             Err(refusal) => {
                 let status = match refusal {

@@ -7,7 +7,6 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
@@ -151,31 +150,47 @@ impl App {
             Ok(only) => only,
             Err(e) => return text_response(StatusCode::BAD_REQUEST, format!("{e}\n")),
         };
-        let families = match scraper.scrape(self.scrape_budget(req), only.as_ref()).await {
-            Ok(families) => families,
+        let scrape = match scraper.scrape(self.scrape_budget(req), only.as_ref()).await {
+            Ok(scrape) => scrape,
             Err(e) => return text_response(StatusCode::BAD_REQUEST, format!("{e}\n")),
         };
         let body_hint = self.last_size.load(Ordering::Relaxed);
-        let resp = self.exposition(families, negotiated, compression, body_hint);
-        self.last_size.store(resp.1, Ordering::Relaxed);
-        resp.0
+        let part = scrape.collected.part(negotiated, body_hint).await;
+        // The host's families are the only ones encoded per scrape.
+        let assembled = part.assemble(scrape.host);
+        self.last_size.store(part.len(), Ordering::Relaxed);
+        let handler = &self.selfmetrics.handler;
+        handler.escape_clashed(&part.clashes);
+        handler.escape_clashed(&assembled.clashes);
+        self.exposition(assembled.chunks, negotiated, compression)
     }
 
-    /// `families` as the scraper negotiated them (the render step),
-    /// compressed, with their headers; and the size of the encoded body.
-    pub(super) fn exposition(
+    /// `families` as the prober negotiated them (the render step),
+    /// compressed, with their headers.
+    pub(super) fn rendered(
         &self,
         families: Vec<crate::exposition::model::Family>,
         negotiated: negotiate::Negotiated,
         compression: Compression,
-        size_hint: usize,
-    ) -> (Response<Body>, usize) {
-        let rendered = render(families, negotiated, size_hint + 4096);
+    ) -> Response<Body> {
+        let rendered = render(families, negotiated, 4096);
         self.selfmetrics.handler.escape_clashed(&rendered.clashes);
-        let body = rendered.body;
-        let size = body.len();
-        let (body, encoding) = compress(body, compression);
-        let mut resp = Response::new(Full::new(Bytes::from(body)));
+        self.exposition(vec![Bytes::from(rendered.body)], negotiated, compression)
+    }
+
+    /// A body of `chunks` in `negotiated` form, compressed, with its
+    /// headers.
+    fn exposition(
+        &self,
+        chunks: Vec<Bytes>,
+        negotiated: negotiate::Negotiated,
+        compression: Compression,
+    ) -> Response<Body> {
+        let (body, encoding) = match compress(&chunks, compression) {
+            Some((compressed, encoding)) => (Body::from(Bytes::from(compressed)), Some(encoding)),
+            None => (Body::new(chunks), None),
+        };
+        let mut resp = Response::new(body);
         let headers = resp.headers_mut();
         if let Ok(value) = HeaderValue::from_str(&negotiated.content_type()) {
             headers.insert(header::CONTENT_TYPE, value);
@@ -187,7 +202,7 @@ impl App {
         if let Some(encoding) = encoding {
             headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
         }
-        (resp, size)
+        resp
     }
 }
 
@@ -204,25 +219,35 @@ pub(super) fn negotiated(req: &Request<Incoming>) -> (negotiate::Negotiated, Com
     )
 }
 
-/// The body in `compression`, and its `Content-Encoding`; as it is when
-/// compressing fails (which only an allocation failure could cause).
-fn compress(body: Vec<u8>, compression: Compression) -> (Vec<u8>, Option<&'static str>) {
+/// The body of `chunks` in `compression`, and its `Content-Encoding`;
+/// none when it is sent as it is: uncompressed asked for, or compressing
+/// failed (which only an allocation failure could cause).
+fn compress(chunks: &[Bytes], compression: Compression) -> Option<(Vec<u8>, &'static str)> {
+    let size: usize = chunks.iter().map(Bytes::len).sum();
     let compressed = match compression {
-        Compression::Identity => return (body, None),
+        Compression::Identity => return None,
         Compression::Gzip => {
             let mut encoder = flate2::write::GzEncoder::new(
-                Vec::with_capacity(body.len() / 4),
+                Vec::with_capacity(size / 4),
                 flate2::Compression::fast(),
             );
-            encoder.write_all(&body).and_then(|()| encoder.finish())
+            chunks
+                .iter()
+                .try_for_each(|c| encoder.write_all(c))
+                .and_then(|()| encoder.finish())
         }
-        Compression::Zstd => zstd::bulk::compress(&body, 1),
+        Compression::Zstd => zstd::stream::write::Encoder::new(Vec::with_capacity(size / 4), 1)
+            .and_then(|mut e| {
+                chunks.iter().try_for_each(|c| e.write_all(c))?;
+                e.finish()
+            }),
     };
-    match compressed {
-        Ok(c) => (c, compression.header()),
-        Err(e) => {
+    match (compressed, compression.header()) {
+        (Ok(c), Some(header)) => Some((c, header)),
+        (Ok(_), None) => None,
+        (Err(e), _) => {
             tracing::warn!("compressing the response failed, sent as it is: {e}");
-            (body, None)
+            None
         }
     }
 }

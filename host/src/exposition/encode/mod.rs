@@ -45,29 +45,46 @@ pub trait Encoder {
     fn family_end(&mut self, _family: &Family) {}
     /// After the last family.
     fn finish(&mut self) {}
+    /// Bytes written so far.
+    fn written(&self) -> usize;
 }
 
 /// Walks `families` in the order given, skipping empty ones.
 pub fn encode(families: &[Family], encoder: &mut impl Encoder) {
-    for family in families.iter().filter(|f| !f.series.is_empty()) {
-        encoder.family(family);
-        for series in family.series.iter() {
-            match &series.value {
-                Value::Counter { total, exemplar } => {
-                    encoder.counter(family, series, *total, exemplar.as_ref())
-                }
-                Value::Gauge(v) => encoder.gauge(family, series, *v),
-                Value::Unknown(v) => encoder.unknown(family, series, *v),
-                Value::Histogram(h) => encoder.histogram(family, series, h),
-                Value::GaugeHistogram(h) => encoder.gauge_histogram(family, series, h),
-                Value::Summary(s) => encoder.summary(family, series, s),
-                Value::Info => encoder.info(family, series),
-                Value::Stateset(states) => encoder.stateset(family, series, states),
-            }
-        }
-        encoder.family_end(family);
-    }
+    encode_marked(families, encoder, &mut Vec::new());
     encoder.finish();
+}
+
+/// Walks `families` as [`encode`] does, without finishing the body, and
+/// pushes onto `ends` where each family's bytes end (one entry per family
+/// given, an empty one included), so that a body can be cut between
+/// families.
+pub fn encode_marked(families: &[Family], encoder: &mut impl Encoder, ends: &mut Vec<usize>) {
+    for family in families {
+        if !family.series.is_empty() {
+            encode_family(family, encoder);
+        }
+        ends.push(encoder.written());
+    }
+}
+
+fn encode_family(family: &Family, encoder: &mut impl Encoder) {
+    encoder.family(family);
+    for series in family.series.iter() {
+        match &series.value {
+            Value::Counter { total, exemplar } => {
+                encoder.counter(family, series, *total, exemplar.as_ref())
+            }
+            Value::Gauge(v) => encoder.gauge(family, series, *v),
+            Value::Unknown(v) => encoder.unknown(family, series, *v),
+            Value::Histogram(h) => encoder.histogram(family, series, h),
+            Value::GaugeHistogram(h) => encoder.gauge_histogram(family, series, h),
+            Value::Summary(s) => encoder.summary(family, series, s),
+            Value::Info => encoder.info(family, series),
+            Value::Stateset(states) => encoder.stateset(family, series, states),
+        }
+    }
+    encoder.family_end(family);
 }
 
 /// How a text format writes numbers: the only thing the sample lines of

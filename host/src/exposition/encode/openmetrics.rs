@@ -20,7 +20,7 @@ const NUMBERS: Numbers = Numbers {
 
 /// Appends the exposition of `families` (in the order given) and `# EOF`.
 pub fn encode(families: &[Family], out: &mut Vec<u8>) {
-    super::encode(families, &mut OpenMetrics { out, utf8: false });
+    super::encode(families, &mut OpenMetrics::new(out));
 }
 
 /// The OpenMetrics 1.0 encoder, writing into a buffer.
@@ -133,7 +133,18 @@ impl OpenMetrics<'_> {
     }
 }
 
+impl<'a> OpenMetrics<'a> {
+    /// An encoder appending to `out`.
+    pub fn new(out: &'a mut Vec<u8>) -> Self {
+        OpenMetrics { out, utf8: false }
+    }
+}
+
 impl Encoder for OpenMetrics<'_> {
+    fn written(&self) -> usize {
+        self.out.len()
+    }
+
     fn family(&mut self, family: &Family) {
         self.utf8 = has_utf8_names(family);
         let name = family.openmetrics_name();

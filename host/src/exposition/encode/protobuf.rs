@@ -20,13 +20,7 @@ pub const CONTENT_TYPE: &str =
 
 /// Appends the exposition of `families` (in the order given) to `out`.
 pub fn encode(families: &[Family], out: &mut Vec<u8>) {
-    super::encode(
-        families,
-        &mut Protobuf {
-            out,
-            family_start: 0,
-        },
-    );
+    super::encode(families, &mut Protobuf::new(out));
 }
 
 /// The protobuf encoder, writing into a buffer.
@@ -261,7 +255,21 @@ impl Protobuf<'_> {
     }
 }
 
+impl<'a> Protobuf<'a> {
+    /// An encoder appending to `out`.
+    pub fn new(out: &'a mut Vec<u8>) -> Self {
+        Protobuf {
+            out,
+            family_start: 0,
+        }
+    }
+}
+
 impl Encoder for Protobuf<'_> {
+    fn written(&self) -> usize {
+        self.out.len()
+    }
+
     fn family(&mut self, family: &Family) {
         // The family's length is not known yet: keep room for it.
         self.out.push(0);

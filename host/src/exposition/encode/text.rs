@@ -26,14 +26,7 @@ const NUMBERS: Numbers = Numbers {
 
 /// Appends the exposition of `families` (in the order given) to `out`.
 pub fn encode(families: &[Family], out: &mut Vec<u8>) {
-    super::encode(
-        families,
-        &mut Text {
-            out,
-            name: String::new(),
-            utf8: false,
-        },
-    );
+    super::encode(families, &mut Text::new(out));
 }
 
 /// The text 0.0.4 encoder, writing into a buffer.
@@ -84,7 +77,22 @@ impl Text<'_> {
     }
 }
 
+impl<'a> Text<'a> {
+    /// An encoder appending to `out`.
+    pub fn new(out: &'a mut Vec<u8>) -> Self {
+        Text {
+            out,
+            name: String::new(),
+            utf8: false,
+        }
+    }
+}
+
 impl Encoder for Text<'_> {
+    fn written(&self) -> usize {
+        self.out.len()
+    }
+
     fn family(&mut self, family: &Family) {
         self.name.clear();
         self.utf8 = has_utf8_names(family);

@@ -63,8 +63,11 @@ pub struct Scrape {
 pub struct Collected {
     outcomes: Vec<Arc<Outcome>>,
     merged: Merged,
-    parts: Mutex<Vec<(Negotiated, Arc<tokio::sync::OnceCell<Arc<Part>>>)>>,
+    parts: Mutex<Vec<(Negotiated, Arc<PartCell>)>>,
 }
+
+/// A part, rendered by the first scrape that asks for its form.
+type PartCell = tokio::sync::OnceCell<Arc<Part>>;
 
 impl Collected {
     fn new(outcomes: Vec<Arc<Outcome>>) -> Self {

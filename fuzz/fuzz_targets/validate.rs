@@ -78,16 +78,16 @@ fn value(s: &S) -> Value {
         }),
     };
     match kind(s.kind) {
-        Kind::Counter => Value::Counter { total: n(0), exemplar },
+        Kind::Counter => Value::Counter { total: n(0), exemplar: exemplar.map(Box::new) },
         Kind::Gauge => Value::Gauge(n(0)),
         Kind::Unknown => Value::Unknown(n(0)),
-        Kind::Histogram => Value::Histogram(histogram()),
-        Kind::GaugeHistogram => Value::GaugeHistogram(histogram()),
-        Kind::Summary => Value::Summary(Summary {
+        Kind::Histogram => Value::Histogram(Box::new(histogram())),
+        Kind::GaugeHistogram => Value::GaugeHistogram(Box::new(histogram())),
+        Kind::Summary => Value::Summary(Box::new(Summary {
             quantiles: s.numbers.chunks(2).map(|c| Quantile { quantile: c[0], value: c.get(1).copied().unwrap_or(0.0) }).collect(),
             sum: n(0),
             count: s.counts.first().copied().unwrap_or(0),
-        }),
+        })),
         Kind::Info => Value::Info,
         Kind::Stateset => Value::Stateset(s.strings.iter().map(|name| State { name: name.clone(), enabled: name.len() % 2 == 0 }).collect()),
     }

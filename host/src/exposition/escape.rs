@@ -268,10 +268,13 @@ mod tests {
         let mut f = Family::new(Kind::Stateset, name, "").with_labels(labels);
         f.push(
             labels.iter().map(|_| "v".to_owned()).collect(),
-            Value::Stateset(vec![State {
-                name: "on".into(),
-                enabled: true,
-            }]),
+            Value::Stateset(
+                vec![State {
+                    name: "on".into(),
+                    enabled: true,
+                }]
+                .into(),
+            ),
         );
         f
     }

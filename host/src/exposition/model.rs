@@ -193,7 +193,9 @@ pub struct State {
     pub enabled: bool,
 }
 
-/// The value of one series, typed by kind.
+/// The value of one series, typed by kind. What is larger than a number
+/// is boxed, so that the many series of counters and gauges stay small
+/// (a [`Series`] is moved when its family is ordered).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     /// A counter's total and optional exemplar.
@@ -201,22 +203,22 @@ pub enum Value {
         /// The total.
         total: f64,
         /// The latest exemplar.
-        exemplar: Option<Exemplar>,
+        exemplar: Option<Box<Exemplar>>,
     },
     /// A gauge value.
     Gauge(f64),
     /// An untyped value.
     Unknown(f64),
     /// A histogram.
-    Histogram(Histogram),
+    Histogram(Box<Histogram>),
     /// A gauge histogram.
-    GaugeHistogram(Histogram),
+    GaugeHistogram(Box<Histogram>),
     /// A summary.
-    Summary(Summary),
+    Summary(Box<Summary>),
     /// An info series (value 1).
     Info,
     /// A stateset.
-    Stateset(Vec<State>),
+    Stateset(Box<[State]>),
 }
 
 impl Value {

@@ -316,12 +316,12 @@ mod tests {
         let mut h = Family::new(Kind::Histogram, "h", "");
         h.push(
             vec![],
-            Value::Histogram(Histogram {
+            Value::Histogram(Box::new(Histogram {
                 buckets: Vec::new(),
                 sum: f64::NAN,
                 count: 0,
                 native: None,
-            }),
+            })),
         );
         let om = Negotiated {
             format: Format::OpenMetrics { legacy: false },

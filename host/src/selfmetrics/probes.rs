@@ -158,12 +158,12 @@ fn families(modules: &[(&str, ProbeStats)]) -> Vec<Family> {
             .collect();
         duration.push(
             module(),
-            Value::Histogram(Histogram {
+            Value::Histogram(Box::new(Histogram {
                 buckets,
                 sum: stats.duration_sum,
                 count: stats.probes,
                 native: None,
-            }),
+            })),
         );
     }
     vec![probes, failures, duration]

@@ -56,7 +56,7 @@ fn model() -> Vec<Family> {
         vec!["/a\"b\\c\nd".into()],
         Value::Counter {
             total: 1027.0,
-            exemplar: Some(trace.clone()),
+            exemplar: Some(Box::new(trace.clone())),
         },
     );
     if let Some(s) = std::sync::Arc::make_mut(&mut counter.series).first_mut() {
@@ -75,27 +75,35 @@ fn model() -> Vec<Family> {
     let mut hist = Family::new(Kind::Histogram, "latency_seconds", "Latency.").with_unit("seconds");
     hist.push(
         vec![],
-        Value::Histogram(histogram(
+        Value::Histogram(Box::new(histogram(
             &[(0.1, 2), (1.0, 5), (f64::INFINITY, 6)],
             3.5,
             Some(trace),
-        )),
+        ))),
     );
     let mut negative = Family::new(Kind::Histogram, "offset", "Clock offset.");
     negative.push(
         vec![],
-        Value::Histogram(histogram(&[(-1.0, 1), (f64::INFINITY, 3)], -0.5, None)),
+        Value::Histogram(Box::new(histogram(
+            &[(-1.0, 1), (f64::INFINITY, 3)],
+            -0.5,
+            None,
+        ))),
     );
     let mut gauge_hist =
         Family::new(Kind::GaugeHistogram, "queue_size", "Queue sizes.").with_labels(&["queue"]);
     gauge_hist.push(
         vec!["q1".into()],
-        Value::GaugeHistogram(histogram(&[(10.0, 3), (f64::INFINITY, 4)], 42.0, None)),
+        Value::GaugeHistogram(Box::new(histogram(
+            &[(10.0, 3), (f64::INFINITY, 4)],
+            42.0,
+            None,
+        ))),
     );
     let mut summary = Family::new(Kind::Summary, "rpc_seconds", "RPC latency.");
     summary.push(
         vec![],
-        Value::Summary(Summary {
+        Value::Summary(Box::new(Summary {
             quantiles: vec![
                 Quantile {
                     quantile: 0.5,
@@ -108,23 +116,26 @@ fn model() -> Vec<Family> {
             ],
             sum: 17.25,
             count: 1000,
-        }),
+        })),
     );
     let mut info = Family::new(Kind::Info, "build_info", "Build.").with_labels(&["version"]);
     info.push(vec!["1.2.3".into()], Value::Info);
     let mut stateset = Family::new(Kind::Stateset, "door", "Door state.");
     stateset.push(
         vec![],
-        Value::Stateset(vec![
-            State {
-                name: "open".into(),
-                enabled: false,
-            },
-            State {
-                name: "closed".into(),
-                enabled: true,
-            },
-        ]),
+        Value::Stateset(
+            vec![
+                State {
+                    name: "open".into(),
+                    enabled: false,
+                },
+                State {
+                    name: "closed".into(),
+                    enabled: true,
+                },
+            ]
+            .into(),
+        ),
     );
     let empty = Family::new(Kind::Gauge, "empty", "Has no series, so is not written.");
     // Native buckets only, some below zero: text and OpenMetrics show the
@@ -133,7 +144,7 @@ fn model() -> Vec<Family> {
         Family::new(Kind::Histogram, "wait_seconds", "Native only.").with_unit("seconds");
     native.push(
         vec![],
-        Value::Histogram(Histogram {
+        Value::Histogram(Box::new(Histogram {
             buckets: Vec::new(),
             sum: -1.5,
             count: 4,
@@ -145,7 +156,7 @@ fn model() -> Vec<Family> {
                 positive: vec![NativeBucket { index: 2, count: 1 }],
                 exemplars: Vec::new(),
             })),
-        }),
+        })),
     );
     // Names outside the legacy set, as served under escaping=allow-utf-8.
     let mut utf8 =

@@ -73,7 +73,7 @@ fn encode_family(family: &Family, encoder: &mut impl Encoder) {
     for series in family.series.iter() {
         match &series.value {
             Value::Counter { total, exemplar } => {
-                encoder.counter(family, series, *total, exemplar.as_ref())
+                encoder.counter(family, series, *total, exemplar.as_deref())
             }
             Value::Gauge(v) => encoder.gauge(family, series, *v),
             Value::Unknown(v) => encoder.unknown(family, series, *v),

@@ -405,7 +405,7 @@ mod tests {
         let mut family = Family::new(Kind::Histogram, "h", "");
         family.push(
             vec![],
-            crate::exposition::model::Value::Histogram(Histogram {
+            crate::exposition::model::Value::Histogram(Box::new(Histogram {
                 buckets: Vec::new(),
                 sum: 0.0,
                 count: 0,
@@ -417,7 +417,7 @@ mod tests {
                     positive: Vec::new(),
                     exemplars: Vec::new(),
                 })),
-            }),
+            })),
         );
         let mut out = Vec::new();
         encode(&[family.clone(), family], &mut out);

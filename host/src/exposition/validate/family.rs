@@ -126,7 +126,7 @@ fn check_value(family: &Family, value: &Value, limits: Caps) -> Result<(), Probl
     match value {
         Value::Counter { total, exemplar } => {
             rules::check_counter(*total).map_err(|why| (Rule::CounterValue, why))?;
-            check_exemplar(exemplar.as_ref(), limits)
+            check_exemplar(exemplar.as_deref(), limits)
         }
         Value::Gauge(_) | Value::Unknown(_) | Value::Info => Ok(()),
         Value::Histogram(h) | Value::GaugeHistogram(h) => check_histogram(h, limits),

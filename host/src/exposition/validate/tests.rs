@@ -40,12 +40,12 @@ fn classic(buckets: &[(f64, u64)]) -> Vec<Bucket> {
 }
 
 fn hist(buckets: &[(f64, u64)], count: u64) -> Value {
-    Value::Histogram(Histogram {
+    Value::Histogram(Box::new(Histogram {
         buckets: classic(buckets),
         sum: 1.0,
         count,
         native: None,
-    })
+    }))
 }
 
 #[test]
@@ -246,7 +246,7 @@ fn native(pos: &[(i32, u64)], count: u64, sum: f64, classic: &[(f64, u64)]) -> H
 
 fn native_family(h: Histogram) -> Family {
     let mut f = Family::new(Kind::Histogram, "n", "");
-    f.push(vec![], Value::Histogram(h));
+    f.push(vec![], Value::Histogram(Box::new(h)));
     f
 }
 
@@ -327,14 +327,14 @@ fn exemplars_are_capped_at_128_runes() {
             vec![],
             Value::Counter {
                 total: 1.0,
-                exemplar: Some(Exemplar {
+                exemplar: Some(Box::new(Exemplar {
                     labels: vec![Label {
                         name: "trace_id".into(),
                         value: value.into(),
                     }],
                     value: 1.0,
                     timestamp: None,
-                }),
+                })),
             },
         );
         f
@@ -356,7 +356,7 @@ fn summaries_and_statesets() {
         let mut f = Family::new(Kind::Summary, "s", "");
         f.push(
             vec![],
-            Value::Summary(Summary {
+            Value::Summary(Box::new(Summary {
                 quantiles: qs
                     .iter()
                     .map(|&quantile| Quantile {
@@ -366,7 +366,7 @@ fn summaries_and_statesets() {
                     .collect(),
                 sum: 0.0,
                 count: 0,
-            }),
+            })),
         );
         f
     };
@@ -378,6 +378,6 @@ fn summaries_and_statesets() {
         enabled: true,
     };
     let mut f = Family::new(Kind::Stateset, "mode", "");
-    f.push(vec![], Value::Stateset(vec![state("a"), state("a")]));
+    f.push(vec![], Value::Stateset(vec![state("a"), state("a")].into()));
     assert_eq!(broken(f), Some(Rule::States));
 }

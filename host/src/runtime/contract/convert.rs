@@ -108,13 +108,15 @@ macro_rules! converter {
                 match v {
                     wit::SampleValue::Counter(c) => Value::Counter {
                         total: c.total,
-                        exemplar: c.exemplar.map(exemplar),
+                        exemplar: c.exemplar.map(|e| Box::new(exemplar(e))),
                     },
                     wit::SampleValue::Gauge(v) => Value::Gauge(v),
                     wit::SampleValue::Unknown(v) => Value::Unknown(v),
-                    wit::SampleValue::Histogram(h) => Value::Histogram(histogram(h)),
-                    wit::SampleValue::GaugeHistogram(h) => Value::GaugeHistogram(histogram(h)),
-                    wit::SampleValue::Summary(s) => Value::Summary(Summary {
+                    wit::SampleValue::Histogram(h) => Value::Histogram(Box::new(histogram(h))),
+                    wit::SampleValue::GaugeHistogram(h) => {
+                        Value::GaugeHistogram(Box::new(histogram(h)))
+                    }
+                    wit::SampleValue::Summary(s) => Value::Summary(Box::new(Summary {
                         quantiles: s
                             .quantiles
                             .into_iter()
@@ -125,7 +127,7 @@ macro_rules! converter {
                             .collect(),
                         sum: s.sum,
                         count: s.count,
-                    }),
+                    })),
                     wit::SampleValue::Info => Value::Info,
                     wit::SampleValue::Stateset(states) => Value::Stateset(
                         states

@@ -78,8 +78,10 @@ macro_rules! prober_version {
                 }
             },
             natives,
-            wit::SampleValue::NativeHistogram(i) => Value::Histogram(natives.take(i)),
-            wit::SampleValue::NativeGaugeHistogram(i) => Value::GaugeHistogram(natives.take(i)),
+            wit::SampleValue::NativeHistogram(i) => Value::Histogram(Box::new(natives.take(i))),
+            wit::SampleValue::NativeGaugeHistogram(i) => {
+                Value::GaugeHistogram(Box::new(natives.take(i)))
+            }
         );
 
         /// A native histogram: its classic buckets (if any) beside the

@@ -221,8 +221,8 @@ fn run(settings: Settings) -> anyhow::Result<ExitCode> {
                 Some(dir) => Runtime::with_cache_dir(dir)?,
                 None => Runtime::new()?,
             };
-            // Large plugins compile in a child, whose memory goes back to
-            // the system when it exits.
+            // Plugins compile in a child, whose memory goes back to the
+            // system when it exits.
             let wasm = match std::env::current_exe() {
                 Ok(exe) => wasm.compiling_in_child(exe),
                 Err(_) => wasm,

@@ -241,6 +241,10 @@ impl Value {
 /// collect, and every series that uses it points at the same string.
 pub type LabelValue = Arc<str>;
 
+/// A series' label values: up to two inline, in the series, so that the
+/// many series with few labels cost no allocation of their own.
+pub type LabelValues = smallvec::SmallVec<[LabelValue; 2]>;
+
 /// Orders series by label values, as the output is sorted. Values from
 /// one plugin share their strings, so equal ones are usually the same
 /// pointer and need no byte comparison.
@@ -261,7 +265,7 @@ pub fn cmp_label_values(a: &[LabelValue], b: &[LabelValue]) -> std::cmp::Orderin
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     /// Values of the family's label names, in the same order.
-    pub label_values: Vec<LabelValue>,
+    pub label_values: LabelValues,
     /// The value.
     pub value: Value,
     /// When the value was observed.

@@ -13,7 +13,7 @@ pub mod rules;
 
 use std::sync::Arc;
 
-use super::model::{Family, LabelValue};
+use super::model::{Family, LabelValue, LabelValues};
 use super::raw::{RawCollection, RawFamily};
 use crate::reason::Reason;
 pub use family::{describe_labels, validate};
@@ -192,7 +192,7 @@ fn resolve(
     }
     let mut indices = label_indices.iter();
     for series in Arc::make_mut(&mut family.series) {
-        let mut values = Vec::with_capacity(const_labels.len() + n);
+        let mut values = LabelValues::with_capacity(const_labels.len() + n);
         values.extend(const_labels.iter().map(|(_, v)| v.clone()));
         values.extend(
             indices

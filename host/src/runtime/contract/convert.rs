@@ -54,7 +54,7 @@ macro_rules! converter {
         pub mod convert {
             #[allow(unused_imports)]
             use crate::exposition::model::{
-                Bucket, Exemplar, Family, Histogram, Kind, Label, LabelValue, Native,
+                Bucket, Exemplar, Family, Histogram, Kind, Label, LabelValue, LabelValues, Native,
                 NativeBucket, Quantile, Series, State, Summary, Timestamp, Value,
             };
             use crate::exposition::raw::{RawCollection, RawFamily};
@@ -173,7 +173,7 @@ macro_rules! converter {
                     .series
                     .into_iter()
                     .map(|s| Series {
-                        label_values: Vec::new(),
+                        label_values: LabelValues::new(),
                         value: value(s.value, &mut natives),
                         timestamp: s.timestamp.map(timestamp),
                         created: s.created.map(timestamp),

@@ -227,3 +227,118 @@ fn names_that_become_the_host_s_once_escaped_are_a_clash() {
         "the name wasm·exporter·plugin·up is wasm_exporter_plugin_up under escaping=underscores, a name the host serves"
     );
 }
+
+/// Each family's series as (label values, value), in order.
+fn rows_of(family: &Family) -> Vec<(Vec<String>, f64)> {
+    family
+        .series
+        .iter()
+        .map(|s| {
+            let labels = s.label_values.iter().map(|v| v.to_string()).collect();
+            match s.value {
+                Value::Gauge(v) => (labels, v),
+                _ => unreachable!("gauges only"),
+            }
+        })
+        .collect()
+}
+
+fn wide() -> Context<'static> {
+    Context {
+        limits: Caps {
+            max_series: 100,
+            max_families: 10,
+            ..LIMITS
+        },
+        const_labels: &[],
+        host_owns: &owns_nothing,
+    }
+}
+
+/// A gauge family of `labels` over `rows` (label-value indices), its
+/// series valued `base`, `base + 1`, ... in the order given.
+fn family_of(name: &str, labels: &[&str], rows: &[u32], base: f64) -> RawFamily {
+    let mut f = raw(name, labels, rows, 0);
+    for i in 0..rows.len() / labels.len() {
+        f.family.push(vec![], Value::Gauge(base + i as f64));
+    }
+    f
+}
+
+#[test]
+fn families_with_the_same_rows_are_ordered_alike_and_each_keeps_its_values() {
+    // Rows (b2,x1), (a,x2), (b10,y1), (b1,y2): out of order, as a plugin
+    // naming objects b1..b10 gives them, in an order that is not its own
+    // inverse.
+    let table = strings(&["b2", "x1", "a", "x2", "b10", "y1", "b1", "y2"]);
+    let rows: &[u32] = &[0, 1, 2, 3, 4, 5, 6, 7];
+    let checked = collection(
+        RawCollection {
+            strings: table,
+            families: vec![
+                family_of("first", &["k", "v"], rows, 0.0),
+                family_of("second", &["k", "v"], rows, 10.0),
+                // The same indices as one label per series: eight series,
+                // which the order of the four above does not fit.
+                family_of("single", &["k"], rows, 20.0),
+                family_of("third", &["k", "v"], rows, 30.0),
+            ],
+        },
+        &wide(),
+    )
+    .unwrap();
+    assert!(checked.dropped.is_empty(), "{:?}", checked.dropped);
+    let one = |l: &str, v: f64| (vec![l.to_owned()], v);
+    let two = |a: &str, b: &str, v: f64| (vec![a.to_owned(), b.to_owned()], v);
+    for (family, base) in checked.families.iter().zip([0.0, 10.0, 20.0, 30.0]) {
+        let want = if family.name == "single" {
+            vec![
+                one("a", 22.0),
+                one("b1", 26.0),
+                one("b10", 24.0),
+                one("b2", 20.0),
+                one("x1", 21.0),
+                one("x2", 23.0),
+                one("y1", 25.0),
+                one("y2", 27.0),
+            ]
+        } else {
+            vec![
+                two("a", "x2", base + 1.0),
+                two("b1", "y2", base + 3.0),
+                two("b10", "y1", base + 2.0),
+                two("b2", "x1", base),
+            ]
+        };
+        assert_eq!(rows_of(family), want, "{}", family.name);
+    }
+}
+
+#[test]
+fn a_family_with_the_rows_of_one_that_repeated_a_series_is_checked_on_its_own() {
+    let table = strings(&["b", "x", "a"]);
+    let checked = collection(
+        RawCollection {
+            strings: table,
+            families: vec![
+                family_of("fine", &["k", "v"], &[2, 1, 0, 1], 0.0),
+                family_of("twice", &["k", "v"], &[0, 1, 0, 1], 0.0),
+                family_of("again", &["k", "v"], &[0, 1, 0, 1], 0.0),
+            ],
+        },
+        &wide(),
+    )
+    .unwrap();
+    let dropped: Vec<(&str, Rule)> = checked
+        .dropped
+        .iter()
+        .map(|d| (d.family.as_str(), d.rule))
+        .collect();
+    assert_eq!(
+        dropped,
+        [
+            ("twice", Rule::DuplicateSeries),
+            ("again", Rule::DuplicateSeries)
+        ]
+    );
+}

@@ -37,6 +37,18 @@ pub fn describe_labels(names: &[String], values: &[LabelValue]) -> String {
 /// Checks one family and sorts its series by label values, so that output
 /// is deterministic. On error the family must be dropped whole.
 pub fn validate(family: &mut Family, limits: Caps) -> Result<(), Invalid> {
+    validate_ordered(family, limits, None).map(|_| ())
+}
+
+/// [`validate`], with `known`: the order that sorted a family whose series
+/// had the same label values, series for series, and were without
+/// duplicates; applied as it is, without comparing. Returns the order the
+/// series were put in when it had to work one out.
+pub(super) fn validate_ordered(
+    family: &mut Family,
+    limits: Caps,
+    known: Option<&[u32]>,
+) -> Result<Option<Vec<u32>>, Invalid> {
     if !is_metric_name(&family.name) {
         return Err(Invalid::new(
             &family.name,
@@ -49,7 +61,7 @@ pub fn validate(family: &mut Family, limits: Caps) -> Result<(), Invalid> {
     for series in family.series.iter() {
         check_series(family, series, limits)?;
     }
-    sort_and_dedupe(family)
+    sort_and_dedupe(family, known)
 }
 
 fn check_unit(family: &Family) -> Result<(), Invalid> {
@@ -206,26 +218,94 @@ fn check_exemplar(exemplar: Option<&Exemplar>, limits: Caps) -> Result<(), Probl
     check_timestamp(ex.timestamp)
 }
 
-fn sort_and_dedupe(family: &mut Family) -> Result<(), Invalid> {
-    let sorted = family
-        .series
+/// Puts the series in label-value order, refusing a duplicate. Sorted
+/// series (as the SDKs may give them) cost one pass; with `known` (see
+/// [`validate_ordered`]) one pass of moves. Otherwise the order is worked
+/// out on indices, so that each series is moved once, and returned.
+fn sort_and_dedupe(
+    family: &mut Family,
+    known: Option<&[u32]>,
+) -> Result<Option<Vec<u32>>, Invalid> {
+    let series = &family.series;
+    if let Some(order) = known.filter(|o| o.len() == series.len()) {
+        permute(Arc::make_mut(&mut family.series).as_mut_slice(), order);
+        return Ok(None);
+    }
+    let sorted = series
         .windows(2)
         .all(|w| cmp_label_values(&w[0].label_values, &w[1].label_values).is_lt());
-    if !sorted {
-        Arc::make_mut(&mut family.series)
-            .sort_unstable_by(|a, b| cmp_label_values(&a.label_values, &b.label_values));
-        if let Some(w) = family
-            .series
-            .windows(2)
-            .find(|w| cmp_label_values(&w[0].label_values, &w[1].label_values).is_eq())
-        {
-            return Err(Invalid {
-                family: family.name.clone(),
-                labels: Some(describe_labels(&family.label_names, &w[0].label_values)),
-                rule: Rule::DuplicateSeries,
-                why: "duplicate series".into(),
-            });
+    if sorted {
+        return Ok(None);
+    }
+    let mut order: Vec<u32> = (0..series.len() as u32).collect();
+    let labels = |i: u32| &series[i as usize].label_values;
+    order.sort_unstable_by(|&a, &b| cmp_label_values(labels(a), labels(b)));
+    if let Some(w) = order
+        .windows(2)
+        .find(|w| cmp_label_values(labels(w[0]), labels(w[1])).is_eq())
+    {
+        return Err(Invalid {
+            family: family.name.clone(),
+            labels: Some(describe_labels(&family.label_names, labels(w[0]))),
+            rule: Rule::DuplicateSeries,
+            why: "duplicate series".into(),
+        });
+    }
+    permute(Arc::make_mut(&mut family.series).as_mut_slice(), &order);
+    Ok(Some(order))
+}
+
+/// Reorders `items` so that `items[k]` becomes what was at `order[k]`,
+/// moving each item once along the cycles of the permutation. `order` must
+/// be a permutation of the positions; an entry out of range is skipped.
+fn permute<T>(items: &mut [T], order: &[u32]) {
+    let mut placed = vec![false; items.len()];
+    for start in 0..items.len() {
+        let mut at = start;
+        while !placed[at] {
+            placed[at] = true;
+            let from = order.get(at).map_or(start, |&f| f as usize);
+            if from == start || from >= items.len() {
+                break;
+            }
+            items.swap(at, from);
+            at = from;
         }
     }
-    Ok(())
+}
+
+#[cfg(test)]
+mod permute_tests {
+    use super::permute;
+
+    #[test]
+    fn every_item_lands_where_the_order_says() {
+        // Orders of every shape: identity, reversed, one long cycle, many
+        // short ones, and pseudo-random shuffles.
+        let mut orders: Vec<Vec<u32>> = vec![
+            vec![],
+            vec![0],
+            (0..7).collect(),
+            (0..7).rev().collect(),
+            (1..9).chain([0]).collect(),
+            vec![1, 0, 3, 2, 5, 4],
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        for n in [2u32, 3, 10, 100, 1000] {
+            let mut order: Vec<u32> = (0..n).collect();
+            for i in (1..order.len()).rev() {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                order.swap(i, (seed % (i as u64 + 1)) as usize);
+            }
+            orders.push(order);
+        }
+        for order in orders {
+            let mut items: Vec<String> = (0..order.len()).map(|i| format!("item{i}")).collect();
+            let want: Vec<String> = order.iter().map(|&i| format!("item{i}")).collect();
+            permute(&mut items, &order);
+            assert_eq!(items, want, "{order:?}");
+        }
+    }
 }

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use super::model::{Family, LabelValue, LabelValues};
 use super::raw::{RawCollection, RawFamily};
 use crate::reason::Reason;
+use family::validate_ordered;
 pub use family::{describe_labels, validate};
 pub use rules::{MAX_EXEMPLAR_RUNES, Rule, check_label_name, is_label_name, is_metric_name};
 
@@ -154,14 +155,37 @@ pub fn collection(raw: RawCollection, ctx: &Context<'_>) -> Result<Checked, Refu
         families: Vec::with_capacity(families),
         dropped: Vec::new(),
     };
-    for family in raw.families {
-        match resolve(family, &raw.strings, ctx.const_labels).and_then(|mut f| {
+    // The order that sorted the last family that was out of order, and
+    // that family's label indices: a family with the same indices (many
+    // plugins give every family of a kind of object the same rows) has
+    // the same label values series for series, so the same order sorts it.
+    let mut last: Option<(usize, Vec<u32>, Vec<u32>)> = None;
+    for RawFamily {
+        family,
+        label_indices,
+        native_error,
+    } in raw.families
+    {
+        let labels = family.label_names.len();
+        let known = last
+            .as_ref()
+            .filter(|(n, seen, _)| *n == labels && *seen == label_indices)
+            .map(|(_, _, order)| order.as_slice());
+        let mut sorted_by = None;
+        let resolved = match native_error {
+            Some(why) => Err(Invalid::new(&family.name, Rule::NativeHistogram, why)),
+            None => resolve(family, &label_indices, &raw.strings, ctx.const_labels),
+        };
+        match resolved.and_then(|mut f| {
             check_host_names(&f, ctx.host_owns)?;
-            validate(&mut f, ctx.limits)?;
+            sorted_by = validate_ordered(&mut f, ctx.limits, known)?;
             Ok(f)
         }) {
             Ok(f) => checked.families.push(f),
             Err(e) => checked.dropped.push(e),
+        }
+        if let Some(order) = sorted_by {
+            last = Some((labels, label_indices, order));
         }
     }
     Ok(checked)
@@ -170,20 +194,13 @@ pub fn collection(raw: RawCollection, ctx: &Context<'_>) -> Result<Checked, Refu
 /// Gives each series its label values from the table, the constant labels
 /// first. A family whose indices do not fit is refused whole.
 fn resolve(
-    raw: RawFamily,
+    mut family: Family,
+    label_indices: &[u32],
     strings: &[LabelValue],
     const_labels: &[(String, LabelValue)],
 ) -> Result<Family, Invalid> {
-    let RawFamily {
-        mut family,
-        label_indices,
-        native_error,
-    } = raw;
-    if let Some(why) = native_error {
-        return Err(Invalid::new(&family.name, Rule::NativeHistogram, why));
-    }
     let n = family.label_names.len();
-    rules::check_label_indices(&label_indices, n, family.series.len(), strings.len())
+    rules::check_label_indices(label_indices, n, family.series.len(), strings.len())
         .map_err(|(rule, why)| Invalid::new(&family.name, rule, why))?;
     if !const_labels.is_empty() {
         let mut names: Vec<String> = const_labels.iter().map(|(n, _)| n.clone()).collect();

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use crate::catalogue::{Outcome, PluginEntry, Plugins};
-use crate::exposition::merge::{self, Merged, SourceReport};
+use crate::exposition::merge::{self, SourceReport};
 use crate::exposition::model::Family;
 use crate::exposition::negotiate::Negotiated;
 use crate::exposition::render::Part;
@@ -62,7 +62,10 @@ pub struct Scrape {
 /// outcomes, merged once, and rendered at most once per negotiated form.
 pub struct Collected {
     outcomes: Vec<Arc<Outcome>>,
-    merged: Merged,
+    /// The plugins' families, merged.
+    families: Arc<Vec<Family>>,
+    /// What the merge kept of each plugin, in the order of `outcomes`.
+    reports: Vec<SourceReport>,
     parts: Mutex<Vec<(Negotiated, Arc<PartCell>)>>,
 }
 
@@ -70,13 +73,14 @@ pub struct Collected {
 type PartCell = tokio::sync::OnceCell<Arc<Part>>;
 
 impl Collected {
-    fn new(outcomes: Vec<Arc<Outcome>>) -> Self {
-        let sources = outcomes
-            .iter()
-            .map(|o| o.result.as_ref().map_or_else(|_| Vec::new(), Clone::clone))
-            .collect();
+    fn new(mut outcomes: Vec<Arc<Outcome>>) -> Self {
+        // Moved out of each outcome no other scrape holds (a scrape on its
+        // own), copied otherwise (the series stay shared).
+        let sources = outcomes.iter_mut().map(Outcome::take_families).collect();
+        let merged = merge::merge(sources);
         Collected {
-            merged: merge::merge(sources),
+            families: Arc::new(merged.families),
+            reports: merged.sources,
             outcomes,
             parts: Mutex::default(),
         }
@@ -107,11 +111,7 @@ impl Collected {
             }
         };
         let part = cell.get_or_init(|| async {
-            Arc::new(Part::render(
-                self.merged.families.clone(),
-                negotiated,
-                size_hint,
-            ))
+            Arc::new(Part::render(&self.families, negotiated, size_hint))
         });
         Arc::clone(part.await)
     }
@@ -238,7 +238,7 @@ impl Scraper {
             .collect();
 
         let collected = self.serving.get(outcomes);
-        let reports = &collected.merged.sources;
+        let reports = &collected.reports;
         for ((plugin, outcome), report) in chosen.iter().zip(&collected.outcomes).zip(reports) {
             self.selfmetrics
                 .statuses

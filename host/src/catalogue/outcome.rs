@@ -1,6 +1,7 @@
 //! What one collect of a plugin gave, as a plain value: the supervisor
 //! makes it, the scrape merges its families and the status records it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::exposition::model::Family;
@@ -55,6 +56,21 @@ impl Outcome {
             next_attempt: None,
             fetch: FetchCounts::default(),
             usage: None,
+        }
+    }
+
+    /// Takes the families out to merge them; copies them when other
+    /// scrapes share the outcome.
+    pub fn take_families(outcome: &mut Arc<Outcome>) -> Vec<Family> {
+        match Arc::get_mut(outcome) {
+            Some(owned) => match &mut owned.result {
+                Ok(families) => std::mem::take(families),
+                Err(_) => Vec::new(),
+            },
+            None => outcome
+                .result
+                .as_ref()
+                .map_or_else(|_| Vec::new(), Clone::clone),
         }
     }
 }

@@ -17,7 +17,7 @@ use super::validate::rules::is_legacy_label_name;
 pub use super::validate::rules::{Escaping, escape_name};
 
 /// Whether any name in `families` changes under `scheme`.
-fn changes(families: &[Family], scheme: Escaping) -> bool {
+pub fn changes(families: &[Family], scheme: Escaping) -> bool {
     families.iter().any(|f| {
         matches!(escape_name(&f.name, scheme, true), Cow::Owned(_))
             || f.label_names

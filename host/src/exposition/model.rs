@@ -343,7 +343,7 @@ impl Family {
     /// Two families whose sets overlap would clash in the output.
     pub fn reserved_names(&self) -> Vec<String> {
         let base = self.openmetrics_name();
-        let with = |suffix: &str| format!("{base}{suffix}");
+        let with = |suffix: &str| [base, suffix].concat();
         let mut names = vec![base.to_owned()];
         match self.kind {
             Kind::Counter => {

@@ -9,6 +9,8 @@
 //! their places by name ([`Part::assemble`]). The bytes are those of one
 //! [`render`] of all the families together.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 use super::encode::{Encoder, encode_marked};
@@ -45,9 +47,10 @@ pub fn render(families: Vec<Family>, negotiated: Negotiated, size_hint: usize) -
 pub struct Part {
     negotiated: Negotiated,
     body: Bytes,
-    /// Each family's name as written, in body order.
-    names: Vec<String>,
-    /// Where each of `names`' bytes end.
+    /// The families as written, in body order: the ones given, shared,
+    /// when nothing about them had to change.
+    families: Arc<Vec<Family>>,
+    /// Where each family's bytes end.
     ends: Vec<usize>,
     /// Families left out because their names clash once escaped.
     pub clashes: Vec<EscapeClash>,
@@ -64,16 +67,23 @@ pub struct Assembled {
 }
 
 impl Part {
-    /// Renders `families` as [`render`] does, less the format's end.
-    pub fn render(families: Vec<Family>, negotiated: Negotiated, size_hint: usize) -> Part {
-        let (families, clashes) = prepare(families, negotiated);
+    /// Renders `families` as [`render`] does, less the format's end. They
+    /// are copied only when something about them must change (order,
+    /// escaped names, a family the format cannot carry).
+    pub fn render(families: &Arc<Vec<Family>>, negotiated: Negotiated, size_hint: usize) -> Part {
+        let (families, clashes) = if ready(families, negotiated) {
+            (Arc::clone(families), Vec::new())
+        } else {
+            let (families, clashes) = prepare(families.to_vec(), negotiated);
+            (Arc::new(families), clashes)
+        };
         let mut body = Vec::with_capacity(size_hint);
         let mut ends = Vec::with_capacity(families.len());
         write(negotiated.format, &families, &mut body, &mut ends);
         Part {
             negotiated,
             body: Bytes::from(body),
-            names: families.into_iter().map(|f| f.name).collect(),
+            families,
             ends,
             clashes,
         }
@@ -138,9 +148,22 @@ impl Part {
 
     /// Where the bytes of this part's families named before `name` end.
     fn end_before(&self, name: &str) -> usize {
-        let before = self.names.partition_point(|n| n.as_str() < name);
+        let before = self.families.partition_point(|f| f.name.as_str() < name);
         before.checked_sub(1).map_or(0, |last| self.ends[last])
     }
+}
+
+/// Whether `families` are written as they are: in name order, no name
+/// that escaping changes, none the format cannot carry. [`prepare`] would
+/// give them back unchanged, with nothing left out.
+fn ready(families: &[Family], negotiated: Negotiated) -> bool {
+    let scheme = negotiated.escaping;
+    let openmetrics = matches!(negotiated.format, Format::OpenMetrics { .. });
+    families.is_sorted_by(|a, b| a.name <= b.name)
+        && !escape::changes(families, scheme)
+        && families.iter().all(|f| {
+            escape::unwritable(f, scheme).is_none() && !(openmetrics && nan_sum(f).is_some())
+        })
 }
 
 /// The families to write, in order, and those left out: sorted by name,
@@ -262,15 +285,17 @@ mod tests {
         for format in formats {
             for escaping in Escaping::ALL {
                 let negotiated = Negotiated { format, escaping };
-                let cases: [(Vec<Family>, Vec<Family>); 3] = [
+                let reversed: Vec<Family> = plugins().into_iter().rev().collect();
+                let cases: [(Vec<Family>, Vec<Family>); 4] = [
                     (plugins(), host()),
+                    (reversed, host()),
                     (plugins(), Vec::new()),
                     (Vec::new(), host()),
                 ];
                 for (ours, theirs) in cases {
                     let all: Vec<Family> = ours.iter().chain(&theirs).cloned().collect();
                     let whole = render(all, negotiated, 0).body;
-                    let part = Part::render(ours, negotiated, 0);
+                    let part = Part::render(&Arc::new(ours), negotiated, 0);
                     let assembled = part.assemble(theirs);
                     let chunks: Vec<u8> = assembled.chunks.concat();
                     assert_eq!(chunks, whole, "{negotiated:?}");
@@ -284,7 +309,7 @@ mod tests {
             format: Format::Text,
             escaping: Escaping::Underscores,
         };
-        let chunks = Part::render(plugins(), negotiated, 0)
+        let chunks = Part::render(&Arc::new(plugins()), negotiated, 0)
             .assemble(host())
             .chunks;
         let starts: Vec<String> = chunks

@@ -238,6 +238,9 @@ fn compress(chunks: &[Bytes], compression: Compression) -> Option<(Vec<u8>, &'st
         }
         Compression::Zstd => zstd::stream::write::Encoder::new(Vec::with_capacity(size / 4), 1)
             .and_then(|mut e| {
+                // As one buffer's frame would: its size in the header.
+                e.include_contentsize(true)?;
+                e.set_pledged_src_size(Some(size as u64))?;
                 chunks.iter().try_for_each(|c| e.write_all(c))?;
                 e.finish()
             }),
@@ -286,7 +289,33 @@ fn collect_param(
 
 #[cfg(test)]
 mod tests {
-    use super::collect_param;
+    use super::{Bytes, Compression, collect_param, compress};
+    use std::io::Read as _;
+
+    #[test]
+    fn chunks_compress_as_the_one_body_they_make() {
+        let chunks: Vec<Bytes> = ["# HELP a h\n", "a 1\n", "", "# HELP b h\nb 2\n"]
+            .into_iter()
+            .map(|c: &'static str| Bytes::from_static(c.as_bytes()))
+            .collect();
+        let whole = chunks.concat();
+        let (gz, header) = compress(&chunks, Compression::Gzip).unwrap();
+        assert_eq!(header, "gzip");
+        let mut plain = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut plain)
+            .unwrap();
+        assert_eq!(plain, whole);
+        let (zst, header) = compress(&chunks, Compression::Zstd).unwrap();
+        assert_eq!(header, "zstd");
+        assert_eq!(zstd::decode_all(&zst[..]).unwrap(), whole);
+        // The frame says its size, as a one-shot compression's does.
+        assert_eq!(
+            zstd::zstd_safe::get_frame_content_size(&zst).ok(),
+            Some(Some(whole.len() as u64))
+        );
+        assert!(compress(&chunks, Compression::Identity).is_none());
+    }
 
     #[test]
     fn collect_parameters_as_prometheus_sends_them() {

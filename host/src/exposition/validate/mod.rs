@@ -13,7 +13,7 @@ pub mod rules;
 
 use std::sync::Arc;
 
-use super::model::{Family, LabelValue, LabelValues};
+use super::model::{Family, LabelValue};
 use super::raw::{RawCollection, RawFamily};
 use crate::reason::Reason;
 use family::validate_ordered;
@@ -209,15 +209,16 @@ fn resolve(
     }
     let mut indices = label_indices.iter();
     for series in Arc::make_mut(&mut family.series) {
-        let mut values = LabelValues::with_capacity(const_labels.len() + n);
-        values.extend(const_labels.iter().map(|(_, v)| v.clone()));
-        values.extend(
-            indices
-                .by_ref()
-                .take(n)
-                .map(|i| strings[*i as usize].clone()),
-        );
-        series.label_values = values;
+        // Filled in place: up to two values stay inline, nothing to drop.
+        let values = &mut series.label_values;
+        values.clear();
+        values.reserve(const_labels.len() + n);
+        for (_, value) in const_labels {
+            values.push(value.clone());
+        }
+        for i in indices.by_ref().take(n) {
+            values.push(strings[*i as usize].clone());
+        }
     }
     Ok(family)
 }

@@ -567,7 +567,7 @@ def targets(res):
                      ratio(h["500x10"]["ours"]["cpu_us_per_sample"], promex["cpu_us_per_sample"]),
                      lambda x: x <= 2, "{:.2f}×"))
     rows += [
-        ("CPU per scrape at 500x10", "≤ 0.12×", r("500x10", "cpu_ms"), lambda x: x <= 0.12, "{:.2f}×"),
+        ("CPU per scrape at 500x10", "≤ 0.12×", r("500x10", "cpu_ms"), lambda x: x <= 0.12, "{:.3f}×"),
         ("CPU per scrape at 50x10", "≤ 0.25×", r("50x10", "cpu_ms"), lambda x: x <= 0.25, "{:.2f}×"),
         ("CPU per scrape at 1x10", "≤ 0.3×", r("1x10", "cpu_ms"), lambda x: x <= 0.3, "{:.2f}×"),
         ("peak RSS at 500x10", "≤ 0.25×", r("500x10", "peak_rss_mib"), lambda x: x <= 0.25, "{:.2f}×"),

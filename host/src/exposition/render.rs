@@ -89,11 +89,6 @@ impl Part {
         }
     }
 
-    /// The form this part was rendered in.
-    pub fn negotiated(&self) -> Negotiated {
-        self.negotiated
-    }
-
     /// Length of the part's bytes.
     pub fn len(&self) -> usize {
         self.body.len()

@@ -30,6 +30,15 @@ fn check(collection: RawCollection) -> Result<Checked, Refusal> {
     super::collection(collection, &ctx)
 }
 
+/// Each dropped family's name and the rule it broke.
+fn dropped_of(checked: &Checked) -> Vec<(&str, Rule)> {
+    checked
+        .dropped
+        .iter()
+        .map(|d| (d.family.as_str(), d.rule))
+        .collect()
+}
+
 fn strings(v: &[&str]) -> Vec<LabelValue> {
     v.iter().map(|s| LabelValue::from(*s)).collect()
 }
@@ -206,11 +215,7 @@ fn names_that_become_the_host_s_once_escaped_are_a_clash() {
     .unwrap();
     let kept: Vec<&str> = checked.families.iter().map(|f| f.name.as_str()).collect();
     assert_eq!(kept, ["wasm_exporters.ok", "my.process_x"]);
-    let dropped: Vec<(&str, Rule)> = checked
-        .dropped
-        .iter()
-        .map(|d| (d.family.as_str(), d.rule))
-        .collect();
+    let dropped = dropped_of(&checked);
     assert_eq!(
         dropped,
         spoofs
@@ -329,11 +334,7 @@ fn a_family_with_the_rows_of_one_that_repeated_a_series_is_checked_on_its_own() 
         &wide(),
     )
     .unwrap();
-    let dropped: Vec<(&str, Rule)> = checked
-        .dropped
-        .iter()
-        .map(|d| (d.family.as_str(), d.rule))
-        .collect();
+    let dropped = dropped_of(&checked);
     assert_eq!(
         dropped,
         [

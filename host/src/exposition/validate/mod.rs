@@ -158,19 +158,20 @@ pub fn collection(raw: RawCollection, ctx: &Context<'_>) -> Result<Checked, Refu
     // The order that sorted the last family that was out of order, and
     // that family's label indices: a family with the same indices (many
     // plugins give every family of a kind of object the same rows) has
-    // the same label values series for series, so the same order sorts it.
-    let mut last: Option<(usize, Vec<u32>, Vec<u32>)> = None;
+    // the same label values series for series, so the same order sorts it
+    // (when it has as many series: the same indices split into another
+    // number of labels do not, and `validate_ordered` checks the length).
+    let mut last: Option<(Vec<u32>, Vec<u32>)> = None;
     for RawFamily {
         family,
         label_indices,
         native_error,
     } in raw.families
     {
-        let labels = family.label_names.len();
         let known = last
             .as_ref()
-            .filter(|(n, seen, _)| *n == labels && *seen == label_indices)
-            .map(|(_, _, order)| order.as_slice());
+            .filter(|(seen, _)| *seen == label_indices)
+            .map(|(_, order)| order.as_slice());
         let mut sorted_by = None;
         let resolved = match native_error {
             Some(why) => Err(Invalid::new(&family.name, Rule::NativeHistogram, why)),
@@ -185,7 +186,7 @@ pub fn collection(raw: RawCollection, ctx: &Context<'_>) -> Result<Checked, Refu
             Err(e) => checked.dropped.push(e),
         }
         if let Some(order) = sorted_by {
-            last = Some((labels, label_indices, order));
+            last = Some((label_indices, order));
         }
     }
     Ok(checked)

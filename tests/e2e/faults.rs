@@ -394,7 +394,7 @@ fn a_million_series_within_the_limits_are_served() -> Result<()> {
     );
     let series = sample(&body, "wasm_exporter_plugin_series{plugin=\"bulk\"}");
     assert!(series.is_some_and(|n| n >= 1_000_000.0), "{series:?}");
-    assert!(body.contains("bulk_bulk{shard=\"9999\",id=\"series-999999\"}"));
+    assert!(body.contains("bulk_bulk{shard=\"0009999\",id=\"series-000999999\"}"));
     Ok(())
 }
 

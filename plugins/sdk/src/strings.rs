@@ -8,7 +8,6 @@
 //! pattern), never keep them across calls.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// The Fx hash (rustc's): a word at a time, one rotate, xor and multiply
@@ -35,7 +34,17 @@ impl Fx {
 impl Hasher for Fx {
     #[inline]
     fn finish(&self) -> u64 {
-        self.0
+        // The multiply carries each input bit only upwards, so on its own
+        // the low bits (which pick the bucket) never see a change in a
+        // word's high bytes: `id-000001` to `id-999999` all fell into a
+        // few dozen buckets and interning went quadratic. The finaliser of
+        // MurmurHash3 brings every bit down to every other.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
 
     #[inline]
@@ -82,10 +91,20 @@ impl Hasher for Fx {
     }
 }
 
+/// The values in the order they were first seen, and an index into them
+/// by hash. The index holds positions, not copies: each value is stored
+/// (and allocated) once, and a table of a million values stays a few
+/// megabytes of positions the cache can keep close.
 #[derive(Default)]
 struct Table {
-    index: HashMap<Box<str>, u32, FxBuildHasher>,
+    index: hashbrown::HashTable<u32>,
     strings: Vec<String>,
+}
+
+fn hash(value: &str) -> u64 {
+    let mut h = Fx::default();
+    h.write(value.as_bytes());
+    h.finish()
 }
 
 thread_local! {
@@ -95,13 +114,16 @@ thread_local! {
 /// The index of `value` in this collect's table, adding it if new.
 pub fn intern(value: &str) -> u32 {
     TABLE.with(|t| {
-        let mut t = t.borrow_mut();
-        if let Some(i) = t.index.get(value) {
+        let t = &mut *t.borrow_mut();
+        let h = hash(value);
+        let strings = &t.strings;
+        if let Some(i) = t.index.find(h, |&i| strings[i as usize] == value) {
             return *i;
         }
         let i = u32::try_from(t.strings.len()).unwrap_or(u32::MAX);
+        let strings = &t.strings;
+        t.index.insert_unique(h, i, |&j| hash(&strings[j as usize]));
         t.strings.push(value.to_owned());
-        t.index.insert(value.into(), i);
         i
     })
 }
@@ -144,4 +166,32 @@ pub fn reset() {
 /// Takes the table, for the host, leaving it empty.
 pub fn take() -> Vec<String> {
     TABLE.with(|t| std::mem::take(&mut *t.borrow_mut()).strings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{hash, intern, len, reset, resolve};
+
+    #[test]
+    fn values_that_differ_only_at_the_end_spread_over_the_buckets() {
+        // Zero-padded ids change only in a word's high bytes; the bucket is
+        // picked by the low bits. 10,000 such values must not share a few
+        // dozen buckets (they did before the hash was finalised).
+        let buckets: std::collections::HashSet<u64> = (0..10_000)
+            .map(|i| hash(&format!("series-{i:09}")) & 0xffff)
+            .collect();
+        assert!(buckets.len() > 8_000, "{} buckets", buckets.len());
+    }
+
+    #[test]
+    fn each_value_is_stored_once_and_found_again() {
+        reset();
+        let first: Vec<u32> = (0..5_000).map(|i| intern(&format!("v{i}"))).collect();
+        let again: Vec<u32> = (0..5_000).map(|i| intern(&format!("v{i}"))).collect();
+        assert_eq!(first, again);
+        assert_eq!(first, (0..5_000).collect::<Vec<u32>>());
+        assert_eq!(len(), 5_000);
+        assert_eq!(resolve(4_321).as_deref(), Some("v4321"));
+        reset();
+    }
 }

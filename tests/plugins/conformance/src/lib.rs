@@ -117,7 +117,7 @@ fn bulk(prefix: &str, n: u64, collects: u64) -> MetricFamily {
     .with_labels(["shard", "id"]);
     for i in 0..n {
         family.add_gauge(
-            [(i / 100).to_string(), format!("series-{i}")],
+            [format!("{:07}", i / 100), format!("series-{i:09}")],
             (i + collects) as f64 * 0.5,
         );
     }

@@ -68,7 +68,7 @@ def main():
         hap.stop()
     b, a = m["before"], m["after"]
     print(f"{backends}x{servers}, {scrapes} scrapes each in 8 interleaved batches, each first in half")
-    print(f"CPU ms/scrape: before {b['cpu_ms']:.1f}, after {a['cpu_ms']:.1f} ({a['cpu_ms'] / b['cpu_ms']:.2f}x)")
+    print(f"CPU ms/scrape: before {b['cpu_ms']:.3f}, after {a['cpu_ms']:.3f} ({a['cpu_ms'] / b['cpu_ms']:.2f}x)")
     print(f"peak RSS MiB:  before {b['peak_rss_mib']:.0f}, after {a['peak_rss_mib']:.0f} "
           f"({a['peak_rss_mib'] / b['peak_rss_mib']:.2f}x)")
     print(f"samples:       before {b['samples']}, after {a['samples']}")

@@ -35,17 +35,31 @@ pub(super) const HOST_SET: [HeaderName; 10] = [
 /// different client).
 type Key = (String, String, u16, bool, Option<usize>);
 
-/// An HTTP/1.1 connection left open after a complete response.
-#[derive(Debug)]
+/// A byte stream a connection runs over: TCP, or TLS over it.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Stream for S {}
+
+/// hyper's side of one connection: what reads and writes it. Polled by
+/// the fetch that uses the connection, in its own task, rather than by a
+/// task of its own: the response reaches the plugin's collect without a
+/// hand-off between tasks (and threads) per read.
+type Driver =
+    hyper::client::conn::http1::Connection<hyper_util::rt::TokioIo<Box<dyn Stream>>, Full<Bytes>>;
+
+/// An HTTP/1.1 connection left open after a complete response. Dropping
+/// it closes the socket.
 pub struct IdleConnection {
     key: Key,
     sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
-    driver: tokio::task::AbortHandle,
+    driver: Driver,
 }
 
-impl Drop for IdleConnection {
-    fn drop(&mut self) {
-        self.driver.abort();
+impl std::fmt::Debug for IdleConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdleConnection")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
     }
 }
 
@@ -112,9 +126,9 @@ pub(super) async fn request(
             .connect(name, tcp)
             .await
             .map_err(|e| FetchError::Connect(format!("TLS handshake with {host}:{port}: {e}")))?;
-        handshake(tls, key).await?
+        handshake(Box::new(tls), key).await?
     } else {
-        handshake(tcp, key).await?
+        handshake(Box::new(tcp), key).await?
     };
     keep(idle, exchange(conn, ex).await?)
 }
@@ -130,17 +144,10 @@ fn keep(
     Ok(response)
 }
 
-async fn handshake<S>(io: S, key: Key) -> Result<IdleConnection, FetchError>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io))
+async fn handshake(io: Box<dyn Stream>, key: Key) -> Result<IdleConnection, FetchError> {
+    let (sender, driver) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io))
         .await
         .map_err(|e| FetchError::Protocol(e.to_string()))?;
-    let driver = tokio::spawn(async move {
-        let _ = conn.await;
-    })
-    .abort_handle();
     Ok(IdleConnection {
         key,
         sender,
@@ -166,11 +173,45 @@ fn url_credentials(url: &Url) -> Option<String> {
 
 /// One request on `conn`; returns the response and the connection when it
 /// may be reused (complete body, no `Connection: close`). On any error the
-/// connection is dropped, which closes it.
+/// connection is dropped, which closes it. The connection is driven here,
+/// beside the exchange, until the exchange is done.
 async fn exchange(
-    mut conn: IdleConnection,
+    conn: IdleConnection,
     ex: &Exchange<'_>,
 ) -> Result<(Response, Option<IdleConnection>), FetchError> {
+    let IdleConnection {
+        key,
+        mut sender,
+        mut driver,
+    } = conn;
+    let mut ended = false;
+    let (response, reusable) = {
+        let talk = talk(&mut sender, ex);
+        tokio::pin!(talk);
+        loop {
+            tokio::select! {
+                biased;
+                done = &mut talk => break done?,
+                // The connection ended (closed or failed): the exchange
+                // then ends too, with the response or with hyper's error.
+                _ = &mut driver, if !ended => ended = true,
+            }
+        }
+    };
+    let conn = (reusable && !ended).then_some(IdleConnection {
+        key,
+        sender,
+        driver,
+    });
+    Ok((response, conn))
+}
+
+/// The request and response of [`exchange`]; with whether the connection
+/// may be reused.
+async fn talk(
+    sender: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    ex: &Exchange<'_>,
+) -> Result<(Response, bool), FetchError> {
     let protocol = |e: hyper::Error| FetchError::Protocol(e.to_string());
     let url = ex.url;
     let host_header = match url.port() {
@@ -199,8 +240,8 @@ async fn exchange(
     let request = builder
         .body(Full::new(ex.body.clone()))
         .map_err(|e| FetchError::InvalidTarget(e.to_string()))?;
-    conn.sender.ready().await.map_err(protocol)?;
-    let response = conn.sender.send_request(request).await.map_err(protocol)?;
+    sender.ready().await.map_err(protocol)?;
+    let response = sender.send_request(request).await.map_err(protocol)?;
     let status = response.status().as_u16();
     let closing = response
         .headers()
@@ -249,5 +290,5 @@ async fn exchange(
         truncated,
     };
     // A body left unread leaves the connection unusable.
-    Ok((response, (!closing && !truncated).then_some(conn)))
+    Ok((response, !closing && !truncated))
 }

@@ -28,58 +28,59 @@ fn page_size() -> f64 {
     rustix::param::page_size() as f64
 }
 
-/// Reads the process metrics; empty where `/proc` is missing.
+/// Reads the process metrics; those read from `/proc` are absent where it
+/// is missing.
+///
+/// Each scrape costs a few system calls, not the text of
+/// `/proc/self/stat` (which the kernel builds by walking every thread):
+/// the CPU time from the process clock, the sizes from `/proc/self/statm`
+/// (kept open and read again from its start), the start time once.
 pub fn families() -> Vec<Family> {
     let mut out = Vec::new();
-    if let Ok(stat) = std::fs::read_to_string("/proc/self/stat") {
-        // Fields after the command name, which is in parentheses.
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map(|(_, rest)| rest.split_whitespace().collect())
-            .unwrap_or_default();
-        let field = |n: usize| -> Option<f64> { fields.get(n - 3).and_then(|v| v.parse().ok()) };
-        if let (Some(utime), Some(stime)) = (field(14), field(15)) {
-            out.push(single(
-                Kind::Counter,
-                "process_cpu_seconds_total",
-                "Total user and system CPU time spent in seconds.",
-                "seconds",
-                (utime + stime) / ticks_per_second(),
-            ));
-        }
-        if let Some(vsize) = field(23) {
-            out.push(single(
-                Kind::Gauge,
-                "process_virtual_memory_bytes",
-                "Virtual memory size in bytes.",
-                "bytes",
-                vsize,
-            ));
-        }
-        if let Some(rss) = field(24) {
-            out.push(single(
-                Kind::Gauge,
-                "process_resident_memory_bytes",
-                "Resident memory size in bytes.",
-                "bytes",
-                rss * page_size(),
-            ));
-        }
-        // The start never changes: worked out from the first read.
-        static START: std::sync::OnceLock<Option<f64>> = std::sync::OnceLock::new();
-        let start = *START.get_or_init(|| {
-            let (ticks, boot) = (field(22)?, boot_time()?);
-            Some(boot + ticks / ticks_per_second())
-        });
-        if let Some(start) = start {
-            out.push(single(
-                Kind::Gauge,
-                "process_start_time_seconds",
-                "Start time of the process since unix epoch in seconds.",
-                "seconds",
-                start,
-            ));
-        }
+    // The process clock is what `stat`'s utime + stime add up to, to the
+    // nanosecond rather than the tick.
+    let cpu = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    out.push(single(
+        Kind::Counter,
+        "process_cpu_seconds_total",
+        "Total user and system CPU time spent in seconds.",
+        "seconds",
+        cpu.tv_sec as f64 + cpu.tv_nsec as f64 / 1e9,
+    ));
+    if let Some((vsize, rss)) = statm() {
+        out.push(single(
+            Kind::Gauge,
+            "process_virtual_memory_bytes",
+            "Virtual memory size in bytes.",
+            "bytes",
+            vsize,
+        ));
+        out.push(single(
+            Kind::Gauge,
+            "process_resident_memory_bytes",
+            "Resident memory size in bytes.",
+            "bytes",
+            rss,
+        ));
+    }
+    // The start never changes: worked out from the first read.
+    static START: std::sync::OnceLock<Option<f64>> = std::sync::OnceLock::new();
+    let start = *START.get_or_init(|| {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // Fields after the command name, which is in parentheses; the
+        // start is the 22nd field, in ticks since boot.
+        let (_, rest) = stat.rsplit_once(')')?;
+        let ticks: f64 = rest.split_whitespace().nth(22 - 3)?.parse().ok()?;
+        Some(boot_time()? + ticks / ticks_per_second())
+    });
+    if let Some(start) = start {
+        out.push(single(
+            Kind::Gauge,
+            "process_start_time_seconds",
+            "Start time of the process since unix epoch in seconds.",
+            "seconds",
+            start,
+        ));
     }
     if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
         out.push(single(
@@ -114,6 +115,25 @@ pub fn families() -> Vec<Family> {
     out
 }
 
+/// Virtual and resident size in bytes, from `/proc/self/statm` (the
+/// figures `stat` shows, in pages), opened once and read from its start
+/// at each call.
+fn statm() -> Option<(f64, f64)> {
+    use std::os::unix::fs::FileExt as _;
+    static FILE: std::sync::OnceLock<Option<std::fs::File>> = std::sync::OnceLock::new();
+    let file = FILE
+        .get_or_init(|| std::fs::File::open("/proc/self/statm").ok())
+        .as_ref()?;
+    let mut buf = [0u8; 256];
+    let n = file.read_at(&mut buf, 0).ok()?;
+    let mut pages = std::str::from_utf8(buf.get(..n)?)
+        .ok()?
+        .split_whitespace()
+        .map(|v| v.parse::<f64>().ok());
+    let (size, resident) = (pages.next()??, pages.next()??);
+    Some((size * page_size(), resident * page_size()))
+}
+
 /// When the machine booted, in seconds since the epoch: the wall clock
 /// minus the time since boot. Read from the clocks, not `/proc/stat`,
 /// which systemd's `ProcSubset=pid` (the shipped unit) hides.
@@ -128,6 +148,17 @@ fn boot_time() -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn families_value(families: &[Family], name: &str) -> f64 {
+        families
+            .iter()
+            .find(|f| f.name == name)
+            .and_then(|f| match f.series[0].value {
+                Value::Gauge(v) => Some(v),
+                _ => None,
+            })
+            .unwrap()
+    }
 
     #[test]
     fn reads_this_process() {
@@ -157,21 +188,38 @@ mod tests {
         ] {
             assert!(names.contains(&want), "{want} missing from {names:?}");
         }
-        let value = |name: &str| {
-            families
-                .iter()
-                .find(|f| f.name == name)
-                .and_then(|f| match f.series[0].value {
-                    Value::Gauge(v) => Some(v),
-                    _ => None,
-                })
-                .unwrap()
-        };
+        let value = |name: &str| families_value(&families, name);
         let rss = value("process_resident_memory_bytes");
         assert!(
             rss >= before.min(after) * 0.8 && rss <= before.max(after) * 1.25,
             "rss {rss} vs VmRSS {before}..{after} bytes"
         );
+        // The process clock agrees with stat's ticks (utime + stime).
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+        let fields: Vec<f64> = stat
+            .rsplit_once(')')
+            .unwrap()
+            .1
+            .split_whitespace()
+            .map(|v| v.parse().unwrap_or(f64::NAN))
+            .collect();
+        let ticks = (fields[14 - 3] + fields[15 - 3]) / ticks_per_second();
+        let cpu = match families[0].series[0].value {
+            Value::Counter { total, .. } => total,
+            _ => panic!("process_cpu_seconds_total is not a counter"),
+        };
+        assert!(
+            (cpu - ticks).abs() < 0.1 + ticks * 0.05,
+            "clock {cpu} s, stat {ticks} s"
+        );
+        // statm is read afresh each time, not the first read again.
+        let touched = vec![1u8; 64 << 20];
+        let grown = families_value(&super::families(), "process_resident_memory_bytes");
+        assert!(
+            grown >= rss + 48.0 * 1024.0 * 1024.0,
+            "rss {rss} then {grown} after touching 64 MiB"
+        );
+        drop(std::hint::black_box(touched));
         // The limit from getrlimit is the one /proc/self/limits shows.
         let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
         let line = limits

@@ -190,11 +190,13 @@ async fn exchange(
         tokio::pin!(talk);
         loop {
             tokio::select! {
+                // The connection first: what it reads and writes is what
+                // the exchange waits for, so it is then ready at once.
                 biased;
-                done = &mut talk => break done?,
                 // The connection ended (closed or failed): the exchange
                 // then ends too, with the response or with hyper's error.
                 _ = &mut driver, if !ended => ended = true,
+                done = &mut talk => break done?,
             }
         }
     };

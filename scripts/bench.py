@@ -539,8 +539,28 @@ def bench_criterion():
     sizes = re.findall(r"500x10 (\w+): (\d+) bytes", out.stderr)
     for name, size in sizes:
         r[f"encode_{name}"]["bytes"] = int(size)
+    exe = re.search(r"\((target/release/deps/plugin_vs_native-[0-9a-f]+)\)", out.stdout + out.stderr)
+    if exe:
+        r["guest_share"] = guest_share(ROOT / "bench" / exe.group(1), env)
+        r["guest_ms"] = r["guest_share"] * r["plugin"]["median_ms"]
     log(f"  {json.dumps(r)}")
     return r
+
+
+def guest_share(exe, env):
+    """The part of the plugin path spent in the guest's own code (samples
+    in the JIT's code, named through wasmtime's perf map), from `perf`
+    over the criterion plugin benchmark alone: the floor of the path, what
+    it costs before the host lifts or checks anything."""
+    data = OUT / "perf-plugin-path.data"
+    env = dict(env, WASM_EXPORTER_PERF_MAP="1")
+    subprocess.run(["perf", "record", "-F", "1999", "-o", str(data), str(exe), "--bench",
+                    "haproxy_500x10/plugin", "--profile-time", "10"],
+                   cwd=ROOT / "bench", env=env, capture_output=True, check=True)
+    rep = subprocess.run(["perf", "report", "-i", str(data), "--no-children", "--sort", "dso", "--stdio"],
+                         capture_output=True, text=True, check=True).stdout
+    jit = sum(float(m) for m in re.findall(r"^\s*([\d.]+)%\s+\[JIT\]", rep, re.M))
+    return jit / 100
 
 
 # ----------------------------------------------------------------- report
@@ -673,6 +693,12 @@ def report(res):
         f"| plugin: the same through wasmtime, host fetch, lowering, conversion and validation | {c['plugin']['median_ms']:.2f} | {c['plugin']['lo_ms']:.2f}–{c['plugin']['hi_ms']:.2f} |",
         f"| **plugin/native** | **{ratio(c['plugin']['median_ms'], c['native']['median_ms']):.2f}×** | |",
     ]
+    if "guest_ms" in c:
+        lines += [
+            f"| floor: the guest's own code within the plugin path (perf: {c['guest_share'] * 100:.0f} % of its "
+            f"samples in JIT code) | {c['guest_ms']:.2f} | |",
+            f"| **floor/native** | **{ratio(c['guest_ms'], c['native']['median_ms']):.2f}×** | |",
+        ]
     if "encode_protobuf" in c:
         text = c["encode_text"]
         lines += [

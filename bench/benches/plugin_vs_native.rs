@@ -21,8 +21,8 @@ use haproxy::exporter::{Config, Exporter};
 use wasm_exporter::catalogue::Catalogue;
 use wasm_exporter::exposition::model::Family;
 use wasm_exporter::exposition::{openmetrics, protobuf, text};
-use wasm_exporter::runtime::limits::HostDefaults;
 use wasm_exporter::runtime::Runtime;
+use wasm_exporter::runtime::limits::HostDefaults;
 use wasm_exporter_sdk::fetch::{FetchError, Request, Response};
 
 /// A CSV in HAProxy 2.6's layout: `backends` x `servers` servers.
@@ -117,6 +117,9 @@ fn plugin_path() -> PathBuf {
 }
 
 fn bench(c: &mut Criterion) {
+    // The process allocates as the exporter's does, so that neither path
+    // pays for an allocator the exporter would not run with.
+    wasm_exporter::runtime::malloc::tune();
     let csv = match std::env::var_os("WASM_EXPORTER_BENCH_CSV") {
         Some(path) => std::fs::read(path).unwrap(),
         None => generated_csv(500, 10).into_bytes(),

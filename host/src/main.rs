@@ -22,7 +22,7 @@ use wasm_exporter::webconfig::{SocketOptions, WebConfig};
 use wasm_exporter::{logging, reload};
 
 fn main() -> ExitCode {
-    tune_malloc();
+    wasm_exporter::runtime::malloc::tune();
     if std::env::args_os()
         .nth(1)
         .is_some_and(|a| a == engine::COMPILE_COMMAND)
@@ -48,23 +48,6 @@ fn main() -> ExitCode {
             tracing::error!("{e:#}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// glibc's malloc with one arena: a scrape's large blocks (a 500x10
-/// HAProxy: a 10 MB body, 145k series) are freed on whichever worker
-/// thread finishes with them, and with an arena per thread each kept its
-/// own copy of that high-water mark. At 500x10, 80 scrapes (`scripts/ab.py`
-/// in one run): peak RSS 0.75x (169 -> 127 MiB), CPU 1.01x (noise). A
-/// fixed mmap threshold as well gave 0.73x RSS for 1.09-1.19x CPU, and was
-/// left out.
-fn tune_malloc() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets one of the allocator's parameters, with a
-    // value glibc documents; this runs first in main, before any thread.
-    #[allow(unsafe_code)]
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 1);
     }
 }
 

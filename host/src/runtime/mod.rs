@@ -3,6 +3,7 @@
 //! [`limits`] is pure and always built.
 
 pub mod limits;
+pub mod malloc;
 
 #[cfg(feature = "runtime")]
 pub mod cache;

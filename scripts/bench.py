@@ -689,7 +689,7 @@ def report(res):
     lines += [
         "", "### Plugin path vs native (criterion, 500x10 CSV)", "",
         "| path | median ms | 95% CI |", "|---|---|---|",
-        f"| native: haproxy crate's parse + build, compiled for the host | {c['native']['median_ms']:.2f} | {c['native']['lo_ms']:.2f}–{c['native']['hi_ms']:.2f} |",
+        f"| native: haproxy crate's parse + build, compiled for the host (allocator as the exporter's: `runtime::malloc`) | {c['native']['median_ms']:.2f} | {c['native']['lo_ms']:.2f}–{c['native']['hi_ms']:.2f} |",
         f"| plugin: the same through wasmtime, host fetch, lowering, conversion and validation | {c['plugin']['median_ms']:.2f} | {c['plugin']['lo_ms']:.2f}–{c['plugin']['hi_ms']:.2f} |",
         f"| **plugin/native** | **{ratio(c['plugin']['median_ms'], c['native']['median_ms']):.2f}×** | |",
     ]

@@ -225,6 +225,7 @@ fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         let scraper = Scraper::new(Arc::clone(&plugins), Arc::clone(&selfmetrics))
             .with_disabled(settings.disabled.clone());
         scraper.start_plugins().await;
+        wasm_exporter::runtime::malloc::release();
         let catalogue = plugins.current();
         let failed = catalogue
             .plugins

@@ -63,7 +63,9 @@ pub fn spawn(plugins: Arc<Plugins>, selfmetrics: Arc<SelfMetrics>, watch: bool) 
                     None
                 }
             };
-            let outcome = match plugins.reload().await {
+            let reloaded = plugins.reload().await;
+            crate::runtime::malloc::release();
+            let outcome = match reloaded {
                 Ok(report) => {
                     for (name, error) in &report.failed_instances {
                         selfmetrics.statuses.count_failed_reload(name, error);

@@ -131,7 +131,8 @@ fn statm() -> Option<(f64, f64)> {
         .split_whitespace()
         .map(|v| v.parse::<f64>().ok());
     let (size, resident) = (pages.next()??, pages.next()??);
-    Some((size * page_size(), resident * page_size()))
+    let page = page_size();
+    Some((size * page, resident * page))
 }
 
 /// When the machine booted, in seconds since the epoch: the wall clock

@@ -114,16 +114,14 @@ thread_local! {
 /// The index of `value` in this collect's table, adding it if new.
 pub fn intern(value: &str) -> u32 {
     TABLE.with(|t| {
-        let t = &mut *t.borrow_mut();
+        let Table { index, strings } = &mut *t.borrow_mut();
         let h = hash(value);
-        let strings = &t.strings;
-        if let Some(i) = t.index.find(h, |&i| strings[i as usize] == value) {
+        if let Some(i) = index.find(h, |&i| strings[i as usize] == value) {
             return *i;
         }
-        let i = u32::try_from(t.strings.len()).unwrap_or(u32::MAX);
-        let strings = &t.strings;
-        t.index.insert_unique(h, i, |&j| hash(&strings[j as usize]));
-        t.strings.push(value.to_owned());
+        let i = u32::try_from(strings.len()).unwrap_or(u32::MAX);
+        index.insert_unique(h, i, |&j| hash(&strings[j as usize]));
+        strings.push(value.to_owned());
         i
     })
 }

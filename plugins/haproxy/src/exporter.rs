@@ -79,6 +79,9 @@ pub struct Exporter {
     layout: Option<(String, Layout)>,
     /// The same for `metric_names: promex`.
     promex_layout: Option<(String, Option<crate::promex::Layout>)>,
+    /// Series per family at the last scrape, in the order the families
+    /// were made: each family's lists are sized from it, not grown.
+    sizes: Vec<usize>,
 }
 
 /// What `show info` told.
@@ -129,6 +132,7 @@ impl Exporter {
             parse_failures: 0,
             layout: None,
             promex_layout: None,
+            sizes: Vec::new(),
         })
     }
 
@@ -364,7 +368,10 @@ impl Exporter {
     }
 
     fn parse_csv(&mut self, text: &str, out: &mut Vec<MetricFamily>) {
-        let mut builder = Builder::default();
+        let mut builder = Builder {
+            sizes: std::mem::take(&mut self.sizes),
+            ..Builder::default()
+        };
         let cached = self.layout.take();
         let server_fields = std::mem::take(&mut self.server_fields);
         self.layout = self.each_row(
@@ -412,7 +419,9 @@ impl Exporter {
             },
         );
         self.server_fields = server_fields;
-        out.extend(builder.finish());
+        let families = builder.finish();
+        self.sizes = families.iter().map(|f| f.series.len()).collect();
+        out.extend(families);
     }
 }
 
@@ -486,6 +495,8 @@ struct Builder {
     slots: [Vec<Option<usize>>; 3],
     /// The `code` label's values, interned on first use.
     codes: Vec<(&'static str, Interned)>,
+    /// Series per family at the last scrape (see `Exporter::sizes`).
+    sizes: Vec<usize>,
 }
 
 impl Builder {
@@ -497,7 +508,13 @@ impl Builder {
         let slot = match slots[column] {
             Some(slot) => slot,
             None => {
-                let slot = Self::family(&mut self.families, &mut self.index, kind, field);
+                let slot = Self::family(
+                    &mut self.families,
+                    &mut self.index,
+                    &self.sizes,
+                    kind,
+                    field,
+                );
                 self.slots[kind as usize][column] = Some(slot);
                 slot
             }
@@ -548,6 +565,7 @@ impl Builder {
     fn family(
         families: &mut Vec<MetricFamily>,
         index: &mut HashMap<(u8, &'static str), usize, FxBuildHasher>,
+        sizes: &[usize],
         kind: Kind,
         field: &Field,
     ) -> usize {
@@ -566,7 +584,11 @@ impl Builder {
             } else {
                 MetricFamily::gauge(name, field.help)
             };
-            families.push(family.with_labels(labels.iter().copied()));
+            let mut family = family.with_labels(labels.iter().copied());
+            let size = sizes.get(families.len()).copied().unwrap_or(0);
+            family.series.reserve_exact(size);
+            family.label_values.reserve_exact(size * labels.len());
+            families.push(family);
             families.len() - 1
         })
     }

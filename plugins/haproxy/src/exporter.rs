@@ -234,12 +234,12 @@ impl Exporter {
     /// The kind of a row (by its `type`) if it is exported: a frontend,
     /// backend or server not in an excluded state, and not a repeat (a
     /// repeated row would repeat series; it is counted and the first kept).
-    fn admit(
+    fn admit<'t>(
         &mut self,
-        seen: &mut HashSet<(u8, String, String)>,
+        seen: &mut Seen<'t>,
         type_: &str,
-        proxy: &str,
-        server: &str,
+        proxy: &CsvField<'t>,
+        server: &CsvField<'t>,
         status: &str,
     ) -> Option<Kind> {
         let kind = match type_ {
@@ -251,7 +251,8 @@ impl Exporter {
         if kind == Kind::Server && self.excluded_states.contains(status) {
             return None;
         }
-        if !seen.insert((kind as u8, proxy.to_owned(), server.to_owned())) {
+        // Borrowed from the CSV: no copy of the names per row.
+        if !seen.insert((kind as u8, proxy.clone(), server.clone())) {
             log(
                 Level::Debug,
                 &format!("duplicate CSV row for {proxy}/{server}"),
@@ -280,7 +281,7 @@ impl Exporter {
         let mut fields: Vec<CsvField<'t>> = Vec::with_capacity(128);
         let mut cached = cached;
         let mut layout: Option<L> = None;
-        let mut seen: HashSet<(u8, String, String)> = HashSet::new();
+        let mut seen = Seen::default();
         while let Some(record) = reader.read(&mut fields) {
             if let Err(e) = record {
                 log(Level::Debug, &format!("Can't read CSV: {e}"));
@@ -311,12 +312,17 @@ impl Exporter {
                 self.parse_failures += 1;
                 continue;
             };
-            let get =
-                |pos: Option<usize>| pos.and_then(|p| fields.get(p)).map_or("", |f| f.as_ref());
-            let (proxy, server) = (get(pxname), get(svname));
+            let field = |pos: Option<usize>| pos.and_then(|p| fields.get(p));
+            let get = |pos: Option<usize>| field(pos).map_or("", |f| f.as_ref());
+            let none = CsvField::Borrowed("");
+            let (proxy, server) = (
+                field(pxname).unwrap_or(&none),
+                field(svname).unwrap_or(&none),
+            );
             let Some(kind) = self.admit(&mut seen, get(type_), proxy, server, get(status)) else {
                 continue;
             };
+            let (proxy, server) = (proxy.as_ref(), server.as_ref());
             row(
                 self,
                 layout,
@@ -424,6 +430,9 @@ impl Exporter {
         out.extend(families);
     }
 }
+
+/// The rows admitted so far: kind, proxy and server.
+type Seen<'t> = HashSet<(u8, CsvField<'t>, CsvField<'t>), FxBuildHasher>;
 
 /// What [`Exporter::admit`] made of a row: its kind and names.
 struct RowKeys<'a> {

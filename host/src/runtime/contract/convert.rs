@@ -61,7 +61,7 @@ macro_rules! converter {
             use super::types as wit;
             use $crate::runtime::contract::convert::Natives;
 
-            fn timestamp(t: wit::Timestamp) -> Timestamp {
+            pub(super) fn timestamp(t: wit::Timestamp) -> Timestamp {
                 Timestamp {
                     seconds: t.seconds,
                     nanos: t.nanoseconds,
@@ -104,7 +104,7 @@ macro_rules! converter {
             }
 
             #[allow(unused_variables)]
-            fn value(v: wit::SampleValue, $natives: &mut Natives) -> Value {
+            pub(super) fn value(v: wit::SampleValue, $natives: &mut Natives) -> Value {
                 match v {
                     wit::SampleValue::Counter(c) => Value::Counter {
                         total: c.total,
@@ -142,7 +142,7 @@ macro_rules! converter {
                 }
             }
 
-            fn kind(k: wit::MetricKind) -> Kind {
+            pub(super) fn kind(k: wit::MetricKind) -> Kind {
                 match k {
                     wit::MetricKind::Counter => Kind::Counter,
                     wit::MetricKind::Gauge => Kind::Gauge,
@@ -278,7 +278,7 @@ macro_rules! socket_era_fetch {
 pub(super) use socket_era_fetch;
 
 /// The calls of the collector interface that every version words the same
-/// (`metadata`, `collect`), for its `impl Exports`; `self.FIELD` (or
+/// (`metadata`, `init`), for its `impl Exports`; `self.FIELD` (or
 /// `self`) holds the version's generated `Plugin`, and `types` is the
 /// version's bindings.
 macro_rules! collector_calls {
@@ -326,6 +326,15 @@ macro_rules! collector_calls {
             .boxed()
         }
 
+    };
+}
+
+pub(super) use collector_calls;
+
+/// `collect` through the version's generated bindings (0.1.0), for its
+/// `impl Exports` beside [`collector_calls!`].
+macro_rules! generated_collect {
+    ($($field:ident)?) => {
         fn collect<'a>(
             &'a self,
             store: &'a mut wasmtime::Store<$crate::runtime::state::StoreState>,
@@ -347,7 +356,7 @@ macro_rules! collector_calls {
     };
 }
 
-pub(super) use collector_calls;
+pub(super) use generated_collect;
 
 /// A version's returned collection, counted and converted by its
 /// `convert` module.

@@ -5,6 +5,7 @@
 //! outside this folder knows that versions exist.
 
 mod convert;
+mod lift;
 mod prober;
 pub mod v0_1;
 pub mod v0_2;

@@ -84,6 +84,8 @@ macro_rules! prober_version {
             }
         );
 
+        $crate::runtime::contract::lift::fast_lift!();
+
         /// A native histogram: its classic buckets (if any) beside the
         /// native part.
         fn native(n: types::NativeHistogramValue) -> Histogram {
@@ -128,21 +130,33 @@ macro_rules! prober_version {
                 let probe = component
                     .get_export_index(None, PROBER)
                     .and_then(|iface| component.get_export_index(Some(&iface), "probe"));
+                let collect = component
+                    .get_export_index(None, COLLECTOR)
+                    .and_then(|iface| component.get_export_index(Some(&iface), "collect"));
+                // Checks the world: a component without `collect` fails here.
+                let pre = PluginPre::new(pre)?;
+                let collect =
+                    collect.ok_or_else(|| wasmtime::format_err!("{COLLECTOR}: no collect"))?;
                 Ok(super::PluginPre::new(PluginPreV {
-                    pre: PluginPre::new(pre)?,
+                    pre,
+                    collect,
                     probe,
                 }))
             }
         }
 
-        /// `prober.probe`, typed.
+        /// `prober.probe`, typed, its result lifted into the model.
         type ProbeFunc =
-            TypedFunc<(String, Vec<(String, String)>), (Result<types::Collection, types::CollectError>,)>;
+            TypedFunc<(String, Vec<(String, String)>), (Result<fast::Collection, types::CollectError>,)>;
+
+        /// `collector.collect`, typed, its result lifted into the model.
+        type CollectFunc = TypedFunc<(), (Result<fast::Collection, types::CollectError>,)>;
 
         /// A checked this version's component, with the index of its `probe` function when
         /// it exports the prober interface.
         struct PluginPreV {
             pre: PluginPre<StoreState>,
+            collect: ComponentExportIndex,
             probe: Option<ComponentExportIndex>,
         }
 
@@ -150,6 +164,7 @@ macro_rules! prober_version {
         /// when it exports it.
         struct ExportsV {
             plugin: Plugin,
+            collect: CollectFunc,
             probe: Option<ProbeFunc>,
         }
 
@@ -167,25 +182,24 @@ macro_rules! prober_version {
                 store: &'a mut wasmtime::Store<StoreState>,
             ) -> BoxFuture<'a, wasmtime::Result<Bindings>> {
                 async move {
-                    let Some(index) = self.probe else {
-                        let plugin = self.pre.instantiate_async(store).await?;
-                        return Ok(Bindings::new(ExportsV {
-                            plugin,
-                            probe: None,
-                        }));
-                    };
                     let instance = self
                         .pre
                         .instance_pre()
                         .instantiate_async(&mut *store)
                         .await?;
                     let plugin = Plugin::new(&mut *store, &instance)?;
-                    // Its type is checked here, once per instance: a `probe` of
-                    // another shape fails to instantiate, as a bad collector does.
-                    let probe: ProbeFunc = instance.get_typed_func(&mut *store, index)?;
+                    // Their types are checked here, once per instance: a
+                    // `probe` of another shape fails to instantiate, as a bad
+                    // collector does.
+                    let collect: CollectFunc = instance.get_typed_func(&mut *store, self.collect)?;
+                    let probe: Option<ProbeFunc> = match self.probe {
+                        Some(index) => Some(instance.get_typed_func(&mut *store, index)?),
+                        None => None,
+                    };
                     Ok(Bindings::new(ExportsV {
                         plugin,
-                        probe: Some(probe),
+                        collect,
+                        probe,
                     }))
                 }
                 .boxed()
@@ -194,6 +208,17 @@ macro_rules! prober_version {
 
         impl super::Exports for ExportsV {
             collector_calls!(plugin);
+
+            fn collect<'a>(
+                &'a self,
+                store: &'a mut wasmtime::Store<StoreState>,
+            ) -> BoxFuture<'a, Called<Collected>> {
+                async move {
+                    let (r,) = self.collect.call_async(store, ()).await?;
+                    Ok(r.map(Collected::new).map_err(|e| e.message))
+                }
+                .boxed()
+            }
 
             fn probe<'a>(
                 &'a self,
@@ -214,7 +239,6 @@ macro_rules! prober_version {
             }
         }
 
-        lifted!();
     };
 }
 

@@ -6,7 +6,9 @@ use futures::FutureExt as _;
 use futures::future::BoxFuture;
 use wasmtime::component::{HasSelf, InstancePre, Linker};
 
-use super::convert::{collector_calls, converter, imports, lifted, socket_era_fetch};
+use super::convert::{
+    collector_calls, converter, generated_collect, imports, lifted, socket_era_fetch,
+};
 use super::{Bindings, Called, Collected, Prepared, Version};
 use crate::runtime::state::StoreState;
 
@@ -75,6 +77,7 @@ impl Prepared for PluginPre0_1 {
 
 impl super::Exports for Plugin {
     collector_calls!();
+    generated_collect!();
 
     fn probe<'a>(
         &'a self,

@@ -3,7 +3,7 @@
 //! imports mapped onto the host's `log` and `fetch` (a GET, or a command
 //! written to a socket).
 
-use super::convert::{collector_calls, converter, imports, lifted, socket_era_fetch};
+use super::convert::{collector_calls, converter, imports, socket_era_fetch};
 use super::prober::prober_version;
 use super::{Bindings, Called, Collected, Prepared, Version};
 

@@ -4,7 +4,7 @@
 //! inside the SDK crate (`plugins/sdk/wit/`; `wit/` at the top of the
 //! repository points there).
 
-use super::convert::{collector_calls, converter, imports, lifted};
+use super::convert::{collector_calls, converter, imports};
 use super::prober::prober_version;
 use super::{Bindings, Called, Collected, Prepared, Version};
 

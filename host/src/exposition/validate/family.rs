@@ -37,7 +37,54 @@ pub fn describe_labels(names: &[String], values: &[LabelValue]) -> String {
 /// Checks one family and sorts its series by label values, so that output
 /// is deterministic. On error the family must be dropped whole.
 pub fn validate(family: &mut Family, limits: Caps) -> Result<(), Invalid> {
-    validate_ordered(family, limits, None).map(|_| ())
+    validate_ordered(family, limits, None, None).map(|_| ())
+}
+
+/// The ranks of a collection's label-value table, for ordering series by
+/// their indices: comparing two ranks costs what comparing two numbers
+/// does, where comparing two values compares their text. Worked out on
+/// first use.
+pub(super) struct Ranking<'a> {
+    strings: &'a [LabelValue],
+    ranks: Option<Vec<u32>>,
+}
+
+impl<'a> Ranking<'a> {
+    /// The ranking of `strings`, not worked out yet.
+    pub(super) fn new(strings: &'a [LabelValue]) -> Self {
+        Ranking {
+            strings,
+            ranks: None,
+        }
+    }
+
+    /// Each value's place among the table's values in order; equal values
+    /// (a table may repeat one) have equal ranks.
+    fn ranks(&mut self) -> &[u32] {
+        let strings = self.strings;
+        self.ranks.get_or_insert_with(|| {
+            let mut by_value: Vec<u32> = (0..strings.len() as u32).collect();
+            by_value.sort_unstable_by(|&a, &b| strings[a as usize].cmp(&strings[b as usize]));
+            let mut ranks = vec![0; strings.len()];
+            let mut rank = 0;
+            for (k, w) in by_value.iter().enumerate() {
+                if k > 0 && strings[by_value[k - 1] as usize] != strings[*w as usize] {
+                    rank += 1;
+                }
+                ranks[*w as usize] = rank;
+            }
+            ranks
+        })
+    }
+}
+
+/// A family's label indices (`width` per series, in series order) and the
+/// ranking of the table they point into.
+pub(super) struct Keys<'k, 'a> {
+    /// The indices, flat.
+    pub indices: &'k [u32],
+    /// The collection's ranking.
+    pub ranking: &'k mut Ranking<'a>,
 }
 
 /// [`validate`], with `known`: the order that sorted a family whose series
@@ -48,6 +95,7 @@ pub(super) fn validate_ordered(
     family: &mut Family,
     limits: Caps,
     known: Option<&[u32]>,
+    keys: Option<Keys<'_, '_>>,
 ) -> Result<Option<Vec<u32>>, Invalid> {
     if !is_metric_name(&family.name) {
         return Err(Invalid::new(
@@ -61,7 +109,7 @@ pub(super) fn validate_ordered(
     for series in family.series.iter() {
         check_series(family, series, limits)?;
     }
-    sort_and_dedupe(family, known)
+    sort_and_dedupe(family, known, keys)
 }
 
 fn check_unit(family: &Family) -> Result<(), Invalid> {
@@ -225,6 +273,7 @@ fn check_exemplar(exemplar: Option<&Exemplar>, limits: Caps) -> Result<(), Probl
 fn sort_and_dedupe(
     family: &mut Family,
     known: Option<&[u32]>,
+    keys: Option<Keys<'_, '_>>,
 ) -> Result<Option<Vec<u32>>, Invalid> {
     let series = &family.series;
     if let Some(order) = known.filter(|o| o.len() == series.len()) {
@@ -239,7 +288,29 @@ fn sort_and_dedupe(
     }
     let mut order: Vec<u32> = (0..series.len() as u32).collect();
     let labels = |i: u32| &series[i as usize].label_values;
-    order.sort_unstable_by(|&a, &b| cmp_label_values(labels(a), labels(b)));
+    // By the ranks of their indices when the table is not much larger
+    // than the family (ranking it costs a sort of the table): the same
+    // order, as the constant labels in front are the same in every series.
+    let width = keys
+        .as_ref()
+        .map_or(0, |k| k.indices.len() / series.len().max(1));
+    match keys.filter(|k| {
+        width > 0
+            && k.indices.len() == series.len() * width
+            && k.ranking.strings.len() <= series.len().saturating_mul(4)
+    }) {
+        Some(keys) => {
+            let ranks = keys.ranking.ranks();
+            let key = |i: u32| {
+                let at = i as usize * width;
+                keys.indices[at..at + width]
+                    .iter()
+                    .map(|&v| ranks.get(v as usize).copied().unwrap_or(u32::MAX))
+            };
+            order.sort_unstable_by(|&a, &b| key(a).cmp(key(b)));
+        }
+        None => order.sort_unstable_by(|&a, &b| cmp_label_values(labels(a), labels(b))),
+    }
     if let Some(w) = order
         .windows(2)
         .find(|w| cmp_label_values(labels(w[0]), labels(w[1])).is_eq())

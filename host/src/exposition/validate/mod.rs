@@ -162,6 +162,7 @@ pub fn collection(raw: RawCollection, ctx: &Context<'_>) -> Result<Checked, Refu
     // (when it has as many series: the same indices split into another
     // number of labels do not, and `validate_ordered` checks the length).
     let mut last: Option<(Vec<u32>, Vec<u32>)> = None;
+    let mut ranking = family::Ranking::new(&raw.strings);
     for RawFamily {
         family,
         label_indices,
@@ -179,7 +180,11 @@ pub fn collection(raw: RawCollection, ctx: &Context<'_>) -> Result<Checked, Refu
         };
         match resolved.and_then(|mut f| {
             check_host_names(&f, ctx.host_owns)?;
-            sorted_by = validate_ordered(&mut f, ctx.limits, known)?;
+            let keys = family::Keys {
+                indices: &label_indices,
+                ranking: &mut ranking,
+            };
+            sorted_by = validate_ordered(&mut f, ctx.limits, known, Some(keys))?;
             Ok(f)
         }) {
             Ok(f) => checked.families.push(f),

@@ -409,7 +409,7 @@ impl Exporter {
                     } else if field.millis {
                         raw.parse::<f64>().ok().map(|v| v / 1000.0)
                     } else {
-                        raw.parse::<i64>().ok().map(|v| v as f64)
+                        parse_int(raw).map(|v| v as f64)
                     };
                     match value {
                         Some(v) => builder.add(keys.kind, column, field, &names, v),
@@ -429,6 +429,36 @@ impl Exporter {
         self.sizes = families.iter().map(|f| f.series.len()).collect();
         out.extend(families);
     }
+}
+
+/// `raw` as a decimal `i64`, as `str::parse` (and Go's `strconv.ParseInt`,
+/// which haproxy_exporter uses) reads it: an optional sign, then digits,
+/// nothing else, no overflow. Written out so that it inlines into the
+/// loop over a row's fields: `str::parse` stayed a call per field.
+#[inline]
+fn parse_int(raw: &str) -> Option<i64> {
+    let (negative, digits) = match raw.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        all => (false, all),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &d in digits {
+        let d = i64::from(d.wrapping_sub(b'0'));
+        if d > 9 {
+            return None;
+        }
+        v = v.checked_mul(10)?;
+        v = if negative {
+            v.checked_sub(d)?
+        } else {
+            v.checked_add(d)?
+        };
+    }
+    Some(v)
 }
 
 /// The rows admitted so far: kind, proxy and server.
@@ -501,9 +531,9 @@ struct Builder {
     /// Family by kind and column of the layout's table, filled from
     /// `index` on first use: every later series finds its family without
     /// hashing (4-8 % of a 500x10 scrape's CPU went to that lookup).
-    slots: [Vec<Option<usize>>; 3],
-    /// The `code` label's values, interned on first use.
-    codes: Vec<(&'static str, Interned)>,
+    /// With it, the column's `code` label value, interned once: looking
+    /// it up by its text cost a string comparison per series.
+    slots: [Vec<Option<(usize, Option<Interned>)>>; 3],
     /// Series per family at the last scrape (see `Exporter::sizes`).
     sizes: Vec<usize>,
 }
@@ -514,8 +544,8 @@ impl Builder {
         if slots.len() <= column {
             slots.resize(column + 1, None);
         }
-        let slot = match slots[column] {
-            Some(slot) => slot,
+        let (slot, code) = match slots[column] {
+            Some(found) => found,
             None => {
                 let slot = Self::family(
                     &mut self.families,
@@ -524,20 +554,11 @@ impl Builder {
                     kind,
                     field,
                 );
-                self.slots[kind as usize][column] = Some(slot);
-                slot
+                let found = (slot, field.code.map(Interned::new));
+                self.slots[kind as usize][column] = Some(found);
+                found
             }
         };
-        let code = field
-            .code
-            .map(|code| match self.codes.iter().find(|(c, _)| *c == code) {
-                Some((_, interned)) => *interned,
-                None => {
-                    let interned = Interned::new(code);
-                    self.codes.push((code, interned));
-                    interned
-                }
-            });
         let proxy = names.proxy;
         let (one, two, three);
         let labels: &[Interned] = match (names.server, code) {

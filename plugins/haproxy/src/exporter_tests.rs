@@ -334,3 +334,36 @@ fn promex_names_over_a_socket_and_over_http() {
     assert_eq!(not_process(&http), not_process(&families));
     assert!(http.iter().all(|f| !f.name.starts_with("haproxy_process_")));
 }
+
+#[test]
+fn integers_are_read_as_str_parse_reads_them() {
+    let cases = [
+        "0",
+        "7",
+        "-0",
+        "+0",
+        "+12",
+        "-12",
+        "007",
+        "",
+        "+",
+        "-",
+        "--1",
+        "+-1",
+        "1-",
+        " 1",
+        "1 ",
+        "1.5",
+        "1e3",
+        "x",
+        "١",
+        "9223372036854775807",
+        "9223372036854775808",
+        "-9223372036854775808",
+        "-9223372036854775809",
+        "99999999999999999999",
+    ];
+    for raw in cases {
+        assert_eq!(super::parse_int(raw), raw.parse::<i64>().ok(), "{raw:?}");
+    }
+}

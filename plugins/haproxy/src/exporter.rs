@@ -442,23 +442,20 @@ fn parse_int(raw: &str) -> Option<i64> {
         [b'+', rest @ ..] => (false, rest),
         all => (false, all),
     };
-    if digits.is_empty() {
-        return None;
+    // 18 digits cannot overflow; longer is left to `str::parse` (on
+    // wasm32 a checked 64-bit multiply is a call to a 128-bit one).
+    if digits.is_empty() || digits.len() > 18 {
+        return raw.parse().ok();
     }
     let mut v: i64 = 0;
     for &d in digits {
-        let d = i64::from(d.wrapping_sub(b'0'));
+        let d = d.wrapping_sub(b'0');
         if d > 9 {
             return None;
         }
-        v = v.checked_mul(10)?;
-        v = if negative {
-            v.checked_sub(d)?
-        } else {
-            v.checked_add(d)?
-        };
+        v = v * 10 + i64::from(d);
     }
-    Some(v)
+    Some(if negative { -v } else { v })
 }
 
 /// The rows admitted so far: kind, proxy and server.

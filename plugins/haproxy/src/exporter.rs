@@ -407,7 +407,7 @@ impl Exporter {
                     let value = if field.index == metrics::STATUS {
                         Some(metrics::parse_status(raw))
                     } else if field.millis {
-                        raw.parse::<f64>().ok().map(|v| v / 1000.0)
+                        parse_millis(raw).map(|v| v / 1000.0)
                     } else {
                         parse_int(raw).map(|v| v as f64)
                     };
@@ -456,6 +456,20 @@ fn parse_int(raw: &str) -> Option<i64> {
         v = v * 10 + i64::from(d);
     }
     Some(if negative { -v } else { v })
+}
+
+/// `raw` as `str::parse::<f64>` reads it. HAProxy's times are whole
+/// milliseconds: those are read as integers (exact, as the parse is, up to
+/// 18 digits), anything else (and a sign, for `-0`) by the float parser.
+#[inline]
+fn parse_millis(raw: &str) -> Option<f64> {
+    match raw.as_bytes().first() {
+        Some(b'0'..=b'9') => match parse_int(raw) {
+            Some(v) if raw.len() <= 15 => Some(v as f64),
+            _ => raw.parse().ok(),
+        },
+        _ => raw.parse().ok(),
+    }
 }
 
 /// The rows admitted so far: kind, proxy and server.

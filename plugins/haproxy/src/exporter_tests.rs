@@ -367,3 +367,29 @@ fn integers_are_read_as_str_parse_reads_them() {
         assert_eq!(super::parse_int(raw), raw.parse::<i64>().ok(), "{raw:?}");
     }
 }
+
+#[test]
+fn millisecond_fields_are_read_as_str_parse_reads_them() {
+    let cases = [
+        "0",
+        "12",
+        "007",
+        "-0",
+        "-3",
+        "+4",
+        "1.5",
+        "1e3",
+        "",
+        "x",
+        "inf",
+        "NaN",
+        "123456789012345",
+        "1234567890123456",
+        "99999999999999999999",
+        "9007199254740993",
+    ];
+    for raw in cases {
+        let ours = super::parse_millis(raw).map(f64::to_bits);
+        assert_eq!(ours, raw.parse::<f64>().ok().map(f64::to_bits), "{raw:?}");
+    }
+}

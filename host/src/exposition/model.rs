@@ -268,10 +268,48 @@ pub struct Series {
     pub label_values: LabelValues,
     /// The value.
     pub value: Value,
+    /// Its timestamps, boxed: most series have none, and every series is
+    /// moved, read and dropped on every scrape (two inline `Option`s were
+    /// 48 of a series' 112 bytes).
+    pub times: Option<Box<Times>>,
+}
+
+/// A series' timestamps, when it has either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Times {
     /// When the value was observed.
     pub timestamp: Option<Timestamp>,
     /// When the series started (OpenMetrics `_created`).
     pub created: Option<Timestamp>,
+}
+
+impl Times {
+    /// `timestamp` and `created`, boxed; `None` when both are.
+    pub fn boxed(timestamp: Option<Timestamp>, created: Option<Timestamp>) -> Option<Box<Times>> {
+        (timestamp.is_some() || created.is_some()).then(|| Box::new(Times { timestamp, created }))
+    }
+}
+
+impl Series {
+    /// When the value was observed.
+    pub fn timestamp(&self) -> Option<Timestamp> {
+        self.times.as_ref().and_then(|t| t.timestamp)
+    }
+
+    /// When the series started (OpenMetrics `_created`).
+    pub fn created(&self) -> Option<Timestamp> {
+        self.times.as_ref().and_then(|t| t.created)
+    }
+
+    /// Sets when the value was observed.
+    pub fn set_timestamp(&mut self, timestamp: Option<Timestamp>) {
+        self.times = Times::boxed(timestamp, self.created());
+    }
+
+    /// Sets when the series started.
+    pub fn set_created(&mut self, created: Option<Timestamp>) {
+        self.times = Times::boxed(self.timestamp(), created);
+    }
 }
 
 /// A metric family.
@@ -323,8 +361,7 @@ impl Family {
         Arc::make_mut(&mut self.series).push(Series {
             label_values: label_values.into_iter().map(LabelValue::from).collect(),
             value,
-            timestamp: None,
-            created: None,
+            times: None,
         });
     }
 

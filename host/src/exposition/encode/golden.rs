@@ -60,7 +60,7 @@ fn model() -> Vec<Family> {
         },
     );
     if let Some(s) = std::sync::Arc::make_mut(&mut counter.series).first_mut() {
-        s.created = ts(1_600_000_000, 0);
+        s.set_created(ts(1_600_000_000, 0));
     }
     let mut gauge = Family::new(Kind::Gauge, "temperature_celsius", "Temperature.")
         .with_unit("celsius")
@@ -68,7 +68,7 @@ fn model() -> Vec<Family> {
     gauge.push(vec!["hall".into()], Value::Gauge(-0.5));
     gauge.push(vec!["lab".into()], Value::Gauge(f64::NAN));
     if let Some(s) = std::sync::Arc::make_mut(&mut gauge.series).get_mut(1) {
-        s.timestamp = ts(1_700_000_000, 123_000_000);
+        s.set_timestamp(ts(1_700_000_000, 123_000_000));
     }
     let mut unknown = Family::new(Kind::Unknown, "mystery", "");
     unknown.push(vec![], Value::Unknown(1e-7));

@@ -80,11 +80,11 @@ impl OpenMetrics<'_> {
 
     fn plain(&mut self, family: &Family, series: &Series, suffix: &str, value: Num) {
         let line = self.line(family, series, suffix, Extra::None);
-        self.sample(line, series.timestamp, value, None);
+        self.sample(line, series.timestamp(), value, None);
     }
 
     fn created(&mut self, family: &Family, series: &Series) {
-        if let Some(t) = series.created {
+        if let Some(t) = series.created() {
             self.line(family, series, "_created", Extra::None)
                 .write_name(self.out, NUMBERS);
             self.out.push(b' ');
@@ -102,7 +102,7 @@ impl OpenMetrics<'_> {
                 Extra::Number("le", b.upper_bound),
             );
             let count = Num::Count(b.cumulative_count);
-            self.sample(le, series.timestamp, count, b.exemplar.as_ref());
+            self.sample(le, series.timestamp(), count, b.exemplar.as_ref());
         }
         if h.buckets.is_empty() {
             // A native histogram without classic buckets: OpenMetrics 1.0
@@ -113,7 +113,7 @@ impl OpenMetrics<'_> {
                 "_bucket",
                 Extra::Number("le", f64::INFINITY),
             );
-            self.sample(le, series.timestamp, Num::Count(h.count), None);
+            self.sample(le, series.timestamp(), Num::Count(h.count), None);
         }
         // OpenMetrics 1.0: with a negative bucket threshold the sum is no
         // longer a counter and MUST NOT be exposed, and the count goes with
@@ -172,7 +172,7 @@ impl Encoder for OpenMetrics<'_> {
         exemplar: Option<&Exemplar>,
     ) {
         let total_line = self.line(family, series, "_total", Extra::None);
-        self.sample(total_line, series.timestamp, Num::Float(total), exemplar);
+        self.sample(total_line, series.timestamp(), Num::Float(total), exemplar);
         self.created(family, series);
     }
 
@@ -196,7 +196,7 @@ impl Encoder for OpenMetrics<'_> {
     fn summary(&mut self, family: &Family, series: &Series, s: &Summary) {
         for q in &s.quantiles {
             let quantile = self.line(family, series, "", Extra::Number("quantile", q.quantile));
-            self.sample(quantile, series.timestamp, Num::Float(q.value), None);
+            self.sample(quantile, series.timestamp(), Num::Float(q.value), None);
         }
         self.plain(family, series, "_sum", Num::Float(s.sum));
         self.plain(family, series, "_count", Num::Count(s.count));
@@ -213,7 +213,7 @@ impl Encoder for OpenMetrics<'_> {
             let label = self.line(family, series, "", Extra::Text(name, &state.name));
             self.sample(
                 label,
-                series.timestamp,
+                series.timestamp(),
                 Num::Count(u64::from(state.enabled)),
                 None,
             );

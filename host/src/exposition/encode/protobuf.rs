@@ -194,7 +194,7 @@ impl Protobuf<'_> {
 
     /// Ends a `Metric`, adding the series' timestamp.
     fn metric_end(&mut self, series: &Series, at: usize) {
-        if let Some(t) = series.timestamp {
+        if let Some(t) = series.timestamp() {
             uint(self.out, 6, t.as_millis() as u64);
         }
         end(self.out, at);
@@ -230,7 +230,7 @@ impl Protobuf<'_> {
             }
             end(out, bucket);
         }
-        if let Some(t) = series.created {
+        if let Some(t) = series.created() {
             timestamp(out, 15, t);
         }
         if let Some(n) = &h.native {
@@ -304,7 +304,7 @@ impl Encoder for Protobuf<'_> {
         if let Some(e) = ex {
             exemplar(self.out, 2, e);
         }
-        if let Some(t) = series.created {
+        if let Some(t) = series.created() {
             timestamp(self.out, 3, t);
         }
         end(self.out, inner);
@@ -338,7 +338,7 @@ impl Encoder for Protobuf<'_> {
             double(self.out, 2, q.value);
             end(self.out, quantile);
         }
-        if let Some(t) = series.created {
+        if let Some(t) = series.created() {
             timestamp(self.out, 4, t);
         }
         end(self.out, inner);

@@ -65,7 +65,7 @@ impl Text<'_> {
             extra,
             utf8: self.utf8,
         };
-        line.write_sample(self.out, NUMBERS, value, series.timestamp);
+        line.write_sample(self.out, NUMBERS, value, series.timestamp());
         self.out.push(b'\n');
     }
 

@@ -176,8 +176,8 @@ fn check_series(family: &Family, series: &Series, limits: Caps) -> Result<(), In
             ),
         )));
     }
-    check_timestamp(series.timestamp)
-        .and_then(|()| check_timestamp(series.created))
+    check_timestamp(series.timestamp())
+        .and_then(|()| check_timestamp(series.created()))
         .and_then(|()| check_value(family, &series.value, limits))
         .map_err(fail)
 }

@@ -55,7 +55,7 @@ macro_rules! converter {
             #[allow(unused_imports)]
             use crate::exposition::model::{
                 Bucket, Exemplar, Family, Histogram, Kind, Label, LabelValue, LabelValues, Native,
-                NativeBucket, Quantile, Series, State, Summary, Timestamp, Value,
+                NativeBucket, Quantile, Series, State, Summary, Timestamp, Times, Value,
             };
             use crate::exposition::raw::{RawCollection, RawFamily};
             use super::types as wit;
@@ -175,8 +175,10 @@ macro_rules! converter {
                     .map(|s| Series {
                         label_values: LabelValues::new(),
                         value: value(s.value, &mut natives),
-                        timestamp: s.timestamp.map(timestamp),
-                        created: s.created.map(timestamp),
+                        times: Times::boxed(
+                            s.timestamp.map(timestamp),
+                            s.created.map(timestamp),
+                        ),
                     })
                     .collect();
                 RawFamily {

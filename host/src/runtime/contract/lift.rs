@@ -94,7 +94,7 @@ macro_rules! fast_lift {
             use wasmtime::component::{ComponentType, Lift, WasmList};
 
             use super::types as wit;
-            use $crate::exposition::model::{Series, Value};
+            use $crate::exposition::model::{Series, Times, Value};
             use $crate::exposition::raw::{RawCollection, RawFamily};
             use $crate::runtime::contract::convert::Natives;
             use $crate::runtime::contract::lift::{
@@ -254,8 +254,7 @@ macro_rules! fast_lift {
                 Some(Series {
                     label_values: Default::default(),
                     value,
-                    timestamp,
-                    created,
+                    times: Times::boxed(timestamp, created),
                 })
             }
 
@@ -277,8 +276,10 @@ macro_rules! fast_lift {
                 Series {
                     label_values: Default::default(),
                     value,
-                    timestamp: s.timestamp.map(super::convert::timestamp),
-                    created: s.created.map(super::convert::timestamp),
+                    times: Times::boxed(
+                        s.timestamp.map(super::convert::timestamp),
+                        s.created.map(super::convert::timestamp),
+                    ),
                 }
             }
 

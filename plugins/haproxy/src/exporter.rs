@@ -472,6 +472,9 @@ fn parse_millis(raw: &str) -> Option<f64> {
     }
 }
 
+/// A column's family, and its `code` label value if it has one.
+type Slot = (usize, Option<Interned>);
+
 /// The rows admitted so far: kind, proxy and server.
 type Seen<'t> = HashSet<(u8, CsvField<'t>, CsvField<'t>), FxBuildHasher>;
 
@@ -544,7 +547,7 @@ struct Builder {
     /// hashing (4-8 % of a 500x10 scrape's CPU went to that lookup).
     /// With it, the column's `code` label value, interned once: looking
     /// it up by its text cost a string comparison per series.
-    slots: [Vec<Option<(usize, Option<Interned>)>>; 3],
+    slots: [Vec<Option<Slot>>; 3],
     /// Series per family at the last scrape (see `Exporter::sizes`).
     sizes: Vec<usize>,
 }

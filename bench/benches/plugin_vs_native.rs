@@ -187,7 +187,8 @@ fn bench(c: &mut Criterion) {
     let mut encode = c.benchmark_group("encode_500x10");
     encode.sample_size(30);
     let mut buf = Vec::with_capacity(16 << 20);
-    let encoders: [(&str, fn(&[Family], &mut Vec<u8>)); 3] = [
+    type Encoder = fn(&[Family], &mut Vec<u8>);
+    let encoders: [(&str, Encoder); 3] = [
         ("text", text::encode),
         ("openmetrics", openmetrics::encode),
         ("protobuf", protobuf::encode),

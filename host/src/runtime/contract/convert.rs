@@ -327,7 +327,6 @@ macro_rules! collector_calls {
             }
             .boxed()
         }
-
     };
 }
 

@@ -78,8 +78,8 @@ impl<'a> Ranking<'a> {
     }
 }
 
-/// A family's label indices (`width` per series, in series order) and the
-/// ranking of the table they point into.
+/// A family's label indices (as many per series as it has labels of its
+/// own, in series order) and the ranking of the table they point into.
 pub(super) struct Keys<'k, 'a> {
     /// The indices, flat.
     pub indices: &'k [u32],

@@ -459,8 +459,9 @@ fn parse_int(raw: &str) -> Option<i64> {
 }
 
 /// `raw` as `str::parse::<f64>` reads it. HAProxy's times are whole
-/// milliseconds: those are read as integers (exact, as the parse is, up to
-/// 18 digits), anything else (and a sign, for `-0`) by the float parser.
+/// milliseconds: those of up to 15 digits are read as integers (below
+/// 2^53, so exact, as the parse is), anything else (and a sign, for `-0`)
+/// by the float parser.
 #[inline]
 fn parse_millis(raw: &str) -> Option<f64> {
     match raw.as_bytes().first() {

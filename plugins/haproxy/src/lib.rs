@@ -12,6 +12,7 @@
 
 pub mod csv;
 pub mod exporter;
+mod families;
 pub mod metrics;
 pub mod promex;
 

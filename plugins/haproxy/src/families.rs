@@ -1,0 +1,189 @@
+//! haproxy_exporter's side of a CSV: where each column it exports is, and
+//! the families a row's series go into (promex's names have theirs in
+//! `promex`).
+
+use std::collections::HashMap;
+
+use wasm_exporter_sdk::MetricFamily;
+use wasm_exporter_sdk::strings::{FxBuildHasher, Interned};
+
+use crate::metrics::{self, Field, Kind};
+
+/// A column's family, and its `code` label value if it has one.
+type Slot = (usize, Option<Interned>);
+
+/// Where each needed column is: by the header's names when HAProxy sent
+/// one, by haproxy_exporter's fixed positions otherwise.
+pub(crate) struct Layout {
+    pub(crate) pxname: Option<usize>,
+    pub(crate) svname: Option<usize>,
+    pub(crate) status: Option<usize>,
+    pub(crate) type_: Option<usize>,
+    pub(crate) frontend: Vec<(Field, Option<usize>)>,
+    pub(crate) backend: Vec<(Field, Option<usize>)>,
+    pub(crate) server: Vec<(Field, Option<usize>)>,
+}
+
+impl Layout {
+    /// The layout of `header`, or the fixed one without it.
+    pub(crate) fn new(header: Option<&str>, server_fields: &[Field]) -> Self {
+        let names: Option<HashMap<&str, usize>> =
+            header.filter(|h| h.starts_with("pxname")).map(|h| {
+                h.split(',')
+                    .enumerate()
+                    .map(|(i, n)| (n.trim(), i))
+                    .collect()
+            });
+        let position = |column: &str, index: usize| match &names {
+            Some(map) => map.get(column).copied(),
+            None => Some(index),
+        };
+        let table = |fields: &[Field]| {
+            fields
+                .iter()
+                .map(|f| (*f, position(f.column, f.index)))
+                .collect()
+        };
+        Layout {
+            pxname: position("pxname", 0),
+            svname: position("svname", 1),
+            status: position("status", metrics::STATUS),
+            type_: position("type", metrics::TYPE),
+            frontend: table(&metrics::frontend()),
+            backend: table(&metrics::backend()),
+            server: table(server_fields),
+        }
+    }
+}
+
+/// A row's label values, interned once per row.
+pub(crate) struct RowNames {
+    pub(crate) proxy: Interned,
+    /// For servers only (frontend and backend series carry no `server`).
+    pub(crate) server: Option<Interned>,
+}
+
+/// Collects series into families, creating each family on first use.
+#[derive(Default)]
+pub(crate) struct Builder {
+    families: Vec<MetricFamily>,
+    /// Family by kind and name, looked up once per column of each kind:
+    /// Fx, not SipHash.
+    index: HashMap<(u8, &'static str), usize, FxBuildHasher>,
+    /// Family by kind and column of the layout's table, filled from
+    /// `index` on first use: every later series finds its family without
+    /// hashing (4-8 % of a 500x10 scrape's CPU went to that lookup).
+    /// With it, the column's `code` label value, interned once: looking
+    /// it up by its text cost a string comparison per series.
+    slots: [Vec<Option<Slot>>; 3],
+    /// Series per family at the last scrape (see `Exporter::sizes`).
+    sizes: Vec<usize>,
+}
+
+impl Builder {
+    /// A builder whose families are sized from `sizes`, the series per
+    /// family of the last scrape.
+    pub(crate) fn sized(sizes: Vec<usize>) -> Self {
+        Builder {
+            sizes,
+            ..Builder::default()
+        }
+    }
+
+    /// Adds the series of `field`'s column for a row of `kind`.
+    pub(crate) fn add(
+        &mut self,
+        kind: Kind,
+        column: usize,
+        field: &Field,
+        names: &RowNames,
+        value: f64,
+    ) {
+        let slots = &mut self.slots[kind as usize];
+        if slots.len() <= column {
+            slots.resize(column + 1, None);
+        }
+        let (slot, code) = match slots[column] {
+            Some(found) => found,
+            None => {
+                let slot = Self::family(
+                    &mut self.families,
+                    &mut self.index,
+                    &self.sizes,
+                    kind,
+                    field,
+                );
+                let found = (slot, field.code.map(Interned::new));
+                self.slots[kind as usize][column] = Some(found);
+                found
+            }
+        };
+        let proxy = names.proxy;
+        let (one, two, three);
+        let labels: &[Interned] = match (names.server, code) {
+            (None, None) => {
+                one = [proxy];
+                &one
+            }
+            (None, Some(code)) if kind == Kind::Frontend => {
+                two = [code, proxy];
+                &two
+            }
+            (None, Some(code)) => {
+                two = [proxy, code];
+                &two
+            }
+            (Some(server), None) => {
+                two = [proxy, server];
+                &two
+            }
+            (Some(server), Some(code)) => {
+                three = [proxy, code, server];
+                &three
+            }
+        };
+        let family = &mut self.families[slot];
+        if field.counter {
+            family.add_counter(labels, value);
+        } else {
+            family.add_gauge(labels, value);
+        }
+    }
+
+    /// The family of `field` for rows of `kind`, made on first use.
+    fn family(
+        families: &mut Vec<MetricFamily>,
+        index: &mut HashMap<(u8, &'static str), usize, FxBuildHasher>,
+        sizes: &[usize],
+        kind: Kind,
+        field: &Field,
+    ) -> usize {
+        *index.entry((kind as u8, field.name)).or_insert_with(|| {
+            let (prefix, labels): (&str, &[&str]) = match (kind, field.code.is_some()) {
+                (Kind::Frontend, false) => ("frontend", &["frontend"]),
+                (Kind::Frontend, true) => ("frontend", &["code", "frontend"]),
+                (Kind::Backend, false) => ("backend", &["backend"]),
+                (Kind::Backend, true) => ("backend", &["backend", "code"]),
+                (Kind::Server, false) => ("server", &["backend", "server"]),
+                (Kind::Server, true) => ("server", &["backend", "code", "server"]),
+            };
+            let name = format!("haproxy_{prefix}_{}", field.name);
+            let family = if field.counter {
+                MetricFamily::counter(name, field.help)
+            } else {
+                MetricFamily::gauge(name, field.help)
+            };
+            let mut family = family.with_labels(labels.iter().copied());
+            let size = sizes.get(families.len()).copied().unwrap_or(0);
+            family.series.reserve_exact(size);
+            family.label_values.reserve_exact(size * labels.len());
+            families.push(family);
+            families.len() - 1
+        })
+    }
+
+    /// The families, in the order they were made.
+    pub(crate) fn finish(self) -> Vec<MetricFamily> {
+        self.families
+    }
+}

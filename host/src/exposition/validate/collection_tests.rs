@@ -346,11 +346,13 @@ fn a_family_with_the_rows_of_one_that_repeated_a_series_is_checked_on_its_own() 
 
 /// Series are ordered by the ranks of their indices in the table: the same
 /// order as by their values, a value the table repeats (at two indices)
-/// ranking once, so that two series with it are one series twice; and the
-/// same with instance labels in front.
+/// ranking once, so that the next label decides between two series with
+/// it, and two series with it are one series twice; and the same with
+/// instance labels in front.
 #[test]
 fn series_ordered_by_index_ranks_are_in_value_order() {
-    // "m" at 1 and at 4; rows (z,m), (a,n), (a,m) as (0,1), (2,3), (2,4).
+    // "m" at 1 and at 4; rows (z,m), (m,n), (m,a) as (0,1), (1,3), (4,2):
+    // ranked apart, the two "m" would put (m,n) before (m,a).
     let table = strings(&["z", "m", "a", "n", "m"]);
     let const_labels = [("instance".to_owned(), LabelValue::from("i"))];
     for consts in [&[][..], &const_labels[..]] {
@@ -362,7 +364,7 @@ fn series_ordered_by_index_ranks_are_in_value_order() {
             RawCollection {
                 strings: table.clone(),
                 families: vec![
-                    family_of("ordered", &["k", "v"], &[0, 1, 2, 3, 2, 4], 0.0),
+                    family_of("ordered", &["k", "v"], &[0, 1, 1, 3, 4, 2], 0.0),
                     family_of("twice", &["k", "v"], &[2, 1, 0, 3, 2, 4], 0.0),
                 ],
             },
@@ -378,8 +380,8 @@ fn series_ordered_by_index_ranks_are_in_value_order() {
         assert_eq!(
             rows_of(&checked.families[0]),
             [
-                (row("a", "m"), 2.0),
-                (row("a", "n"), 1.0),
+                (row("m", "a"), 2.0),
+                (row("m", "n"), 1.0),
                 (row("z", "m"), 0.0)
             ]
         );

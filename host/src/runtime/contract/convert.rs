@@ -43,13 +43,12 @@ impl Natives {
     }
 }
 
-/// Builds the module `convert` of one version's file: its `types` into the
-/// model.
-/// `$natives_of` is that version's function from a family to its native
-/// histograms, and `$natives` the name the `$extra` match arms (for the
-/// `sample-value` cases the version added) use for them.
+/// Builds the module `convert` of one version's file: its `types`' values
+/// into the model's. `$natives` is the name the `$extra` match arms (for
+/// the `sample-value` cases the version added) use for the family's native
+/// histograms.
 macro_rules! converter {
-    ($natives_of:item, $natives:ident, $($extra:tt)*) => {
+    ($natives:ident, $($extra:tt)*) => {
         /// Conversion of this contract version's values.
         pub mod convert {
             #[allow(unused_imports)]
@@ -57,7 +56,6 @@ macro_rules! converter {
                 Bucket, Exemplar, Family, Histogram, Kind, Label, LabelValue, LabelValues, Native,
                 NativeBucket, Quantile, Series, State, Summary, Timestamp, Times, Value,
             };
-            use crate::exposition::raw::{RawCollection, RawFamily};
             use super::types as wit;
             use $crate::runtime::contract::convert::Natives;
 
@@ -152,46 +150,6 @@ macro_rules! converter {
                     wit::MetricKind::Summary => Kind::Summary,
                     wit::MetricKind::Info => Kind::Info,
                     wit::MetricKind::Stateset => Kind::Stateset,
-                }
-            }
-
-            /// Moves a returned collection into the host's types. Nothing
-            /// is checked here: the label-value indices stay as they came,
-            /// for validation.
-            pub fn collection(c: wit::Collection) -> RawCollection {
-                RawCollection {
-                    strings: c.strings.into_iter().map(LabelValue::from).collect(),
-                    families: c.families.into_iter().map(family).collect(),
-                }
-            }
-
-            $natives_of
-
-            fn family(mut f: wit::MetricFamily) -> RawFamily {
-                let mut natives = natives_of(&mut f);
-                let series = f
-                    .series
-                    .into_iter()
-                    .map(|s| Series {
-                        label_values: LabelValues::new(),
-                        value: value(s.value, &mut natives),
-                        times: Times::boxed(
-                            s.timestamp.map(timestamp),
-                            s.created.map(timestamp),
-                        ),
-                    })
-                    .collect();
-                RawFamily {
-                    family: Family {
-                        name: f.name,
-                        help: f.help,
-                        unit: f.unit,
-                        kind: kind(f.kind),
-                        label_names: f.label_names,
-                        series: std::sync::Arc::new(series),
-                    },
-                    label_indices: f.label_values,
-                    native_error: natives.error,
                 }
             }
         }
@@ -359,10 +317,42 @@ macro_rules! generated_collect {
 
 pub(super) use generated_collect;
 
-/// A version's returned collection, counted and converted by its
-/// `convert` module.
+/// 0.1.0's returned collection, as its bindings lifted it, counted and
+/// moved into the host's types (the later versions lift straight into
+/// them: `contract::lift`). Nothing is checked here: the label-value
+/// indices stay as they came, for validation.
 macro_rules! lifted {
     () => {
+        fn family(f: types::MetricFamily) -> $crate::exposition::raw::RawFamily {
+            use $crate::exposition::model::{Family, LabelValues, Series, Times};
+            // 0.1.0 has no native histograms.
+            let mut natives = $crate::runtime::contract::convert::Natives::default();
+            let series = f
+                .series
+                .into_iter()
+                .map(|s| Series {
+                    label_values: LabelValues::new(),
+                    value: convert::value(s.value, &mut natives),
+                    times: Times::boxed(
+                        s.timestamp.map(convert::timestamp),
+                        s.created.map(convert::timestamp),
+                    ),
+                })
+                .collect();
+            $crate::exposition::raw::RawFamily {
+                family: Family {
+                    name: f.name,
+                    help: f.help,
+                    unit: f.unit,
+                    kind: convert::kind(f.kind),
+                    label_names: f.label_names,
+                    series: std::sync::Arc::new(series),
+                },
+                label_indices: f.label_values,
+                native_error: natives.error,
+            }
+        }
+
         impl $crate::runtime::contract::Lifted for types::Collection {
             fn families(&self) -> usize {
                 self.families.len()
@@ -373,7 +363,10 @@ macro_rules! lifted {
             }
 
             fn into_raw(self: Box<Self>) -> $crate::exposition::raw::RawCollection {
-                convert::collection(*self)
+                $crate::exposition::raw::RawCollection {
+                    strings: self.strings.into_iter().map(Into::into).collect(),
+                    families: self.families.into_iter().map(family).collect(),
+                }
             }
         }
     };

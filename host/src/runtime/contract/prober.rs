@@ -67,16 +67,6 @@ macro_rules! prober_version {
         use crate::runtime::state::StoreState;
 
         converter!(
-            /// The family's native histograms, converted once.
-            fn natives_of(f: &mut wit::MetricFamily) -> Natives {
-                Natives {
-                    table: std::mem::take(&mut f.native_histograms)
-                        .into_iter()
-                        .map(|n| Some(super::native(n)))
-                        .collect(),
-                    error: None,
-                }
-            },
             natives,
             wit::SampleValue::NativeHistogram(i) => Value::Histogram(Box::new(natives.take(i))),
             wit::SampleValue::NativeGaugeHistogram(i) => {

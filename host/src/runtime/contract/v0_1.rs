@@ -31,13 +31,7 @@ use generated::{Plugin, PluginPre};
 /// The version, as in the package name.
 pub const VERSION: &str = "0.1.0";
 
-converter!(
-    /// 0.1.0 has no native histograms.
-    fn natives_of(_: &mut wit::MetricFamily) -> Natives {
-        Natives::default()
-    },
-    natives,
-);
+converter!(natives,);
 
 /// 0.1.0 in the dispatch.
 pub struct Contract0_1;

@@ -42,9 +42,15 @@ imports!();
 
 #[cfg(test)]
 mod tests {
+    use super::fast;
     use super::types as wit;
+    use crate::exposition::model::{Series, Value};
+    use crate::runtime::contract::Lifted;
+    use crate::runtime::contract::lift::SeriesList;
 
-    fn family(indices: &[u32]) -> wit::MetricFamily {
+    /// A family of one native histogram, its series pointing at `indices`
+    /// as the lift leaves them.
+    fn family(indices: &[u32]) -> fast::MetricFamily {
         let native = wit::NativeHistogramValue {
             schema: 0,
             zero_threshold: 0.0,
@@ -56,30 +62,36 @@ mod tests {
             exemplars: Vec::new(),
             classic: Vec::new(),
         };
-        wit::MetricFamily {
+        let stand_in = || Series {
+            label_values: Default::default(),
+            value: Value::Info,
+            times: None,
+        };
+        fast::MetricFamily {
             name: "n".into(),
             help: String::new(),
             unit: String::new(),
             kind: wit::MetricKind::Histogram,
             label_names: Vec::new(),
             label_values: Vec::new(),
-            series: indices
-                .iter()
-                .map(|&i| wit::Series {
-                    value: wit::SampleValue::NativeHistogram(i),
-                    timestamp: None,
-                    created: None,
-                })
-                .collect(),
+            series: fast::FastSeries(SeriesList {
+                series: indices.iter().map(|_| stand_in()).collect(),
+                natives: indices
+                    .iter()
+                    .enumerate()
+                    .map(|(at, &i)| (at, i, false))
+                    .collect(),
+            }),
             native_histograms: vec![native],
         }
     }
 
     fn error(indices: &[u32]) -> Option<String> {
-        let c = super::convert::collection(wit::Collection {
+        let c = Box::new(fast::Collection {
             strings: Vec::new(),
             families: vec![family(indices)],
-        });
+        })
+        .into_raw();
         c.families[0].native_error.clone()
     }
 

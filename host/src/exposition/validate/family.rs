@@ -286,7 +286,6 @@ fn sort_and_dedupe(
     if sorted {
         return Ok(None);
     }
-    let mut order: Vec<u32> = (0..series.len() as u32).collect();
     let labels = |i: u32| &series[i as usize].label_values;
     // By the ranks of their indices when the table is not much larger
     // than the family (ranking it costs a sort of the table): the same
@@ -294,36 +293,70 @@ fn sort_and_dedupe(
     let width = keys
         .as_ref()
         .map_or(0, |k| k.indices.len() / series.len().max(1));
-    match keys.filter(|k| {
+    let ranked = keys.filter(|k| {
         width > 0
             && k.indices.len() == series.len() * width
             && k.ranking.strings.len() <= series.len().saturating_mul(4)
-    }) {
-        Some(keys) => {
-            let ranks = keys.ranking.ranks();
-            let key = |i: u32| {
-                let at = i as usize * width;
-                keys.indices[at..at + width]
-                    .iter()
-                    .map(|&v| ranks.get(v as usize).copied().unwrap_or(u32::MAX))
-            };
-            order.sort_unstable_by(|&a, &b| key(a).cmp(key(b)));
+    });
+    let (order, duplicate) = match ranked {
+        Some(keys) => by_ranks(keys.indices, keys.ranking.ranks(), width),
+        None => {
+            let mut order: Vec<u32> = (0..series.len() as u32).collect();
+            order.sort_unstable_by(|&a, &b| cmp_label_values(labels(a), labels(b)));
+            let duplicate = order
+                .windows(2)
+                .find(|w| cmp_label_values(labels(w[0]), labels(w[1])).is_eq())
+                .map(|w| w[0]);
+            (order, duplicate)
         }
-        None => order.sort_unstable_by(|&a, &b| cmp_label_values(labels(a), labels(b))),
-    }
-    if let Some(w) = order
-        .windows(2)
-        .find(|w| cmp_label_values(labels(w[0]), labels(w[1])).is_eq())
-    {
+    };
+    if let Some(at) = duplicate {
         return Err(Invalid {
             family: family.name.clone(),
-            labels: Some(describe_labels(&family.label_names, labels(w[0]))),
+            labels: Some(describe_labels(&family.label_names, labels(at))),
             rule: Rule::DuplicateSeries,
             why: "duplicate series".into(),
         });
     }
     permute(Arc::make_mut(&mut family.series).as_mut_slice(), &order);
     Ok(Some(order))
+}
+
+/// The order of the series whose label values are at `indices` (`width`
+/// per series), by their `ranks`, and a series that has a twin (equal
+/// ranks are equal values). Each series' ranks are packed into one number
+/// when they fit, so that the sort compares numbers, not lists.
+fn by_ranks(indices: &[u32], ranks: &[u32], width: usize) -> (Vec<u32>, Option<u32>) {
+    let series = indices.len() / width.max(1);
+    let rank = |v: &u32| ranks.get(*v as usize).copied().unwrap_or(u32::MAX);
+    // Every rank is below the table's length.
+    let bits = (u32::BITS - (ranks.len() as u32).leading_zeros()) as usize;
+    if bits * width <= 64 {
+        let mut keyed: Vec<(u64, u32)> = indices
+            .chunks_exact(width)
+            .zip(0..series as u32)
+            .map(|(values, i)| {
+                let key = values
+                    .iter()
+                    .fold(0u64, |key, v| (key << bits) | u64::from(rank(v)));
+                (key, i)
+            })
+            .collect();
+        keyed.sort_unstable();
+        let duplicate = keyed.windows(2).find(|w| w[0].0 == w[1].0).map(|w| w[0].1);
+        return (keyed.into_iter().map(|(_, i)| i).collect(), duplicate);
+    }
+    let key = |i: u32| {
+        let at = i as usize * width;
+        indices[at..at + width].iter().map(rank)
+    };
+    let mut order: Vec<u32> = (0..series as u32).collect();
+    order.sort_unstable_by(|&a, &b| key(a).cmp(key(b)));
+    let duplicate = order
+        .windows(2)
+        .find(|w| key(w[0]).eq(key(w[1])))
+        .map(|w| w[0]);
+    (order, duplicate)
 }
 
 /// Reorders `items` so that `items[k]` becomes what was at `order[k]`,
@@ -377,6 +410,68 @@ mod permute_tests {
             let want: Vec<String> = order.iter().map(|&i| format!("item{i}")).collect();
             permute(&mut items, &order);
             assert_eq!(items, want, "{order:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod by_ranks_tests {
+    use super::by_ranks;
+
+    /// Rows of `width` indices into a table of `table` values whose ranks
+    /// are `i % distinct` (so that values repeat), pseudo-random, and the
+    /// order of their rank lists worked out the slow way.
+    fn case(width: usize, table: usize, rows: usize) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
+        let distinct = (table as u32 / 2).max(1);
+        let ranks: Vec<u32> = (0..table as u32).map(|i| i % distinct).collect();
+        let mut state = 0x9e37_79b9_u64;
+        let mut indices = Vec::with_capacity(rows * width);
+        for _ in 0..rows * width {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            indices.push(((state >> 33) % table as u64) as u32);
+        }
+        let key = |i: u32| -> Vec<u32> {
+            let at = i as usize * width;
+            indices[at..at + width]
+                .iter()
+                .map(|&v| ranks[v as usize])
+                .collect()
+        };
+        let mut want: Vec<u32> = (0..rows as u32).collect();
+        want.sort_by_key(|&i| key(i));
+        want.dedup_by_key(|i| key(*i));
+        assert_eq!(want.len(), rows, "the case must have no twins");
+        (indices, ranks, want)
+    }
+
+    #[test]
+    fn packed_and_unpacked_keys_give_the_order_of_the_ranks() {
+        // 2 x 8 and 3 x 7 bits pack into a number; 5 x 14 bits do not.
+        for (width, table, rows) in [(2, 200, 40), (3, 100, 500), (5, 10_000, 500)] {
+            let (indices, ranks, want) = case(width, table, rows);
+            assert_eq!(
+                by_ranks(&indices, &ranks, width),
+                (want, None),
+                "{width}x{table}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_series_whose_values_rank_as_another_s_is_a_twin_packed_or_not() {
+        for (width, table, rows) in [(3, 100, 500), (5, 10_000, 500)] {
+            let (mut indices, ranks, _) = case(width, table, rows);
+            // Row 7 takes row 3's values, at other indices of equal rank
+            // where the table has them (index + distinct).
+            let distinct = table / 2;
+            for k in 0..width {
+                let v = indices[3 * width + k] as usize;
+                indices[7 * width + k] = ((v + distinct) % table) as u32;
+            }
+            let (_, twin) = by_ranks(&indices, &ranks, width);
+            assert!(matches!(twin, Some(3 | 7)), "{width}x{table}: {twin:?}");
         }
     }
 }

@@ -146,6 +146,10 @@ pub fn caps(families: usize, series: usize, limits: Caps) -> Result<(), Refusal>
     Ok(())
 }
 
+/// How many sort orders [`collection`] keeps for the families after the
+/// ones they sorted.
+const RECENT_ORDERS: usize = 8;
+
 /// Validates one collect's output: the caps first (over them the collect
 /// is refused whole), then each family on its own.
 pub fn collection(raw: RawCollection, ctx: &Context<'_>) -> Result<Checked, Refusal> {
@@ -155,13 +159,16 @@ pub fn collection(raw: RawCollection, ctx: &Context<'_>) -> Result<Checked, Refu
         families: Vec::with_capacity(families),
         dropped: Vec::new(),
     };
-    // The order that sorted the last family that was out of order, and
-    // that family's label indices: a family with the same indices (many
-    // plugins give every family of a kind of object the same rows) has
-    // the same label values series for series, so the same order sorts it
-    // (when it has as many series: the same indices split into another
-    // number of labels do not, and `validate_ordered` checks the length).
-    let mut last: Option<(Vec<u32>, Vec<u32>)> = None;
+    // The orders that sorted the last few families that were out of
+    // order, with those families' label indices: a family with the same
+    // indices (many plugins give every family of a kind of object the same
+    // rows) has the same label values series for series, so the same order
+    // sorts it (when it has as many series: the same indices split into
+    // another number of labels do not, and `validate_ordered` checks the
+    // length). Several, because a plugin's families of one kind of object
+    // come in a few shapes (with a `code` label and without, say) that
+    // alternate.
+    let mut recent: Vec<(Vec<u32>, Vec<u32>)> = Vec::new();
     let mut ranking = family::Ranking::new(&raw.strings);
     for RawFamily {
         family,
@@ -169,9 +176,10 @@ pub fn collection(raw: RawCollection, ctx: &Context<'_>) -> Result<Checked, Refu
         native_error,
     } in raw.families
     {
-        let known = last
-            .as_ref()
-            .filter(|(seen, _)| *seen == label_indices)
+        let known = recent
+            .iter()
+            .rev()
+            .find(|(seen, _)| *seen == label_indices)
             .map(|(_, order)| order.as_slice());
         let mut sorted_by = None;
         let resolved = match native_error {
@@ -191,7 +199,11 @@ pub fn collection(raw: RawCollection, ctx: &Context<'_>) -> Result<Checked, Refu
             Err(e) => checked.dropped.push(e),
         }
         if let Some(order) = sorted_by {
-            last = Some((label_indices, order));
+            recent.retain(|(seen, _)| *seen != label_indices);
+            if recent.len() == RECENT_ORDERS {
+                recent.remove(0);
+            }
+            recent.push((label_indices, order));
         }
     }
     Ok(checked)

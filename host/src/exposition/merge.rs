@@ -50,8 +50,10 @@ pub fn merge(sources: Vec<Vec<Family>>) -> Merged {
     // Keyed by names the plugins chose: a hash seeded per process (as
     // std's), but several times faster than SipHash on short names.
     let mut by_name: HashMap<String, usize, RandomState> = HashMap::default();
-    // Every sample or metadata name taken, and the family that took it.
-    let mut claimed: HashMap<String, usize, RandomState> = HashMap::default();
+    // Every OpenMetrics name taken (the stem of a family's sample and
+    // metadata names), and the family that took it.
+    let mut bases: HashMap<String, usize, RandomState> = HashMap::default();
+    let mut scratch = String::new();
     let mut resort = Vec::new();
     let mut reports = Vec::with_capacity(sources.len());
 
@@ -69,21 +71,18 @@ pub fn merge(sources: Vec<Vec<Family>>) -> Merged {
                 }
                 continue;
             }
-            let reserved = family.reserved_names();
-            if let Some(other) = reserved.iter().find_map(|n| claimed.get(n)) {
+            if let Some(other) = collides(&family, &bases, &out, &mut scratch) {
                 report.clashes.push(Clash {
                     reason: format!(
                         "its sample names collide with family {} from an earlier source",
-                        out[*other].name
+                        out[other].name
                     ),
                     family: family.name,
                 });
                 continue;
             }
             let idx = out.len();
-            for name in reserved {
-                claimed.insert(name, idx);
-            }
+            bases.insert(family.openmetrics_name().to_owned(), idx);
             by_name.insert(family.name.clone(), idx);
             out.push(family);
             report.series += series;
@@ -101,6 +100,65 @@ pub fn merge(sources: Vec<Vec<Family>>) -> Merged {
         families: out,
         sources: reports,
     }
+}
+
+/// The family of `out` (found by its OpenMetrics name in `bases`) that
+/// takes a sample or metadata name `family` would take, if one does.
+/// Nothing is allocated (`scratch` is reused): a name is a base and one of
+/// its kind's suffixes, each of which starts with `_`, so two families
+/// share a name only when their bases are equal or one base is the other's
+/// followed by the start of a suffix:
+///
+/// - a longer one: `family`'s base, then the first part of one of its
+///   suffixes, cut where the rest is empty or starts with `_` (that rest
+///   the other family's suffix);
+/// - a shorter one: `family`'s base cut before one of its `_` (the cut-off
+///   part, then one of `family`'s suffixes or nothing, the other's suffix).
+fn collides(
+    family: &Family,
+    bases: &HashMap<String, usize, RandomState>,
+    out: &[Family],
+    scratch: &mut String,
+) -> Option<usize> {
+    let base = family.openmetrics_name();
+    let own = family.sample_suffixes();
+    if let Some(&other) = bases.get(base) {
+        return Some(other);
+    }
+    for suffix in own {
+        let cuts = suffix
+            .char_indices()
+            .skip(1)
+            .filter(|(_, c)| *c == '_')
+            .map(|(k, _)| k)
+            .chain([suffix.len()]);
+        for k in cuts {
+            scratch.clear();
+            scratch.push_str(base);
+            scratch.push_str(&suffix[..k]);
+            if let Some(&other) = bases.get(scratch.as_str()) {
+                let rest = &suffix[k..];
+                if rest.is_empty() || out[other].sample_suffixes().contains(&rest) {
+                    return Some(other);
+                }
+            }
+        }
+    }
+    for (k, _) in base.char_indices().filter(|(_, c)| *c == '_') {
+        let Some(&other) = bases.get(&base[..k]) else {
+            continue;
+        };
+        let cut = &base[k..];
+        let taken = out[other].sample_suffixes().iter().any(|theirs| {
+            theirs
+                .strip_prefix(cut)
+                .is_some_and(|rest| rest.is_empty() || own.contains(&rest))
+        });
+        if taken {
+            return Some(other);
+        }
+    }
+    None
 }
 
 /// Appends `incoming`'s series to `existing` if the two agree; otherwise
@@ -247,6 +305,75 @@ mod tests {
             .flat_map(|s| s.clashes.iter().map(|c| c.family.as_str()))
             .collect();
         assert_eq!(dropped, ["h_count", "c"]);
+    }
+
+    /// Every pair of families, of every kind, named from stems and parts
+    /// of suffixes that make (and miss) each way of sharing a name: the
+    /// search without sets finds a clash exactly when their sets of
+    /// reserved names meet, in either order.
+    #[test]
+    fn a_clash_is_found_exactly_when_reserved_names_meet() {
+        let kinds = [
+            Kind::Counter,
+            Kind::Gauge,
+            Kind::Unknown,
+            Kind::Histogram,
+            Kind::GaugeHistogram,
+            Kind::Summary,
+            Kind::Info,
+            Kind::Stateset,
+        ];
+        let tails = [
+            "",
+            "_total",
+            "_created",
+            "_info",
+            "_bucket",
+            "_sum",
+            "_count",
+            "_gsum",
+            "_gcount",
+            "_total_total",
+            "_sum_count",
+            "_x",
+            "_",
+            "_su",
+            "total",
+            "_info_total",
+        ];
+        let names: Vec<String> = ["a", "a_b", "_a"]
+            .iter()
+            .flat_map(|stem| tails.iter().map(move |t| format!("{stem}{t}")))
+            .collect();
+        let mut pairs = 0;
+        for first_kind in kinds {
+            for second_kind in kinds {
+                for first in &names {
+                    for second in &names {
+                        if first == second {
+                            continue;
+                        }
+                        let a = Family::new(first_kind, first, "h");
+                        let b = Family::new(second_kind, second, "h");
+                        let want = a
+                            .reserved_names()
+                            .iter()
+                            .any(|n| b.reserved_names().contains(n));
+                        let mut bases = HashMap::default();
+                        bases.insert(a.openmetrics_name().to_owned(), 0);
+                        let got =
+                            collides(&b, &bases, std::slice::from_ref(&a), &mut String::new());
+                        assert_eq!(
+                            got.is_some(),
+                            want,
+                            "{first_kind:?} {first} then {second_kind:?} {second}"
+                        );
+                        pairs += usize::from(want);
+                    }
+                }
+            }
+        }
+        assert!(pairs > 1000, "the cases must clash often: {pairs}");
     }
 
     #[test]

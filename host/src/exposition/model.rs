@@ -376,25 +376,28 @@ impl Family {
         self.name.strip_suffix(suffix).unwrap_or(&self.name)
     }
 
-    /// Every name this family's samples or metadata take in either format.
-    /// Two families whose sets overlap would clash in the output.
+    /// What this family's samples and metadata append to its
+    /// [`openmetrics_name`](Self::openmetrics_name) besides nothing, in
+    /// either format. Each starts with `_`.
+    pub fn sample_suffixes(&self) -> &'static [&'static str] {
+        match self.kind {
+            Kind::Counter => &["_total", "_created"],
+            Kind::Info => &["_info"],
+            Kind::Histogram => &["_bucket", "_sum", "_count", "_created"],
+            Kind::GaugeHistogram => &["_bucket", "_gsum", "_gcount"],
+            Kind::Summary => &["_sum", "_count", "_created"],
+            Kind::Gauge | Kind::Unknown | Kind::Stateset => &[],
+        }
+    }
+
+    /// Every name this family's samples or metadata take in either format:
+    /// its OpenMetrics name, alone and with each of its
+    /// [`sample_suffixes`](Self::sample_suffixes). Two families whose sets
+    /// overlap would clash in the output.
     pub fn reserved_names(&self) -> Vec<String> {
         let base = self.openmetrics_name();
-        let with = |suffix: &str| [base, suffix].concat();
-        let mut names = vec![base.to_owned()];
-        match self.kind {
-            Kind::Counter => {
-                names.push(with("_total"));
-                names.push(with("_created"));
-            }
-            Kind::Info => names.push(with("_info")),
-            Kind::Histogram => {
-                names.extend(["_bucket", "_sum", "_count", "_created"].map(with));
-            }
-            Kind::GaugeHistogram => names.extend(["_bucket", "_gsum", "_gcount"].map(with)),
-            Kind::Summary => names.extend(["_sum", "_count", "_created"].map(with)),
-            Kind::Gauge | Kind::Unknown | Kind::Stateset => {}
-        }
-        names
+        std::iter::once(base.to_owned())
+            .chain(self.sample_suffixes().iter().map(|s| [base, s].concat()))
+            .collect()
     }
 }

@@ -248,7 +248,13 @@ fn check_host_names(
     family: &Family,
     host_owns: &dyn Fn(&str) -> Option<rules::Escaping>,
 ) -> Result<(), Invalid> {
-    for name in family.reserved_names() {
+    let base = family.openmetrics_name();
+    let mut name = String::new();
+    for suffix in std::iter::once("").chain(family.sample_suffixes().iter().copied()) {
+        // The family's reserved names, one at a time in one buffer.
+        name.clear();
+        name.push_str(base);
+        name.push_str(suffix);
         let why = match host_owns(&name) {
             None => continue,
             Some(rules::Escaping::AllowUtf8) => {

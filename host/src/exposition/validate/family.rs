@@ -418,12 +418,31 @@ mod permute_tests {
 mod by_ranks_tests {
     use super::by_ranks;
 
+    /// How many distinct values a table of `table` values holds: an eighth
+    /// of them repeat, so that the largest rank still needs every bit of
+    /// the width the table's length gives it.
+    fn distinct(table: usize) -> usize {
+        table - table / 8
+    }
+
+    /// An index of `v`'s value other than `v` where the table has one.
+    fn twin(v: usize, table: usize) -> usize {
+        let d = distinct(table);
+        if v + d < table {
+            v + d
+        } else if v >= d {
+            v - d
+        } else {
+            v
+        }
+    }
+
     /// Rows of `width` indices into a table of `table` values whose ranks
     /// are `i % distinct` (so that values repeat), pseudo-random, and the
     /// order of their rank lists worked out the slow way.
     fn case(width: usize, table: usize, rows: usize) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
-        let distinct = (table as u32 / 2).max(1);
-        let ranks: Vec<u32> = (0..table as u32).map(|i| i % distinct).collect();
+        let d = distinct(table) as u32;
+        let ranks: Vec<u32> = (0..table as u32).map(|i| i % d).collect();
         let mut state = 0x9e37_79b9_u64;
         let mut indices = Vec::with_capacity(rows * width);
         for _ in 0..rows * width {
@@ -464,11 +483,10 @@ mod by_ranks_tests {
         for (width, table, rows) in [(3, 100, 500), (5, 10_000, 500)] {
             let (mut indices, ranks, _) = case(width, table, rows);
             // Row 7 takes row 3's values, at other indices of equal rank
-            // where the table has them (index + distinct).
-            let distinct = table / 2;
+            // where the table has them.
             for k in 0..width {
                 let v = indices[3 * width + k] as usize;
-                indices[7 * width + k] = ((v + distinct) % table) as u32;
+                indices[7 * width + k] = twin(v, table) as u32;
             }
             let (_, twin) = by_ranks(&indices, &ranks, width);
             assert!(matches!(twin, Some(3 | 7)), "{width}x{table}: {twin:?}");

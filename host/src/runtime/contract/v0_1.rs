@@ -7,9 +7,11 @@ use futures::future::BoxFuture;
 use wasmtime::component::{HasSelf, InstancePre, Linker};
 
 use super::convert::{
-    collector_calls, converter, generated_collect, imports, lifted, socket_era_fetch,
+    Natives, collector_calls, converter, generated_collect, imports, socket_era_fetch,
 };
-use super::{Bindings, Called, Collected, Prepared, Version};
+use super::{Bindings, Called, Collected, Lifted, Prepared, Version};
+use crate::exposition::model::{Family, LabelValues, Series, Times};
+use crate::exposition::raw::{RawCollection, RawFamily};
 use crate::runtime::state::StoreState;
 
 /// What `bindgen!` generates from the frozen WIT, in a module of its own
@@ -83,7 +85,55 @@ impl super::Exports for Plugin {
     }
 }
 
-lifted!();
+/// 0.1.0's returned collection, as its bindings lifted it, counted and
+/// moved into the host's types (the later versions lift straight into
+/// them: `contract::lift`). Nothing is checked here: the label-value
+/// indices stay as they came, for validation.
+impl Lifted for types::Collection {
+    fn families(&self) -> usize {
+        self.families.len()
+    }
+
+    fn series(&self) -> usize {
+        self.families.iter().map(|f| f.series.len()).sum()
+    }
+
+    fn into_raw(self: Box<Self>) -> RawCollection {
+        RawCollection {
+            strings: self.strings.into_iter().map(Into::into).collect(),
+            families: self.families.into_iter().map(family).collect(),
+        }
+    }
+}
+
+fn family(f: types::MetricFamily) -> RawFamily {
+    // 0.1.0 has no native histograms.
+    let mut natives = Natives::default();
+    let series = f
+        .series
+        .into_iter()
+        .map(|s| Series {
+            label_values: LabelValues::new(),
+            value: convert::value(s.value, &mut natives),
+            times: Times::boxed(
+                s.timestamp.map(convert::timestamp),
+                s.created.map(convert::timestamp),
+            ),
+        })
+        .collect();
+    RawFamily {
+        family: Family {
+            name: f.name,
+            help: f.help,
+            unit: f.unit,
+            kind: convert::kind(f.kind),
+            label_names: f.label_names,
+            series: std::sync::Arc::new(series),
+        },
+        label_indices: f.label_values,
+        native_error: natives.error,
+    }
+}
 
 socket_era_fetch!();
 

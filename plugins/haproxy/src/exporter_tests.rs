@@ -150,6 +150,36 @@ fn line_endings_do_not_change_what_is_read() {
 }
 
 #[test]
+fn a_body_that_is_not_utf8_is_read_with_replacement_characters() {
+    // A proxy named with a byte that is not UTF-8 (label values must be
+    // UTF-8): its row is read with the byte as U+FFFD, and every other row
+    // is read as it would be.
+    let body = std::fs::read_to_string(testdata("haproxy-2.6.csv")).unwrap();
+    let row = body
+        .lines()
+        .find(|l| l.starts_with("web,FRONTEND,"))
+        .unwrap();
+    let mut bytes = body.as_bytes().to_vec();
+    let mut bad = row.replacen("web,", "w~b,", 1).into_bytes();
+    let at = bad.iter().position(|&b| b == b'~').unwrap();
+    bad[at] = 0xff;
+    bytes.extend_from_slice(&bad);
+    bytes.push(b'\n');
+    let families =
+        exporter("http://127.0.0.1/;csv").scrape(|_| Ok(Response::new(200, bytes.clone())));
+    let clean = csv_scenario("haproxy-2.6", 200);
+    let sessions =
+        |f: &[MetricFamily], proxy: &str| series(f, "haproxy_frontend_current_sessions", &[proxy]);
+    assert_eq!(sessions(&families, "w\u{fffd}b"), sessions(&clean, "web"));
+    assert_eq!(sessions(&families, "web"), sessions(&clean, "web"));
+    assert!(sessions(&clean, "web").is_some());
+    assert_eq!(
+        series(&families, "haproxy_exporter_csv_parse_failures_total", &[]),
+        Some(0.0)
+    );
+}
+
+#[test]
 fn invalid_scheme_is_refused() {
     let e = Exporter::new(Config {
         scrape_uri: "gopher://gopher.quux.org".into(),

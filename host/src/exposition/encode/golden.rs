@@ -191,3 +191,101 @@ fn openmetrics_1_0() {
     openmetrics::encode(&model(), &mut out);
     golden("every_kind.om", &out);
 }
+
+/// The model's families beside copies of themselves under other names,
+/// every label value shared among them (as validation shares one
+/// collection's table): one copy as it is, one with its series' values
+/// taken in reverse, one with a series more, and enough label-name lists
+/// that the encoders' kept blocks are evicted.
+fn shared_model() -> Vec<Family> {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use crate::exposition::model::LabelValue;
+
+    let mut table: HashMap<String, LabelValue> = HashMap::new();
+    let mut share = |f: &mut Family| {
+        for s in Arc::make_mut(&mut f.series) {
+            for v in s.label_values.iter_mut() {
+                *v = table
+                    .entry(v.to_string())
+                    .or_insert_with(|| v.clone())
+                    .clone();
+            }
+        }
+    };
+    let mut out = Vec::new();
+    for mut family in model() {
+        // Three series at least, with other values, so that the reversed
+        // copy differs at every place but the middle.
+        if let Some(first) = family.series.first().cloned() {
+            for more in ["second", "third"] {
+                if !family.label_names.is_empty() {
+                    let mut s = first.clone();
+                    s.label_values[0] = more.into();
+                    std::sync::Arc::make_mut(&mut family.series).push(s);
+                }
+            }
+        }
+        for copy in ["", "copy_", "reversed_", "longer_"] {
+            let mut f = family.clone();
+            f.name = format!("{copy}{}", f.name);
+            if copy == "reversed_" {
+                let series = Arc::make_mut(&mut f.series);
+                let values: Vec<_> = series
+                    .iter()
+                    .rev()
+                    .map(|s| s.label_values.clone())
+                    .collect();
+                for (s, v) in series.iter_mut().zip(values) {
+                    s.label_values = v;
+                }
+            }
+            if copy == "longer_" && !f.label_names.is_empty() {
+                let series = Arc::make_mut(&mut f.series);
+                if let Some(mut extra) = series.first().cloned() {
+                    extra.label_values[0] = "one more".into();
+                    series.push(extra);
+                }
+            }
+            share(&mut f);
+            out.push(f);
+        }
+    }
+    for k in 0..6 {
+        let mut f = Family::new(Kind::Gauge, format!("shape_{k}"), "Shapes.")
+            .with_labels(&["path", &format!("l{k}")]);
+        f.push(vec!["/a\"b\\c\nd".into(), "x".into()], Value::Gauge(1.0));
+        f.push(vec!["/p".into(), "y".into()], Value::Gauge(2.0));
+        share(&mut f);
+        out.push(f);
+    }
+    out
+}
+
+#[test]
+fn label_blocks_copied_between_families_are_the_ones_written() {
+    let shared = shared_model();
+    type Encode = fn(&[Family], &mut Vec<u8>);
+    let encoders: [(&str, Encode); 2] =
+        [("text", text::encode), ("openmetrics", openmetrics::encode)];
+    for (name, encode) in encoders {
+        let mut whole = Vec::new();
+        encode(&shared, &mut whole);
+        // Each family by an encoder of its own: nothing kept from another.
+        let mut apart = Vec::new();
+        for f in &shared {
+            let mut one = Vec::new();
+            encode(std::slice::from_ref(f), &mut one);
+            apart.extend_from_slice(one.strip_suffix(b"# EOF\n").unwrap_or(&one));
+        }
+        if name == "openmetrics" {
+            apart.extend_from_slice(b"# EOF\n");
+        }
+        assert_eq!(
+            String::from_utf8(whole).unwrap(),
+            String::from_utf8(apart).unwrap(),
+            "{name}"
+        );
+    }
+}

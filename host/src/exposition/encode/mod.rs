@@ -3,9 +3,12 @@
 //! (client_rust's `MetricEncoder` is the model). The line-writing helpers
 //! the text formats share live here too.
 
+mod blocks;
 pub mod openmetrics;
 pub mod protobuf;
 pub mod text;
+
+pub use blocks::Blocks;
 
 use super::fmt;
 use super::model::{
@@ -147,10 +150,27 @@ impl Line<'_> {
     /// when there are no labels at all. A name outside the legacy
     /// character set (only served under `escaping=allow-utf-8`) is quoted
     /// inside the braces, `{"my.metric","label.name"="v"}`, as text 1.0.0
-    /// and Prometheus 3's OpenMetrics parser read it.
-    pub fn write_name(&self, out: &mut Vec<u8>, numbers: Numbers) {
+    /// and Prometheus 3's OpenMetrics parser read it. A line without an
+    /// extra label takes its braces from `blocks` when they are kept.
+    pub fn write_name(&self, out: &mut Vec<u8>, numbers: Numbers, blocks: &mut Blocks) {
         let quoted = self.utf8 && !is_legacy_metric_name(self.name);
-        let has_extra = !matches!(self.extra, Extra::None);
+        if !quoted {
+            out.extend_from_slice(self.name.as_bytes());
+            out.extend_from_slice(self.suffix.as_bytes());
+            if matches!(self.extra, Extra::None) {
+                if !self.family.label_names.is_empty() {
+                    let braces = |out: &mut Vec<u8>| self.write_braces(out, numbers, false);
+                    blocks.labels(out, self.values, braces);
+                }
+                return;
+            }
+        }
+        self.write_braces(out, numbers, quoted);
+    }
+
+    /// `{`, the quoted name when `quoted`, the labels and the extra one,
+    /// `}`.
+    fn write_braces(&self, out: &mut Vec<u8>, numbers: Numbers, quoted: bool) {
         let mut first = true;
         if quoted {
             out.extend_from_slice(b"{\"");
@@ -159,11 +179,6 @@ impl Line<'_> {
             out.push(b'"');
             first = false;
         } else {
-            out.extend_from_slice(self.name.as_bytes());
-            out.extend_from_slice(self.suffix.as_bytes());
-            if self.family.label_names.is_empty() && !has_extra {
-                return;
-            }
             out.push(b'{');
         }
         let utf8 = self.utf8;
@@ -205,10 +220,10 @@ impl Line<'_> {
         &self,
         out: &mut Vec<u8>,
         numbers: Numbers,
-        value: Num,
-        timestamp: Option<Timestamp>,
+        (value, timestamp): (Num, Option<Timestamp>),
+        blocks: &mut Blocks,
     ) {
-        self.write_name(out, numbers);
+        self.write_name(out, numbers, blocks);
         out.push(b' ');
         match value {
             Num::Float(v) => (numbers.float)(out, v),

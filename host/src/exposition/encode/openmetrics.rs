@@ -2,7 +2,7 @@
 //! `_total` / `_info`), units, exemplars on counters and buckets, `_created`
 //! samples, timestamps in seconds, and the closing `# EOF`.
 
-use super::{Encoder, Extra, Line, Num, Numbers, has_utf8_names, write_meta};
+use super::{Blocks, Encoder, Extra, Line, Num, Numbers, has_utf8_names, write_meta};
 use crate::exposition::fmt;
 use crate::exposition::model::{Exemplar, Family, Histogram, Series, State, Summary};
 
@@ -28,6 +28,8 @@ pub struct OpenMetrics<'a> {
     out: &'a mut Vec<u8>,
     /// The current family has names that may need quotes.
     utf8: bool,
+    /// Label blocks kept for later families.
+    blocks: Blocks,
 }
 
 impl OpenMetrics<'_> {
@@ -56,7 +58,7 @@ impl OpenMetrics<'_> {
         exemplar: Option<&Exemplar>,
     ) {
         let out = &mut *self.out;
-        line.write_sample(out, NUMBERS, value, timestamp);
+        line.write_sample(out, NUMBERS, (value, timestamp), &mut self.blocks);
         if let Some(ex) = exemplar {
             out.extend_from_slice(b" # {");
             for (i, label) in ex.labels.iter().enumerate() {
@@ -86,7 +88,7 @@ impl OpenMetrics<'_> {
     fn created(&mut self, family: &Family, series: &Series) {
         if let Some(t) = series.created() {
             self.line(family, series, "_created", Extra::None)
-                .write_name(self.out, NUMBERS);
+                .write_name(self.out, NUMBERS, &mut self.blocks);
             self.out.push(b' ');
             fmt::write_timestamp_seconds(self.out, t);
             self.out.push(b'\n');
@@ -136,7 +138,11 @@ impl OpenMetrics<'_> {
 impl<'a> OpenMetrics<'a> {
     /// An encoder appending to `out`.
     pub fn new(out: &'a mut Vec<u8>) -> Self {
-        OpenMetrics { out, utf8: false }
+        OpenMetrics {
+            out,
+            utf8: false,
+            blocks: Blocks::default(),
+        }
     }
 }
 
@@ -147,6 +153,7 @@ impl Encoder for OpenMetrics<'_> {
 
     fn family(&mut self, family: &Family) {
         self.utf8 = has_utf8_names(family);
+        self.blocks.family(family, !self.utf8);
         let name = family.openmetrics_name();
         if !family.help.is_empty() {
             write_meta(self.out, "HELP", name, |o| {

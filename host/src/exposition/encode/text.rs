@@ -7,7 +7,7 @@
 //! native histogram it shows the classic buckets the plugin gave, else the
 //! `+Inf` bucket, with `_sum` and `_count`, as client_golang does.
 
-use super::{Encoder, Extra, Line, Num, Numbers, has_utf8_names, write_meta};
+use super::{Blocks, Encoder, Extra, Line, Num, Numbers, has_utf8_names, write_meta};
 use crate::exposition::fmt;
 use crate::exposition::model::{Exemplar, Family, Histogram, Kind, Series, State, Summary, Value};
 
@@ -36,6 +36,8 @@ pub struct Text<'a> {
     name: String,
     /// The current family has names that may need quotes.
     utf8: bool,
+    /// Label blocks kept for later families.
+    blocks: Blocks,
 }
 
 /// `# HELP` (when there is help) and `# TYPE` lines for `name`.
@@ -65,7 +67,8 @@ impl Text<'_> {
             extra,
             utf8: self.utf8,
         };
-        line.write_sample(self.out, NUMBERS, value, series.timestamp());
+        let value = (value, series.timestamp());
+        line.write_sample(self.out, NUMBERS, value, &mut self.blocks);
         self.out.push(b'\n');
     }
 
@@ -84,6 +87,7 @@ impl<'a> Text<'a> {
             out,
             name: String::new(),
             utf8: false,
+            blocks: Blocks::default(),
         }
     }
 }
@@ -96,6 +100,7 @@ impl Encoder for Text<'_> {
     fn family(&mut self, family: &Family) {
         self.name.clear();
         self.utf8 = has_utf8_names(family);
+        self.blocks.family(family, !self.utf8);
         let type_name = match family.kind {
             Kind::Counter => "counter",
             Kind::Gauge | Kind::Stateset | Kind::Info => "gauge",
@@ -165,6 +170,7 @@ impl Encoder for Text<'_> {
             self.name.clear();
             self.name.push_str(&family.name);
             self.name.push_str(suffix);
+            self.blocks.family(family, !self.utf8);
             header(self.out, &self.name, &family.help, "gauge");
             for series in family.series.iter() {
                 if let Value::GaugeHistogram(h) = &series.value {

@@ -232,6 +232,11 @@ fn run(settings: Settings) -> anyhow::Result<ExitCode> {
             .iter()
             .filter(|p| p.load_error().is_some())
             .count();
+        // Serving (and reloading) first, then saying so: a scrape on the
+        // heels of the "ready" line (an operator's, or a test's that waits
+        // for it) was answered 503 "Not ready" in between.
+        app.set_scraper(Arc::new(scraper));
+        app.set_reload(reload::spawn(plugins, selfmetrics, settings.watch));
         tracing::info!(
             dir = %settings.plugins_dir.display(),
             plugins = catalogue.plugins.len() - failed,
@@ -244,8 +249,6 @@ fn run(settings: Settings) -> anyhow::Result<ExitCode> {
                 "no plugins: the directory holds no NAME.wasm; /metrics serves the exporter's own metrics only"
             );
         }
-        app.set_scraper(Arc::new(scraper));
-        app.set_reload(reload::spawn(plugins, selfmetrics, settings.watch));
         server.await.context("HTTP server")?;
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)

@@ -122,13 +122,7 @@ pub struct HaproxyProcess {
 impl HaproxyProcess {
     /// A fresh folder for one test's HAProxy files.
     pub fn dir(test: &str) -> Result<PathBuf> {
-        let dir = std::env::temp_dir().join(format!(
-            "wasm_exporter-haproxy-{test}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir)?;
-        Ok(dir)
+        Ok(super::fresh_dir(&format!("haproxy-{test}"))?)
     }
 
     /// Starts HAProxy on `config`, written into `dir`.

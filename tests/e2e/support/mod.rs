@@ -46,13 +46,24 @@ pub struct PluginsDir {
     pub path: PathBuf,
 }
 
+/// A fresh, empty folder under the temp dir named after `what`, one of its
+/// own for each call: the tests of one binary run in parallel in one
+/// process, and several may share a helper (and so a name); a folder
+/// named by the process alone was removed under one test when another
+/// that shared it finished.
+pub fn fresh_dir(what: &str) -> std::io::Result<PathBuf> {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path =
+        std::env::temp_dir().join(format!("wasm_exporter-{what}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&path);
+    std::fs::create_dir_all(&path)?;
+    Ok(path)
+}
+
 impl PluginsDir {
     pub fn new(test: &str) -> Self {
-        let path =
-            std::env::temp_dir().join(format!("wasm_exporter-{test}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path)
-            .unwrap_or_else(|e| panic!("creating {}: {e}", path.display()));
+        let path = fresh_dir(test).unwrap_or_else(|e| panic!("creating a folder for {test}: {e}"));
         PluginsDir { path }
     }
 

@@ -15,10 +15,7 @@ pub struct Pki {
 
 impl Pki {
     pub fn new(test: &str) -> Result<Self> {
-        let dir =
-            std::env::temp_dir().join(format!("wasm_exporter-pki-{test}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir)?;
+        let dir = super::fresh_dir(&format!("pki-{test}"))?;
         let pki = Pki { dir };
         pki.ca("ca")?;
         pki.ca("other-ca")?;

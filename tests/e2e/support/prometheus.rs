@@ -40,12 +40,7 @@ impl Prometheus {
     }
 
     fn start_binary(binary: &Path, name: &str, config: &str, features: &[&str]) -> Result<Self> {
-        let dir = std::env::temp_dir().join(format!(
-            "wasm_exporter-prometheus-server-{}-{name}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir)?;
+        let dir = super::fresh_dir(&format!("prometheus-server-{name}"))?;
         std::fs::write(dir.join("prometheus.yml"), config)?;
         let addr = format!("127.0.0.1:{}", free_port()?);
         let child = Command::new(binary)

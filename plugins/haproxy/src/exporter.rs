@@ -241,7 +241,9 @@ impl Exporter {
     /// The kind of a row (by its `type`) if it is exported: a frontend,
     /// backend or server not in an excluded state, and not a repeat (a
     /// repeated row would repeat series; it is counted and the first kept).
-    /// `names` are the row's proxy and server, as shown and as kept.
+    /// `names`: the row's proxy and server, for the log; `kept` makes them
+    /// as the set of admitted rows keeps them, only for a row that gets
+    /// that far.
     fn admit<'t>(
         &mut self,
         seen: &mut Seen<'t>,

@@ -358,8 +358,17 @@ impl Family {
 
     /// Adds a series without timestamps.
     pub fn push(&mut self, label_values: Vec<String>, value: Value) {
+        self.push_values(
+            label_values.into_iter().map(LabelValue::from).collect(),
+            value,
+        );
+    }
+
+    /// Adds a series without timestamps, of label values already shared
+    /// (one string for a value many series have).
+    pub fn push_values(&mut self, label_values: LabelValues, value: Value) {
         Arc::make_mut(&mut self.series).push(Series {
-            label_values: label_values.into_iter().map(LabelValue::from).collect(),
+            label_values,
             value,
             times: None,
         });

@@ -3,8 +3,13 @@
 
 use super::BuildInfo;
 use super::status::Status;
-use crate::exposition::model::{Family, Kind, Value};
+use crate::exposition::model::{Family, Kind, LabelValue, LabelValues, Value};
 use crate::reason::Reason;
+
+/// Each reason's label value, made once: every plugin's errors family has
+/// a series per reason on every scrape.
+static REASONS: std::sync::LazyLock<[LabelValue; Reason::ALL.len()]> =
+    std::sync::LazyLock::new(|| Reason::ALL.map(|r| LabelValue::from(r.as_str())));
 
 fn gauge(name: &str, help: &str, labels: &[&str]) -> Family {
     Family::new(Kind::Gauge, name, help).with_labels(labels)
@@ -75,25 +80,26 @@ pub fn families(plugins: &[(&str, Status)], build: &BuildInfo) -> Vec<Family> {
     .with_unit("seconds");
 
     for (name, status) in plugins {
-        let name = (*name).to_owned();
-        let label = || vec![name.clone()];
-        up.push(label(), Value::Gauge(if status.up { 1.0 } else { 0.0 }));
-        duration.push(label(), Value::Gauge(status.last_duration.as_secs_f64()));
-        series.push(label(), Value::Gauge(status.series as f64));
-        memory.push(label(), Value::Gauge(status.memory as f64));
-        memory_peak.push(label(), Value::Gauge(status.memory_peak as f64));
-        cpu.push(
+        // One string for the plugin's name in all its series.
+        let name = LabelValue::from(*name);
+        let label = || LabelValues::from_elem(name.clone(), 1);
+        up.push_values(label(), Value::Gauge(if status.up { 1.0 } else { 0.0 }));
+        duration.push_values(label(), Value::Gauge(status.last_duration.as_secs_f64()));
+        series.push_values(label(), Value::Gauge(status.series as f64));
+        memory.push_values(label(), Value::Gauge(status.memory as f64));
+        memory_peak.push_values(label(), Value::Gauge(status.memory_peak as f64));
+        cpu.push_values(
             label(),
             Value::Counter {
                 total: status.cpu.as_secs_f64(),
                 exemplar: None,
             },
         );
-        dropped.push(label(), Value::Gauge(status.dropped_families as f64));
-        for reason in Reason::ALL {
-            let count = status.errors.get(&reason).copied().unwrap_or(0);
-            errors.push(
-                vec![name.clone(), reason.as_str().to_owned()],
+        dropped.push_values(label(), Value::Gauge(status.dropped_families as f64));
+        for (reason, value) in Reason::ALL.iter().zip(REASONS.iter()) {
+            let count = status.errors.get(reason).copied().unwrap_or(0);
+            errors.push_values(
+                [name.clone(), value.clone()].into_iter().collect(),
                 Value::Counter {
                     total: count as f64,
                     exemplar: None,
@@ -101,12 +107,18 @@ pub fn families(plugins: &[(&str, Status)], build: &BuildInfo) -> Vec<Family> {
             );
         }
         if let Some(meta) = &status.metadata {
-            info.push(
-                vec![name.clone(), meta.name.clone(), meta.version.clone()],
+            info.push_values(
+                [
+                    name.clone(),
+                    LabelValue::from(meta.name.as_str()),
+                    LabelValue::from(meta.version.as_str()),
+                ]
+                .into_iter()
+                .collect(),
                 Value::Info,
             );
         }
-        reloads.push(
+        reloads.push_values(
             label(),
             Value::Counter {
                 total: status.failed_reloads as f64,

@@ -241,9 +241,12 @@ impl Value {
 /// collect, and every series that uses it points at the same string.
 pub type LabelValue = Arc<str>;
 
-/// A series' label values: up to two inline, in the series, so that the
-/// many series with few labels cost no allocation of their own.
-pub type LabelValues = smallvec::SmallVec<[LabelValue; 2]>;
+/// A series' label values: up to three inline, in the series, so that the
+/// many series with few labels cost no allocation of their own. Three, not
+/// two: a server's series by response code (backend, code, server) are a
+/// fifth of a HAProxy scrape, and each had a block of its own to allocate
+/// and free (500x10: 0.96x, 0.93x CPU; peak RSS 0.98x).
+pub type LabelValues = smallvec::SmallVec<[LabelValue; 3]>;
 
 /// Orders series by label values, as the output is sorted. Values from
 /// one plugin share their strings, so equal ones are usually the same

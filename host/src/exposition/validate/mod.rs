@@ -227,7 +227,7 @@ fn resolve(
     }
     let mut indices = label_indices.iter();
     for series in Arc::make_mut(&mut family.series) {
-        // Filled in place: up to two values stay inline, nothing to drop.
+        // Filled in place: up to three values stay inline, nothing to drop.
         let values = &mut series.label_values;
         values.clear();
         values.reserve(const_labels.len() + n);

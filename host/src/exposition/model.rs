@@ -241,12 +241,110 @@ impl Value {
 /// collect, and every series that uses it points at the same string.
 pub type LabelValue = Arc<str>;
 
-/// A series' label values: up to three inline, in the series, so that the
-/// many series with few labels cost no allocation of their own. Three, not
-/// two: a server's series by response code (backend, code, server) are a
-/// fifth of a HAProxy scrape, and each had a block of its own to allocate
-/// and free (500x10: 0.96x, 0.93x CPU; peak RSS 0.98x).
-pub type LabelValues = smallvec::SmallVec<[LabelValue; 3]>;
+/// A series' label values: its row of a table that holds the rows of a
+/// whole family, in one block. Validation gives every family whose series
+/// have the same label values (the same indices into the collection's
+/// string table) the same table, so that a series costs one count on a
+/// reference its family's series all share, not an allocation and a count
+/// per value on strings all over the heap. A HAProxy scrape has some
+/// sixty families about its servers, each with a series per server of the
+/// same `backend` and `server`. No labels, no table.
+#[derive(Clone, Default)]
+pub struct LabelValues {
+    table: Option<Arc<[LabelValue]>>,
+    /// Where the row starts in the table.
+    start: u32,
+    /// How many values it has.
+    len: u32,
+}
+
+impl LabelValues {
+    /// No label values.
+    pub const fn new() -> Self {
+        LabelValues {
+            table: None,
+            start: 0,
+            len: 0,
+        }
+    }
+
+    /// The rows of `width` values each that `table` holds back to back, in
+    /// order; none if `width` is 0.
+    pub fn rows(table: Arc<[LabelValue]>, width: usize) -> impl Iterator<Item = LabelValues> {
+        let rows = table.len().checked_div(width).unwrap_or(0);
+        (0..rows).map(move |i| LabelValues {
+            table: Some(Arc::clone(&table)),
+            start: u32::try_from(i * width).unwrap_or(u32::MAX),
+            len: u32::try_from(width).unwrap_or(u32::MAX),
+        })
+    }
+
+    /// The values, in the order of the family's label names.
+    pub fn as_slice(&self) -> &[LabelValue] {
+        let (start, len) = (self.start as usize, self.len as usize);
+        self.table
+            .as_deref()
+            .and_then(|t| t.get(start..start + len))
+            .unwrap_or(&[])
+    }
+
+    /// The values, to change: a table of this series' own first, if its
+    /// table holds other rows or is shared.
+    pub fn make_mut(&mut self) -> &mut [LabelValue] {
+        if self.table.is_none() {
+            return &mut [];
+        }
+        if self.start != 0
+            || self
+                .table
+                .as_ref()
+                .is_some_and(|t| t.len() != self.len as usize)
+        {
+            *self = self.as_slice().iter().cloned().collect();
+        }
+        match &mut self.table {
+            Some(table) => Arc::make_mut(table),
+            None => &mut [],
+        }
+    }
+}
+
+impl PartialEq for LabelValues {
+    fn eq(&self, other: &LabelValues) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl std::ops::Deref for LabelValues {
+    type Target = [LabelValue];
+
+    fn deref(&self) -> &[LabelValue] {
+        self.as_slice()
+    }
+}
+
+impl std::fmt::Debug for LabelValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_slice().fmt(f)
+    }
+}
+
+impl FromIterator<LabelValue> for LabelValues {
+    fn from_iter<I: IntoIterator<Item = LabelValue>>(values: I) -> Self {
+        let table: Arc<[LabelValue]> = values.into_iter().collect();
+        let len = table.len();
+        LabelValues::rows(table, len).next().unwrap_or_default()
+    }
+}
+
+impl<'a> IntoIterator for &'a LabelValues {
+    type Item = &'a LabelValue;
+    type IntoIter = std::slice::Iter<'a, LabelValue>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.as_slice().iter()
+    }
+}
 
 /// Orders series by label values, as the output is sorted. Values from
 /// one plugin share their strings, so equal ones are usually the same
@@ -411,5 +509,31 @@ impl Family {
         std::iter::once(base.to_owned())
             .chain(self.sample_suffixes().iter().map(|s| [base, s].concat()))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_changed_is_copied_out_of_its_shared_table() {
+        let table: Arc<[LabelValue]> = ["a", "b", "c", "d"].map(LabelValue::from).into();
+        let rows: Vec<LabelValues> = LabelValues::rows(Arc::clone(&table), 2).collect();
+        let (mut first, second) = (rows[0].clone(), rows[1].clone());
+        assert_eq!(second.as_slice(), &table[2..]);
+        first.make_mut()[1] = LabelValue::from("B");
+        assert_eq!(&*first, &[LabelValue::from("a"), LabelValue::from("B")][..]);
+        assert_eq!(&*rows[0], &table[..2], "the table itself is unchanged");
+        assert_eq!(
+            &*table,
+            &rows
+                .iter()
+                .flat_map(|r| r.iter().cloned())
+                .collect::<Vec<_>>()[..]
+        );
+        assert!(LabelValues::new().is_empty());
+        assert!(std::iter::empty().collect::<LabelValues>().is_empty());
+        assert_eq!(LabelValues::rows(table, 0).count(), 0);
     }
 }

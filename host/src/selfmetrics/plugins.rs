@@ -82,7 +82,7 @@ pub fn families(plugins: &[(&str, Status)], build: &BuildInfo) -> Vec<Family> {
     for (name, status) in plugins {
         // One string for the plugin's name in all its series.
         let name = LabelValue::from(*name);
-        let label = || LabelValues::from_elem(name.clone(), 1);
+        let label = || std::iter::once(name.clone()).collect::<LabelValues>();
         up.push_values(label(), Value::Gauge(if status.up { 1.0 } else { 0.0 }));
         duration.push_values(label(), Value::Gauge(status.last_duration.as_secs_f64()));
         series.push_values(label(), Value::Gauge(status.series as f64));

@@ -206,7 +206,7 @@ fn shared_model() -> Vec<Family> {
     let mut table: HashMap<String, LabelValue> = HashMap::new();
     let mut share = |f: &mut Family| {
         for s in Arc::make_mut(&mut f.series) {
-            for v in s.label_values.iter_mut() {
+            for v in s.label_values.make_mut().iter_mut() {
                 *v = table
                     .entry(v.to_string())
                     .or_insert_with(|| v.clone())
@@ -222,7 +222,7 @@ fn shared_model() -> Vec<Family> {
             for more in ["second", "third"] {
                 if !family.label_names.is_empty() {
                     let mut s = first.clone();
-                    s.label_values[0] = more.into();
+                    s.label_values.make_mut()[0] = more.into();
                     std::sync::Arc::make_mut(&mut family.series).push(s);
                 }
             }
@@ -244,7 +244,7 @@ fn shared_model() -> Vec<Family> {
             if copy == "longer_" && !f.label_names.is_empty() {
                 let series = Arc::make_mut(&mut f.series);
                 if let Some(mut extra) = series.first().cloned() {
-                    extra.label_values[0] = "one more".into();
+                    extra.label_values.make_mut()[0] = "one more".into();
                     series.push(extra);
                 }
             }

@@ -388,3 +388,67 @@ fn series_ordered_by_index_ranks_are_in_value_order() {
         assert_eq!(dropped_of(&checked), [("twice", Rule::DuplicateSeries)]);
     }
 }
+
+#[test]
+fn families_with_the_same_label_indices_share_one_table_of_values() {
+    let instance = [("instance".to_owned(), LabelValue::from("i1"))];
+    for const_labels in [&[][..], &instance[..]] {
+        let ctx = Context {
+            limits: Caps {
+                max_series: 100,
+                max_families: 10,
+                ..LIMITS
+            },
+            const_labels,
+            host_owns: &owns_nothing,
+        };
+        let checked = super::collection(
+            RawCollection {
+                strings: strings(&["w", "x", "y", "z"]),
+                families: vec![
+                    raw("a", &["k", "l"], &[0, 1, 2, 3], 2),
+                    raw("b", &["k", "l"], &[0, 1, 2, 3], 2),
+                    // The same indices as one label each: other rows.
+                    raw("c", &["k"], &[0, 1, 2, 3], 4),
+                    raw("d", &["k", "l"], &[1, 0, 3, 2], 2),
+                ],
+            },
+            &ctx,
+        )
+        .unwrap();
+        assert!(checked.dropped.is_empty(), "{:?}", checked.dropped);
+        let values = |name: &str| -> Vec<Vec<String>> {
+            let f = checked.families.iter().find(|f| f.name == name).unwrap();
+            f.series
+                .iter()
+                .map(|s| s.label_values.iter().map(|v| v.to_string()).collect())
+                .collect()
+        };
+        let with = |rows: &[&[&str]]| -> Vec<Vec<String>> {
+            rows.iter()
+                .map(|r| {
+                    const_labels
+                        .iter()
+                        .map(|(_, v)| v.to_string())
+                        .chain(r.iter().map(|v| (*v).to_owned()))
+                        .collect()
+                })
+                .collect()
+        };
+        assert_eq!(values("a"), with(&[&["w", "x"], &["y", "z"]]));
+        assert_eq!(values("b"), values("a"));
+        assert_eq!(values("c"), with(&[&["w"], &["x"], &["y"], &["z"]]));
+        assert_eq!(values("d"), with(&[&["x", "w"], &["z", "y"]]));
+        let rows = |name: &str| -> Vec<*const LabelValue> {
+            let f = checked.families.iter().find(|f| f.name == name).unwrap();
+            f.series.iter().map(|s| s.label_values.as_ptr()).collect()
+        };
+        assert_eq!(rows("a"), rows("b"), "b shares a's table");
+        for other in ["c", "d"] {
+            assert!(
+                rows(other).iter().all(|r| !rows("a").contains(r)),
+                "{other} has a table of its own"
+            );
+        }
+    }
+}

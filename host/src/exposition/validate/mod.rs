@@ -13,7 +13,7 @@ pub mod rules;
 
 use std::sync::Arc;
 
-use super::model::{Family, LabelValue};
+use super::model::{Family, LabelValue, LabelValues};
 use super::raw::{RawCollection, RawFamily};
 use crate::reason::Reason;
 use family::validate_ordered;
@@ -169,6 +169,7 @@ pub fn collection(raw: RawCollection, ctx: &Context<'_>) -> Result<Checked, Refu
     // come in a few shapes (with a `code` label and without, say) that
     // alternate.
     let mut recent: Vec<(Vec<u32>, Vec<u32>)> = Vec::new();
+    let mut tables = LabelTables::default();
     let mut ranking = family::Ranking::new(&raw.strings);
     for RawFamily {
         family,
@@ -184,7 +185,13 @@ pub fn collection(raw: RawCollection, ctx: &Context<'_>) -> Result<Checked, Refu
         let mut sorted_by = None;
         let resolved = match native_error {
             Some(why) => Err(Invalid::new(&family.name, Rule::NativeHistogram, why)),
-            None => resolve(family, &label_indices, &raw.strings, ctx.const_labels),
+            None => resolve(
+                family,
+                &label_indices,
+                &raw.strings,
+                ctx.const_labels,
+                &mut tables,
+            ),
         };
         match resolved.and_then(|mut f| {
             check_host_names(&f, ctx.host_owns)?;
@@ -209,13 +216,42 @@ pub fn collection(raw: RawCollection, ctx: &Context<'_>) -> Result<Checked, Refu
     Ok(checked)
 }
 
+/// The label-value tables of the last few kinds of series a collection's
+/// families had, by their label indices (and how many labels those make):
+/// a family with the same indices has the same values, series for series,
+/// and shares the table.
+#[derive(Default)]
+struct LabelTables(Vec<(usize, Vec<u32>, Arc<[LabelValue]>)>);
+
+impl LabelTables {
+    /// The table of `width` labels per series at `indices`, if kept.
+    fn find(&self, width: usize, indices: &[u32]) -> Option<&Arc<[LabelValue]>> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(w, seen, _)| *w == width && seen.as_slice() == indices)
+            .map(|(_, _, table)| table)
+    }
+
+    /// Keeps `table`, forgetting the oldest past [`RECENT_ORDERS`].
+    fn keep(&mut self, width: usize, indices: &[u32], table: Arc<[LabelValue]>) {
+        if self.0.len() == RECENT_ORDERS {
+            self.0.remove(0);
+        }
+        self.0.push((width, indices.to_vec(), table));
+    }
+}
+
 /// Gives each series its label values from the table, the constant labels
-/// first. A family whose indices do not fit is refused whole.
+/// first, as rows of one table per family: an earlier family's with the
+/// same indices, else one of its own (kept for the families after it). A
+/// family whose indices do not fit is refused whole.
 fn resolve(
     mut family: Family,
     label_indices: &[u32],
     strings: &[LabelValue],
     const_labels: &[(String, LabelValue)],
+    tables: &mut LabelTables,
 ) -> Result<Family, Invalid> {
     let n = family.label_names.len();
     rules::check_label_indices(label_indices, n, family.series.len(), strings.len())
@@ -225,18 +261,34 @@ fn resolve(
         names.append(&mut family.label_names);
         family.label_names = names;
     }
-    let mut indices = label_indices.iter();
-    for series in Arc::make_mut(&mut family.series) {
-        // Filled in place: up to three values stay inline, nothing to drop.
-        let values = &mut series.label_values;
-        values.clear();
-        values.reserve(const_labels.len() + n);
-        for (_, value) in const_labels {
-            values.push(value.clone());
+    let series = Arc::make_mut(&mut family.series);
+    if n == 0 {
+        // Constant labels only, if any: nothing to share or keep.
+        for s in series {
+            s.label_values = const_labels.iter().map(|(_, v)| v.clone()).collect();
         }
-        for i in indices.by_ref().take(n) {
-            values.push(strings[*i as usize].clone());
+        return Ok(family);
+    }
+    let width = const_labels.len() + n;
+    let table = match tables.find(n, label_indices) {
+        Some(kept) => Arc::clone(kept),
+        None => {
+            // Made in place from an iterator of known length: collected
+            // into a `Vec` first, the table was copied, and a million
+            // series held both copies at once.
+            let c = const_labels.len();
+            let table: Arc<[LabelValue]> = (0..width * series.len())
+                .map(|k| match (k / width, k % width) {
+                    (_, col) if col < c => const_labels[col].1.clone(),
+                    (row, col) => strings[label_indices[row * n + col - c] as usize].clone(),
+                })
+                .collect();
+            tables.keep(n, label_indices, Arc::clone(&table));
+            table
         }
+    };
+    for (s, row) in series.iter_mut().zip(LabelValues::rows(table, width)) {
+        s.label_values = row;
     }
     Ok(family)
 }

@@ -13,8 +13,8 @@ fuzz_target!(|data: (bool, u16, &[u8], &[u8])| {
         return;
     };
     let families = exporter.scrape(|req| {
-        let body = if req.command.as_deref() == Some("show info\n") { info } else { stat };
-        Ok(Response { status, body: body.to_vec() })
+        let body = if req.body.as_deref() == Some(&b"show info\n"[..]) { info } else { stat };
+        Ok(Response { status, headers: Vec::new(), body: body.to_vec(), truncated: false })
     });
     assert!(families.iter().any(|f| f.name == "haproxy_up"));
 });

@@ -6,7 +6,7 @@
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use wasm_exporter::exposition::escape::{self, Escaping};
-use wasm_exporter::exposition::model::{Bucket, Exemplar, Family, Histogram, Kind, Label, Native, NativeBucket, Quantile, Series, State, Summary, Timestamp, Value};
+use wasm_exporter::exposition::model::{Bucket, Exemplar, Family, Histogram, Kind, Label, Native, NativeBucket, Quantile, Series, State, Summary, Times, Timestamp, Value};
 use wasm_exporter::exposition::{merge, openmetrics, protobuf, text, validate};
 
 #[derive(Arbitrary, Debug)]
@@ -109,8 +109,7 @@ fuzz_target!(|input: In| {
                     .map(|s| Series {
                         label_values: s.values.iter().map(|v| v.as_str().into()).collect(),
                         value: value(s),
-                        timestamp: ts(s.ts),
-                        created: ts(s.created),
+                        times: Times::boxed(ts(s.ts), ts(s.created)),
                     })
                     .collect(),
             ),

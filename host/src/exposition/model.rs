@@ -291,15 +291,8 @@ impl LabelValues {
     /// The values, to change: a table of this series' own first, if its
     /// table holds other rows or is shared.
     pub fn make_mut(&mut self) -> &mut [LabelValue] {
-        if self.table.is_none() {
-            return &mut [];
-        }
-        if self.start != 0
-            || self
-                .table
-                .as_ref()
-                .is_some_and(|t| t.len() != self.len as usize)
-        {
+        let whole = self.as_slice().len() == self.table.as_ref().map_or(0, |t| t.len());
+        if !whole {
             *self = self.as_slice().iter().cloned().collect();
         }
         match &mut self.table {

@@ -146,9 +146,9 @@ pub fn caps(families: usize, series: usize, limits: Caps) -> Result<(), Refusal>
     Ok(())
 }
 
-/// How many sort orders [`collection`] keeps for the families after the
-/// ones they sorted.
-const RECENT_ORDERS: usize = 8;
+/// How many kinds of series ([`Shapes`]) [`collection`] keeps for the
+/// families after the ones that had them.
+const RECENT_SHAPES: usize = 8;
 
 /// Validates one collect's output: the caps first (over them the collect
 /// is refused whole), then each family on its own.
@@ -159,17 +159,7 @@ pub fn collection(raw: RawCollection, ctx: &Context<'_>) -> Result<Checked, Refu
         families: Vec::with_capacity(families),
         dropped: Vec::new(),
     };
-    // The orders that sorted the last few families that were out of
-    // order, with those families' label indices: a family with the same
-    // indices (many plugins give every family of a kind of object the same
-    // rows) has the same label values series for series, so the same order
-    // sorts it (when it has as many series: the same indices split into
-    // another number of labels do not, and `validate_ordered` checks the
-    // length). Several, because a plugin's families of one kind of object
-    // come in a few shapes (with a `code` label and without, say) that
-    // alternate.
-    let mut recent: Vec<(Vec<u32>, Vec<u32>)> = Vec::new();
-    let mut tables = LabelTables::default();
+    let mut shapes = Shapes::default();
     let mut ranking = family::Ranking::new(&raw.strings);
     for RawFamily {
         family,
@@ -177,84 +167,113 @@ pub fn collection(raw: RawCollection, ctx: &Context<'_>) -> Result<Checked, Refu
         native_error,
     } in raw.families
     {
-        let known = recent
-            .iter()
-            .rev()
-            .find(|(seen, _)| *seen == label_indices)
-            .map(|(_, order)| order.as_slice());
-        let mut sorted_by = None;
         let resolved = match native_error {
             Some(why) => Err(Invalid::new(&family.name, Rule::NativeHistogram, why)),
             None => resolve(
                 family,
-                &label_indices,
+                label_indices,
                 &raw.strings,
                 ctx.const_labels,
-                &mut tables,
+                &mut shapes,
             ),
         };
-        match resolved.and_then(|mut f| {
+        let (mut shape, mut sorted_by) = (None, None);
+        match resolved.and_then(|(mut f, at)| {
+            shape = at;
             check_host_names(&f, ctx.host_owns)?;
+            let kept = at.map(|at| &shapes.0[at]);
             let keys = family::Keys {
-                indices: &label_indices,
+                indices: kept.map_or(&[][..], |k| k.indices.as_slice()),
                 ranking: &mut ranking,
             };
+            let known = kept.and_then(|k| k.order.as_deref());
             sorted_by = validate_ordered(&mut f, ctx.limits, known, Some(keys))?;
             Ok(f)
         }) {
             Ok(f) => checked.families.push(f),
             Err(e) => checked.dropped.push(e),
         }
-        if let Some(order) = sorted_by {
-            recent.retain(|(seen, _)| *seen != label_indices);
-            if recent.len() == RECENT_ORDERS {
-                recent.remove(0);
-            }
-            recent.push((label_indices, order));
+        if let (Some(at), Some(order)) = (shape, sorted_by) {
+            shapes.0[at].order = Some(order);
         }
     }
     Ok(checked)
 }
 
-/// The label-value tables of the last few kinds of series a collection's
-/// families had, by their label indices (and how many labels those make):
-/// a family with the same indices has the same values, series for series,
-/// and shares the table.
+/// A kind of series the last few families had: their label indices (and
+/// how many labels those make), the table of label values they give, and
+/// the order that sorted them once one of them was out of order. A family
+/// with the same indices (many plugins give every family of a kind of
+/// object the same rows) has the same label values series for series: it
+/// shares the table, and the same order sorts it.
+struct Shape {
+    width: usize,
+    indices: Vec<u32>,
+    table: Arc<[LabelValue]>,
+    order: Option<Vec<u32>>,
+}
+
+/// The last [`RECENT_SHAPES`] kinds of series: several, because a plugin's
+/// families of one kind of object come in a few shapes (with a `code`
+/// label and without, say) that alternate.
 #[derive(Default)]
-struct LabelTables(Vec<(usize, Vec<u32>, Arc<[LabelValue]>)>);
+struct Shapes(Vec<Shape>);
 
-impl LabelTables {
-    /// The table of `width` labels per series at `indices`, if kept.
-    fn find(&self, width: usize, indices: &[u32]) -> Option<&Arc<[LabelValue]>> {
-        self.0
+impl Shapes {
+    /// Where the shape of `width` labels per series at `indices` is: kept,
+    /// or made now, its table from `strings` after `const_labels`
+    /// (forgetting the oldest past [`RECENT_SHAPES`]). `indices` fit: they
+    /// were checked against `strings` and the series.
+    fn find_or_make(
+        &mut self,
+        width: usize,
+        indices: Vec<u32>,
+        strings: &[LabelValue],
+        const_labels: &[(String, LabelValue)],
+    ) -> usize {
+        if let Some(at) = self
+            .0
             .iter()
-            .rev()
-            .find(|(w, seen, _)| *w == width && seen.as_slice() == indices)
-            .map(|(_, _, table)| table)
-    }
-
-    /// Keeps `table`, forgetting the oldest past [`RECENT_ORDERS`].
-    fn keep(&mut self, width: usize, indices: &[u32], table: Arc<[LabelValue]>) {
-        if self.0.len() == RECENT_ORDERS {
+            .rposition(|s| s.width == width && s.indices == indices)
+        {
+            return at;
+        }
+        // Made in place from an iterator of known length: collected into a
+        // `Vec` first, the table was copied, and a million series held both
+        // copies at once.
+        let (c, row) = (const_labels.len(), const_labels.len() + width);
+        let table: Arc<[LabelValue]> = (0..indices.len() / width * row)
+            .map(|k| match (k / row, k % row) {
+                (_, col) if col < c => const_labels[col].1.clone(),
+                (series, col) => strings[indices[series * width + col - c] as usize].clone(),
+            })
+            .collect();
+        if self.0.len() == RECENT_SHAPES {
             self.0.remove(0);
         }
-        self.0.push((width, indices.to_vec(), table));
+        self.0.push(Shape {
+            width,
+            indices,
+            table,
+            order: None,
+        });
+        self.0.len() - 1
     }
 }
 
 /// Gives each series its label values from the table, the constant labels
-/// first, as rows of one table per family: an earlier family's with the
-/// same indices, else one of its own (kept for the families after it). A
-/// family whose indices do not fit is refused whole.
+/// first, as rows of one table per family: an earlier family's of the same
+/// shape, else one of its own (kept for the families after it), and says
+/// which shape it has. A family whose indices do not fit is refused whole.
 fn resolve(
     mut family: Family,
-    label_indices: &[u32],
+    label_indices: Vec<u32>,
     strings: &[LabelValue],
     const_labels: &[(String, LabelValue)],
-    tables: &mut LabelTables,
-) -> Result<Family, Invalid> {
+    shapes: &mut Shapes,
+) -> Result<(Family, Option<usize>), Invalid> {
     let n = family.label_names.len();
-    rules::check_label_indices(label_indices, n, family.series.len(), strings.len())
+    rules::check_label_indices(&label_indices, n, family.series.len(), strings.len())
         .map_err(|(rule, why)| Invalid::new(&family.name, rule, why))?;
     if !const_labels.is_empty() {
         let mut names: Vec<String> = const_labels.iter().map(|(n, _)| n.clone()).collect();
@@ -267,30 +286,17 @@ fn resolve(
         for s in series {
             s.label_values = const_labels.iter().map(|(_, v)| v.clone()).collect();
         }
-        return Ok(family);
+        return Ok((family, None));
     }
-    let width = const_labels.len() + n;
-    let table = match tables.find(n, label_indices) {
-        Some(kept) => Arc::clone(kept),
-        None => {
-            // Made in place from an iterator of known length: collected
-            // into a `Vec` first, the table was copied, and a million
-            // series held both copies at once.
-            let c = const_labels.len();
-            let table: Arc<[LabelValue]> = (0..width * series.len())
-                .map(|k| match (k / width, k % width) {
-                    (_, col) if col < c => const_labels[col].1.clone(),
-                    (row, col) => strings[label_indices[row * n + col - c] as usize].clone(),
-                })
-                .collect();
-            tables.keep(n, label_indices, Arc::clone(&table));
-            table
-        }
-    };
-    for (s, row) in series.iter_mut().zip(LabelValues::rows(table, width)) {
+    let at = shapes.find_or_make(n, label_indices, strings, const_labels);
+    let table = Arc::clone(&shapes.0[at].table);
+    for (s, row) in series
+        .iter_mut()
+        .zip(LabelValues::rows(table, const_labels.len() + n))
+    {
         s.label_values = row;
     }
-    Ok(family)
+    Ok((family, Some(at)))
 }
 
 /// Every sample and metadata name of `family`, as any scraper may receive

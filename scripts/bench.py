@@ -45,8 +45,10 @@ TICK = os.sysconf("SC_CLK_TCK")
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 WRK_SECONDS = int(os.environ.get("BENCH_WRK_SECONDS", "4" if QUICK else "10"))
 SIZES = [(1, 10), (50, 10), (500, 10)]
-# Sequential scrapes per size, so that each exporter runs for seconds.
-SCRAPES = {1: 400, 50: 100, 500: 40}
+# Sequential scrapes per size, so that each exporter runs for seconds. At
+# 1x10 a scrape is a fraction of a clock tick (10 ms): 400 scrapes were
+# some 20 ticks of ours, and the ratio moved by a tenth between runs.
+SCRAPES = {1: 2000, 50: 100, 500: 40}
 SERIES_STEPS = [1_000, 10_000, 100_000, 300_000, 1_000_000]
 
 
@@ -626,7 +628,9 @@ def report(res):
         f"Run: {res.get('run_at', '?')}, `make bench`"
         + (" (BENCH_QUICK=1)" if QUICK else "") + f", on {os.cpu_count()} cores ({cpu}), {machine}.",
         f"wrk: 2 threads, 4 connections, {WRK_SECONDS} s per exporter. CPU per scrape: utime+stime of the "
-        "exporter process over N sequential scrapes (N: 1x10 400, 50x10 100, 500x10 40), taken in four batches "
+        "exporter process over N sequential scrapes (N: "
+        + ", ".join(f"{b}x10 {n}" for b, n in SCRAPES.items())
+        + "), taken in four batches "
         "alternating between haproxy_exporter, wasm_exporter and HAProxy's promex, all running on one HAProxy. "
         "Ratios are ours/theirs.",
         "",

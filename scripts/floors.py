@@ -99,9 +99,7 @@ def bench_floors():
                 "latency-simulator.wasm": b.PLUGINS / "latency-simulator.wasm",
             })
             procs.append(bare)
-            # At 1x10 a scrape is a fraction of a clock tick (10 ms): five
-            # times the usual count, or a floor of 0.2 ms is a few ticks.
-            scrapes = b.SCRAPES[backends] * (5 if backends == 1 else 1) // (2 if b.QUICK else 1)
+            scrapes = b.SCRAPES[backends] // (2 if b.QUICK else 1)
             r = cpu_per_scrape([("haproxy_exporter", go_url, go, None),
                                 ("haproxy", full_url, full, "haproxy"),
                                 ("fetch_only", fetch_url, fetch, "fetch"),

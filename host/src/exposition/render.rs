@@ -17,6 +17,7 @@ use super::encode::{Encoder, encode_marked};
 use super::escape::{self, EscapeClash};
 use super::model::{Family, Kind, Value};
 use super::negotiate::{Format, Negotiated};
+use super::spare;
 use super::{openmetrics, protobuf, text};
 
 /// One rendered body, and the families escaping left out.
@@ -67,9 +68,11 @@ pub struct Assembled {
 }
 
 impl Part {
-    /// Renders `families` as [`render`] does, less the format's end. They
-    /// are copied only when something about them must change (order,
-    /// escaped names, a family the format cannot carry).
+    /// Renders `families` as [`render`] does, less the format's end, into
+    /// the last part's buffer once that part is all sent
+    /// ([`spare::BODIES`]). They are copied only when something about them
+    /// must change (order, escaped names, a family the format cannot
+    /// carry).
     pub fn render(families: &Arc<Vec<Family>>, negotiated: Negotiated, size_hint: usize) -> Part {
         let (families, clashes) = if ready(families, negotiated) {
             (Arc::clone(families), Vec::new())
@@ -77,12 +80,12 @@ impl Part {
             let (families, clashes) = prepare(families.to_vec(), negotiated);
             (Arc::new(families), clashes)
         };
-        let mut body = Vec::with_capacity(size_hint);
+        let mut body = spare::BODIES.take(size_hint);
         let mut ends = Vec::with_capacity(families.len());
         write(negotiated.format, &families, &mut body, &mut ends);
         Part {
             negotiated,
-            body: Bytes::from(body),
+            body: spare::BODIES.share(body),
             families,
             ends,
             clashes,

@@ -51,10 +51,10 @@ impl Spare {
         body.clear();
         let mut spare = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if body.capacity() > spare.capacity() {
-            body = std::mem::replace(&mut *spare, body);
+            std::mem::swap(&mut *spare, &mut body);
         }
-        drop(spare);
-        drop(body);
+        // The smaller of the two, in `body`, is freed after the lock is
+        // released (locals drop in reverse order).
     }
 }
 

@@ -2,11 +2,21 @@
 //! same work through the plugin boundary (wasmtime, the host's fetch,
 //! lowering, conversion and validation), on a 500x10 HAProxy CSV; and the
 //! three encoders (text, OpenMetrics, protobuf) on the families it gives.
+//! `built` is the plugin's floor build (`floor` in plugins/haproxy/src/lib.rs,
+//! `WASM_EXPORTER_BENCH_FLOOR`): the same fetch, parsing and families in the
+//! guest, handed over as one gauge, so that the guest's own work is timed
+//! beside the native code without the boundary.
 //!
 //! Both paths fetch the CSV over HTTP from the same loopback server, so the
-//! I/O is the same and the difference is the boundary. The CSV comes from
-//! `WASM_EXPORTER_BENCH_CSV` (written by `make bench` from a real HAProxy),
-//! or is generated in HAProxy 2.6's format when unset.
+//! I/O is the same and the difference is the boundary. The 500x10 CSV is
+//! generated in HAProxy 2.6's layout with counters set, as on a HAProxy
+//! that serves traffic (the bench's own HAProxy has idle servers: its
+//! counters are all zero), or read from `WASM_EXPORTER_BENCH_CSV`.
+//!
+//! `encode_1x10/text` encodes the plugin's families of a 1x10 CSV: the one
+//! `make bench` scraped from its HAProxy (`WASM_EXPORTER_BENCH_CSV_1X10`),
+//! or a generated one. It is the least that serving them costs, for the
+//! floor of the 1x10 scrape.
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
@@ -116,16 +126,32 @@ fn plugin_path() -> PathBuf {
         .join("haproxy.wasm")
 }
 
+/// A catalogue of `wasm` alone, named `haproxy`, configured for `url`, in
+/// a directory of its own under `dir`.
+fn load(runtime: &Runtime, dir: &std::path::Path, wasm: &std::path::Path, url: &str) -> Catalogue {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::copy(wasm, dir.join("haproxy.wasm")).expect("run `make plugins` first");
+    std::fs::write(
+        dir.join("haproxy.yml"),
+        format!(
+            "config:\n  scrape_uri: \"{url}\"\ngrants:\n  fetch: [\"{url}\"]\nlimits:\n  max_series: 1000000\n  memory: 1GiB\n  timeout: 60s\n"
+        ),
+    )
+    .unwrap();
+    Catalogue::load(runtime, dir, &HostDefaults::default()).unwrap()
+}
+
 fn bench(c: &mut Criterion) {
     // The exporter's allocator settings, for both paths: with glibc's
     // defaults the native code spent a third of its time faulting in
     // fresh pages.
     wasm_exporter::runtime::malloc::tune();
-    let csv = match std::env::var_os("WASM_EXPORTER_BENCH_CSV") {
+    let csv = |var: &str, backends| match std::env::var_os(var) {
         Some(path) => std::fs::read(path).unwrap(),
-        None => generated_csv(500, 10).into_bytes(),
+        None => generated_csv(backends, 10).into_bytes(),
     };
-    let url = serve(Arc::new(csv));
+    let url = serve(Arc::new(csv("WASM_EXPORTER_BENCH_CSV", 500)));
+    let small_url = serve(Arc::new(csv("WASM_EXPORTER_BENCH_CSV_1X10", 1)));
 
     let mut native = Exporter::new(Config {
         scrape_uri: url.clone(),
@@ -135,18 +161,11 @@ fn bench(c: &mut Criterion) {
 
     let dir = std::env::temp_dir().join(format!("wasm_exporter-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(plugin_path(), dir.join("haproxy.wasm")).expect("run `make plugins` first");
-    std::fs::write(
-        dir.join("haproxy.yml"),
-        format!(
-            "config:\n  scrape_uri: \"{url}\"\ngrants:\n  fetch: [\"{url}\"]\nlimits:\n  max_series: 1000000\n  memory: 1GiB\n  timeout: 60s\n"
-        ),
-    )
-    .unwrap();
     let runtime = Runtime::new().unwrap();
-    let defaults = HostDefaults::default();
-    let catalogue = Catalogue::load(&runtime, &dir, &defaults).unwrap();
+    let catalogue = load(&runtime, &dir.join("plugin"), &plugin_path(), &url);
+    let floor = std::env::var_os("WASM_EXPORTER_BENCH_FLOOR").map(PathBuf::from);
+    let built = floor.map(|wasm| load(&runtime, &dir.join("built"), &wasm, &url));
+    let small = load(&runtime, &dir.join("small"), &plugin_path(), &small_url);
     let entry = Arc::clone(&catalogue.plugins[0]);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -165,6 +184,17 @@ fn bench(c: &mut Criterion) {
     let plugin_series: usize = families.iter().map(|f| f.series.len()).sum();
     assert_eq!(native_series, plugin_series, "native and plugin disagree");
     eprintln!("500x10: {native_series} series per collect");
+    let built = built.map(|catalogue| Arc::clone(&catalogue.plugins[0]));
+    if let Some(built) = &built {
+        let counted = rt.block_on(built.collect(&runtime, deadline()));
+        let counted = &counted.result.as_ref().expect("floor collect failed")[0];
+        let value = &counted.series[0].value;
+        assert_eq!(
+            value,
+            &wasm_exporter::exposition::model::Value::Gauge(native_series as f64),
+            "the floor build built other series"
+        );
+    }
 
     let mut group = c.benchmark_group("haproxy_500x10");
     group.sample_size(30);
@@ -180,6 +210,14 @@ fn bench(c: &mut Criterion) {
             std::hint::black_box(collected);
         })
     });
+    if let Some(built) = &built {
+        group.bench_function("built", |b| {
+            b.iter(|| {
+                let collected = rt.block_on(built.collect(&runtime, deadline()));
+                std::hint::black_box(collected);
+            })
+        });
+    }
     group.finish();
 
     // The three encoders on the same validated 500x10 families: protobuf
@@ -205,6 +243,21 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    encode.finish();
+
+    let collected = rt.block_on(small.plugins[0].collect(&runtime, deadline()));
+    let families = collected.result.as_ref().expect("plugin collect failed");
+    buf.clear();
+    text::encode(families, &mut buf);
+    eprintln!("1x10 text: {} bytes", buf.len());
+    let mut encode = c.benchmark_group("encode_1x10");
+    encode.bench_function("text", |b| {
+        b.iter(|| {
+            buf.clear();
+            text::encode(families, &mut buf);
+            std::hint::black_box(buf.len());
+        })
+    });
     encode.finish();
     let _ = std::fs::remove_dir_all(&dir);
 }

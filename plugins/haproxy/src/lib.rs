@@ -18,7 +18,7 @@ pub mod promex;
 
 use std::collections::HashMap;
 
-use wasm_exporter_sdk::{CollectError, Collector, InitError, MetricFamily, Prober, export_prober};
+use wasm_exporter_sdk::{CollectError, Collector, InitError, MetricFamily, Prober};
 
 use exporter::{Config, Exporter};
 
@@ -99,7 +99,45 @@ impl Prober for Haproxy {
     }
 }
 
-export_prober!(Haproxy);
+#[cfg(not(feature = "floor"))]
+wasm_exporter_sdk::export_prober!(Haproxy);
+
+/// The bench's floor build (`--features floor`, built by `make bench`
+/// only): the same fetch, parsing and families as the plugin, handed over
+/// as one gauge of how many series they held. What it costs beyond a
+/// plugin that only fetches is the guest's own work, before the boundary
+/// has carried a single family.
+#[cfg(feature = "floor")]
+mod floor {
+    use wasm_exporter_sdk::{CollectError, Collector, InitError, MetricFamily, export_collector};
+
+    use super::{Config, Haproxy};
+
+    /// [`Haproxy`], reduced to the count of what it built.
+    pub struct Floor(Haproxy);
+
+    impl Collector for Floor {
+        type Config = Config;
+
+        fn init(config: Config) -> Result<Self, InitError> {
+            Haproxy::init(config).map(Floor)
+        }
+
+        fn collect(&mut self) -> Result<Vec<MetricFamily>, CollectError> {
+            let built = self.0.collect()?;
+            let series: usize = built.iter().map(|f| f.series.len()).sum();
+            drop(built);
+            let mut count = MetricFamily::gauge(
+                "haproxy_floor_series",
+                "Series the haproxy plugin's code built in this collect and did not hand over.",
+            );
+            count.add_gauge((), series as f64);
+            Ok(vec![count])
+        }
+    }
+
+    export_collector!(Floor);
+}
 
 #[cfg(test)]
 mod tests {

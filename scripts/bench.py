@@ -448,31 +448,49 @@ def bench_startup():
 # ----------------------------------------------------------- series growth
 
 
-def bench_series():
+def bench_series(rounds=3):
+    """CPU per scrape of one plugin's families as its series grow: one
+    exporter per size, all running, scraped in `rounds` interleaved rounds
+    so that the machine's drift falls on every size alike (one size after
+    the other, the 300k and 1M points, a few scrapes each, moved by ±20 %
+    from run to run)."""
     log("series growth")
     out = {}
-    for n in SERIES_STEPS[:4] if QUICK else SERIES_STEPS:
-        d = ours_dir(f"plugins-bulk-{n}", {
-            "bulk.wasm": PLUGINS / "conformance.wasm",
-            "bulk.yml": f"config:\n  prefix: bulk\n  bulk_series: {n}\n"
-                        "limits:\n  max_series: 2000000\n  memory: 2GiB\n  timeout: 120s\n",
-        })
-        p, url = start_ours(d, f"bulk-{n}.log", ["--plugins.timeout", "120s", "--plugins.memory-limit", "2GiB"])
-        try:
+    running = []
+    try:
+        for n in SERIES_STEPS[:4] if QUICK else SERIES_STEPS:
+            d = ours_dir(f"plugins-bulk-{n}", {
+                "bulk.wasm": PLUGINS / "conformance.wasm",
+                "bulk.yml": f"config:\n  prefix: bulk\n  bulk_series: {n}\n"
+                            "limits:\n  max_series: 2000000\n  memory: 2GiB\n  timeout: 120s\n",
+            })
+            p, url = start_ours(d, f"bulk-{n}.log", ["--plugins.timeout", "120s", "--plugins.memory-limit", "2GiB"])
+            running.append((n, p, url))
             get(url)
-            scrapes = max(3, min(200, 2_000_000 // n))
-            before = cpu_ticks(p.pid)
-            t0 = time.monotonic()
-            for _ in range(scrapes):
-                body = get(url)
-            wall = (time.monotonic() - t0) * 1000 / scrapes
-            cpu = (cpu_ticks(p.pid) - before) * 1000 / TICK / scrapes
-            r = {"cpu_ms": cpu, "wall_ms": wall, "bytes": len(body),
-                 "peak_rss_mib": peak_rss_kib(p.pid) / 1024, "cpu_us_per_series": cpu * 1000 / n}
-        finally:
+        totals = {n: {"cpu": 0, "wall": 0.0, "scrapes": 0} for n, _, _ in running}
+        for _ in range(rounds):
+            for n, p, url in running:
+                scrapes = max(1, min(200, 2_000_000 // n) // rounds)
+                before = cpu_ticks(p.pid)
+                t0 = time.monotonic()
+                for _ in range(scrapes):
+                    body = get(url)
+                t = totals[n]
+                t["wall"] += time.monotonic() - t0
+                t["cpu"] += cpu_ticks(p.pid) - before
+                t["scrapes"] += scrapes
+                t["bytes"] = len(body)
+        for n, p, _ in running:
+            t = totals[n]
+            cpu = t["cpu"] * 1000 / TICK / t["scrapes"]
+            r = {"cpu_ms": cpu, "wall_ms": t["wall"] * 1000 / t["scrapes"], "bytes": t["bytes"],
+                 "peak_rss_mib": peak_rss_kib(p.pid) / 1024, "cpu_us_per_series": cpu * 1000 / n,
+                 "scrapes": t["scrapes"]}
+            log(f"  {n}: {json.dumps(r)}")
+            out[n] = r
+    finally:
+        for _, p, _ in running:
             p.stop()
-        log(f"  {n}: {json.dumps(r)}")
-        out[n] = r
     return out
 
 

@@ -451,9 +451,9 @@ def bench_startup():
 def bench_series(rounds=3):
     """CPU per scrape of one plugin's families as its series grow: one
     exporter per size, all running, scraped in `rounds` interleaved rounds
-    so that the machine's drift falls on every size alike (one size after
-    the other, the 300k and 1M points, a few scrapes each, moved by ±20 %
-    from run to run)."""
+    so that the machine's drift falls on every size alike. Measured one
+    size after the other, the 300k and 1M points (a few scrapes each)
+    moved by ±20 % between runs."""
     log("series growth")
     out = {}
     running = []
@@ -542,15 +542,16 @@ def bench_memory():
 def bench_criterion():
     log("plugin path vs native (criterion)")
     env = dict(os.environ, WASM_EXPORTER_PLUGINS=str(PLUGINS))
-    floor = dict(env, WASM_EXPORTER_BENCH_FLOOR=str(OUT / floors.FLOOR_PLUGIN))
-    # The 1x10 families the floors step serves: the CSV of the haproxy
-    # step's HAProxy, when it has run.
+    # The timed run also gets the plugin's floor build, and the 1x10
+    # families the floors step serves: the CSV of the haproxy step's
+    # HAProxy, when it has run.
+    timed = dict(env, WASM_EXPORTER_BENCH_FLOOR=str(OUT / floors.FLOOR_PLUGIN))
     if (OUT / "haproxy-1x10.csv").exists():
-        floor["WASM_EXPORTER_BENCH_CSV_1X10"] = str(OUT / "haproxy-1x10.csv")
+        timed["WASM_EXPORTER_BENCH_CSV_1X10"] = str(OUT / "haproxy-1x10.csv")
     args = ["cargo", "bench", "--bench", "plugin_vs_native", "--"]
     if QUICK:
         args += ["--warm-up-time", "1", "--measurement-time", "3"]
-    out = subprocess.run(args, cwd=ROOT / "bench", env=floor, capture_output=True, text=True)
+    out = subprocess.run(args, cwd=ROOT / "bench", env=timed, capture_output=True, text=True)
     (OUT / "criterion.txt").write_text(out.stdout + out.stderr)
     if out.returncode != 0:
         raise RuntimeError("cargo bench failed:\n" + out.stderr[-4000:])

@@ -679,9 +679,13 @@ def report(res):
     cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
                 if l.startswith("model name")), "?")
     lines = [
+        # How the results were taken, not how this report is written
+        # (`bench.py report` rewrites the tables of the last run).
         f"Run: {res.get('run_at', '?')}, `make bench`"
-        + (" (BENCH_QUICK=1)" if QUICK else "") + f", on {os.cpu_count()} cores ({cpu}), {machine}.",
-        f"wrk: 2 threads, 4 connections, {WRK_SECONDS} s per exporter. CPU per scrape: utime+stime of the "
+        + (" (BENCH_QUICK=1)" if res.get("quick", QUICK) else "")
+        + f", on {os.cpu_count()} cores ({cpu}), {machine}.",
+        f"wrk: 2 threads, 4 connections, {res.get('wrk_seconds', WRK_SECONDS)} s per exporter. "
+        "CPU per scrape: utime+stime of the "
         "exporter process over N sequential scrapes (N: "
         + ", ".join(f"{b}x10 {n}" for b, n in SCRAPES.items())
         + "), taken in four batches "
@@ -821,6 +825,7 @@ def main():
         if not only or name in only:
             res[name] = fn()
             res["run_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+            res["quick"], res["wrk_seconds"] = QUICK, WRK_SECONDS
             prev.write_text(json.dumps(res, indent=1))
     text = report(res)
     (OUT / "report.md").write_text(text)

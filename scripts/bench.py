@@ -572,7 +572,6 @@ def bench_criterion():
     exe = re.search(r"\((target/release/deps/plugin_vs_native-[0-9a-f]+)\)", out.stdout + out.stderr)
     if exe:
         r["guest_share"], r["lift_share"] = shares(ROOT / "bench" / exe.group(1), env)
-        r["guest_ms"] = r["guest_share"] * r["plugin"]["median_ms"]
         r["lift_ms"] = r["lift_share"] * r["plugin"]["median_ms"]
     log(f"  {json.dumps(r)}")
     return r
@@ -650,12 +649,10 @@ def targets(res):
     # criterion and perf). A row whose floor misses its target cannot be
     # met by making the rest of the path cheaper.
     floor = {}
-    built = res.get("floors", {}).get("1x10", {}).get("built")
-    if built and "encode_1x10_text" in c:
-        floor["CPU per scrape at 1x10"] = ((built + c["encode_1x10_text"]["median_ms"])
-                                           / res["floors"]["1x10"]["haproxy_exporter"])
-    if "built" in c and "lift_ms" in c:
-        floor["plugin path vs native"] = ratio(c["built"]["median_ms"] + c["lift_ms"], c["native"]["median_ms"])
+    if small := floors.floor_1x10(res):
+        floor["CPU per scrape at 1x10"] = small[1]
+    if (path := floors.floor_plugin_path(c)) is not None:
+        floor["plugin path vs native"] = path
     lines = ["| measure | target | this run | |", "|---|---|---|---|"]
     for name, target, value, ok, fmt in rows:
         if ok(value):
@@ -767,11 +764,8 @@ def report(res):
             f"| lifting within the plugin path (perf: {c['lift_share'] * 100:.1f} % of its samples in `lift_list` "
             f"and wasmtime's `linear_lift`; the guest's code {c['guest_share'] * 100:.0f} %) | {c['lift_ms']:.2f} | |",
         ]
-    if "built" in c and "lift_ms" in c:
-        lines += [
-            f"| **floor/native**: built and lifting, before anything is checked | "
-            f"**{ratio(c['built']['median_ms'] + c['lift_ms'], c['native']['median_ms']):.2f}×** | |",
-        ]
+    if (path := floors.floor_plugin_path(c)) is not None:
+        lines += [f"| **floor/native**: built and lifting, before anything is checked | **{path:.2f}×** | |"]
     if "encode_protobuf" in c:
         text = c["encode_text"]
         lines += [

@@ -129,6 +129,27 @@ def bench_floors():
     return out
 
 
+def floor_1x10(res):
+    """The floor of the 1x10 scrape, in ms and against haproxy_exporter:
+    `built` (floors step) and the text encoding of the plugin's 1x10
+    families (criterion), the least a scrape must do before handing a
+    family over; None before both steps have run."""
+    enc = res.get("criterion", {}).get("encode_1x10_text")
+    small = res.get("floors", {}).get("1x10", {})
+    if not enc or "built" not in small:
+        return None
+    ms = small["built"] + enc["median_ms"]
+    return ms, ms / small["haproxy_exporter"]
+
+
+def floor_plugin_path(c):
+    """The floor of the plugin path against native (criterion results
+    `c`): the floor build and the lifting; None without them."""
+    if "built" not in c or "lift_ms" not in c:
+        return None
+    return b.ratio(c["built"]["median_ms"] + c["lift_ms"], c["native"]["median_ms"])
+
+
 def report(res):
     """The floors table for BENCHMARKS.md."""
     f = res.get("floors")
@@ -154,12 +175,11 @@ def report(res):
             f"{r['fetch_only']:.3f} ({r.get('fetch_only_calls', nan):.3f}) | "
             f"{r['no_fetch']:.2f} | {r['haproxy'] / theirs:.2f}× | **{built / theirs:.2f}×** | "
             f"{r['fetch_only'] / theirs:.2f}× | {r['no_fetch'] / theirs:.2f}× |")
-    enc = res.get("criterion", {}).get("encode_1x10_text")
-    small = f.get("1x10", {})
-    if enc and "built" in small:
-        floor = small["built"] + enc["median_ms"]
-        lines += ["", f"Floor of the 1x10 scrape: built ({small['built']:.3f} ms) and the text encoding of "
-                      f"the plugin's 1x10 families (criterion `encode_1x10/text`, {enc['median_ms']:.3f} ms): "
-                      f"{floor:.3f} ms, **{floor / small['haproxy_exporter']:.2f}×** haproxy_exporter. "
+    floor = floor_1x10(res)
+    if floor:
+        lines += ["", f"Floor of the 1x10 scrape: built ({f['1x10']['built']:.3f} ms) and the text encoding of "
+                      "the plugin's 1x10 families (criterion `encode_1x10/text`, "
+                      f"{res['criterion']['encode_1x10_text']['median_ms']:.3f} ms): "
+                      f"{floor[0]:.3f} ms, **{floor[1]:.2f}×** haproxy_exporter. "
                       "Handing the families over, lifting, checking and merging them come on top."]
     return "\n".join(lines) + "\n"

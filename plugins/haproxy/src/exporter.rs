@@ -10,7 +10,7 @@ use wasm_exporter_sdk::strings::{FxBuildHasher, Interned};
 use wasm_exporter_sdk::{Level, MetricFamily, log};
 
 use crate::csv::{Field as CsvField, Reader, Record};
-use crate::families::{Builder, Layout, RowNames};
+use crate::families::{Builder, Layout, RowNames, Sizes};
 use crate::metrics::{self, Field, Kind};
 
 /// The plugin's configuration: haproxy_exporter's flags.
@@ -82,7 +82,9 @@ pub struct Exporter {
     promex_layout: Option<(String, Option<crate::promex::Layout>)>,
     /// Series per family at the last scrape, in the order the families
     /// were made: each family's lists are sized from it, not grown.
-    sizes: Vec<usize>,
+    sizes: Vec<Sizes>,
+    /// Set while the rows are read only to count series: nothing logged.
+    quiet: bool,
 }
 
 /// What `show info` told.
@@ -134,7 +136,16 @@ impl Exporter {
             layout: None,
             promex_layout: None,
             sizes: Vec::new(),
+            quiet: false,
         })
+    }
+
+    /// Logs a problem with the CSV at debug level, unless the rows are
+    /// being read only to count them.
+    fn debug(&self, message: impl FnOnce() -> String) {
+        if !self.quiet {
+            log(Level::Debug, &message());
+        }
     }
 
     fn request(&self, command: &str) -> Request {
@@ -264,10 +275,7 @@ impl Exporter {
         let (proxy, server) = kept();
         if !seen.insert((kind as u8, proxy, server)) {
             let (proxy, server) = names;
-            log(
-                Level::Debug,
-                &format!("duplicate CSV row for {proxy}/{server}"),
-            );
+            self.debug(|| format!("duplicate CSV row for {proxy}/{server}"));
             self.parse_failures += 1;
             return None;
         }
@@ -295,7 +303,7 @@ impl Exporter {
         let mut seen = Seen::default();
         while let Some(record) = reader.read(&mut fields) {
             if let Err(e) = record {
-                log(Level::Debug, &format!("Can't read CSV: {e}"));
+                self.debug(|| format!("Can't read CSV: {e}"));
                 self.parse_failures += 1;
                 continue;
             }
@@ -307,19 +315,18 @@ impl Exporter {
                 }
             });
             if fields.len() < metrics::MIN_FIELDS {
-                log(
-                    Level::Debug,
-                    &format!(
+                self.debug(|| {
+                    format!(
                         "Parser received unexpected number of CSV fields: {} < {}",
                         fields.len(),
                         metrics::MIN_FIELDS
-                    ),
-                );
+                    )
+                });
                 self.parse_failures += 1;
                 continue;
             }
             let Some([pxname, svname, type_, status]) = keys(layout) else {
-                log(Level::Debug, "promex names need the CSV's header");
+                self.debug(|| "promex names need the CSV's header".to_owned());
                 self.parse_failures += 1;
                 continue;
             };
@@ -385,7 +392,36 @@ impl Exporter {
     }
 
     fn parse_csv(&mut self, text: &str, out: &mut Vec<MetricFamily>) {
-        let mut builder = Builder::sized(std::mem::take(&mut self.sizes));
+        if self.sizes.is_empty() {
+            self.sizes = self.count_series(text);
+        }
+        let mut builder = Builder::sized(&self.sizes);
+        self.read_rows(text, &mut builder);
+        let families = builder.finish();
+        self.sizes = families
+            .iter()
+            .map(|f| (f.series.len(), f.label_values.len()))
+            .collect();
+        out.extend(families);
+    }
+
+    /// The series each family of `text` gets, without building them: the
+    /// first scrape's sizes. A guest's linear memory never shrinks, so
+    /// lists grown by doubling in the first scrape would set the plugin's
+    /// memory for good (30 MB at 500×10 where 19 are ever live at once).
+    /// Failures and logs are the real pass's, not counted twice.
+    fn count_series(&mut self, text: &str) -> Vec<Sizes> {
+        let failures = self.parse_failures;
+        self.quiet = true;
+        let mut counter = Builder::counting();
+        self.read_rows(text, &mut counter);
+        self.quiet = false;
+        self.parse_failures = failures;
+        counter.counted()
+    }
+
+    /// Reads every row of `text` into `builder`.
+    fn read_rows(&mut self, text: &str, builder: &mut Builder) {
         let cached = self.layout.take();
         let server_fields = std::mem::take(&mut self.server_fields);
         self.layout = self.each_row(
@@ -421,10 +457,7 @@ impl Exporter {
                     match value {
                         Some(v) => builder.add(keys.kind, column, field, &names, v),
                         None => {
-                            log(
-                                Level::Debug,
-                                &format!("Can't parse CSV field value {raw:?}"),
-                            );
+                            me.debug(|| format!("Can't parse CSV field value {raw:?}"));
                             me.parse_failures += 1;
                         }
                     }
@@ -432,9 +465,6 @@ impl Exporter {
             },
         );
         self.server_fields = server_fields;
-        let families = builder.finish();
-        self.sizes = families.iter().map(|f| f.series.len()).collect();
-        out.extend(families);
     }
 }
 

@@ -304,6 +304,66 @@ fn columns_are_found_by_header_name() {
     }
 }
 
+/// The first scrape counts its series before it builds them, so that each
+/// family's lists are made to size (a guest's memory keeps the first
+/// scrape's high-water mark for good); the counting pass adds no parse
+/// failure of its own. Later scrapes take their sizes from the last one,
+/// and a CSV that grew or shrank in between is read as a fresh exporter
+/// reads it.
+#[test]
+fn the_first_scrape_makes_each_list_to_size() {
+    for scenario in ["haproxy-2.6", "duplicate_rows", "server_broken_csv"] {
+        let families = csv_scenario(scenario, 200);
+        let from_rows = families.iter().filter(|f| {
+            ["haproxy_frontend_", "haproxy_backend_", "haproxy_server_"]
+                .iter()
+                .any(|p| f.name.starts_with(p))
+        });
+        assert!(from_rows.clone().count() > 10, "{scenario}");
+        for f in from_rows {
+            assert_eq!(
+                f.series.capacity(),
+                f.series.len(),
+                "{scenario}: {}",
+                f.name
+            );
+            assert_eq!(
+                f.label_values.capacity(),
+                f.label_values.len(),
+                "{scenario}: {}",
+                f.name
+            );
+        }
+    }
+    let failures = |families: &[MetricFamily]| {
+        series(families, "haproxy_exporter_csv_parse_failures_total", &[])
+    };
+    assert_eq!(failures(&csv_scenario("duplicate_rows", 200)), Some(1.0));
+
+    let fewer: String = HAPROXY_26
+        .lines()
+        .filter(|l| !l.starts_with("app,up1,") && !l.starts_with("app,drain1,"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(fewer.len(), HAPROXY_26.len());
+    for (first, then) in [(fewer.as_str(), HAPROXY_26), (HAPROXY_26, fewer.as_str())] {
+        let mut e = exporter("http://x/");
+        e.scrape(|_| ok(200, first));
+        let later = e.scrape(|_| ok(200, then));
+        let fresh = exporter("http://x/").scrape(|_| ok(200, then));
+        // The counters of scrapes differ; everything HAProxy said is equal.
+        let haproxy = |f: &[MetricFamily]| {
+            let kept: Vec<MetricFamily> = f
+                .iter()
+                .filter(|f| f.name != "haproxy_exporter_scrapes_total")
+                .cloned()
+                .collect();
+            render(&kept)
+        };
+        assert_eq!(haproxy(&later), haproxy(&fresh));
+    }
+}
+
 #[test]
 fn excluded_server_states_are_left_out() {
     let mut e = Exporter::new(Config {

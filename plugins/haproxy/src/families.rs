@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use wasm_exporter_sdk::MetricFamily;
 use wasm_exporter_sdk::strings::{FxBuildHasher, Interned};
+use wasm_exporter_sdk::{MetricFamily, Series};
 
 use crate::metrics::{self, Field, Kind};
 
@@ -76,16 +76,49 @@ pub(crate) struct Builder {
     /// With it, the column's `code` label value, interned once: looking
     /// it up by its text cost a string comparison per series.
     slots: [Vec<Option<Slot>>; 3],
-    /// Series per family at the last scrape (see `Exporter::sizes`).
-    sizes: Vec<usize>,
+    /// Each family's lists, made to size before any family is (see
+    /// [`Self::sized`]), taken in the order the families are made.
+    lists: std::vec::IntoIter<Lists>,
+    /// Counting, not building: each family's series are counted into
+    /// `counted` and none is stored.
+    counting: bool,
+    counted: Vec<usize>,
 }
 
+/// A family's series and label values: the number of each, or the lists.
+pub(crate) type Sizes = (usize, usize);
+type Lists = (Vec<Series>, Vec<u32>);
+
 impl Builder {
-    /// A builder whose families are sized from `sizes`, the series per
-    /// family of the last scrape.
-    pub(crate) fn sized(sizes: Vec<usize>) -> Self {
+    /// A builder whose families are sized from `sizes`, the series and
+    /// label values per family of the last scrape (or of a counting pass).
+    ///
+    /// Every family's series list is made here, one after the other, and
+    /// then the label values: when the host takes the families, each
+    /// series list is copied into the canonical ABI's (larger) records and
+    /// freed, and only freed lists that lie side by side join into holes
+    /// the next family's copy fits in. Made where each family is, between
+    /// label values that stay until the call ends, every copy took new
+    /// memory: 32 MB at 500×10 where 21 are ever live at once, kept for
+    /// good by a linear memory that never shrinks.
+    pub(crate) fn sized(sizes: &[Sizes]) -> Self {
+        let series: Vec<Vec<Series>> = sizes.iter().map(|&(n, _)| Vec::with_capacity(n)).collect();
+        let lists: Vec<Lists> = series
+            .into_iter()
+            .zip(sizes)
+            .map(|(series, &(_, labels))| (series, Vec::with_capacity(labels)))
+            .collect();
         Builder {
-            sizes,
+            lists: lists.into_iter(),
+            ..Builder::default()
+        }
+    }
+
+    /// A builder that makes each family, empty, and only counts the series
+    /// it would get ([`Self::counted`]).
+    pub(crate) fn counting() -> Self {
+        Builder {
+            counting: true,
             ..Builder::default()
         }
     }
@@ -109,7 +142,7 @@ impl Builder {
                 let slot = Self::family(
                     &mut self.families,
                     &mut self.index,
-                    &self.sizes,
+                    &mut self.lists,
                     kind,
                     field,
                 );
@@ -118,6 +151,13 @@ impl Builder {
                 found
             }
         };
+        if self.counting {
+            if self.counted.len() <= slot {
+                self.counted.resize(slot + 1, 0);
+            }
+            self.counted[slot] += 1;
+            return;
+        }
         let proxy = names.proxy;
         let (one, two, three);
         let labels: &[Interned] = match (names.server, code) {
@@ -154,7 +194,7 @@ impl Builder {
     fn family(
         families: &mut Vec<MetricFamily>,
         index: &mut HashMap<(u8, &'static str), usize, FxBuildHasher>,
-        sizes: &[usize],
+        lists: &mut std::vec::IntoIter<Lists>,
         kind: Kind,
         field: &Field,
     ) -> usize {
@@ -174,9 +214,10 @@ impl Builder {
                 MetricFamily::gauge(name, field.help)
             };
             let mut family = family.with_labels(labels.iter().copied());
-            let size = sizes.get(families.len()).copied().unwrap_or(0);
-            family.series.reserve_exact(size);
-            family.label_values.reserve_exact(size * labels.len());
+            if let Some((series, values)) = lists.next() {
+                family.series = series;
+                family.label_values = values;
+            }
             families.push(family);
             families.len() - 1
         })
@@ -185,5 +226,16 @@ impl Builder {
     /// The families, in the order they were made.
     pub(crate) fn finish(self) -> Vec<MetricFamily> {
         self.families
+    }
+
+    /// A counting builder's series and label values per family, in the
+    /// order the families were made: what [`Self::sized`] takes.
+    pub(crate) fn counted(mut self) -> Vec<Sizes> {
+        self.counted.resize(self.families.len(), 0);
+        self.families
+            .iter()
+            .zip(self.counted)
+            .map(|(family, n)| (n, n * family.label_names.len()))
+            .collect()
     }
 }

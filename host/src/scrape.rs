@@ -97,7 +97,8 @@ impl Collected {
     }
 
     /// The merged families rendered as `negotiated` asks, the first
-    /// scrape to ask rendering them for all (`size_hint` sizes the buffer).
+    /// scrape to ask rendering them for all (`size_hint` sizes the buffer;
+    /// 0: estimated from the families).
     pub async fn part(&self, negotiated: Negotiated, size_hint: usize) -> Arc<Part> {
         let cell = {
             let mut parts = lock(&self.parts);

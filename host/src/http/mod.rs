@@ -63,7 +63,7 @@ pub struct App {
     /// The host's own metrics: the handler's counts are kept there.
     selfmetrics: Arc<SelfMetrics>,
     ready: AtomicBool,
-    /// Size of the last body, to size the next buffer.
+    /// Size of the last body, to size the next buffer (0 before the first).
     last_size: AtomicUsize,
     /// Permits for metrics requests in flight (`--web.max-requests`).
     in_flight: Option<Arc<tokio::sync::Semaphore>>,
@@ -87,7 +87,7 @@ impl App {
             settings,
             selfmetrics,
             ready: AtomicBool::new(false),
-            last_size: AtomicUsize::new(16 << 10),
+            last_size: AtomicUsize::new(0),
         }
     }
 

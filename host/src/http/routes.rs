@@ -154,7 +154,11 @@ impl App {
             Ok(scrape) => scrape,
             Err(e) => return text_response(StatusCode::BAD_REQUEST, format!("{e}\n")),
         };
-        let body_hint = self.last_size.load(Ordering::Relaxed);
+        // The last body's size and a quarter more: a body a little larger
+        // than the last would otherwise double its buffer. Before the
+        // first body, 0: estimated from the families.
+        let last = self.last_size.load(Ordering::Relaxed);
+        let body_hint = last + last / 4;
         let part = scrape.collected.part(negotiated, body_hint).await;
         // The host's families are the only ones encoded per scrape.
         let assembled = part.assemble(scrape.host);
@@ -173,7 +177,7 @@ impl App {
         negotiated: negotiate::Negotiated,
         compression: Compression,
     ) -> Response<Body> {
-        let rendered = render(families, negotiated, 4096);
+        let rendered = render(families, negotiated, 0);
         self.selfmetrics.handler.escape_clashed(&rendered.clashes);
         self.exposition(vec![Bytes::from(rendered.body)], negotiated, compression)
     }

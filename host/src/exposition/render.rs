@@ -54,11 +54,13 @@ fn hint_or_estimate(size_hint: usize, families: &[Family]) -> usize {
 /// A guess at the bytes `families` take as text, meant to be a little
 /// over, for a body's buffer when no earlier body gives its size: each
 /// family's `# HELP` and `# TYPE`, and a line per series (per bucket or
-/// quantile of a histogram or summary) as long as its first series' name
-/// and labels, with room for a suffix and a value. A buffer that grows
-/// instead doubles, copying: a 10 MB body grew through 8 MB into 16, and
-/// the blocks it left behind stayed in the heap (peak RSS at 500×10
-/// 73 -> 63 MiB once sized). Room never written costs no memory.
+/// quantile of a histogram or summary, per state of a stateset) as long as
+/// its first series' name and labels, with room for a value of up to 24
+/// bytes, a suffix and its label, and a timestamp if the first series has
+/// one. A buffer that grows instead doubles, copying: a 10 MB body grew
+/// through 8 MB into 16, and the blocks it left behind stayed in the heap
+/// (peak RSS at 500×10 73 -> 63 MiB once sized). Room never written costs
+/// no memory.
 pub fn estimated_size(families: &[Family]) -> usize {
     families
         .iter()
@@ -72,14 +74,18 @@ pub fn estimated_size(families: &[Family]) -> usize {
                 .zip(first.label_values.as_slice())
                 .map(|(name, value)| name.len() + value.len() + 4)
                 .sum();
-            let lines = match &first.value {
-                Value::Histogram(h) | Value::GaugeHistogram(h) => h.buckets.len() + 3,
-                Value::Summary(s) => s.quantiles.len() + 2,
-                Value::Stateset(states) => states.len(),
-                _ => 1,
+            // Lines per series, and what each line has beyond the name and
+            // labels: `_bucket` and `le="..."`, `quantile="..."`, or the
+            // stateset's own label.
+            let (lines, suffix) = match &first.value {
+                Value::Histogram(h) | Value::GaugeHistogram(h) => (h.buckets.len() + 3, 24),
+                Value::Summary(s) => (s.quantiles.len() + 2, 24),
+                Value::Stateset(states) => (states.len(), f.name.len() + 24),
+                _ => (1, 0),
             };
-            // `_bucket{le="..."}`, a value of up to 24 bytes, a timestamp.
-            let line = f.name.len() + labels + 64;
+            let timestamp = if first.times.is_some() { 32 } else { 0 };
+            // Braces, a space, a value of up to 24 bytes, the line's end.
+            let line = f.name.len() + labels + suffix + timestamp + 28;
             3 * f.name.len() + f.help.len() + 32 + f.series.len() * lines * line
         })
         .sum()

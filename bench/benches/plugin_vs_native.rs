@@ -164,8 +164,13 @@ fn bench(c: &mut Criterion) {
     let runtime = Runtime::new().unwrap();
     let catalogue = load(&runtime, &dir.join("plugin"), &plugin_path(), &url);
     let floor = std::env::var_os("WASM_EXPORTER_BENCH_FLOOR").map(PathBuf::from);
-    let built = floor.map(|wasm| load(&runtime, &dir.join("built"), &wasm, &url));
+    let built = floor
+        .as_ref()
+        .map(|wasm| load(&runtime, &dir.join("built"), wasm, &url));
     let small = load(&runtime, &dir.join("small"), &plugin_path(), &small_url);
+    let small_built = floor
+        .as_ref()
+        .map(|wasm| load(&runtime, &dir.join("small-built"), wasm, &small_url));
     let entry = Arc::clone(&catalogue.plugins[0]);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -210,12 +215,41 @@ fn bench(c: &mut Criterion) {
             std::hint::black_box(collected);
         })
     });
+    // The plugin's families handed over and lifted, nothing checked: the
+    // floor of the plugin path under this contract.
+    group.bench_function("lifted", |b| {
+        b.iter(|| {
+            let raw = rt.block_on(entry.collect_unchecked(&runtime, deadline()));
+            std::hint::black_box(raw.expect("plugin collect failed"));
+        })
+    });
     if let Some(built) = &built {
         group.bench_function("built", |b| {
             b.iter(|| {
                 let collected = rt.block_on(built.collect(&runtime, deadline()));
                 std::hint::black_box(collected);
             })
+        });
+    }
+    group.finish();
+
+    // The same three at 1x10: what handing the families over costs
+    // (`lifted` less `built`), for the floor of the 1x10 scrape.
+    let mut group = c.benchmark_group("haproxy_1x10");
+    let small_entry = Arc::clone(&small.plugins[0]);
+    group.bench_function("plugin", |b| {
+        b.iter(|| std::hint::black_box(rt.block_on(small_entry.collect(&runtime, deadline()))))
+    });
+    group.bench_function("lifted", |b| {
+        b.iter(|| {
+            let raw = rt.block_on(small_entry.collect_unchecked(&runtime, deadline()));
+            std::hint::black_box(raw.expect("plugin collect failed"));
+        })
+    });
+    if let Some(small_built) = &small_built {
+        let small_built = Arc::clone(&small_built.plugins[0]);
+        group.bench_function("built", |b| {
+            b.iter(|| std::hint::black_box(rt.block_on(small_built.collect(&runtime, deadline()))))
         });
     }
     group.finish();

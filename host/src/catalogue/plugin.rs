@@ -191,6 +191,20 @@ impl PluginEntry {
         }
     }
 
+    /// Calls `collect` and lifts what it returns, validating nothing:
+    /// what crossing the boundary costs (the guest's work, its lowering,
+    /// the host's lift), for the floors of `make bench`. Serving always
+    /// goes through [`PluginEntry::collect`].
+    #[doc(hidden)]
+    pub async fn collect_unchecked(
+        &self,
+        runtime: &Runtime,
+        deadline: Instant,
+    ) -> Result<crate::exposition::raw::RawCollection, PluginError> {
+        let mut supervisor = self.supervisor.lock().await;
+        self.call(&mut supervisor, runtime, deadline).await
+    }
+
     /// The plugin's fetch failures so far.
     fn fetch_counts(&self) -> FetchCounts {
         let stats = lock(&self.fetch.stats);

@@ -129,12 +129,24 @@ def bench_floors():
     return out
 
 
+def lifted(c, suffix=""):
+    """Criterion's `lifted` median (ms), never more than the whole plugin
+    path's, which does all it does and more: on a noisy machine one run
+    put the 1x10 `lifted` above `plugin`. None without it."""
+    if "lifted" + suffix not in c:
+        return None
+    ms = c["lifted" + suffix]["median_ms"]
+    if "plugin" + suffix in c:
+        ms = min(ms, c["plugin" + suffix]["median_ms"])
+    return ms
+
+
 def handover_1x10(c):
     """What handing the 1x10 families over costs (criterion: `lifted` less
     `built`, ms), or None without both."""
-    if "lifted_1x10" not in c or "built_1x10" not in c:
+    if lifted(c, "_1x10") is None or "built_1x10" not in c:
         return None
-    return max(0.0, c["lifted_1x10"]["median_ms"] - c["built_1x10"]["median_ms"])
+    return max(0.0, lifted(c, "_1x10") - c["built_1x10"]["median_ms"])
 
 
 def floor_1x10(res):
@@ -157,9 +169,9 @@ def floor_plugin_path(c):
     """The floor of the plugin path against native (criterion results
     `c`): the plugin's families handed over and lifted, nothing checked;
     None without it."""
-    if "lifted" not in c:
+    if lifted(c) is None:
         return None
-    return b.ratio(c["lifted"]["median_ms"], c["native"]["median_ms"])
+    return b.ratio(lifted(c), c["native"]["median_ms"])
 
 
 def report(res):

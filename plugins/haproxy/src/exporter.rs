@@ -80,8 +80,9 @@ pub struct Exporter {
     layout: Option<(String, Layout)>,
     /// The same for `metric_names: promex`.
     promex_layout: Option<(String, Option<crate::promex::Layout>)>,
-    /// Series per family at the last scrape, in the order the families
-    /// were made: each family's lists are sized from it, not grown.
+    /// Series and label values per family at the last scrape (at the
+    /// first, counted before building), in the order the families were
+    /// made: each family's lists are made to size from it, not grown.
     sizes: Vec<Sizes>,
     /// Set while the rows are read only to count series: nothing logged.
     quiet: bool,

@@ -129,24 +129,34 @@ def bench_floors():
     return out
 
 
-def lifted(c, suffix=""):
-    """Criterion's `lifted` median (ms), never more than the whole plugin
-    path's, which does all it does and more: on a noisy machine one run
-    put the 1x10 `lifted` above `plugin`. None without it."""
-    if "lifted" + suffix not in c:
-        return None
-    ms = c["lifted" + suffix]["median_ms"]
-    if "plugin" + suffix in c:
-        ms = min(ms, c["plugin" + suffix]["median_ms"])
-    return ms
+def paths(c, size):
+    """The medians (ms) of the plugin paths at `size` ("500x10", "1x10"):
+    timed in interleaved rounds when the run has them, else criterion's
+    own. `lifted` is never more than the whole path's, which does all it
+    does and more (one noisy run put it above)."""
+    suffix = "" if size == "500x10" else "_" + size
+    got = dict(c.get("interleaved", {}).get(size, {}))
+    if not got:
+        got = {name: c[name + suffix]["median_ms"] for name in ("native", "plugin", "lifted", "built")
+               if name + suffix in c}
+    if "lifted" in got and "plugin" in got:
+        got["lifted"] = min(got["lifted"], got["plugin"])
+    return got
+
+
+def plugin_vs_native(c):
+    """The plugin path against native, from [`paths`]."""
+    p = paths(c, "500x10")
+    return b.ratio(p["plugin"], p["native"])
 
 
 def handover_1x10(c):
-    """What handing the 1x10 families over costs (criterion: `lifted` less
-    `built`, ms), or None without both."""
-    if lifted(c, "_1x10") is None or "built_1x10" not in c:
+    """What handing the 1x10 families over costs (`lifted` less `built`,
+    ms), or None without both."""
+    p = paths(c, "1x10")
+    if "lifted" not in p or "built" not in p:
         return None
-    return max(0.0, lifted(c, "_1x10") - c["built_1x10"]["median_ms"])
+    return max(0.0, p["lifted"] - p["built"])
 
 
 def floor_1x10(res):
@@ -166,12 +176,12 @@ def floor_1x10(res):
 
 
 def floor_plugin_path(c):
-    """The floor of the plugin path against native (criterion results
-    `c`): the plugin's families handed over and lifted, nothing checked;
-    None without it."""
-    if lifted(c) is None:
+    """The floor of the plugin path against native: the plugin's families
+    handed over and lifted, nothing checked; None without it."""
+    p = paths(c, "500x10")
+    if "lifted" not in p:
         return None
-    return b.ratio(lifted(c), c["native"]["median_ms"])
+    return b.ratio(p["lifted"], p["native"])
 
 
 def report(res):
@@ -203,7 +213,7 @@ def report(res):
     if floor:
         c = res["criterion"]
         lines += ["", f"Floor of the 1x10 scrape: built ({f['1x10']['built']:.3f} ms), the families handed "
-                      "over and lifted (criterion `haproxy_1x10`, `lifted` less `built`: "
+                      "over and lifted (`lifted` less `built`, timed in interleaved rounds: "
                       f"{handover_1x10(c):.3f} ms) and their text encoding (criterion `encode_1x10/text`, "
                       f"{c['encode_1x10_text']['median_ms']:.3f} ms): "
                       f"{floor[0]:.3f} ms, **{floor[1]:.2f}×** haproxy_exporter. "

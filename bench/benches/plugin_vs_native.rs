@@ -13,6 +13,13 @@
 //! that serves traffic (the bench's own HAProxy has idle servers: its
 //! counters are all zero), or read from `WASM_EXPORTER_BENCH_CSV`.
 //!
+//! Criterion runs one benchmark after another, and on a shared VM the
+//! machine's speed moves between them: `lifted` came out at 1.28x and then
+//! 2.04x native in two runs minutes apart. So the four paths are also timed
+//! in interleaved rounds, the order turned each round, before criterion
+//! starts (`interleaved 500x10 NAME: MS ms` on stderr, medians); `make
+//! bench` takes the row and its floor from those.
+//!
 //! `encode_1x10/text` encodes the plugin's families of a 1x10 CSV: the one
 //! `make bench` scraped from its HAProxy (`WASM_EXPORTER_BENCH_CSV_1X10`),
 //! or a generated one. It is the least that serving them costs, for the
@@ -34,6 +41,31 @@ use wasm_exporter::exposition::{openmetrics, protobuf, text};
 use wasm_exporter::runtime::Runtime;
 use wasm_exporter::runtime::limits::HostDefaults;
 use wasm_exporter_sdk::fetch::{FetchError, Request, Response};
+
+/// Rounds of the interleaved timing, and iterations per path in each.
+const ROUNDS: usize = 10;
+
+/// Times each of `paths` in [`ROUNDS`] interleaved rounds of `batch`
+/// iterations, the order turned by one each round, and prints each path's
+/// median in ms as `interleaved LABEL NAME: MS ms`.
+fn interleaved(label: &str, batch: usize, paths: &mut [(&str, &mut dyn FnMut())]) {
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); paths.len()];
+    for round in 0..ROUNDS {
+        for k in 0..paths.len() {
+            let i = (k + round) % paths.len();
+            let run = &mut paths[i].1;
+            for _ in 0..batch {
+                let start = Instant::now();
+                run();
+                times[i].push(start.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+    }
+    for ((name, _), mut t) in paths.iter().zip(times) {
+        t.sort_by(f64::total_cmp);
+        eprintln!("interleaved {label} {name}: {:.4} ms", t[t.len() / 2]);
+    }
+}
 
 /// A CSV in HAProxy 2.6's layout: `backends` x `servers` servers.
 fn generated_csv(backends: usize, servers: usize) -> String {
@@ -201,6 +233,56 @@ fn bench(c: &mut Criterion) {
         );
     }
 
+    // The paths in interleaved rounds first (see the top of the file).
+    let small_entry = Arc::clone(&small.plugins[0]);
+    let small_built = small_built.map(|catalogue| Arc::clone(&catalogue.plugins[0]));
+    {
+        let mut native_run = || {
+            std::hint::black_box(native.scrape(native_fetch));
+        };
+        let mut plugin_run = || {
+            std::hint::black_box(rt.block_on(entry.collect(&runtime, deadline())));
+        };
+        let mut lifted_run = || {
+            let raw = rt.block_on(entry.collect_unchecked(&runtime, deadline()));
+            std::hint::black_box(raw.expect("plugin collect failed"));
+        };
+        let mut small_plugin = || {
+            std::hint::black_box(rt.block_on(small_entry.collect(&runtime, deadline())));
+        };
+        let mut small_lifted = || {
+            let raw = rt.block_on(small_entry.collect_unchecked(&runtime, deadline()));
+            std::hint::black_box(raw.expect("plugin collect failed"));
+        };
+        if let (Some(built), Some(small_built)) = (&built, &small_built) {
+            let mut built_run = || {
+                std::hint::black_box(rt.block_on(built.collect(&runtime, deadline())));
+            };
+            let mut small_built_run = || {
+                std::hint::black_box(rt.block_on(small_built.collect(&runtime, deadline())));
+            };
+            interleaved(
+                "500x10",
+                5,
+                &mut [
+                    ("native", &mut native_run),
+                    ("plugin", &mut plugin_run),
+                    ("lifted", &mut lifted_run),
+                    ("built", &mut built_run),
+                ],
+            );
+            interleaved(
+                "1x10",
+                200,
+                &mut [
+                    ("plugin", &mut small_plugin),
+                    ("lifted", &mut small_lifted),
+                    ("built", &mut small_built_run),
+                ],
+            );
+        }
+    }
+
     let mut group = c.benchmark_group("haproxy_500x10");
     group.sample_size(30);
     group.bench_function("native", |b| {
@@ -236,7 +318,6 @@ fn bench(c: &mut Criterion) {
     // The same three at 1x10: what handing the families over costs
     // (`lifted` less `built`), for the floor of the 1x10 scrape.
     let mut group = c.benchmark_group("haproxy_1x10");
-    let small_entry = Arc::clone(&small.plugins[0]);
     group.bench_function("plugin", |b| {
         b.iter(|| std::hint::black_box(rt.block_on(small_entry.collect(&runtime, deadline()))))
     });
@@ -247,7 +328,6 @@ fn bench(c: &mut Criterion) {
         })
     });
     if let Some(small_built) = &small_built {
-        let small_built = Arc::clone(&small_built.plugins[0]);
         group.bench_function("built", |b| {
             b.iter(|| std::hint::black_box(rt.block_on(small_built.collect(&runtime, deadline()))))
         });

@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use haproxy::exporter::{Config, Exporter};
-use wasm_exporter::catalogue::Catalogue;
+use wasm_exporter::catalogue::{Catalogue, PluginEntry};
 use wasm_exporter::exposition::model::Family;
 use wasm_exporter::exposition::{openmetrics, protobuf, text};
 use wasm_exporter::runtime::Runtime;
@@ -65,6 +65,22 @@ fn interleaved(label: &str, batch: usize, paths: &mut [(&str, &mut dyn FnMut())]
         t.sort_by(f64::total_cmp);
         eprintln!("interleaved {label} {name}: {:.4} ms", t[t.len() / 2]);
     }
+}
+
+/// A minute from now: no collect of the bench comes near it.
+fn deadline() -> Instant {
+    Instant::now() + Duration::from_secs(60)
+}
+
+/// One collect of `entry`, checked, as the exporter serves it.
+fn checked(rt: &tokio::runtime::Runtime, runtime: &Runtime, entry: &PluginEntry) {
+    std::hint::black_box(rt.block_on(entry.collect(runtime, deadline())));
+}
+
+/// One collect of `entry`, handed over and lifted, nothing checked.
+fn lifted(rt: &tokio::runtime::Runtime, runtime: &Runtime, entry: &PluginEntry) {
+    let raw = rt.block_on(entry.collect_unchecked(runtime, deadline()));
+    std::hint::black_box(raw.expect("plugin collect failed"));
 }
 
 /// A CSV in HAProxy 2.6's layout: `backends` x `servers` servers.
@@ -208,7 +224,6 @@ fn bench(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let deadline = || Instant::now() + Duration::from_secs(60);
 
     // The two paths agree on what they produce.
     let native_series: usize = native
@@ -240,27 +255,13 @@ fn bench(c: &mut Criterion) {
         let mut native_run = || {
             std::hint::black_box(native.scrape(native_fetch));
         };
-        let mut plugin_run = || {
-            std::hint::black_box(rt.block_on(entry.collect(&runtime, deadline())));
-        };
-        let mut lifted_run = || {
-            let raw = rt.block_on(entry.collect_unchecked(&runtime, deadline()));
-            std::hint::black_box(raw.expect("plugin collect failed"));
-        };
-        let mut small_plugin = || {
-            std::hint::black_box(rt.block_on(small_entry.collect(&runtime, deadline())));
-        };
-        let mut small_lifted = || {
-            let raw = rt.block_on(small_entry.collect_unchecked(&runtime, deadline()));
-            std::hint::black_box(raw.expect("plugin collect failed"));
-        };
+        let mut plugin_run = || checked(&rt, &runtime, &entry);
+        let mut lifted_run = || lifted(&rt, &runtime, &entry);
+        let mut small_plugin = || checked(&rt, &runtime, &small_entry);
+        let mut small_lifted = || lifted(&rt, &runtime, &small_entry);
         if let (Some(built), Some(small_built)) = (&built, &small_built) {
-            let mut built_run = || {
-                std::hint::black_box(rt.block_on(built.collect(&runtime, deadline())));
-            };
-            let mut small_built_run = || {
-                std::hint::black_box(rt.block_on(small_built.collect(&runtime, deadline())));
-            };
+            let mut built_run = || checked(&rt, &runtime, built);
+            let mut small_built_run = || checked(&rt, &runtime, small_built);
             interleaved(
                 "500x10",
                 5,
@@ -291,27 +292,12 @@ fn bench(c: &mut Criterion) {
             std::hint::black_box(families);
         })
     });
-    group.bench_function("plugin", |b| {
-        b.iter(|| {
-            let collected = rt.block_on(entry.collect(&runtime, deadline()));
-            std::hint::black_box(collected);
-        })
-    });
+    group.bench_function("plugin", |b| b.iter(|| checked(&rt, &runtime, &entry)));
     // The plugin's families handed over and lifted, nothing checked: the
     // floor of the plugin path under this contract.
-    group.bench_function("lifted", |b| {
-        b.iter(|| {
-            let raw = rt.block_on(entry.collect_unchecked(&runtime, deadline()));
-            std::hint::black_box(raw.expect("plugin collect failed"));
-        })
-    });
+    group.bench_function("lifted", |b| b.iter(|| lifted(&rt, &runtime, &entry)));
     if let Some(built) = &built {
-        group.bench_function("built", |b| {
-            b.iter(|| {
-                let collected = rt.block_on(built.collect(&runtime, deadline()));
-                std::hint::black_box(collected);
-            })
-        });
+        group.bench_function("built", |b| b.iter(|| checked(&rt, &runtime, built)));
     }
     group.finish();
 
@@ -319,18 +305,11 @@ fn bench(c: &mut Criterion) {
     // (`lifted` less `built`), for the floor of the 1x10 scrape.
     let mut group = c.benchmark_group("haproxy_1x10");
     group.bench_function("plugin", |b| {
-        b.iter(|| std::hint::black_box(rt.block_on(small_entry.collect(&runtime, deadline()))))
+        b.iter(|| checked(&rt, &runtime, &small_entry))
     });
-    group.bench_function("lifted", |b| {
-        b.iter(|| {
-            let raw = rt.block_on(small_entry.collect_unchecked(&runtime, deadline()));
-            std::hint::black_box(raw.expect("plugin collect failed"));
-        })
-    });
+    group.bench_function("lifted", |b| b.iter(|| lifted(&rt, &runtime, &small_entry)));
     if let Some(small_built) = &small_built {
-        group.bench_function("built", |b| {
-            b.iter(|| std::hint::black_box(rt.block_on(small_built.collect(&runtime, deadline()))))
-        });
+        group.bench_function("built", |b| b.iter(|| checked(&rt, &runtime, small_built)));
     }
     group.finish();
 

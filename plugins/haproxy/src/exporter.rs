@@ -10,7 +10,7 @@ use wasm_exporter_sdk::strings::{FxBuildHasher, Interned};
 use wasm_exporter_sdk::{Level, MetricFamily, log};
 
 use crate::csv::{Field as CsvField, Reader, Record};
-use crate::families::{Builder, Layout, RowNames, Sizes};
+use crate::families::{Builder, Layout, RowNames, Sizes, sizes_of};
 use crate::metrics::{self, Field, Kind};
 
 /// The plugin's configuration: haproxy_exporter's flags.
@@ -357,9 +357,32 @@ impl Exporter {
         layout.map(|l| (reader.header.unwrap_or("").to_owned(), l))
     }
 
-    /// The CSV (and `show info`, over a socket) as promex's families.
+    /// The CSV (and `show info`, over a socket) as promex's families, made
+    /// to size as [`Self::parse_csv`]'s are.
     fn parse_csv_promex(&mut self, text: &str, info: Option<&str>, out: &mut Vec<MetricFamily>) {
-        let mut builder = crate::promex::Builder::default();
+        if self.sizes.is_empty() {
+            let counter = self.counting(|me| {
+                let mut counter = crate::promex::Builder::counting();
+                me.read_promex(text, info, &mut counter);
+                counter
+            });
+            self.sizes = counter.counted();
+        }
+        let mut builder = crate::promex::Builder::sized(&self.sizes);
+        self.read_promex(text, info, &mut builder);
+        self.parse_failures += std::mem::take(&mut builder.bad_values);
+        let families = builder.finish();
+        self.sizes = sizes_of(&families);
+        out.extend(families);
+    }
+
+    /// Reads `show info` and every row of `text` into `builder`.
+    fn read_promex(
+        &mut self,
+        text: &str,
+        info: Option<&str>,
+        builder: &mut crate::promex::Builder,
+    ) {
         if let Some(info) = info {
             let keys: HashMap<&str, &str> =
                 info.lines().filter_map(|l| l.split_once(": ")).collect();
@@ -388,8 +411,6 @@ impl Exporter {
                 });
             },
         );
-        self.parse_failures += std::mem::take(&mut builder.bad_values);
-        out.extend(builder.finish());
     }
 
     fn parse_csv(&mut self, text: &str, out: &mut Vec<MetricFamily>) {
@@ -399,10 +420,7 @@ impl Exporter {
         let mut builder = Builder::sized(&self.sizes);
         self.read_rows(text, &mut builder);
         let families = builder.finish();
-        self.sizes = families
-            .iter()
-            .map(|f| (f.series.len(), f.label_values.len()))
-            .collect();
+        self.sizes = sizes_of(&families);
         out.extend(families);
     }
 
@@ -410,15 +428,24 @@ impl Exporter {
     /// first scrape's sizes. A guest's linear memory never shrinks, so
     /// lists grown by doubling in the first scrape would set the plugin's
     /// memory for good (30 MB at 500×10 where 19 are ever live at once).
-    /// Failures and logs are the real pass's, not counted twice.
     fn count_series(&mut self, text: &str) -> Vec<Sizes> {
+        self.counting(|me| {
+            let mut counter = Builder::counting();
+            me.read_rows(text, &mut counter);
+            counter
+        })
+        .counted()
+    }
+
+    /// Runs a pass that reads the rows only to count series: failures and
+    /// logs are the real pass's, not counted twice.
+    fn counting<T>(&mut self, pass: impl FnOnce(&mut Self) -> T) -> T {
         let failures = self.parse_failures;
         self.quiet = true;
-        let mut counter = Builder::counting();
-        self.read_rows(text, &mut counter);
+        let counted = pass(self);
         self.quiet = false;
         self.parse_failures = failures;
-        counter.counted()
+        counted
     }
 
     /// Reads every row of `text` into `builder`.

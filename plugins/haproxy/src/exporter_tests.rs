@@ -304,41 +304,59 @@ fn columns_are_found_by_header_name() {
     }
 }
 
+/// An exporter of `uri` serving `names`.
+fn named(uri: &str, names: MetricNames) -> Exporter {
+    Exporter::new(Config {
+        scrape_uri: uri.into(),
+        metric_names: names,
+        ..Config::default()
+    })
+    .unwrap()
+}
+
+/// Every family made from the CSV's rows has lists exactly as long as
+/// they need to be.
+fn assert_made_to_size(what: &str, families: &[MetricFamily]) {
+    let from_rows = families.iter().filter(|f| {
+        ["haproxy_frontend_", "haproxy_backend_", "haproxy_server_"]
+            .iter()
+            .any(|p| f.name.starts_with(p))
+    });
+    assert!(from_rows.clone().count() > 10, "{what}");
+    for f in from_rows {
+        assert_eq!(f.series.capacity(), f.series.len(), "{what}: {}", f.name);
+        assert_eq!(
+            f.label_values.capacity(),
+            f.label_values.len(),
+            "{what}: {}",
+            f.name
+        );
+    }
+}
+
 /// The first scrape counts its series before it builds them, so that each
 /// family's lists are made to size (a guest's memory keeps the first
-/// scrape's high-water mark for good); the counting pass adds no parse
-/// failure of its own. Later scrapes take their sizes from the last one,
-/// and a CSV that grew or shrank in between is read as a fresh exporter
-/// reads it.
+/// scrape's high-water mark for good), with either set of names; the
+/// counting pass adds no parse failure of its own. Later scrapes take
+/// their sizes from the last one, and a CSV that grew or shrank in between
+/// is read as a fresh exporter reads it.
 #[test]
 fn the_first_scrape_makes_each_list_to_size() {
     for scenario in ["haproxy-2.6", "duplicate_rows", "server_broken_csv"] {
-        let families = csv_scenario(scenario, 200);
-        let from_rows = families.iter().filter(|f| {
-            ["haproxy_frontend_", "haproxy_backend_", "haproxy_server_"]
-                .iter()
-                .any(|p| f.name.starts_with(p))
-        });
-        assert!(from_rows.clone().count() > 10, "{scenario}");
-        for f in from_rows {
-            assert_eq!(
-                f.series.capacity(),
-                f.series.len(),
-                "{scenario}: {}",
-                f.name
-            );
-            assert_eq!(
-                f.label_values.capacity(),
-                f.label_values.len(),
-                "{scenario}: {}",
-                f.name
-            );
-        }
+        assert_made_to_size(scenario, &csv_scenario(scenario, 200));
     }
     let failures = |families: &[MetricFamily]| {
         series(families, "haproxy_exporter_csv_parse_failures_total", &[])
     };
     assert_eq!(failures(&csv_scenario("duplicate_rows", 200)), Some(1.0));
+    let promex = named("unix:/run/haproxy/admin.sock", MetricNames::Promex).scrape(|req| match req
+        .body
+        .as_deref()
+    {
+        Some(b"show info\n") => ok(0, SHOW_INFO),
+        _ => ok(0, HAPROXY_26),
+    });
+    assert_made_to_size("promex", &promex);
 
     let fewer: String = HAPROXY_26
         .lines()
@@ -346,21 +364,24 @@ fn the_first_scrape_makes_each_list_to_size() {
         .map(|l| format!("{l}\n"))
         .collect();
     assert_ne!(fewer.len(), HAPROXY_26.len());
-    for (first, then) in [(fewer.as_str(), HAPROXY_26), (HAPROXY_26, fewer.as_str())] {
-        let mut e = exporter("http://x/");
-        e.scrape(|_| ok(200, first));
-        let later = e.scrape(|_| ok(200, then));
-        let fresh = exporter("http://x/").scrape(|_| ok(200, then));
-        // The counters of scrapes differ; everything HAProxy said is equal.
-        let haproxy = |f: &[MetricFamily]| {
-            let kept: Vec<MetricFamily> = f
-                .iter()
-                .filter(|f| f.name != "haproxy_exporter_scrapes_total")
-                .cloned()
-                .collect();
-            render(&kept)
-        };
-        assert_eq!(haproxy(&later), haproxy(&fresh));
+    for names in [MetricNames::HaproxyExporter, MetricNames::Promex] {
+        for (first, then) in [(fewer.as_str(), HAPROXY_26), (HAPROXY_26, fewer.as_str())] {
+            let mut e = named("http://x/", names);
+            e.scrape(|_| ok(200, first));
+            let later = e.scrape(|_| ok(200, then));
+            let fresh = named("http://x/", names).scrape(|_| ok(200, then));
+            // The counters of scrapes differ; everything HAProxy said is
+            // equal.
+            let haproxy = |f: &[MetricFamily]| {
+                let kept: Vec<MetricFamily> = f
+                    .iter()
+                    .filter(|f| f.name != "haproxy_exporter_scrapes_total")
+                    .cloned()
+                    .collect();
+                render(&kept)
+            };
+            assert_eq!(haproxy(&later), haproxy(&fresh), "{names:?}");
+        }
     }
 }
 

@@ -87,7 +87,49 @@ pub(crate) struct Builder {
 
 /// A family's series and label values: the number of each, or the lists.
 pub(crate) type Sizes = (usize, usize);
-type Lists = (Vec<Series>, Vec<u32>);
+pub(crate) type Lists = (Vec<Series>, Vec<u32>);
+
+/// Each family's lists made to `sizes`, every series list first, one
+/// after the other, then the label values; see [`Builder::sized`] for why.
+pub(crate) fn make_lists(sizes: &[Sizes]) -> std::vec::IntoIter<Lists> {
+    let series: Vec<Vec<Series>> = sizes.iter().map(|&(n, _)| Vec::with_capacity(n)).collect();
+    let lists: Vec<Lists> = series
+        .into_iter()
+        .zip(sizes)
+        .map(|(series, &(_, labels))| (series, Vec::with_capacity(labels)))
+        .collect();
+    lists.into_iter()
+}
+
+/// `family`, new, with its lists taken from `lists` if any are left.
+pub(crate) fn take_lists(family: &mut MetricFamily, lists: &mut std::vec::IntoIter<Lists>) {
+    if let Some((series, values)) = lists.next() {
+        family.series = series;
+        family.label_values = values;
+    }
+}
+
+/// The sizes of `families` as built: what the next scrape makes its lists
+/// to.
+pub(crate) fn sizes_of(families: &[MetricFamily]) -> Vec<Sizes> {
+    families
+        .iter()
+        .map(|f| (f.series.len(), f.label_values.len()))
+        .collect()
+}
+
+/// The sizes of `families` had they been built with `counted` series
+/// each (by place; missing counts are 0).
+pub(crate) fn counted_sizes(families: &[MetricFamily], counted: &[usize]) -> Vec<Sizes> {
+    families
+        .iter()
+        .enumerate()
+        .map(|(i, family)| {
+            let n = counted.get(i).copied().unwrap_or(0);
+            (n, n * family.label_names.len())
+        })
+        .collect()
+}
 
 impl Builder {
     /// A builder whose families are sized from `sizes`, the series and
@@ -102,14 +144,8 @@ impl Builder {
     /// memory: 32 MB at 500×10 where 21 are ever live at once, kept for
     /// good by a linear memory that never shrinks.
     pub(crate) fn sized(sizes: &[Sizes]) -> Self {
-        let series: Vec<Vec<Series>> = sizes.iter().map(|&(n, _)| Vec::with_capacity(n)).collect();
-        let lists: Vec<Lists> = series
-            .into_iter()
-            .zip(sizes)
-            .map(|(series, &(_, labels))| (series, Vec::with_capacity(labels)))
-            .collect();
         Builder {
-            lists: lists.into_iter(),
+            lists: make_lists(sizes),
             ..Builder::default()
         }
     }
@@ -214,10 +250,7 @@ impl Builder {
                 MetricFamily::gauge(name, field.help)
             };
             let mut family = family.with_labels(labels.iter().copied());
-            if let Some((series, values)) = lists.next() {
-                family.series = series;
-                family.label_values = values;
-            }
+            take_lists(&mut family, lists);
             families.push(family);
             families.len() - 1
         })
@@ -230,12 +263,7 @@ impl Builder {
 
     /// A counting builder's series and label values per family, in the
     /// order the families were made: what [`Self::sized`] takes.
-    pub(crate) fn counted(mut self) -> Vec<Sizes> {
-        self.counted.resize(self.families.len(), 0);
-        self.families
-            .iter()
-            .zip(self.counted)
-            .map(|(family, n)| (n, n * family.label_names.len()))
-            .collect()
+    pub(crate) fn counted(self) -> Vec<Sizes> {
+        counted_sizes(&self.families, &self.counted)
     }
 }

@@ -15,6 +15,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use wasm_exporter_sdk::MetricFamily;
 
+use crate::families::{Lists, Sizes, counted_sizes, make_lists, take_lists};
+
 use crate::metrics::Kind as Scope;
 
 /// Counter or gauge.
@@ -187,6 +189,13 @@ pub struct Row<'a> {
 #[derive(Default)]
 pub struct Builder {
     families: Vec<MetricFamily>,
+    /// Each family's lists made to size, as the other builder's
+    /// ([`crate::families::make_lists`]).
+    lists: std::vec::IntoIter<Lists>,
+    /// Counting, not building: each family's series are counted into
+    /// `counted` and none is stored.
+    counting: bool,
+    counted: Vec<usize>,
     /// Each family's place in `families`, by scope and name (Fx: looked up
     /// once per series).
     index: HashMap<(&'static str, &'static str), usize, wasm_exporter_sdk::strings::FxBuildHasher>,
@@ -206,15 +215,40 @@ fn prefix(scope: Scope) -> &'static str {
 }
 
 impl Builder {
-    /// The family `haproxy_<scope>_<name>`, made on first use.
+    /// A builder whose families are made to `sizes`, the series and label
+    /// values per family of the last scrape (or of a counting pass).
+    pub fn sized(sizes: &[Sizes]) -> Self {
+        Builder {
+            lists: make_lists(sizes),
+            ..Builder::default()
+        }
+    }
+
+    /// A builder that makes each family, empty, and only counts the series
+    /// it would get ([`Self::counted`]).
+    pub fn counting() -> Self {
+        Builder {
+            counting: true,
+            ..Builder::default()
+        }
+    }
+
+    /// A counting builder's series and label values per family, the
+    /// backends' aggregated states included: what [`Self::sized`] takes.
+    pub fn counted(mut self) -> Vec<Sizes> {
+        self.add_aggregated();
+        counted_sizes(&self.families, &self.counted)
+    }
+
+    /// The place of the family `haproxy_<scope>_<name>`, made on first use.
     fn family(
         &mut self,
         (scope, name): (&'static str, &'static str),
         kind: Kind,
         help: &str,
         labels: &[&str],
-    ) -> &mut MetricFamily {
-        let slot = match self.index.get(&(scope, name)) {
+    ) -> usize {
+        match self.index.get(&(scope, name)) {
             Some(slot) => *slot,
             None => {
                 let full = format!("haproxy_{scope}_{name}");
@@ -222,13 +256,13 @@ impl Builder {
                     Kind::Counter => MetricFamily::counter(full, help),
                     Kind::Gauge => MetricFamily::gauge(full, help),
                 };
-                self.families
-                    .push(family.with_labels(labels.iter().copied()));
+                let mut family = family.with_labels(labels.iter().copied());
+                take_lists(&mut family, &mut self.lists);
+                self.families.push(family);
                 self.index.insert((scope, name), self.families.len() - 1);
                 self.families.len() - 1
             }
-        };
-        &mut self.families[slot]
+        }
     }
 
     fn add(
@@ -240,7 +274,15 @@ impl Builder {
         values: &[&str],
         v: f64,
     ) {
-        let family = self.family(name, kind, help, labels);
+        let slot = self.family(name, kind, help, labels);
+        if self.counting {
+            if self.counted.len() <= slot {
+                self.counted.resize(slot + 1, 0);
+            }
+            self.counted[slot] += 1;
+            return;
+        }
+        let family = &mut self.families[slot];
         match kind {
             Kind::Counter => family.add_counter(values, v),
             Kind::Gauge => family.add_gauge(values, v),
@@ -364,6 +406,12 @@ impl Builder {
 
     /// The families, the backends' aggregated states added.
     pub fn finish(mut self) -> Vec<MetricFamily> {
+        self.add_aggregated();
+        self.families
+    }
+
+    /// Adds the backends' aggregated states, once every row is in.
+    fn add_aggregated(&mut self) {
         let aggregated = std::mem::take(&mut self.aggregated);
         for (name, kind, help) in table::BACKEND_SPECIAL {
             let states: &[&str] = match *name {
@@ -389,7 +437,6 @@ impl Builder {
                 }
             }
         }
-        self.families
     }
 }
 

@@ -76,8 +76,21 @@ pub(crate) struct Builder {
     /// With it, the column's `code` label value, interned once: looking
     /// it up by its text cost a string comparison per series.
     slots: [Vec<Option<Slot>>; 3],
-    /// Each family's lists, made to size before any family is (see
-    /// [`Self::sized`]), taken in the order the families are made.
+    /// How each family's lists are sized (see [`Self::sized`]).
+    sizing: Sizing,
+}
+
+/// A family's series and label values: the number of each, or the lists.
+pub(crate) type Sizes = (usize, usize);
+
+type Lists = (Vec<Series>, Vec<u32>);
+
+/// How a builder sizes its families' lists, shared by both sets of names:
+/// made to the sizes of the last scrape before any family is, or, in a
+/// counting pass, only counted.
+#[derive(Default)]
+pub(crate) struct Sizing {
+    /// Each family's lists, taken in the order the families are made.
     lists: std::vec::IntoIter<Lists>,
     /// Counting, not building: each family's series are counted into
     /// `counted` and none is stored.
@@ -85,27 +98,61 @@ pub(crate) struct Builder {
     counted: Vec<usize>,
 }
 
-/// A family's series and label values: the number of each, or the lists.
-pub(crate) type Sizes = (usize, usize);
-pub(crate) type Lists = (Vec<Series>, Vec<u32>);
+impl Sizing {
+    /// Lists made to `sizes`, every series list first, one after the
+    /// other, then the label values; see [`Builder::sized`] for why.
+    pub(crate) fn to(sizes: &[Sizes]) -> Self {
+        let series: Vec<Vec<Series>> = sizes.iter().map(|&(n, _)| Vec::with_capacity(n)).collect();
+        let lists: Vec<Lists> = series
+            .into_iter()
+            .zip(sizes)
+            .map(|(series, &(_, labels))| (series, Vec::with_capacity(labels)))
+            .collect();
+        Sizing {
+            lists: lists.into_iter(),
+            ..Sizing::default()
+        }
+    }
 
-/// Each family's lists made to `sizes`, every series list first, one
-/// after the other, then the label values; see [`Builder::sized`] for why.
-pub(crate) fn make_lists(sizes: &[Sizes]) -> std::vec::IntoIter<Lists> {
-    let series: Vec<Vec<Series>> = sizes.iter().map(|&(n, _)| Vec::with_capacity(n)).collect();
-    let lists: Vec<Lists> = series
-        .into_iter()
-        .zip(sizes)
-        .map(|(series, &(_, labels))| (series, Vec::with_capacity(labels)))
-        .collect();
-    lists.into_iter()
-}
+    /// A counting pass's: nothing made, every series counted.
+    pub(crate) fn counting() -> Self {
+        Sizing {
+            counting: true,
+            ..Sizing::default()
+        }
+    }
 
-/// `family`, new, with its lists taken from `lists` if any are left.
-pub(crate) fn take_lists(family: &mut MetricFamily, lists: &mut std::vec::IntoIter<Lists>) {
-    if let Some((series, values)) = lists.next() {
-        family.series = series;
-        family.label_values = values;
+    /// Gives `family`, new, its lists, if any are left.
+    pub(crate) fn made(&mut self, family: &mut MetricFamily) {
+        if let Some((series, values)) = self.lists.next() {
+            family.series = series;
+            family.label_values = values;
+        }
+    }
+
+    /// In a counting pass, counts a series of the family at `slot` and
+    /// says so: the caller then stores nothing.
+    pub(crate) fn counted(&mut self, slot: usize) -> bool {
+        if self.counting {
+            if self.counted.len() <= slot {
+                self.counted.resize(slot + 1, 0);
+            }
+            self.counted[slot] += 1;
+        }
+        self.counting
+    }
+
+    /// A counting pass's series and label values for each of `families`
+    /// (by place): what [`Sizing::to`] takes.
+    pub(crate) fn sizes(&self, families: &[MetricFamily]) -> Vec<Sizes> {
+        families
+            .iter()
+            .enumerate()
+            .map(|(i, family)| {
+                let n = self.counted.get(i).copied().unwrap_or(0);
+                (n, n * family.label_names.len())
+            })
+            .collect()
     }
 }
 
@@ -115,19 +162,6 @@ pub(crate) fn sizes_of(families: &[MetricFamily]) -> Vec<Sizes> {
     families
         .iter()
         .map(|f| (f.series.len(), f.label_values.len()))
-        .collect()
-}
-
-/// The sizes of `families` had they been built with `counted` series
-/// each (by place; missing counts are 0).
-pub(crate) fn counted_sizes(families: &[MetricFamily], counted: &[usize]) -> Vec<Sizes> {
-    families
-        .iter()
-        .enumerate()
-        .map(|(i, family)| {
-            let n = counted.get(i).copied().unwrap_or(0);
-            (n, n * family.label_names.len())
-        })
         .collect()
 }
 
@@ -145,7 +179,7 @@ impl Builder {
     /// good by a linear memory that never shrinks.
     pub(crate) fn sized(sizes: &[Sizes]) -> Self {
         Builder {
-            lists: make_lists(sizes),
+            sizing: Sizing::to(sizes),
             ..Builder::default()
         }
     }
@@ -154,7 +188,7 @@ impl Builder {
     /// it would get ([`Self::counted`]).
     pub(crate) fn counting() -> Self {
         Builder {
-            counting: true,
+            sizing: Sizing::counting(),
             ..Builder::default()
         }
     }
@@ -178,7 +212,7 @@ impl Builder {
                 let slot = Self::family(
                     &mut self.families,
                     &mut self.index,
-                    &mut self.lists,
+                    &mut self.sizing,
                     kind,
                     field,
                 );
@@ -187,11 +221,7 @@ impl Builder {
                 found
             }
         };
-        if self.counting {
-            if self.counted.len() <= slot {
-                self.counted.resize(slot + 1, 0);
-            }
-            self.counted[slot] += 1;
+        if self.sizing.counted(slot) {
             return;
         }
         let proxy = names.proxy;
@@ -230,7 +260,7 @@ impl Builder {
     fn family(
         families: &mut Vec<MetricFamily>,
         index: &mut HashMap<(u8, &'static str), usize, FxBuildHasher>,
-        lists: &mut std::vec::IntoIter<Lists>,
+        sizing: &mut Sizing,
         kind: Kind,
         field: &Field,
     ) -> usize {
@@ -250,7 +280,7 @@ impl Builder {
                 MetricFamily::gauge(name, field.help)
             };
             let mut family = family.with_labels(labels.iter().copied());
-            take_lists(&mut family, lists);
+            sizing.made(&mut family);
             families.push(family);
             families.len() - 1
         })
@@ -264,6 +294,6 @@ impl Builder {
     /// A counting builder's series and label values per family, in the
     /// order the families were made: what [`Self::sized`] takes.
     pub(crate) fn counted(self) -> Vec<Sizes> {
-        counted_sizes(&self.families, &self.counted)
+        self.sizing.sizes(&self.families)
     }
 }

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use wasm_exporter_sdk::MetricFamily;
 
-use crate::families::{Lists, Sizes, counted_sizes, make_lists, take_lists};
+use crate::families::{Sizes, Sizing};
 
 use crate::metrics::Kind as Scope;
 
@@ -189,13 +189,8 @@ pub struct Row<'a> {
 #[derive(Default)]
 pub struct Builder {
     families: Vec<MetricFamily>,
-    /// Each family's lists made to size, as the other builder's
-    /// ([`crate::families::make_lists`]).
-    lists: std::vec::IntoIter<Lists>,
-    /// Counting, not building: each family's series are counted into
-    /// `counted` and none is stored.
-    counting: bool,
-    counted: Vec<usize>,
+    /// How each family's lists are sized, as the other builder's.
+    sizing: Sizing,
     /// Each family's place in `families`, by scope and name (Fx: looked up
     /// once per series).
     index: HashMap<(&'static str, &'static str), usize, wasm_exporter_sdk::strings::FxBuildHasher>,
@@ -219,7 +214,7 @@ impl Builder {
     /// values per family of the last scrape (or of a counting pass).
     pub fn sized(sizes: &[Sizes]) -> Self {
         Builder {
-            lists: make_lists(sizes),
+            sizing: Sizing::to(sizes),
             ..Builder::default()
         }
     }
@@ -228,7 +223,7 @@ impl Builder {
     /// it would get ([`Self::counted`]).
     pub fn counting() -> Self {
         Builder {
-            counting: true,
+            sizing: Sizing::counting(),
             ..Builder::default()
         }
     }
@@ -237,7 +232,7 @@ impl Builder {
     /// backends' aggregated states included: what [`Self::sized`] takes.
     pub fn counted(mut self) -> Vec<Sizes> {
         self.add_aggregated();
-        counted_sizes(&self.families, &self.counted)
+        self.sizing.sizes(&self.families)
     }
 
     /// The place of the family `haproxy_<scope>_<name>`, made on first use.
@@ -257,7 +252,7 @@ impl Builder {
                     Kind::Gauge => MetricFamily::gauge(full, help),
                 };
                 let mut family = family.with_labels(labels.iter().copied());
-                take_lists(&mut family, &mut self.lists);
+                self.sizing.made(&mut family);
                 self.families.push(family);
                 self.index.insert((scope, name), self.families.len() - 1);
                 self.families.len() - 1
@@ -275,11 +270,7 @@ impl Builder {
         v: f64,
     ) {
         let slot = self.family(name, kind, help, labels);
-        if self.counting {
-            if self.counted.len() <= slot {
-                self.counted.resize(slot + 1, 0);
-            }
-            self.counted[slot] += 1;
+        if self.sizing.counted(slot) {
             return;
         }
         let family = &mut self.families[slot];

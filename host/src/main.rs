@@ -198,6 +198,12 @@ fn run(settings: Settings) -> anyhow::Result<ExitCode> {
             shutdown_signal(),
         ));
 
+        // Watching before loading: a file dropped in while the plugins
+        // load is reloaded once they have.
+        let watch = settings
+            .watch
+            .then(|| reload::watch(&settings.plugins_dir))
+            .flatten();
         let load = settings.clone();
         let loaded = tokio::task::spawn_blocking(move || -> anyhow::Result<Plugins> {
             let wasm = match &load.cache_dir {
@@ -236,7 +242,7 @@ fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         // heels of the "ready" line (an operator's, or a test's that waits
         // for it) was answered 503 "Not ready" in between.
         app.set_scraper(Arc::new(scraper));
-        app.set_reload(reload::spawn(plugins, selfmetrics, settings.watch));
+        app.set_reload(reload::spawn(plugins, selfmetrics, watch));
         tracing::info!(
             dir = %settings.plugins_dir.display(),
             plugins = catalogue.plugins.len() - failed,

@@ -1,7 +1,13 @@
 //! Hot reload: operators add, replace or remove plugins and their configs
 //! without a restart. A reload runs on a change in the plugins directory
 //! (debounced), on SIGHUP, and on `POST /-/reload`; reloads never overlap.
+//!
+//! The directory watch starts before the first load ([`watch`]), so that a
+//! file dropped in while the plugins load is picked up once they have; where
+//! the kernel refuses a watch (inotify's per-user limits), the directory is
+//! polled instead.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,19 +24,51 @@ pub type ReloadTrigger = mpsc::Sender<Option<tokio::sync::oneshot::Sender<Result
 /// that a copy in progress is not loaded half-written.
 pub const DEBOUNCE: Duration = Duration::from_millis(500);
 
-/// Starts the reload loop and its triggers; returns the channel that
-/// `POST /-/reload` uses.
-pub fn spawn(plugins: Arc<Plugins>, selfmetrics: Arc<SelfMetrics>, watch: bool) -> ReloadTrigger {
+/// How often the directory is scanned where it cannot be watched.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(5);
+
+/// A watch on the plugins directory: it only signals "something changed"
+/// (changes made before the reload loop starts wait for it), and the loop
+/// debounces.
+pub struct Watch {
+    _watcher: Box<dyn notify::Watcher + Send>,
+    changes: mpsc::Receiver<()>,
+}
+
+/// Starts watching `dir` with the kernel's notifications, or by polling it
+/// every [`POLL_INTERVAL`] where they are refused; `None` (logged) when
+/// neither can watch it, and (silently: loading it names the error) when
+/// there is no such directory.
+pub fn watch(dir: &Path) -> Option<Watch> {
+    match start_watcher(dir, Backend::Notify) {
+        Ok(watch) => Some(watch),
+        Err(e) if matches!(e.kind, notify::ErrorKind::PathNotFound) => None,
+        Err(e) => {
+            tracing::warn!(dir = %dir.display(), "cannot be notified of changes in the plugins directory ({e}); polling it every {}s instead", POLL_INTERVAL.as_secs());
+            start_watcher(dir, Backend::Poll(POLL_INTERVAL))
+                .inspect_err(|e| tracing::warn!(dir = %dir.display(), "cannot watch the plugins directory ({e}); reload with SIGHUP or POST /-/reload"))
+                .ok()
+        }
+    }
+}
+
+/// Starts the reload loop and its triggers, with the directory watch if
+/// there is one; returns the channel that `POST /-/reload` uses.
+pub fn spawn(
+    plugins: Arc<Plugins>,
+    selfmetrics: Arc<SelfMetrics>,
+    watch: Option<Watch>,
+) -> ReloadTrigger {
     let dir = plugins.dir().to_owned();
     let (tx, mut rx): (ReloadTrigger, _) = mpsc::channel(16);
-    let (changes_tx, mut changes) = mpsc::channel::<()>(1);
-
-    // The watcher lives as long as the loop; it only signals "something
-    // changed", and the loop debounces.
-    let watcher = if watch {
-        start_watcher(&dir, changes_tx)
-    } else {
-        None
+    // The watcher lives as long as the loop. Without one, a closed
+    // channel: the loop's pattern on it never matches.
+    let (watcher, mut changes) = match watch {
+        Some(Watch {
+            _watcher: w,
+            changes,
+        }) => (Some(w), changes),
+        None => (None, mpsc::channel(1).1),
     };
 
     let sighup = tx.clone();
@@ -96,32 +134,84 @@ pub fn spawn(plugins: Arc<Plugins>, selfmetrics: Arc<SelfMetrics>, watch: bool) 
     tx
 }
 
-fn start_watcher(
-    dir: &std::path::Path,
-    changes: mpsc::Sender<()>,
-) -> Option<notify::RecommendedWatcher> {
-    use notify::Watcher as _;
+/// Which way a [`Watch`] learns of changes.
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    /// The platform's notifications (inotify on Linux).
+    Notify,
+    /// A scan of the directory at this interval.
+    Poll(Duration),
+}
+
+fn start_watcher(dir: &Path, backend: Backend) -> notify::Result<Watch> {
+    let (changes_tx, changes) = mpsc::channel::<()>(1);
     let handler = move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event
             && !event.kind.is_access()
         {
             // Full means a reload is already pending.
-            let _ = changes.try_send(());
+            let _ = changes_tx.try_send(());
         }
     };
-    match notify::recommended_watcher(handler) {
-        Ok(mut watcher) => match watcher.watch(dir, notify::RecursiveMode::NonRecursive) {
-            Ok(()) => Some(watcher),
-            Err(e) => {
-                tracing::warn!(dir = %dir.display(), "cannot watch the plugins directory ({e}); reload with SIGHUP or POST /-/reload");
-                None
-            }
-        },
-        Err(e) => {
-            tracing::warn!(
-                "cannot watch the plugins directory ({e}); reload with SIGHUP or POST /-/reload"
-            );
-            None
+    let mut watcher: Box<dyn notify::Watcher + Send> = match backend {
+        Backend::Notify => Box::new(notify::recommended_watcher(handler)?),
+        Backend::Poll(every) => Box::new(notify::PollWatcher::new(
+            handler,
+            notify::Config::default().with_poll_interval(every),
+        )?),
+    };
+    watcher.watch(dir, notify::RecursiveMode::NonRecursive)?;
+    Ok(Watch {
+        _watcher: watcher,
+        changes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Waits up to 10 s for a change signal.
+    async fn changed(watch: &mut Watch) -> bool {
+        tokio::time::timeout(Duration::from_secs(10), watch.changes.recv())
+            .await
+            .is_ok_and(|c| c.is_some())
+    }
+
+    /// An empty directory of its own for `test`.
+    fn empty_dir(test: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("wx-reload-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[tokio::test]
+    async fn each_backend_signals_a_new_file_and_nothing_before_it() {
+        for (name, backend) in [
+            ("notify", Backend::Notify),
+            ("poll", Backend::Poll(Duration::from_millis(50))),
+        ] {
+            let dir = empty_dir(name);
+            std::fs::write(dir.join("old.wasm"), b"old").unwrap();
+            let mut watch = start_watcher(&dir, backend).unwrap();
+            // Files there before the watch are no change.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            assert!(watch.changes.try_recv().is_err(), "{backend:?}");
+            std::fs::write(dir.join("new.wasm"), b"new").unwrap();
+            assert!(changed(&mut watch).await, "{backend:?}");
+            std::fs::remove_dir_all(&dir).unwrap();
         }
+    }
+
+    #[tokio::test]
+    async fn a_change_made_before_the_loop_starts_waits_for_it() {
+        let dir = empty_dir("early");
+        let mut watch = watch(&dir).unwrap();
+        std::fs::write(dir.join("early.wasm"), b"early").unwrap();
+        // Nobody reads yet; the signal is kept until somebody does.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(changed(&mut watch).await);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

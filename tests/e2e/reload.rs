@@ -60,6 +60,26 @@ fn the_directory_watch_adds_replaces_and_removes_plugins() -> Result<()> {
 }
 
 #[test]
+fn a_plugin_added_while_the_plugins_load_is_served_once_they_have() -> Result<()> {
+    // The Python plugin takes seconds to compile; b comes after the
+    // directory was read (a has loaded) and before the exporter is ready.
+    let dir = PluginsDir::new("reload-while-loading");
+    dir.add("a", "conformance", Some(&prefix_yml("a"))).add(
+        "slow",
+        "conformance-py",
+        Some(&prefix_yml("slow")),
+    );
+    let e = Exporter::start_meanwhile(&dir.path, &[], |e| {
+        e.wait_for_log(&["plugin loaded", "plugin=a"]);
+        assert!(e.logs_matching(&["plugins loaded, ready"]).is_empty());
+        dir.add("b", "conformance", Some(&prefix_yml("b")));
+    })?;
+    scrape_until(&e, "b added while loading", |b| collects(b, "b").is_some())?;
+    e.wait_for_log(&["plugin added", "b.wasm"]);
+    Ok(())
+}
+
+#[test]
 fn a_broken_new_version_leaves_the_old_one_serving() -> Result<()> {
     let dir = PluginsDir::new("reload-broken");
     dir.add("a", "conformance", Some(&prefix_yml("a"))).add(

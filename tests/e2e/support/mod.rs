@@ -100,18 +100,34 @@ pub struct Exporter {
 impl Exporter {
     /// Starts the binary on a free loopback port and waits until ready.
     pub fn start(dir: &Path, extra: &[&str]) -> Result<Self> {
+        Self::start_meanwhile(dir, extra, |_| ())
+    }
+
+    /// As [`Self::start`], running `meanwhile` once the exporter listens,
+    /// while its plugins load.
+    pub fn start_meanwhile(
+        dir: &Path,
+        extra: &[&str],
+        meanwhile: impl FnOnce(&Exporter),
+    ) -> Result<Self> {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasm_exporter"));
         cmd.args(["--web.listen-address", "127.0.0.1:0"]);
-        Self::spawn(cmd, dir, extra, true)
+        Self::spawn(cmd, dir, extra, true, meanwhile)
     }
 
     /// Starts the binary as `cmd` says (TLS or auth on, or socket
     /// activation), ready once it logs so rather than on a plain HTTP probe.
     pub fn start_secured(cmd: Command, dir: &Path, extra: &[&str]) -> Result<Self> {
-        Self::spawn(cmd, dir, extra, false)
+        Self::spawn(cmd, dir, extra, false, |_| ())
     }
 
-    fn spawn(mut cmd: Command, dir: &Path, extra: &[&str], probe: bool) -> Result<Self> {
+    fn spawn(
+        mut cmd: Command,
+        dir: &Path,
+        extra: &[&str],
+        probe: bool,
+        meanwhile: impl FnOnce(&Exporter),
+    ) -> Result<Self> {
         let mut child = cmd
             .arg("--plugins.dir")
             .arg(dir)
@@ -153,6 +169,7 @@ impl Exporter {
                 exporter.logs().join("\n")
             ),
         };
+        meanwhile(&exporter);
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             let ready = if probe {
@@ -391,13 +408,13 @@ pub fn eventually<T>(within: Duration, mut f: impl FnMut() -> Result<Option<T>>)
     }
 }
 
-/// Scrapes until `f` holds, or fails after 15 s.
+/// Scrapes until `f` holds, or fails after 15 s with the exporter's logs.
 pub fn scrape_until(e: &Exporter, what: &str, f: impl Fn(&str) -> bool) -> Result<String> {
     eventually(Duration::from_secs(15), || {
         let body = e.scrape_text()?;
         Ok(f(&body).then_some(body))
     })
-    .map_err(|err| anyhow::anyhow!("{what}: {err}"))
+    .map_err(|err| anyhow::anyhow!("{what}: {err}; logs:\n{}", e.logs().join("\n")))
 }
 
 /// Runs `program args` with `input` on stdin; returns (success, stdout+stderr).

@@ -178,6 +178,17 @@ mod tests {
             .is_ok_and(|c| c.is_some())
     }
 
+    /// Whether the kernel refused inotify for want of instances or watches.
+    fn is_exhausted(e: &notify::Error) -> bool {
+        match &e.kind {
+            notify::ErrorKind::MaxFilesWatch => true,
+            notify::ErrorKind::Io(io) => {
+                matches!(io.raw_os_error(), Some(code) if code == 24 || code == 28)
+            }
+            _ => false,
+        }
+    }
+
     /// An empty directory of its own for `test`.
     fn empty_dir(test: &str) -> std::path::PathBuf {
         let dir = std::env::temp_dir().join(format!("wx-reload-{test}-{}", std::process::id()));
@@ -194,7 +205,16 @@ mod tests {
         ] {
             let dir = empty_dir(name);
             std::fs::write(dir.join("old.wasm"), b"old").unwrap();
-            let mut watch = start_watcher(&dir, backend).unwrap();
+            let mut watch = match start_watcher(&dir, backend) {
+                Ok(watch) => watch,
+                // The machine's inotify instances are all taken (by other
+                // processes of this user): what polling is for.
+                Err(e) if matches!(backend, Backend::Notify) && is_exhausted(&e) => {
+                    eprintln!("inotify refused ({e}); only polling is tested");
+                    continue;
+                }
+                Err(e) => panic!("{backend:?}: {e}"),
+            };
             // Files there before the watch are no change.
             tokio::time::sleep(Duration::from_millis(200)).await;
             assert!(watch.changes.try_recv().is_err(), "{backend:?}");

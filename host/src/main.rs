@@ -170,6 +170,10 @@ fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
+        // Listening first (before the address is logged, and before the
+        // plugins load): a file dropped in or a SIGHUP sent in the meantime
+        // reloads once they have loaded.
+        let triggers = reload::listen(&settings.plugins_dir, settings.watch);
         let selfmetrics = Arc::new(SelfMetrics::new(settings.exporter_metrics));
         let app = Arc::new(App::new(
             WebSettings {
@@ -198,12 +202,6 @@ fn run(settings: Settings) -> anyhow::Result<ExitCode> {
             shutdown_signal(),
         ));
 
-        // Watching before loading: a file dropped in while the plugins
-        // load is reloaded once they have.
-        let watch = settings
-            .watch
-            .then(|| reload::watch(&settings.plugins_dir))
-            .flatten();
         let load = settings.clone();
         let loaded = tokio::task::spawn_blocking(move || -> anyhow::Result<Plugins> {
             let wasm = match &load.cache_dir {
@@ -242,7 +240,7 @@ fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         // heels of the "ready" line (an operator's, or a test's that waits
         // for it) was answered 503 "Not ready" in between.
         app.set_scraper(Arc::new(scraper));
-        app.set_reload(reload::spawn(plugins, selfmetrics, watch));
+        app.set_reload(reload::spawn(plugins, selfmetrics, triggers));
         tracing::info!(
             dir = %settings.plugins_dir.display(),
             plugins = catalogue.plugins.len() - failed,

@@ -2,15 +2,17 @@
 //! without a restart. A reload runs on a change in the plugins directory
 //! (debounced), on SIGHUP, and on `POST /-/reload`; reloads never overlap.
 //!
-//! The directory watch starts before the first load ([`watch`]), so that a
-//! file dropped in while the plugins load is picked up once they have; where
-//! the kernel refuses a watch (inotify's per-user limits), the directory is
-//! polled instead.
+//! The triggers are set up before the first load ([`listen`]): a file
+//! dropped in, or a SIGHUP sent, while the plugins load reloads once they
+//! have (a SIGHUP then no longer ends the process, as its default action
+//! would). Where the kernel refuses a watch (inotify's per-user limits), the
+//! directory is polled instead.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc;
 
 use crate::catalogue::Plugins;
@@ -27,10 +29,29 @@ pub const DEBOUNCE: Duration = Duration::from_millis(500);
 /// How often the directory is scanned where it cannot be watched.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(5);
 
+/// What reloads, listening from before the first load: what comes in
+/// meanwhile waits for the reload loop ([`spawn`]).
+pub struct Triggers {
+    watch: Option<Watch>,
+    hangup: Option<Signal>,
+}
+
+/// Listens for SIGHUP and, with `watch`, for changes in `dir`. Call it
+/// before loading the plugins, inside the runtime.
+pub fn listen(dir: &Path, watch: bool) -> Triggers {
+    let hangup = signal(SignalKind::hangup())
+        .inspect_err(|e| tracing::warn!("cannot take SIGHUP ({e}); reload with POST /-/reload"))
+        .ok();
+    Triggers {
+        watch: if watch { watch_dir(dir) } else { None },
+        hangup,
+    }
+}
+
 /// A watch on the plugins directory: it only signals "something changed"
 /// (changes made before the reload loop starts wait for it), and the loop
 /// debounces.
-pub struct Watch {
+struct Watch {
     _watcher: Box<dyn notify::Watcher + Send>,
     changes: mpsc::Receiver<()>,
 }
@@ -39,7 +60,7 @@ pub struct Watch {
 /// every [`POLL_INTERVAL`] where they are refused; `None` (logged) when
 /// neither can watch it, and (silently: loading it names the error) when
 /// there is no such directory.
-pub fn watch(dir: &Path) -> Option<Watch> {
+fn watch_dir(dir: &Path) -> Option<Watch> {
     match start_watcher(dir, Backend::Notify) {
         Ok(watch) => Some(watch),
         Err(e) if matches!(e.kind, notify::ErrorKind::PathNotFound) => None,
@@ -52,18 +73,18 @@ pub fn watch(dir: &Path) -> Option<Watch> {
     }
 }
 
-/// Starts the reload loop and its triggers, with the directory watch if
-/// there is one; returns the channel that `POST /-/reload` uses.
+/// Starts the reload loop on `triggers`; returns the channel that
+/// `POST /-/reload` uses.
 pub fn spawn(
     plugins: Arc<Plugins>,
     selfmetrics: Arc<SelfMetrics>,
-    watch: Option<Watch>,
+    triggers: Triggers,
 ) -> ReloadTrigger {
     let dir = plugins.dir().to_owned();
     let (tx, mut rx): (ReloadTrigger, _) = mpsc::channel(16);
     // The watcher lives as long as the loop. Without one, a closed
     // channel: the loop's pattern on it never matches.
-    let (watcher, mut changes) = match watch {
+    let (watcher, mut changes) = match triggers.watch {
         Some(Watch {
             _watcher: w,
             changes,
@@ -72,19 +93,16 @@ pub fn spawn(
     };
 
     let sighup = tx.clone();
-    tokio::spawn(async move {
-        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        else {
-            tracing::warn!("cannot watch SIGHUP; reload with POST /-/reload");
-            return;
-        };
-        while hup.recv().await.is_some() {
-            tracing::info!("received SIGHUP, reloading");
-            if sighup.send(None).await.is_err() {
-                return;
+    if let Some(mut hup) = triggers.hangup {
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                tracing::info!("received SIGHUP, reloading");
+                if sighup.send(None).await.is_err() {
+                    return;
+                }
             }
-        }
-    });
+        });
+    }
 
     tokio::spawn(async move {
         let _watcher = watcher;
@@ -227,7 +245,7 @@ mod tests {
     #[tokio::test]
     async fn a_change_made_before_the_loop_starts_waits_for_it() {
         let dir = empty_dir("early");
-        let mut watch = watch(&dir).unwrap();
+        let mut watch = watch_dir(&dir).unwrap();
         std::fs::write(dir.join("early.wasm"), b"early").unwrap();
         // Nobody reads yet; the signal is kept until somebody does.
         tokio::time::sleep(Duration::from_millis(200)).await;

@@ -80,6 +80,21 @@ fn a_plugin_added_while_the_plugins_load_is_served_once_they_have() -> Result<()
 }
 
 #[test]
+fn a_sighup_while_the_plugins_load_reloads_once_they_have() -> Result<()> {
+    // SIGHUP's default action ends the process; the exporter takes it
+    // before it says where it listens.
+    let dir = PluginsDir::new("reload-hup-while-loading");
+    dir.add("slow", "conformance-py", Some(&prefix_yml("slow")));
+    let e = Exporter::start_meanwhile(&dir.path, &["--plugins.watch=false"], |e| {
+        sighup(e).expect("kill -HUP");
+    })?;
+    e.wait_for_log(&["received SIGHUP, reloading"]);
+    let body = e.scrape_text()?;
+    assert!(collects(&body, "slow").is_some());
+    Ok(())
+}
+
+#[test]
 fn a_broken_new_version_leaves_the_old_one_serving() -> Result<()> {
     let dir = PluginsDir::new("reload-broken");
     dir.add("a", "conformance", Some(&prefix_yml("a"))).add(

@@ -200,9 +200,8 @@ mod tests {
     fn is_exhausted(e: &notify::Error) -> bool {
         match &e.kind {
             notify::ErrorKind::MaxFilesWatch => true,
-            notify::ErrorKind::Io(io) => {
-                matches!(io.raw_os_error(), Some(code) if code == 24 || code == 28)
-            }
+            // EMFILE (instances) or ENOSPC (watches).
+            notify::ErrorKind::Io(io) => matches!(io.raw_os_error(), Some(24 | 28)),
             _ => false,
         }
     }
